@@ -1,0 +1,63 @@
+/* ds.h -- the mounted dataset: a read-only table of doubles.
+ *
+ * A dataset is loaded once at mount, before any thread starts, from a CSV
+ * file, a NumPy .npy file, or built from the embedded demo generator.  After
+ * loading it is immutable, so every thread may read it without locking.
+ * It owns a copy of the values (the file is not kept open or mapped, so a
+ * file edited or removed while mounted cannot change or crash a mount) and
+ * the digest of the file's bytes, which keys every cached result.
+ *
+ * Formats:
+ *   .npy   recognised by its magic "\x93NUMPY" (versions 1.0, 2.0, 3.0);
+ *          1-D (n rows, 1 column) or 2-D; dtypes f8, f4, i4, i8 in either
+ *          byte order; C or Fortran order.  Values become doubles.
+ *   CSV    anything else: comma-separated, optional header row (the first
+ *          row is a header when one of its fields is not a number), fields
+ *          may be "double-quoted", blanks around fields are ignored, CRLF or
+ *          LF line ends, empty lines ignored.  Every data row must have the
+ *          same number of fields, each a number strtod() reads whole
+ *          (nan and inf included).
+ */
+#ifndef MEMOFS_DS_H
+#define MEMOFS_DS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define DS_DIGEST_LEN 16
+#define DS_ERR_MAX 512		/* room for ds_load()'s message */
+
+typedef struct ds ds;
+
+/* Loads the file at path.  Returns 0 and *out (caller frees with ds_free()),
+ * or a negative errno and a one-line message in err, naming the file, the
+ * line (CSV) or byte offset (.npy) and what is wrong, e.g.
+ *   "data.csv: line 3: expected 4 fields, found 3"
+ *   "x.npy: offset 10: unsupported dtype '|O'"
+ * -ENOENT/-EACCES/-EISDIR for files that cannot be read, -EINVAL for bad
+ * content, -ENOMEM.  err must hold errlen bytes (DS_ERR_MAX is enough). */
+int ds_load(const char *path, ds **out, char *err, size_t errlen);
+
+/* Builds the demo dataset: numpy.random.RandomState(42).randn(10000, 4),
+ * bit for bit.  Returns 0 or -ENOMEM. */
+int ds_demo(ds **out);
+
+void ds_free(ds *d);		/* ds_free(NULL) is a no-op */
+
+size_t ds_nrows(const ds *d);
+size_t ds_ncols(const ds *d);
+
+/* The header name of column j, or NULL when the data had no header. */
+const char *ds_colname(const ds *d, size_t j);
+
+/* Column j's values, nrows of them, contiguous; valid until ds_free(). */
+const double *ds_column(const ds *d, size_t j);
+
+/* XXH3-128 of the file's bytes (of the generated values for the demo),
+ * in canonical (big-endian) byte order. */
+const uint8_t *ds_digest(const ds *d);
+
+/* Short description for logs: the file name or "demo". */
+const char *ds_name(const ds *d);
+
+#endif

@@ -1,0 +1,33 @@
+/* log.h -- memofs logging: one place that decides where messages go.
+ *
+ * Messages go to stderr (foreground) or syslog (daemon).  Every thread may
+ * call log_msg() concurrently: each message is written with a single
+ * write(2) or syslog(3) call, so lines never interleave.
+ */
+#ifndef MEMOFS_LOG_H
+#define MEMOFS_LOG_H
+
+enum log_level {
+	LOG_LVL_ERROR = 0,
+	LOG_LVL_WARN = 1,
+	LOG_LVL_INFO = 2,	/* computation start/end lines */
+	LOG_LVL_DEBUG = 3,
+};
+
+/* Chooses the sink and the highest level that is printed.  use_syslog = 0
+ * writes to stderr.  Called at start-up, and again by a daemon once its
+ * stderr is gone (other threads may be logging meanwhile). */
+void log_init(int use_syslog, enum log_level max_level);
+
+/* Returns non-zero if messages of this level are printed. */
+int log_enabled(enum log_level level);
+
+void log_msg(enum log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#define log_error(...) log_msg(LOG_LVL_ERROR, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_LVL_WARN, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_LVL_INFO, __VA_ARGS__)
+#define log_debug(...) log_msg(LOG_LVL_DEBUG, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,800 @@
+/* memo.c -- the memo layer (see memo.h).
+ *
+ * State, all protected by memo->lock:
+ *   flights  in-flight results (queued or running), a list: there are at
+ *            most a few hundred at once, each found by its key;
+ *   cache    a small LRU of recently used results, so that a large result
+ *            read in many chunks is fetched from RocksDB once;
+ *   stats    counters.
+ * A flight is QUEUED when a pool job will run it, RUNNING once a thread
+ * computes it, and DONE when its waiters have been told.  A nested call
+ * that finds its result QUEUED runs it itself ("steals" it; the pool job
+ * then finds it no longer QUEUED and does nothing), which is why one worker
+ * suffices for any depth of nesting.  A nested call that finds its result
+ * RUNNING waits, unless following waiting_on from that flight leads back
+ * to the caller: that is a dependency cycle, answered with -ELOOP.
+ *
+ * Lock order: memo->lock, then pool's own lock (memo_submit queues a job
+ * while holding memo->lock).  Never held across a computation, a store
+ * call or a callback.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fmt.h"
+#include "key.h"
+#include "log.h"
+#include "memo.h"
+#include "pool.h"
+
+#define MEMO_CACHE_ENTRIES 64		/* results kept in memory */
+#define MEMO_CACHE_BYTES (256u << 20)	/* and their total size */
+#define MEMO_MAX_DEPTH 64		/* nested calls deeper fail, -ELOOP */
+#define MEMO_ERR_MAX 256
+
+struct memo_result {
+	atomic_uint refs;
+	const void *data;
+	size_t len;
+	void *owned;		/* malloc'd bytes, or NULL */
+	store_rec rec;		/* or the store record data points into */
+};
+
+enum memo_state { MEMO_QUEUED, MEMO_RUNNING, MEMO_DONE };
+
+struct memo_waiter {
+	memo_done_fn cb;
+	void *cbarg;
+	struct memo_waiter *next;
+};
+
+struct memo_flight {
+	uint8_t key[KEY_LEN];
+	const reg_fn *fn;
+	char *arg;
+	enum memo_state state;
+	unsigned refs;			/* table, job, executor, waiters */
+	struct memo_waiter *waiters;	/* async callbacks, newest first */
+	pthread_cond_t done;		/* broadcast when state is DONE */
+	int err;			/* once DONE */
+	memo_result *res;		/* once DONE, if err == 0 */
+	struct memo_flight *waiting_on;	/* flight its computation waits for */
+	struct memo_flight *next;	/* in memo->flights */
+	memo *m;
+};
+
+struct memo_cached {
+	uint8_t key[KEY_LEN];
+	memo_result *res;		/* NULL: free slot */
+	uint64_t used;			/* LRU clock value of last use */
+};
+
+struct memo {
+	store *st;
+	const reg *r;
+	const ds *data;
+	pool *workers;
+	pthread_mutex_t lock;
+	struct memo_flight *flights;	/* protected by lock */
+	struct memo_cached cache[MEMO_CACHE_ENTRIES]; /* protected by lock */
+	size_t cache_bytes;		/* protected by lock */
+	uint64_t clock;			/* protected by lock */
+	struct memo_stats stats;	/* protected by lock */
+};
+
+struct memofs_ctx {
+	memo *m;
+	struct memo_flight *f;		/* the result being computed */
+	unsigned depth;			/* 0 for a pool job */
+	char *out;			/* the result so far */
+	size_t len, cap;
+	char err[MEMO_ERR_MAX];		/* memofs_error()'s message */
+	memo_result **held;		/* results memofs_call() returned */
+	size_t nheld, capheld;
+};
+
+/* ---- results ------------------------------------------------------------ */
+
+const void *memo_result_data(const memo_result *res)
+{
+	return res->data;
+}
+
+size_t memo_result_len(const memo_result *res)
+{
+	return res->len;
+}
+
+memo_result *memo_result_ref(memo_result *res)
+{
+	atomic_fetch_add(&res->refs, 1);
+	return res;
+}
+
+void memo_result_unref(memo_result *res)
+{
+	if (!res || atomic_fetch_sub(&res->refs, 1) != 1)
+		return;
+	free(res->owned);
+	if (res->rec.raw)
+		store_rec_free(&res->rec);
+	free(res);
+}
+
+/* Wraps malloc'd bytes (ownership taken, even on failure). */
+static memo_result *memo_result_from_buf(char *buf, size_t len)
+{
+	memo_result *res = calloc(1, sizeof(*res));
+
+	if (!res) {
+		free(buf);
+		return NULL;
+	}
+	atomic_init(&res->refs, 1);
+	res->owned = buf;
+	res->data = buf ? buf : "";
+	res->len = len;
+	return res;
+}
+
+/* Wraps a store record (ownership taken, even on failure). */
+static memo_result *memo_result_from_rec(store_rec *rec)
+{
+	memo_result *res = calloc(1, sizeof(*res));
+
+	if (!res) {
+		store_rec_free(rec);
+		return NULL;
+	}
+	atomic_init(&res->refs, 1);
+	res->rec = *rec;
+	res->data = rec->data;
+	res->len = rec->len;
+	return res;
+}
+
+/* ---- the in-memory LRU -------------------------------------------------- */
+
+/* Caller holds m->lock.  Returns a new reference or NULL. */
+static memo_result *memo_cache_get(memo *m, const uint8_t key[KEY_LEN])
+{
+	for (size_t i = 0; i < MEMO_CACHE_ENTRIES; i++) {
+		struct memo_cached *c = &m->cache[i];
+
+		if (c->res && memcmp(c->key, key, KEY_LEN) == 0) {
+			c->used = ++m->clock;
+			return memo_result_ref(c->res);
+		}
+	}
+	return NULL;
+}
+
+static void memo_cache_evict(memo *m, struct memo_cached *c)
+{
+	m->cache_bytes -= c->res->len;
+	memo_result_unref(c->res);
+	c->res = NULL;
+}
+
+/* The free slot, or the least recently used one after evicting it. */
+static struct memo_cached *memo_cache_slot(memo *m)
+{
+	struct memo_cached *lru = &m->cache[0];
+
+	for (size_t i = 0; i < MEMO_CACHE_ENTRIES; i++) {
+		if (!m->cache[i].res)
+			return &m->cache[i];
+		if (m->cache[i].used < lru->used)
+			lru = &m->cache[i];
+	}
+	memo_cache_evict(m, lru);
+	return lru;
+}
+
+/* Caller holds m->lock.  Keeps a reference to res. */
+static void memo_cache_put(memo *m, const uint8_t key[KEY_LEN],
+			   memo_result *res)
+{
+	struct memo_cached *c;
+
+	if (res->len > MEMO_CACHE_BYTES)
+		return;
+	for (size_t i = 0; i < MEMO_CACHE_ENTRIES; i++)
+		if (m->cache[i].res &&
+		    memcmp(m->cache[i].key, key, KEY_LEN) == 0)
+			return;
+	while (m->cache_bytes + res->len > MEMO_CACHE_BYTES) {
+		struct memo_cached *lru = NULL;
+
+		for (size_t i = 0; i < MEMO_CACHE_ENTRIES; i++)
+			if (m->cache[i].res &&
+			    (!lru || m->cache[i].used < lru->used))
+				lru = &m->cache[i];
+		memo_cache_evict(m, lru);
+	}
+	c = memo_cache_slot(m);
+	memcpy(c->key, key, KEY_LEN);
+	c->res = memo_result_ref(res);
+	c->used = ++m->clock;
+	m->cache_bytes += res->len;
+}
+
+/* ---- lookups ------------------------------------------------------------ */
+
+static void memo_key(const memo *m, const reg_fn *fn, const char *arg,
+		     uint8_t key[KEY_LEN])
+{
+	key_make(key, reg_fn_name(fn), reg_fn_version(fn), arg,
+		 ds_digest(m->data), DS_DIGEST_LEN);
+}
+
+/* Memory, then the store.  0 and *out, -ENOENT (damaged records count as
+ * missing), -EIO or -ENOMEM. */
+static int memo_find(memo *m, const uint8_t key[KEY_LEN], memo_result **out)
+{
+	store_rec rec;
+	memo_result *res;
+	int rc;
+
+	pthread_mutex_lock(&m->lock);
+	res = memo_cache_get(m, key);
+	if (res)
+		m->stats.mem_hits++;
+	pthread_mutex_unlock(&m->lock);
+	if (res) {
+		*out = res;
+		return 0;
+	}
+	rc = store_get(m->st, key, &rec);
+	if (rc == -EBADMSG)
+		return -ENOENT;
+	if (rc)
+		return rc;
+	res = memo_result_from_rec(&rec);
+	if (!res)
+		return -ENOMEM;
+	pthread_mutex_lock(&m->lock);
+	m->stats.store_hits++;
+	memo_cache_put(m, key, res);
+	pthread_mutex_unlock(&m->lock);
+	*out = res;
+	return 0;
+}
+
+int memo_lookup(memo *m, const reg_fn *fn, const char *arg,
+		memo_result **out)
+{
+	uint8_t key[KEY_LEN];
+
+	memo_key(m, fn, arg, key);
+	return memo_find(m, key, out);
+}
+
+/* ---- flights ------------------------------------------------------------ */
+
+/* Caller holds m->lock. */
+static struct memo_flight *memo_flight_find(memo *m,
+					    const uint8_t key[KEY_LEN])
+{
+	for (struct memo_flight *f = m->flights; f; f = f->next)
+		if (memcmp(f->key, key, KEY_LEN) == 0)
+			return f;
+	return NULL;
+}
+
+/* Caller holds m->lock.  Returns a flight with refs 1 (the table's),
+ * linked into m->flights, or NULL. */
+static struct memo_flight *memo_flight_new(memo *m, const reg_fn *fn,
+					   const char *arg,
+					   const uint8_t key[KEY_LEN],
+					   enum memo_state state)
+{
+	struct memo_flight *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return NULL;
+	f->arg = strdup(arg);
+	if (!f->arg) {
+		free(f);
+		return NULL;
+	}
+	memcpy(f->key, key, KEY_LEN);
+	f->fn = fn;
+	f->state = state;
+	f->refs = 1;
+	f->m = m;
+	pthread_cond_init(&f->done, NULL);
+	f->next = m->flights;
+	m->flights = f;
+	return f;
+}
+
+static void memo_flight_unlink(memo *m, struct memo_flight *f)
+{
+	struct memo_flight **pp = &m->flights;
+
+	while (*pp != f)
+		pp = &(*pp)->next;
+	*pp = f->next;
+}
+
+/* Caller holds m->lock. */
+static void memo_flight_put(struct memo_flight *f)
+{
+	assert(f->refs > 0);
+	if (--f->refs)
+		return;
+	assert(f->state == MEMO_DONE && !f->waiters);
+	memo_result_unref(f->res);
+	pthread_cond_destroy(&f->done);
+	free(f->arg);
+	free(f);
+}
+
+/* Publishes the outcome: the flight leaves the table, waiters are told.
+ * Takes ownership of res. */
+static void memo_flight_finish(memo *m, struct memo_flight *f, int err,
+			       memo_result *res)
+{
+	struct memo_waiter *w;
+
+	pthread_mutex_lock(&m->lock);
+	f->state = MEMO_DONE;
+	f->err = err;
+	f->res = res;
+	memo_flight_unlink(m, f);
+	w = f->waiters;
+	f->waiters = NULL;
+	pthread_cond_broadcast(&f->done);
+	memo_flight_put(f);		/* the table's reference */
+	pthread_mutex_unlock(&m->lock);
+	while (w) {
+		struct memo_waiter *next = w->next;
+
+		w->cb(w->cbarg, err, res);
+		free(w);
+		w = next;
+	}
+}
+
+/* ---- computing ---------------------------------------------------------- */
+
+static uint64_t memo_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void memo_ctx_release(memofs_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->nheld; i++)
+		memo_result_unref(ctx->held[i]);
+	free(ctx->held);
+	free(ctx->out);
+}
+
+/* Stores the new result; a failure to store is logged and counted, and
+ * the result is still served (it just is not cached on disk). */
+static void memo_persist(memo *m, struct memo_flight *f, memo_result *res,
+			 uint64_t ns)
+{
+	int rc = store_put(m->st, f->key, res->data, res->len, ns);
+
+	pthread_mutex_lock(&m->lock);
+	if (rc)
+		m->stats.store_errors++;
+	memo_cache_put(m, f->key, res);
+	pthread_mutex_unlock(&m->lock);
+	if (rc)
+		log_warn("%s(%s): result served but not cached: %s",
+			 reg_fn_name(f->fn), f->arg, strerror(-rc));
+}
+
+/* Runs f's function.  Returns 0 and *out, or -EIO (logged). */
+static int memo_compute(memo *m, struct memo_flight *f, unsigned depth,
+			memo_result **out)
+{
+	memofs_ctx ctx = { .m = m, .f = f, .depth = depth };
+	uint64_t t0 = memo_now_ns(), ns;
+	int rc;
+
+	log_info("%s(%s): computing", reg_fn_name(f->fn), f->arg);
+	rc = reg_fn_compute(f->fn, &ctx, f->arg);
+	ns = memo_now_ns() - t0;
+	if (rc) {
+		log_warn("%s(%s): failed after %.3f s: %s", reg_fn_name(f->fn),
+			 f->arg, ns / 1e9,
+			 ctx.err[0] ? ctx.err : strerror(rc < 0 ? -rc : EIO));
+		memo_ctx_release(&ctx);
+		return -EIO;
+	}
+	*out = memo_result_from_buf(ctx.out, ctx.len);
+	ctx.out = NULL;
+	memo_ctx_release(&ctx);
+	if (!*out) {
+		log_warn("%s(%s): out of memory", reg_fn_name(f->fn), f->arg);
+		return -EIO;
+	}
+	log_info("%s(%s): done in %.3f s, %zu bytes", reg_fn_name(f->fn),
+		 f->arg, ns / 1e9, (*out)->len);
+	memo_persist(m, f, *out, ns);
+	return 0;
+}
+
+/* The caller has made f RUNNING and holds a reference.  Serves f from the
+ * cache if someone stored it meanwhile, else computes; then finishes. */
+static void memo_execute(memo *m, struct memo_flight *f, unsigned depth)
+{
+	memo_result *res = NULL;
+	int rc = memo_find(m, f->key, &res);
+	int computed = 0;
+
+	if (rc == -ENOENT || rc == -EIO) {
+		rc = memo_compute(m, f, depth, &res);
+		computed = 1;
+	}
+	if (computed) {
+		pthread_mutex_lock(&m->lock);
+		if (rc)
+			m->stats.failed++;
+		else
+			m->stats.computed++;
+		pthread_mutex_unlock(&m->lock);
+	}
+	memo_flight_finish(m, f, rc, rc ? NULL : res);
+}
+
+static void memo_job(void *arg)
+{
+	struct memo_flight *f = arg;
+	memo *m = f->m;
+
+	pthread_mutex_lock(&m->lock);
+	if (f->state != MEMO_QUEUED) {	/* stolen by a nested call */
+		memo_flight_put(f);
+		pthread_mutex_unlock(&m->lock);
+		return;
+	}
+	f->state = MEMO_RUNNING;
+	pthread_mutex_unlock(&m->lock);
+	memo_execute(m, f, 0);
+	pthread_mutex_lock(&m->lock);
+	memo_flight_put(f);
+	pthread_mutex_unlock(&m->lock);
+}
+
+int memo_submit(memo *m, const reg_fn *fn, const char *arg, memo_done_fn cb,
+		void *cbarg)
+{
+	uint8_t key[KEY_LEN];
+	struct memo_waiter *w = malloc(sizeof(*w));
+	struct memo_flight *f;
+	int rc = 0;
+
+	if (!w)
+		return -ENOMEM;
+	w->cb = cb;
+	w->cbarg = cbarg;
+	memo_key(m, fn, arg, key);
+	pthread_mutex_lock(&m->lock);
+	f = memo_flight_find(m, key);
+	if (f) {
+		m->stats.joined++;
+	} else {
+		f = memo_flight_new(m, fn, arg, key, MEMO_QUEUED);
+		rc = f ? pool_submit(m->workers, memo_job, f) : -ENOMEM;
+		if (rc == 0)
+			f->refs++;	/* the job's reference */
+		else if (f) {
+			memo_flight_unlink(m, f);
+			f->state = MEMO_DONE;
+			memo_flight_put(f);
+		}
+	}
+	if (rc == 0) {
+		w->next = f->waiters;
+		f->waiters = w;
+	}
+	pthread_mutex_unlock(&m->lock);
+	if (rc)
+		free(w);
+	return rc;
+}
+
+/* ---- nested calls ------------------------------------------------------- */
+
+/* Caller holds m->lock.  Would waiting for f from ctx close a cycle? */
+static int memo_would_cycle(const memofs_ctx *ctx,
+			    const struct memo_flight *f)
+{
+	for (const struct memo_flight *g = f; g; g = g->waiting_on)
+		if (g == ctx->f)
+			return 1;
+	return 0;
+}
+
+/* Gets f's outcome for a nested caller, computing f here when nobody has
+ * started it.  Caller holds m->lock; it is held again on return. */
+static int memo_await(memofs_ctx *ctx, struct memo_flight *f,
+		      memo_result **out)
+{
+	memo *m = ctx->m;
+	int rc;
+
+	if (f->state == MEMO_RUNNING && memo_would_cycle(ctx, f))
+		return -ELOOP;
+	f->refs++;
+	ctx->f->waiting_on = f;
+	if (f->state == MEMO_QUEUED) {
+		f->state = MEMO_RUNNING;
+		pthread_mutex_unlock(&m->lock);
+		memo_execute(m, f, ctx->depth + 1);
+		pthread_mutex_lock(&m->lock);
+	} else {
+		m->stats.joined++;
+		while (f->state != MEMO_DONE)
+			pthread_cond_wait(&f->done, &m->lock);
+	}
+	ctx->f->waiting_on = NULL;
+	rc = f->err;
+	if (rc == 0)
+		*out = memo_result_ref(f->res);
+	memo_flight_put(f);
+	return rc;
+}
+
+/* The flight for key, joined or created (QUEUED, for memo_await() to run
+ * here).  Caller holds m->lock. */
+static struct memo_flight *memo_flight_get(memo *m, const reg_fn *fn,
+					   const char *arg,
+					   const uint8_t key[KEY_LEN])
+{
+	struct memo_flight *f = memo_flight_find(m, key);
+
+	return f ? f : memo_flight_new(m, fn, arg, key, MEMO_QUEUED);
+}
+
+static int memo_hold(memofs_ctx *ctx, memo_result *res)
+{
+	if (ctx->nheld == ctx->capheld) {
+		size_t cap = ctx->capheld ? 2 * ctx->capheld : 4;
+		memo_result **held = realloc(ctx->held, cap * sizeof(*held));
+
+		if (!held) {
+			memo_result_unref(res);
+			return -ENOMEM;
+		}
+		ctx->held = held;
+		ctx->capheld = cap;
+	}
+	ctx->held[ctx->nheld++] = res;
+	return 0;
+}
+
+static int memo_call_result(memofs_ctx *ctx, const char *fname,
+			    const char *arg, memo_result **out)
+{
+	memo *m = ctx->m;
+	char canon[REG_NAME_MAX + 1];
+	uint8_t key[KEY_LEN];
+	const reg_fn *fn = reg_find(m->r, fname);
+	struct memo_flight *f;
+	int rc;
+
+	if (!fn || reg_arg_resolve(m->r, fn, arg, canon, sizeof(canon)))
+		return -ENOENT;
+	if (ctx->depth + 1 >= MEMO_MAX_DEPTH)
+		return -ELOOP;
+	memo_key(m, fn, canon, key);
+	rc = memo_find(m, key, out);
+	if (rc != -ENOENT && rc != -EIO)
+		return rc;
+	pthread_mutex_lock(&m->lock);
+	f = memo_flight_get(m, fn, canon, key);
+	rc = f ? memo_await(ctx, f, out) : -ENOMEM;
+	pthread_mutex_unlock(&m->lock);
+	return rc;
+}
+
+int memofs_call(memofs_ctx *ctx, const char *fn, const char *arg,
+		const void **data, size_t *len)
+{
+	memo_result *res;
+	int rc = memo_call_result(ctx, fn, arg, &res);
+
+	if (rc)
+		return rc;
+	rc = memo_hold(ctx, res);
+	if (rc)
+		return rc;
+	*data = res->data;
+	*len = res->len;
+	return 0;
+}
+
+/* Parses one number per line; 0, -EIO (bad line) or -ENOMEM. */
+static int memo_parse_doubles(const char *p, size_t len, double **vals,
+			      size_t *n)
+{
+	size_t lines = 0, k = 0;
+	const char *end = p + len;
+	double *v;
+
+	for (const char *q = p; q < end; q++)
+		lines += *q == '\n';
+	v = malloc((lines ? lines : 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	while (p < end) {
+		char *stop;
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+
+		if (!nl)
+			goto out_bad;
+		v[k] = strtod(p, &stop);
+		if (stop != nl || stop == p)
+			goto out_bad;
+		k++;
+		p = nl + 1;
+	}
+	*vals = v;
+	*n = k;
+	return 0;
+
+out_bad:
+	free(v);
+	return -EIO;
+}
+
+int memofs_call_doubles(memofs_ctx *ctx, const char *fn, const char *arg,
+			double **vals, size_t *n)
+{
+	const void *data;
+	size_t len;
+	int rc = memofs_call(ctx, fn, arg, &data, &len);
+
+	if (rc)
+		return rc;
+	return memo_parse_doubles(data, len, vals, n);
+}
+
+/* ---- the rest of the compute API ---------------------------------------- */
+
+size_t memofs_nrows(const memofs_ctx *ctx)
+{
+	return ds_nrows(ctx->m->data);
+}
+
+size_t memofs_ncols(const memofs_ctx *ctx)
+{
+	return ds_ncols(ctx->m->data);
+}
+
+int memofs_arg_column(const memofs_ctx *ctx, const char *arg, size_t *col)
+{
+	return reg_parse_column(arg, ds_ncols(ctx->m->data), col);
+}
+
+const double *memofs_data_column(const memofs_ctx *ctx, size_t col)
+{
+	assert(col < ds_ncols(ctx->m->data));
+	return ds_column(ctx->m->data, col);
+}
+
+int memofs_write(memofs_ctx *ctx, const void *buf, size_t len)
+{
+	if (len > ctx->cap - ctx->len) {
+		size_t cap = ctx->cap ? ctx->cap : 256;
+		char *out;
+
+		while (cap - ctx->len < len) {
+			if (cap > SIZE_MAX / 2)
+				return -ENOMEM;
+			cap *= 2;
+		}
+		out = realloc(ctx->out, cap);
+		if (!out)
+			return -ENOMEM;
+		ctx->out = out;
+		ctx->cap = cap;
+	}
+	memcpy(ctx->out + ctx->len, buf, len);
+	ctx->len += len;
+	return 0;
+}
+
+int memofs_printf(memofs_ctx *ctx, const char *fmt, ...)
+{
+	char small[256], *big = NULL;
+	va_list ap;
+	int n, rc;
+
+	va_start(ap, fmt);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -EINVAL;
+	if ((size_t)n < sizeof(small))
+		return memofs_write(ctx, small, (size_t)n);
+	big = malloc((size_t)n + 1);
+	if (!big)
+		return -ENOMEM;
+	va_start(ap, fmt);
+	vsnprintf(big, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	rc = memofs_write(ctx, big, (size_t)n);
+	free(big);
+	return rc;
+}
+
+int memofs_write_double(memofs_ctx *ctx, double x)
+{
+	char buf[FMT_DOUBLE_MAX + 1];
+	size_t n = fmt_double(buf, x);
+
+	buf[n++] = '\n';
+	return memofs_write(ctx, buf, n);
+}
+
+int memofs_error(memofs_ctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(ctx->err, sizeof(ctx->err), fmt, ap);
+	va_end(ap);
+	return -EIO;
+}
+
+/* ---- life cycle --------------------------------------------------------- */
+
+int memo_new(store *st, const reg *r, const ds *d, unsigned workers,
+	     memo **out)
+{
+	memo *m = calloc(1, sizeof(*m));
+	int rc;
+
+	if (!m)
+		return -ENOMEM;
+	m->st = st;
+	m->r = r;
+	m->data = d;
+	pthread_mutex_init(&m->lock, NULL);
+	rc = pool_new(workers, &m->workers);
+	if (rc) {
+		pthread_mutex_destroy(&m->lock);
+		free(m);
+		return rc;
+	}
+	*out = m;
+	return 0;
+}
+
+void memo_free(memo *m)
+{
+	if (!m)
+		return;
+	pool_free(m->workers);
+	assert(!m->flights);
+	for (size_t i = 0; i < MEMO_CACHE_ENTRIES; i++)
+		if (m->cache[i].res)
+			memo_result_unref(m->cache[i].res);
+	pthread_mutex_destroy(&m->lock);
+	free(m);
+}
+
+void memo_get_stats(memo *m, struct memo_stats *out)
+{
+	pthread_mutex_lock(&m->lock);
+	*out = m->stats;
+	pthread_mutex_unlock(&m->lock);
+}

@@ -1,0 +1,72 @@
+/* memo.h -- the memo layer: compute each result once, serve it ever after.
+ *
+ * memo ties the registry, the worker pool and the store together.  A
+ * result is named by (function, canonical argument); its cache key adds the
+ * function's version and the dataset digest (key.h).  memo guarantees:
+ *   - single flight: however many callers ask for one uncomputed result at
+ *     once, it is computed once and every caller gets the same bytes;
+ *   - nested calls (memofs_call() inside a computation) never deadlock, even
+ *     with one worker: a nested call on a result still queued runs it in the
+ *     calling worker, one already running is waited for, a cycle is -ELOOP;
+ *   - a failed computation is reported to every waiter and never cached;
+ *   - a damaged stored record is recomputed, never served.
+ * Every function here may be called from any thread.  Callbacks are never
+ * called with a memo lock held.
+ */
+#ifndef MEMOFS_MEMO_H
+#define MEMOFS_MEMO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ds.h"
+#include "reg.h"
+#include "store.h"
+
+typedef struct memo memo;
+typedef struct memo_result memo_result;
+
+/* Immutable result bytes, reference-counted. */
+const void *memo_result_data(const memo_result *res);
+size_t memo_result_len(const memo_result *res);
+memo_result *memo_result_ref(memo_result *res);
+void memo_result_unref(memo_result *res);	/* NULL is a no-op */
+
+struct memo_stats {
+	uint64_t computed;	/* computations that succeeded */
+	uint64_t failed;	/* computations that failed */
+	uint64_t store_hits;	/* results read from the store */
+	uint64_t mem_hits;	/* results served from memory */
+	uint64_t joined;	/* requests that joined a running flight */
+	uint64_t store_errors;	/* results that could not be stored */
+};
+
+/* Creates the memo layer with its own pool of workers threads.  st, r and d
+ * are borrowed and must outlive the memo.  Returns 0 and *out (caller frees
+ * with memo_free()), or a negative errno. */
+int memo_new(store *st, const reg *r, const ds *d, unsigned workers,
+	     memo **out);
+
+/* Waits for queued and running computations, calls their callbacks, then
+ * frees.  memo_free(NULL) is a no-op. */
+void memo_free(memo *m);
+
+/* Looks fn(arg) up in memory and in the store; never computes.  Returns 0
+ * and *out (caller unrefs), -ENOENT when not computed yet, or -EIO. */
+int memo_lookup(memo *m, const reg_fn *fn, const char *arg,
+		memo_result **out);
+
+/* Called exactly once per successful memo_submit(), from a worker thread:
+ * err 0 with res (borrowed: memo_result_ref() to keep it), or a negative
+ * errno and res NULL. */
+typedef void (*memo_done_fn)(void *cbarg, int err, memo_result *res);
+
+/* Asks for fn(arg) (arg canonical): computes it on the pool unless it is
+ * cached or already being computed, then calls cb.  Returns 0, or a
+ * negative errno (-ENOMEM) and then cb is never called. */
+int memo_submit(memo *m, const reg_fn *fn, const char *arg, memo_done_fn cb,
+		void *cbarg);
+
+void memo_get_stats(memo *m, struct memo_stats *out);
+
+#endif

@@ -1,0 +1,110 @@
+/* memofs.h -- the API of memofs compute functions.
+ *
+ * Every function memofs serves, built-in or from a plugin, is registered
+ * through this header.  A function has a name (the directory under the
+ * mount point), a version (part of every cache key: change it when the
+ * results change), a one-line description, a way to list its arguments (the
+ * files in its directory) and a compute callback.
+ *
+ * The callback runs on a memofs worker thread.  It receives the argument
+ * (for MEMOFS_ARGS_COLUMNS always in canonical form "colN") and a context
+ * through which it reads the dataset, calls other memoized functions, writes
+ * its result bytes and reports errors.  It returns 0 on success or a
+ * negative errno; any error (after memofs_error() or not) makes the read
+ * fail with EIO, is logged, and is not cached.  A callback must be
+ * thread-safe: distinct arguments run in parallel.
+ *
+ * A plugin is a shared object (see MEMOFS_PLUGIN_DECLARE below) whose
+ * entry point registers its functions and returns 0, or a negative errno.
+ */
+#ifndef MEMOFS_H
+#define MEMOFS_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MEMOFS_ABI_VERSION 1
+
+typedef struct memofs_ctx memofs_ctx;
+typedef struct reg memofs_registry;
+
+enum memofs_args {
+	MEMOFS_ARGS_COLUMNS = 1,	/* col0..colN-1, plus header names */
+	MEMOFS_ARGS_LIST = 2,		/* the fixed list arg_list */
+};
+
+typedef int (*memofs_compute_fn)(memofs_ctx *ctx, const char *arg,
+				 void *udata);
+
+struct memofs_function {
+	const char *name;	 /* [A-Za-z0-9_.-]+, not "." or ".." */
+	const char *version;	 /* any printable text, e.g. "1" */
+	const char *description; /* one line */
+	enum memofs_args args;
+	const char *const *arg_list; /* MEMOFS_ARGS_LIST: NULL-terminated */
+	memofs_compute_fn compute;
+	void *udata;		 /* passed to compute; owned by the caller */
+};
+
+/* Registers fn; the strings and arg_list are copied.  Returns 0, -EEXIST
+ * when the name is taken, -EINVAL for an invalid definition, -ENOMEM. */
+int memofs_register(memofs_registry *reg, const struct memofs_function *fn);
+
+/* A plugin declares the ABI it was built for (at file scope, once):
+ *     MEMOFS_PLUGIN_DECLARE;
+ * and exports its entry point:
+ *     int memofs_plugin_init(memofs_registry *reg, int abi_version);
+ * memofs refuses a plugin whose declared ABI differs from its own. */
+#define MEMOFS_PLUGIN_DECLARE \
+	const int memofs_plugin_abi = MEMOFS_ABI_VERSION
+#define MEMOFS_PLUGIN_ABI "memofs_plugin_abi"
+#define MEMOFS_PLUGIN_INIT "memofs_plugin_init"
+typedef int (*memofs_plugin_init_fn)(memofs_registry *reg, int abi_version);
+
+/* ---- inside a compute callback ---------------------------------------- */
+
+size_t memofs_nrows(const memofs_ctx *ctx);
+size_t memofs_ncols(const memofs_ctx *ctx);
+
+/* Parses a canonical column argument "colN".  Returns 0 and *col, or
+ * -ENOENT when arg names no column of the dataset. */
+int memofs_arg_column(const memofs_ctx *ctx, const char *arg, size_t *col);
+
+/* The dataset's column col (nrows values), read directly from the dataset.
+ * Valid while the mount lives.  col must be < memofs_ncols(). */
+const double *memofs_data_column(const memofs_ctx *ctx, size_t col);
+
+/* Calls function fn on arg through the cache: a cached result is returned
+ * at once, a result being computed is waited for, any other is computed.
+ * Returns 0 with *data and *len valid until this callback returns, or a
+ * negative errno (-ENOENT for an unknown function or argument, -ELOOP for a
+ * dependency cycle, -EIO when that computation failed). */
+int memofs_call(memofs_ctx *ctx, const char *fn, const char *arg,
+		const void **data, size_t *len);
+
+/* memofs_call() on a result of numbers one per line (e.g. "column"),
+ * parsed into a new array.  Returns 0 with *vals (caller frees with free())
+ * and *n, or a negative errno (-EIO when a line is not a number). */
+int memofs_call_doubles(memofs_ctx *ctx, const char *fn, const char *arg,
+			double **vals, size_t *n);
+
+/* Appends to the result.  Return 0 or -ENOMEM. */
+int memofs_write(memofs_ctx *ctx, const void *buf, size_t len);
+int memofs_printf(memofs_ctx *ctx, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Appends x as Python's repr(float) prints it, and a newline. */
+int memofs_write_double(memofs_ctx *ctx, double x);
+
+/* Records why the computation failed (logged with the function and
+ * argument) and returns -EIO, for "return memofs_error(ctx, ...);". */
+int memofs_error(memofs_ctx *ctx, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,28 @@
+/* pool.h -- a fixed-size pool of worker threads running queued jobs.
+ *
+ * Jobs run in submission order (FIFO), up to nthreads at once.  The pool
+ * knows nothing about results or caching; memo builds single flight and
+ * nested calls on top of it.  pool_submit() may be called from any thread,
+ * including a worker.
+ */
+#ifndef MEMOFS_POOL_H
+#define MEMOFS_POOL_H
+
+typedef struct pool pool;
+typedef void (*pool_job_fn)(void *arg);
+
+/* Starts nthreads (>= 1) workers.  Returns 0 and *out (caller frees with
+ * pool_free()), -EINVAL, -ENOMEM, or the pthread_create() error. */
+int pool_new(unsigned nthreads, pool **out);
+
+/* Queues fn(arg).  Returns 0, -ENOMEM, or -ESHUTDOWN once pool_free() has
+ * begun; on failure fn is never called. */
+int pool_submit(pool *p, pool_job_fn fn, void *arg);
+
+/* Runs every queued job, then joins the workers and frees the pool.  Must
+ * not be called from a worker.  pool_free(NULL) is a no-op. */
+void pool_free(pool *p);
+
+unsigned pool_size(const pool *p);
+
+#endif

@@ -1,0 +1,427 @@
+/* reg.c -- the function registry (see reg.h).
+ *
+ * Functions live in a growing array in registration order; lookups by name
+ * are linear (a mount has tens of functions, not thousands).  Column
+ * aliases (header names usable in place of "colN") are computed once by
+ * reg_bind_dataset() into a table sorted by name.  Everything is written
+ * before threads start and only read afterwards.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reg.h"
+
+struct reg_fn {
+	char *name;
+	char *version;		/* declared version, plus "+suffix" */
+	char *description;
+	enum memofs_args args;
+	char **arg_list;	/* MEMOFS_ARGS_LIST: arg_count names */
+	size_t arg_count;
+	memofs_compute_fn compute;
+	void *udata;
+};
+
+struct reg_alias {
+	const char *name;	/* borrowed from the dataset */
+	size_t col;
+};
+
+struct reg {
+	struct reg_fn **fns;
+	size_t nfns;
+	size_t cap;
+	const ds *data;		/* bound dataset, NULL before binding */
+	struct reg_alias *aliases; /* valid header names, in column order */
+	struct reg_alias *by_name; /* the same, sorted by name */
+	size_t naliases;
+	char *suffix;		/* appended by memofs_register(), or NULL */
+	char clash[REG_NAME_MAX + 1]; /* last name refused with -EEXIST */
+};
+
+int reg_new(reg **out)
+{
+	reg *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return -ENOMEM;
+	*out = r;
+	return 0;
+}
+
+static void reg_fn_free(struct reg_fn *f)
+{
+	if (!f)
+		return;
+	for (size_t i = 0; i < f->arg_count; i++)
+		free(f->arg_list[i]);
+	free(f->arg_list);
+	free(f->name);
+	free(f->version);
+	free(f->description);
+	free(f);
+}
+
+void reg_free(reg *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->nfns; i++)
+		reg_fn_free(r->fns[i]);
+	free(r->fns);
+	free(r->aliases);
+	free(r->by_name);
+	free(r->suffix);
+	free(r);
+}
+
+/* A name usable as one path component: 1..255 bytes, no '/', not "." or
+ * "..", no control characters. */
+static int reg_valid_component(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > REG_NAME_MAX)
+		return 0;
+	if (strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		return 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p == '/' || *p < 0x20 || *p == 0x7f)
+			return 0;
+	return 1;
+}
+
+static int reg_valid_fn_name(const char *s)
+{
+	if (!reg_valid_component(s))
+		return 0;
+	for (const char *p = s; *p; p++)
+		if (!(('a' <= *p && *p <= 'z') || ('A' <= *p && *p <= 'Z') ||
+		      ('0' <= *p && *p <= '9') || *p == '_' || *p == '.' ||
+		      *p == '-'))
+			return 0;
+	return 1;
+}
+
+static int reg_valid_def(const struct memofs_function *def)
+{
+	if (!def || !def->name || !def->version || !def->compute)
+		return 0;
+	if (!reg_valid_fn_name(def->name))
+		return 0;
+	if (def->args == MEMOFS_ARGS_COLUMNS)
+		return 1;
+	if (def->args != MEMOFS_ARGS_LIST || !def->arg_list)
+		return 0;
+	for (const char *const *a = def->arg_list; *a; a++)
+		if (!reg_valid_component(*a))
+			return 0;
+	return 1;
+}
+
+static char *reg_join_version(const char *version, const char *suffix)
+{
+	size_t n = strlen(version) + (suffix ? strlen(suffix) + 1 : 0) + 1;
+	char *s = malloc(n);
+
+	if (!s)
+		return NULL;
+	if (suffix)
+		snprintf(s, n, "%s+%s", version, suffix);
+	else
+		snprintf(s, n, "%s", version);
+	return s;
+}
+
+static int reg_copy_arg_list(struct reg_fn *f, const char *const *list)
+{
+	size_t n = 0;
+
+	while (list[n])
+		n++;
+	f->arg_list = calloc(n ? n : 1, sizeof(*f->arg_list));
+	if (!f->arg_list)
+		return -ENOMEM;
+	for (f->arg_count = 0; f->arg_count < n; f->arg_count++) {
+		f->arg_list[f->arg_count] = strdup(list[f->arg_count]);
+		if (!f->arg_list[f->arg_count])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int reg_append(reg *r, struct reg_fn *f)
+{
+	if (r->nfns == r->cap) {
+		size_t cap = r->cap ? 2 * r->cap : 16;
+		struct reg_fn **fns = realloc(r->fns, cap * sizeof(*fns));
+
+		if (!fns)
+			return -ENOMEM;
+		r->fns = fns;
+		r->cap = cap;
+	}
+	r->fns[r->nfns++] = f;
+	return 0;
+}
+
+int reg_add(reg *r, const struct memofs_function *def,
+	    const char *version_suffix)
+{
+	struct reg_fn *f;
+	int rc = -ENOMEM;
+
+	if (!reg_valid_def(def))
+		return -EINVAL;
+	if (reg_find(r, def->name)) {
+		snprintf(r->clash, sizeof(r->clash), "%s", def->name);
+		return -EEXIST;
+	}
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	f->name = strdup(def->name);
+	f->version = reg_join_version(def->version, version_suffix);
+	f->description = strdup(def->description ? def->description : "");
+	if (!f->name || !f->version || !f->description)
+		goto out_free_fn;
+	f->args = def->args;
+	f->compute = def->compute;
+	f->udata = def->udata;
+	if (f->args == MEMOFS_ARGS_LIST) {
+		rc = reg_copy_arg_list(f, def->arg_list);
+		if (rc)
+			goto out_free_fn;
+	}
+	rc = reg_append(r, f);
+	if (rc)
+		goto out_free_fn;
+	return 0;
+
+out_free_fn:
+	reg_fn_free(f);
+	return rc;
+}
+
+int memofs_register(memofs_registry *r, const struct memofs_function *fn)
+{
+	return reg_add(r, fn, r->suffix);
+}
+
+int reg_set_suffix(reg *r, const char *suffix)
+{
+	char *copy = NULL;
+
+	if (suffix && !(copy = strdup(suffix)))
+		return -ENOMEM;
+	free(r->suffix);
+	r->suffix = copy;
+	return 0;
+}
+
+const char *reg_last_clash(const reg *r)
+{
+	return r->clash[0] ? r->clash : NULL;
+}
+
+size_t reg_count(const reg *r)
+{
+	return r->nfns;
+}
+
+const reg_fn *reg_at(const reg *r, size_t i)
+{
+	assert(i < r->nfns);
+	return r->fns[i];
+}
+
+const reg_fn *reg_find(const reg *r, const char *name)
+{
+	for (size_t i = 0; i < r->nfns; i++)
+		if (strcmp(r->fns[i]->name, name) == 0)
+			return r->fns[i];
+	return NULL;
+}
+
+const char *reg_fn_name(const reg_fn *f)
+{
+	return f->name;
+}
+
+const char *reg_fn_version(const reg_fn *f)
+{
+	return f->version;
+}
+
+const char *reg_fn_description(const reg_fn *f)
+{
+	return f->description;
+}
+
+int reg_fn_compute(const reg_fn *f, memofs_ctx *ctx, const char *arg)
+{
+	return f->compute(ctx, arg, f->udata);
+}
+
+int reg_parse_column(const char *arg, size_t ncols, size_t *col)
+{
+	const char *p;
+	uint64_t v = 0;
+
+	if (strncmp(arg, "col", 3) != 0)
+		return -ENOENT;
+	p = arg + 3;
+	if (*p < '0' || *p > '9' || (p[0] == '0' && p[1] != '\0'))
+		return -ENOENT;
+	for (; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return -ENOENT;
+		if (v > (UINT64_MAX - 9) / 10)
+			return -ENOENT;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	if (v >= ncols)
+		return -ENOENT;
+	*col = (size_t)v;
+	return 0;
+}
+
+static int reg_alias_cmp(const void *a, const void *b)
+{
+	const struct reg_alias *x = a, *y = b;
+
+	return strcmp(x->name, y->name);
+}
+
+/* Is s "col" followed by digits only (a column name, maybe malformed)? */
+static int reg_looks_like_column(const char *s)
+{
+	if (strncmp(s, "col", 3) != 0 || s[3] == '\0')
+		return 0;
+	for (s += 3; *s; s++)
+		if (*s < '0' || *s > '9')
+			return 0;
+	return 1;
+}
+
+/* A header name is an alias when it is a valid file name and does not look
+ * like a "colN" name (which would be ambiguous).  Duplicates are dropped
+ * by reg_bind_dataset(). */
+static int reg_alias_usable(const char *name)
+{
+	return name && reg_valid_component(name) &&
+	       !reg_looks_like_column(name);
+}
+
+/* Keeps the entries of a (sorted by name) whose name no other entry has;
+ * returns how many are kept. */
+static size_t reg_drop_shared(struct reg_alias *a, size_t n)
+{
+	size_t kept = 0, i = 0;
+
+	while (i < n) {
+		size_t j = i + 1;
+
+		while (j < n && strcmp(a[j].name, a[i].name) == 0)
+			j++;
+		if (j == i + 1)
+			a[kept++] = a[i];
+		i = j;
+	}
+	return kept;
+}
+
+static int reg_col_cmp(const void *a, const void *b)
+{
+	const struct reg_alias *x = a, *y = b;
+
+	return (x->col > y->col) - (x->col < y->col);
+}
+
+int reg_bind_dataset(reg *r, const ds *d)
+{
+	size_t ncols = ds_ncols(d), n = 0;
+
+	assert(!r->data);
+	r->by_name = calloc(ncols ? ncols : 1, sizeof(*r->by_name));
+	r->aliases = calloc(ncols ? ncols : 1, sizeof(*r->aliases));
+	if (!r->by_name || !r->aliases)
+		return -ENOMEM;	/* reg_free() releases both */
+	for (size_t j = 0; j < ncols; j++)
+		if (reg_alias_usable(ds_colname(d, j)))
+			r->by_name[n++] = (struct reg_alias){ ds_colname(d, j),
+							      j };
+	qsort(r->by_name, n, sizeof(*r->by_name), reg_alias_cmp);
+	r->naliases = reg_drop_shared(r->by_name, n);
+	memcpy(r->aliases, r->by_name, r->naliases * sizeof(*r->aliases));
+	qsort(r->aliases, r->naliases, sizeof(*r->aliases), reg_col_cmp);
+	r->data = d;
+	return 0;
+}
+
+size_t reg_arg_count(const reg *r, const reg_fn *f)
+{
+	if (f->args == MEMOFS_ARGS_LIST)
+		return f->arg_count;
+	assert(r->data);
+	return ds_ncols(r->data) + r->naliases;
+}
+
+static int reg_put(char *buf, size_t buflen, const char *s)
+{
+	int n = snprintf(buf, buflen, "%s", s);
+
+	return (n < 0 || (size_t)n >= buflen) ? -ERANGE : 0;
+}
+
+int reg_arg_name(const reg *r, const reg_fn *f, size_t i, char *buf,
+		 size_t buflen)
+{
+	size_t ncols;
+	int n;
+
+	assert(i < reg_arg_count(r, f));
+	if (f->args == MEMOFS_ARGS_LIST)
+		return reg_put(buf, buflen, f->arg_list[i]);
+	ncols = ds_ncols(r->data);
+	if (i >= ncols)
+		return reg_put(buf, buflen, r->aliases[i - ncols].name);
+	n = snprintf(buf, buflen, "col%zu", i);
+	return (n < 0 || (size_t)n >= buflen) ? -ERANGE : 0;
+}
+
+static int reg_resolve_column(const reg *r, const char *name, char *canon,
+			      size_t canonlen)
+{
+	struct reg_alias key = { name, 0 }, *hit;
+	size_t col;
+	int n;
+
+	if (reg_parse_column(name, ds_ncols(r->data), &col) != 0) {
+		hit = bsearch(&key, r->by_name, r->naliases, sizeof(key),
+			      reg_alias_cmp);
+		if (!hit)
+			return -ENOENT;
+		col = hit->col;
+	}
+	n = snprintf(canon, canonlen, "col%zu", col);
+	return (n < 0 || (size_t)n >= canonlen) ? -ENAMETOOLONG : 0;
+}
+
+int reg_arg_resolve(const reg *r, const reg_fn *f, const char *name,
+		    char *canon, size_t canonlen)
+{
+	if (f->args == MEMOFS_ARGS_COLUMNS) {
+		assert(r->data);
+		return reg_resolve_column(r, name, canon, canonlen);
+	}
+	for (size_t i = 0; i < f->arg_count; i++)
+		if (strcmp(f->arg_list[i], name) == 0)
+			return reg_put(canon, canonlen, name) ? -ENAMETOOLONG
+							      : 0;
+	return -ENOENT;
+}

@@ -1,0 +1,75 @@
+/* reg.h -- the function registry: which functions exist and their arguments.
+ *
+ * Built-ins and plugins register through memofs_register() (memofs.h); a
+ * reg is the memofs_registry behind it.  It is filled at start-up, before
+ * any thread starts, and read-only afterwards, so lookups need no lock.
+ * Argument lists that depend on the dataset take it as a parameter.
+ */
+#ifndef MEMOFS_REG_H
+#define MEMOFS_REG_H
+
+#include <stddef.h>
+
+#include "ds.h"
+#include "memofs.h"
+
+#define REG_NAME_MAX 255	/* longest function or argument name */
+
+typedef struct reg reg;
+typedef struct reg_fn reg_fn;
+
+/* Returns 0 and *out (caller frees with reg_free()) or -ENOMEM. */
+int reg_new(reg **out);
+void reg_free(reg *r);		/* reg_free(NULL) is a no-op */
+
+/* Like memofs_register(), but appends "+" version_suffix to the declared
+ * version when version_suffix is not NULL (plugins pass their file's
+ * digest, so a rebuilt plugin gets fresh cache keys). */
+int reg_add(reg *r, const struct memofs_function *def,
+	    const char *version_suffix);
+
+/* Makes memofs_register() append "+" suffix to every version it registers
+ * until the next call (NULL: no suffix).  The plugin loader sets the
+ * plugin file's digest while the plugin registers.  Returns 0 or -ENOMEM. */
+int reg_set_suffix(reg *r, const char *suffix);
+
+/* The name of the last function whose registration failed with -EEXIST,
+ * or NULL. */
+const char *reg_last_clash(const reg *r);
+
+size_t reg_count(const reg *r);
+const reg_fn *reg_at(const reg *r, size_t i);	/* in registration order */
+const reg_fn *reg_find(const reg *r, const char *name);	/* NULL: none */
+
+const char *reg_fn_name(const reg_fn *f);
+const char *reg_fn_version(const reg_fn *f);	/* suffix included */
+const char *reg_fn_description(const reg_fn *f);
+
+/* Runs f's compute callback. */
+int reg_fn_compute(const reg_fn *f, memofs_ctx *ctx, const char *arg);
+
+/* Binds the dataset whose columns MEMOFS_ARGS_COLUMNS functions take
+ * (borrowed; must outlive r).  Call once, after registration and before
+ * any argument is listed or resolved.  Returns 0 or -ENOMEM. */
+int reg_bind_dataset(reg *r, const ds *d);
+
+/* Number of names listed in f's directory. */
+size_t reg_arg_count(const reg *r, const reg_fn *f);
+
+/* Writes the i-th listed name (i < reg_arg_count()) into buf.  Returns 0,
+ * or -ERANGE when it does not fit in buflen. */
+int reg_arg_name(const reg *r, const reg_fn *f, size_t i, char *buf,
+		 size_t buflen);
+
+/* Checks that name is a valid argument of f and writes its canonical form
+ * (the one cache keys use: "colN" for a header name) into canon.  Returns 0,
+ * -ENOENT when name is not an argument, -ENAMETOOLONG when canon is too
+ * small. */
+int reg_arg_resolve(const reg *r, const reg_fn *f, const char *name,
+		    char *canon, size_t canonlen);
+
+/* Parses "colN" (decimal N without sign or leading zeros, N < ncols).
+ * Returns 0 and *col, or -ENOENT. */
+int reg_parse_column(const char *arg, size_t ncols, size_t *col);
+
+#endif

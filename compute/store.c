@@ -1,0 +1,408 @@
+/* store.c -- the persistent result store, on RocksDB (see store.h).
+ *
+ * One RocksDB database, default column family, maps each KEY_LEN-byte key
+ * to one record: a fixed 40-byte header followed by the result bytes.
+ *
+ *   offset size field
+ *        0    4 magic "MFS\0"
+ *        4    4 format version, u32 (STORE_FORMAT)
+ *        8    8 data length, u64 (the value's size minus the header)
+ *       16    8 XXH3-64 of the data, u64 (seed 0)
+ *       24    8 compute_ns, u64
+ *       32    8 created_ns, u64 (CLOCK_REALTIME)
+ *       40    - data
+ *
+ * Integers are little-endian and encoded byte by byte, never by copying a
+ * struct, so a cache directory means the same on every host.  Any header
+ * mismatch makes the record "damaged" (-EBADMSG): the caller recomputes
+ * and overwrites it.  A record written by a later format version is also
+ * treated as damaged, which makes downgrading safe at the price of
+ * recomputation.
+ *
+ * Threads: every function may be called from any thread at once, except
+ * that store_close() must follow every other call.  The store has no lock
+ * of its own: rocksdb_t is thread-safe, and the read and write options are
+ * created by store_open() and only read afterwards.
+ *
+ * The RocksDB options (store_options_new) aim at: point lookups by random
+ * 16-byte keys, many small records and a few very large ones, modest
+ * memory (the daemon stays well under 256 MiB RSS with a million records),
+ * surviving kill -9, and no output outside the store's directory.
+ *
+ * This file does not decide what to cache, evict old records or retry:
+ * that is memo's job.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <rocksdb/c.h>
+#include <xxhash.h>
+
+#include "log.h"
+#include "store.h"
+
+#define STORE_FORMAT 1
+#define STORE_HDR_LEN 40
+/* RocksDB refuses values of 4 GiB and more. */
+#define STORE_MAX_DATA ((uint64_t)UINT32_MAX - STORE_HDR_LEN)
+
+static const uint8_t store_magic[4] = { 'M', 'F', 'S', '\0' };
+
+struct store {
+	rocksdb_t *db;
+	rocksdb_readoptions_t *ropts;	/* read-only after store_open */
+	rocksdb_writeoptions_t *wopts;	/* read-only after store_open */
+};
+
+/* ---- record encoding ---------------------------------------------------- */
+
+static void store_enc_u32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void store_enc_u64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t store_dec_u32(const uint8_t *p)
+{
+	uint32_t v = 0;
+
+	for (int i = 3; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+static uint64_t store_dec_u64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+static uint64_t store_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Fills hdr with the header of a record holding len bytes of data. */
+static void store_hdr_encode(uint8_t hdr[STORE_HDR_LEN], const void *data,
+			     size_t len, uint64_t compute_ns)
+{
+	memcpy(hdr, store_magic, sizeof(store_magic));
+	store_enc_u32(hdr + 4, STORE_FORMAT);
+	store_enc_u64(hdr + 8, (uint64_t)len);
+	store_enc_u64(hdr + 16, XXH3_64bits(data, len));
+	store_enc_u64(hdr + 24, compute_ns);
+	store_enc_u64(hdr + 32, store_now_ns());
+}
+
+/* Checks the record in raw[0..len).  Returns 0, or -EBADMSG with what is
+ * wrong written into why. */
+static int store_rec_check(const uint8_t *raw, size_t len, char *why,
+			   size_t whylen)
+{
+	uint64_t n;
+
+	if (len < STORE_HDR_LEN) {
+		snprintf(why, whylen, "truncated header (%zu bytes)", len);
+		return -EBADMSG;
+	}
+	if (memcmp(raw, store_magic, sizeof(store_magic)) != 0) {
+		snprintf(why, whylen, "bad magic");
+		return -EBADMSG;
+	}
+	if (store_dec_u32(raw + 4) != STORE_FORMAT) {
+		snprintf(why, whylen, "format version %u, expected %u",
+			 (unsigned)store_dec_u32(raw + 4), STORE_FORMAT);
+		return -EBADMSG;
+	}
+	n = store_dec_u64(raw + 8);
+	if (n != len - STORE_HDR_LEN) {
+		snprintf(why, whylen, "header says %llu data bytes, found %zu",
+			 (unsigned long long)n, len - STORE_HDR_LEN);
+		return -EBADMSG;
+	}
+	if (store_dec_u64(raw + 16) !=
+	    XXH3_64bits(raw + STORE_HDR_LEN, len - STORE_HDR_LEN)) {
+		snprintf(why, whylen, "checksum mismatch");
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+/* ---- errors ------------------------------------------------------------- */
+
+/* Logs RocksDB error err about key once, frees it and returns rc. */
+static int store_fail(const char *op, const uint8_t key[KEY_LEN], char *err,
+		      int rc)
+{
+	char hex[2 * KEY_LEN + 1];
+
+	key_hex(key, hex);
+	log_error("store: %s %s: %s", op, hex, err);
+	rocksdb_free(err);
+	return rc;
+}
+
+/* RocksDB reports a full disk only in its status text, as
+ * "IO error: No space left on device..." (strerror(ENOSPC)). */
+static int store_write_errno(const char *err)
+{
+	return strstr(err, "No space left") ? -ENOSPC : -EIO;
+}
+
+/* ---- open and close ----------------------------------------------------- */
+
+/* mkdir -p dir: creates each missing component with mode 0700.  Returns 0
+ * once dir is a directory, or a negative errno (-ENOTDIR when it, or a
+ * parent, is another kind of file). */
+static int store_mkdirs(const char *dir)
+{
+	struct stat sb;
+	char *path, *p;
+	int rc = 0;
+
+	path = strdup(dir);
+	if (!path)
+		return -ENOMEM;
+	for (p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+			rc = -errno;
+			goto out_free_path;
+		}
+		*p = '/';
+	}
+	if (mkdir(path, 0700) != 0 && errno != EEXIST)
+		rc = -errno;
+	else if (stat(path, &sb) != 0)
+		rc = -errno;
+	else if (!S_ISDIR(sb.st_mode))
+		rc = -ENOTDIR;
+out_free_path:
+	free(path);
+	return rc;
+}
+
+#define STORE_BLOCK_CACHE (32u << 20)	/* shared LRU cache for SST blocks */
+#define STORE_BLOOM_BITS 10.0		/* per key: ~1% false positives */
+#define STORE_WRITE_BUFFER (16u << 20)	/* per memtable; two at most */
+#define STORE_MIN_BLOB (64u << 10)	/* values this large go to blobs */
+#define STORE_MAX_OPEN_FILES 256
+#define STORE_LOG_FILE_MAX (1u << 20)
+
+/* The SST format: a bloom filter and a hash index so that a lookup, hit or
+ * miss, costs about one block read; index and filter blocks are charged to
+ * the one bounded block cache instead of growing with the number of files
+ * (level 0's stay pinned, as every lookup consults them). */
+static void store_table_options(rocksdb_options_t *opts)
+{
+	rocksdb_block_based_table_options_t *table;
+	rocksdb_cache_t *cache;
+
+	table = rocksdb_block_based_options_create();
+	cache = rocksdb_cache_create_lru(STORE_BLOCK_CACHE);
+	rocksdb_block_based_options_set_block_cache(table, cache);
+	/* The table options take ownership of the filter policy. */
+	rocksdb_block_based_options_set_filter_policy(table,
+		rocksdb_filterpolicy_create_bloom_full(STORE_BLOOM_BITS));
+	rocksdb_block_based_options_set_cache_index_and_filter_blocks(table, 1);
+	rocksdb_block_based_options_set_pin_l0_filter_and_index_blocks_in_cache(
+		table, 1);
+	rocksdb_block_based_options_set_data_block_index_type(table,
+		rocksdb_block_based_table_data_block_index_type_binary_search_and_hash);
+	/* The factory copies table, which holds its own reference to cache. */
+	rocksdb_options_set_block_based_table_factory(opts, table);
+	rocksdb_cache_destroy(cache);
+	rocksdb_block_based_options_destroy(table);
+}
+
+/* Builds the options of a store; the caller destroys them.  (RocksDB's
+ * C API aborts rather than return NULL when out of memory.)
+ *
+ * - Memory: two 16 MiB memtables plus the 32 MiB block cache bound what
+ *   RocksDB holds for small records, whatever their number.
+ * - Blobs: values of 64 KiB and more live in blob files, so compactions
+ *   rewrite only small records and keys, not large results; blob garbage
+ *   collection reclaims results that were overwritten.  Blobs are not
+ *   compressed: large results are mostly binary numbers, and every read
+ *   would pay for decompression.  SSTs use LZ4, cheap to decode.
+ * - Space: dynamic level sizes keep space amplification near 1.1.
+ * - max_open_files bounds the descriptors RocksDB keeps (SSTs and blobs)
+ *   next to those of the FUSE session and the dataset.
+ * - The WAL stays on, unsynced (see store_open): a write is in the kernel's
+ *   page cache before rocksdb_write() returns, so it survives kill -9 of
+ *   the daemon; a power cut may lose the last writes, which memoization
+ *   recomputes.
+ * - Logging: RocksDB's own LOG file (inside dir, never stderr) records
+ *   warnings and errors only, with no periodic statistics, in at most two
+ *   files of 1 MiB. */
+static rocksdb_options_t *store_options_new(void)
+{
+	rocksdb_options_t *opts = rocksdb_options_create();
+
+	rocksdb_options_set_create_if_missing(opts, 1);
+	store_table_options(opts);
+	rocksdb_options_set_write_buffer_size(opts, STORE_WRITE_BUFFER);
+	rocksdb_options_set_max_write_buffer_number(opts, 2);
+	rocksdb_options_set_compression(opts, rocksdb_lz4_compression);
+	rocksdb_options_set_enable_blob_files(opts, 1);
+	rocksdb_options_set_min_blob_size(opts, STORE_MIN_BLOB);
+	rocksdb_options_set_blob_compression_type(opts, rocksdb_no_compression);
+	rocksdb_options_set_enable_blob_gc(opts, 1);
+	rocksdb_options_set_level_compaction_dynamic_level_bytes(opts, 1);
+	rocksdb_options_set_max_open_files(opts, STORE_MAX_OPEN_FILES);
+	rocksdb_options_set_info_log_level(opts, 2);	/* WARN_LEVEL */
+	rocksdb_options_set_keep_log_file_num(opts, 2);
+	rocksdb_options_set_max_log_file_size(opts, STORE_LOG_FILE_MAX);
+	rocksdb_options_set_stats_dump_period_sec(opts, 0);
+	rocksdb_options_set_stats_persist_period_sec(opts, 0);
+	return opts;
+}
+
+int store_open(const char *dir, store **out)
+{
+	rocksdb_options_t *opts;
+	char *err = NULL;
+	store *st;
+	int rc;
+
+	if (!dir || !*dir)
+		return -EINVAL;
+	rc = store_mkdirs(dir);
+	if (rc) {
+		log_error("store: cannot create %s: %s", dir, strerror(-rc));
+		return rc;
+	}
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return -ENOMEM;
+	opts = store_options_new();
+	st->db = rocksdb_open(opts, dir, &err);
+	rocksdb_options_destroy(opts);
+	if (err) {
+		log_error("store: cannot open %s: %s", dir, err);
+		rocksdb_free(err);
+		rc = -EIO;
+		goto out_free_store;
+	}
+	st->ropts = rocksdb_readoptions_create();
+	st->wopts = rocksdb_writeoptions_create();
+	rocksdb_writeoptions_set_sync(st->wopts, 0);
+	*out = st;
+	return 0;
+
+out_free_store:
+	free(st);
+	return rc;
+}
+
+void store_close(store *st)
+{
+	if (!st)
+		return;
+	rocksdb_close(st->db);
+	rocksdb_readoptions_destroy(st->ropts);
+	rocksdb_writeoptions_destroy(st->wopts);
+	free(st);
+}
+
+/* ---- reads -------------------------------------------------------------- */
+
+int store_get(store *st, const uint8_t key[KEY_LEN], store_rec *rec)
+{
+	char hex[2 * KEY_LEN + 1], why[96];
+	char *err = NULL;
+	uint8_t *raw;
+	size_t len = 0;
+	int rc;
+
+	memset(rec, 0, sizeof(*rec));
+	raw = (uint8_t *)rocksdb_get(st->db, st->ropts, (const char *)key,
+				     KEY_LEN, &len, &err);
+	if (err)
+		return store_fail("get", key, err, -EIO);
+	if (!raw)
+		return -ENOENT;
+	rc = store_rec_check(raw, len, why, sizeof(why));
+	if (rc) {
+		key_hex(key, hex);
+		log_warn("store: damaged record %s: %s", hex, why);
+		rocksdb_free(raw);
+		return rc;
+	}
+	rec->data = raw + STORE_HDR_LEN;
+	rec->len = len - STORE_HDR_LEN;
+	rec->compute_ns = store_dec_u64(raw + 24);
+	rec->created_ns = store_dec_u64(raw + 32);
+	rec->raw = raw;
+	return 0;
+}
+
+void store_rec_free(store_rec *rec)
+{
+	if (!rec)
+		return;
+	rocksdb_free(rec->raw);
+	memset(rec, 0, sizeof(*rec));
+}
+
+/* ---- writes ------------------------------------------------------------- */
+
+/* Writes the value made of two parts, head then tail (either may be
+ * empty), under key, without first joining them in a buffer of our own. */
+static int store_write(store *st, const uint8_t key[KEY_LEN],
+		       const void *head, size_t head_len, const void *tail,
+		       size_t tail_len)
+{
+	const char *keys[1] = { (const char *)key };
+	const size_t key_lens[1] = { KEY_LEN };
+	const char *parts[2] = { head ? head : "", tail ? tail : "" };
+	const size_t part_lens[2] = { head_len, tail_len };
+	rocksdb_writebatch_t *batch;
+	char *err = NULL;
+
+	batch = rocksdb_writebatch_create();
+	rocksdb_writebatch_putv(batch, 1, keys, key_lens, 2, parts, part_lens);
+	rocksdb_write(st->db, st->wopts, batch, &err);
+	rocksdb_writebatch_destroy(batch);
+	if (err)
+		return store_fail("put", key, err, store_write_errno(err));
+	return 0;
+}
+
+int store_put(store *st, const uint8_t key[KEY_LEN], const void *data,
+	      size_t len, uint64_t compute_ns)
+{
+	uint8_t hdr[STORE_HDR_LEN];
+
+	assert(data || len == 0);
+	if ((uint64_t)len > STORE_MAX_DATA)
+		return -EFBIG;
+	store_hdr_encode(hdr, data, len, compute_ns);
+	return store_write(st, key, hdr, sizeof(hdr), data, len);
+}
+
+int store_put_raw(store *st, const uint8_t key[KEY_LEN], const void *raw,
+		  size_t len)
+{
+	assert(raw || len == 0);
+	return store_write(st, key, raw, len, NULL, 0);
+}

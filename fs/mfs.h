@@ -1,0 +1,34 @@
+/* mfs.h -- the state of one memofs mount, shared by main and the ops.
+ *
+ * One struct mfs exists per process; it is the FUSE session's userdata.
+ * Everything but the fields marked "protected by lock" is set before the
+ * session starts and read-only afterwards.
+ */
+#ifndef MEMOFS_MFS_H
+#define MEMOFS_MFS_H
+
+#define FUSE_USE_VERSION 34
+#include <fuse_lowlevel.h>
+#include <pthread.h>
+
+#include "ds.h"
+#include "memo.h"
+#include "mfs_node.h"
+#include "reg.h"
+
+struct mfs_wait;
+
+struct mfs {
+	const reg *r;
+	const ds *data;
+	memo *m;
+	struct fuse_session *se;
+	pthread_mutex_t lock;
+	mfs_node_table *nodes;		/* protected by lock */
+	struct mfs_wait *waits;		/* protected by lock: deferred replies */
+};
+
+/* The low-level operations table of memofs. */
+extern const struct fuse_lowlevel_ops mfs_ops;
+
+#endif

@@ -1,0 +1,363 @@
+/* mfs_main.c -- the memofs program: options, dataset, mount, serve.
+ *
+ * Start-up runs in this order so that every user error is reported on the
+ * terminal before memofs returns:
+ *   1. parse options, load the dataset, build the registry (one thread);
+ *   2. without -f, fork: the parent waits on a pipe until the child says
+ *      the mount is ready (exit 0) or why it failed (message, exit 1);
+ *   3. the child opens the store, mounts, starts the workers and serves
+ *      until unmounted or signalled, then stops the workers, closes the
+ *      store and removes a temporary cache.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fn_builtin.h"
+#include "log.h"
+#include "memofs_config.h"
+#include "mfs.h"
+#include "mfs_opts.h"
+#include "store.h"
+
+#define MFS_FUSE_THREADS 16
+
+/* What start-up hands to the serving part. */
+struct mfs_start {
+	const struct mfs_opts *o;
+	char mountpoint[PATH_MAX];
+	char cache_dir[PATH_MAX];
+	int temporary_cache;	/* remove cache_dir at the end */
+	int ready_fd;		/* daemon: pipe to the waiting parent, or -1 */
+};
+
+static void mfs_startup_error(struct mfs_start *s, const char *msg)
+{
+	if (s->ready_fd >= 0) {
+		dprintf(s->ready_fd, "E%s", msg);
+		close(s->ready_fd);
+		s->ready_fd = -1;
+	} else {
+		fprintf(stderr, "memofs: %s\n", msg);
+	}
+}
+
+static void mfs_startup_done(struct mfs_start *s)
+{
+	int fd;
+
+	if (s->ready_fd < 0)
+		return;
+	if (write(s->ready_fd, "K", 1) != 1)
+		log_warn("cannot tell the parent the mount is ready");
+	close(s->ready_fd);
+	s->ready_fd = -1;
+	/* The terminal is the parent's now; log to syslog from here on. */
+	if (chdir("/") != 0)
+		log_warn("cannot chdir to /: %s", strerror(errno));
+	fd = open("/dev/null", O_RDWR);
+	if (fd >= 0) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+	log_init(1, s->o->quiet ? LOG_LVL_WARN : LOG_LVL_INFO);
+}
+
+static int mfs_rm_entry(const char *path, const struct stat *sb, int flag,
+			struct FTW *ftw)
+{
+	return remove(path) ? -1 : 0;
+}
+
+static void mfs_remove_tree(const char *dir)
+{
+	if (nftw(dir, mfs_rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+		log_warn("cannot remove cache %s: %s", dir, strerror(errno));
+}
+
+/* Fills s->cache_dir: -o cache made absolute, or a new temporary one. */
+static int mfs_prepare_cache(struct mfs_start *s, char *err, size_t errlen)
+{
+	const char *tmp = getenv("TMPDIR");
+	char cwd[PATH_MAX];
+	int n;
+
+	if (s->o->cache_dir) {
+		if (s->o->cache_dir[0] == '/' || !getcwd(cwd, sizeof(cwd)))
+			n = snprintf(s->cache_dir, sizeof(s->cache_dir), "%s",
+				     s->o->cache_dir);
+		else
+			n = snprintf(s->cache_dir, sizeof(s->cache_dir),
+				     "%s/%s", cwd, s->o->cache_dir);
+		if (n < 0 || (size_t)n >= sizeof(s->cache_dir)) {
+			snprintf(err, errlen, "cache=%s: path too long",
+				 s->o->cache_dir);
+			return -ENAMETOOLONG;
+		}
+		return 0;
+	}
+	snprintf(s->cache_dir, sizeof(s->cache_dir), "%s/memofs-XXXXXX",
+		 tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(s->cache_dir)) {
+		snprintf(err, errlen, "cannot create a temporary cache in %s: "
+			 "%s", tmp && *tmp ? tmp : "/tmp", strerror(errno));
+		return -errno;
+	}
+	s->temporary_cache = 1;
+	return 0;
+}
+
+static struct fuse_session *mfs_session_new(struct mfs *fs,
+					    const struct mfs_opts *o)
+{
+	char optlist[256], name[] = "memofs", dash_o[] = "-o", dash_d[] = "-d";
+	char *argv[] = { name, dash_o, optlist, dash_d, NULL };
+	struct fuse_args args = FUSE_ARGS_INIT(o->debug ? 4 : 3, argv);
+	struct fuse_session *se;
+
+	snprintf(optlist, sizeof(optlist),
+		 "ro,default_permissions,fsname=memofs,subtype=memofs%s",
+		 o->allow_other ? ",allow_other" : "");
+	se = fuse_session_new(&args, &mfs_ops, sizeof(mfs_ops), fs);
+	fuse_opt_free_args(&args);
+	return se;
+}
+
+/* Runs the session until unmounted. */
+static int mfs_loop(struct fuse_session *se)
+{
+	struct fuse_loop_config *cfg = fuse_loop_cfg_create();
+	int rc;
+
+	if (!cfg)
+		return -ENOMEM;
+	fuse_loop_cfg_set_max_threads(cfg, MFS_FUSE_THREADS);
+	rc = fuse_session_loop_mt(se, cfg);
+	fuse_loop_cfg_destroy(cfg);
+	return rc;
+}
+
+static int mfs_mount_and_serve(struct mfs *fs, struct mfs_start *s,
+			       store *st)
+{
+	const struct mfs_opts *o = s->o;
+	char msg[MFS_ERR_MAX + PATH_MAX];
+	int rc = -EIO;
+
+	fs->se = mfs_session_new(fs, o);
+	if (!fs->se) {
+		mfs_startup_error(s, "cannot create the FUSE session");
+		return -EIO;
+	}
+	if (fuse_set_signal_handlers(fs->se) != 0) {
+		mfs_startup_error(s, "cannot install signal handlers");
+		goto out_destroy;
+	}
+	if (fuse_session_mount(fs->se, s->mountpoint) != 0) {
+		snprintf(msg, sizeof(msg), "cannot mount on %s (see above; "
+			 "is it already mounted?)", s->mountpoint);
+		mfs_startup_error(s, msg);
+		goto out_signals;
+	}
+	rc = memo_new(st, fs->r, fs->data, o->workers, &fs->m);
+	if (rc) {
+		snprintf(msg, sizeof(msg), "cannot start %u workers: %s",
+			 o->workers, strerror(-rc));
+		mfs_startup_error(s, msg);
+		goto out_unmount;
+	}
+	log_info("mounted %s on %s: %zu rows x %zu columns, %u workers, "
+		 "cache %s%s", ds_name(fs->data), s->mountpoint,
+		 ds_nrows(fs->data), ds_ncols(fs->data), o->workers,
+		 s->cache_dir, s->temporary_cache ? " (temporary)" : "");
+	mfs_startup_done(s);
+	rc = mfs_loop(fs->se);
+	memo_free(fs->m);	/* finishes computations; answers waiters */
+	fs->m = NULL;
+out_unmount:
+	fuse_session_unmount(fs->se);
+out_signals:
+	fuse_remove_signal_handlers(fs->se);
+out_destroy:
+	fuse_session_destroy(fs->se);
+	return rc;
+}
+
+/* The serving half: store, nodes, mount, loop, clean-up. */
+static int mfs_serve(const reg *r, const ds *d, struct mfs_start *s)
+{
+	struct mfs fs = { .r = r, .data = d };
+	char err[MFS_ERR_MAX + PATH_MAX];
+	store *st = NULL;
+	int rc;
+
+	pthread_mutex_init(&fs.lock, NULL);
+	rc = mfs_prepare_cache(s, err, sizeof(err));
+	if (rc) {
+		mfs_startup_error(s, err);
+		goto out;
+	}
+	rc = store_open(s->cache_dir, &st);
+	if (rc) {
+		snprintf(err, sizeof(err), "cannot open cache %s (in use by "
+			 "another memofs, or not writable)", s->cache_dir);
+		mfs_startup_error(s, err);
+		goto out_cache;
+	}
+	rc = mfs_node_table_new(r, &fs.nodes);
+	if (rc) {
+		mfs_startup_error(s, "out of memory");
+		goto out_store;
+	}
+	rc = mfs_mount_and_serve(&fs, s, st);
+	mfs_node_table_free(fs.nodes);
+out_store:
+	store_close(st);
+out_cache:
+	if (s->temporary_cache)
+		mfs_remove_tree(s->cache_dir);
+out:
+	pthread_mutex_destroy(&fs.lock);
+	return rc ? 1 : 0;
+}
+
+/* Forks; the parent waits for the child's verdict and exits with it. */
+static int mfs_daemonize(struct mfs_start *s)
+{
+	char buf[MFS_ERR_MAX + PATH_MAX + 2];
+	int fds[2];
+	ssize_t n, got = 0;
+	pid_t pid;
+
+	if (pipe(fds) != 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		close(fds[0]);
+		setsid();
+		s->ready_fd = fds[1];
+		return 0;
+	}
+	close(fds[1]);
+	while ((n = read(fds[0], buf + got, sizeof(buf) - 1 - (size_t)got)) >
+	       0)
+		got += n;
+	buf[got] = '\0';
+	if (got > 0 && buf[0] == 'K')
+		exit(0);
+	fprintf(stderr, "memofs: %s\n",
+		got > 1 ? buf + 1 : "the daemon exited during start-up");
+	exit(1);
+}
+
+static int mfs_check_mountpoint(const char *path, char *abs)
+{
+	struct stat sb;
+
+	if (stat(path, &sb) != 0) {
+		fprintf(stderr, "memofs: mount point %s: %s\n", path,
+			strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(sb.st_mode)) {
+		fprintf(stderr, "memofs: mount point %s: Not a directory\n",
+			path);
+		return -1;
+	}
+	if (!realpath(path, abs)) {
+		fprintf(stderr, "memofs: mount point %s: %s\n", path,
+			strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int mfs_load_data(const struct mfs_opts *o, ds **d)
+{
+	char err[DS_ERR_MAX];
+	int rc;
+
+	if (!o->data)
+		rc = ds_demo(d);
+	else
+		rc = ds_load(o->data, d, err, sizeof(err));
+	if (rc == 0)
+		return 0;
+	if (!o->data)
+		snprintf(err, sizeof(err), "demo dataset: %s", strerror(-rc));
+	fprintf(stderr, "memofs: %s\n", err);
+	return rc;
+}
+
+static int mfs_build_registry(const struct mfs_opts *o, const ds *d,
+			      reg **out)
+{
+	reg *r = NULL;
+	int rc = reg_new(&r);
+
+	if (rc == 0)
+		rc = fn_register_builtins(r, &o->delay);
+	if (rc == 0)
+		rc = reg_bind_dataset(r, d);
+	if (rc) {
+		fprintf(stderr, "memofs: cannot register functions: %s\n",
+			strerror(-rc));
+		reg_free(r);
+		return rc;
+	}
+	*out = r;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	char err[MFS_ERR_MAX];
+	struct mfs_opts o;
+	struct mfs_start s = { .o = &o, .ready_fd = -1 };
+	ds *d = NULL;
+	reg *r = NULL;
+	int rc = 1;
+
+	if (mfs_opts_parse(argc, argv, &o, err, sizeof(err)) != 0) {
+		fprintf(stderr, "memofs: %s\n", err);
+		goto out_opts;
+	}
+	if (o.show_help || o.show_version) {
+		if (o.show_help)
+			mfs_opts_usage(argv[0]);
+		else
+			printf("memofs %s (libfuse %s)\n", MEMOFS_VERSION,
+			       fuse_pkgversion());
+		rc = 0;
+		goto out_opts;
+	}
+	log_init(0, o.debug ? LOG_LVL_DEBUG
+			    : o.quiet ? LOG_LVL_WARN : LOG_LVL_INFO);
+	if (mfs_check_mountpoint(o.mountpoint, s.mountpoint) != 0 ||
+	    mfs_load_data(&o, &d) != 0 || mfs_build_registry(&o, d, &r) != 0)
+		goto out_data;
+	if (!o.foreground && mfs_daemonize(&s) != 0) {
+		fprintf(stderr, "memofs: cannot start the daemon: %s\n",
+			strerror(errno));
+		goto out_registry;
+	}
+	rc = mfs_serve(r, d, &s);
+out_registry:
+	reg_free(r);
+out_data:
+	ds_free(d);
+out_opts:
+	mfs_opts_free(&o);
+	return rc;
+}

@@ -1,0 +1,62 @@
+/* mfs_node.h -- the inodes of a memofs mount.
+ *
+ * The tree has three levels: the root, one directory per function, and
+ * one file per (function, argument name).  Root and directories exist for
+ * the whole mount; result files are created on lookup and freed when the
+ * kernel forgets them and no deferred reply still needs them.  An inode
+ * number is the node's address (FUSE_ROOT_ID for the root).
+ *
+ * The table is not locked by itself: every call takes the caller's lock
+ * (struct mfs's lock) as held, except mfs_node_table_new/free.
+ */
+#ifndef MEMOFS_MFS_NODE_H
+#define MEMOFS_MFS_NODE_H
+
+#define FUSE_USE_VERSION 34
+#include <fuse_lowlevel.h>
+#include <stdint.h>
+
+#include "reg.h"
+
+enum mfs_kind { MFS_ROOT, MFS_FNDIR, MFS_RESULT };
+
+struct mfs_node {
+	enum mfs_kind kind;
+	const reg_fn *fn;	/* FNDIR, RESULT */
+	char *name;		/* RESULT: the name looked up */
+	char *arg;		/* RESULT: the canonical argument */
+	uint64_t nlookup;	/* kernel references (RESULT) */
+	unsigned refs;		/* deferred replies still pending */
+	_Atomic int64_t size;	/* result size, -1 until known */
+	_Atomic int pushed;	/* result stored into the page cache */
+	struct mfs_node *hnext;	/* hash chain */
+};
+
+typedef struct mfs_node_table mfs_node_table;
+
+/* Builds the root and one directory per function of r.  Returns 0 and
+ * *out, or -ENOMEM. */
+int mfs_node_table_new(const reg *r, mfs_node_table **out);
+void mfs_node_table_free(mfs_node_table *t);
+
+fuse_ino_t mfs_node_ino(const struct mfs_node *n);
+/* The node of ino; ino must be one the kernel got from this table. */
+struct mfs_node *mfs_node_get(mfs_node_table *t, fuse_ino_t ino);
+
+/* The directory node of function index i. */
+struct mfs_node *mfs_node_fndir(mfs_node_table *t, size_t i);
+struct mfs_node *mfs_node_fndir_of(mfs_node_table *t, const reg_fn *fn);
+
+/* Finds or creates the result node (fn, name) and adds one kernel
+ * reference.  Returns NULL when out of memory. */
+struct mfs_node *mfs_node_lookup(mfs_node_table *t, const reg_fn *fn,
+				 const char *name, const char *arg);
+
+/* Drops n kernel references; frees the node when none are left. */
+void mfs_node_forget(mfs_node_table *t, struct mfs_node *node, uint64_t n);
+
+/* Deferred-reply references. */
+void mfs_node_hold(struct mfs_node *node);
+void mfs_node_release(mfs_node_table *t, struct mfs_node *node);
+
+#endif

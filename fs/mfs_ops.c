@@ -1,0 +1,675 @@
+/* mfs_ops.c -- the FUSE low-level operations of memofs.
+ *
+ * Handlers decode the request, ask compute/ and reply exactly once.  They
+ * never wait for a computation: a request that needs an uncomputed result
+ * (a getattr with a file handle, or a read) becomes a struct mfs_wait and
+ * is answered later, from the worker that finishes the result, by
+ * mfs_on_done().  Kernel caching is what makes warm reads free:
+ *   - open and opendir are not implemented, so the kernel stops sending
+ *     them (ENOSYS) and keeps file pages between opens;
+ *   - a computed result has a long attribute timeout and its true size; an
+ *     uncomputed one reports size 0 with a zero timeout, so stat and ls
+ *     never compute, while read() first sends a getattr with a file handle,
+ *     which is what starts the computation;
+ *   - a finished result is pushed into the page cache with
+ *     fuse_lowlevel_notify_store() before any waiter is answered: that also
+ *     fixes the file size in the kernel even when a racing getattr reply
+ *     would be dropped as stale, so concurrent cold readers never see an
+ *     empty file.
+ * Locking: fs->lock protects the node table and the wait list; it is never
+ * held across a FUSE reply, a notify, a store call or memo_submit().
+ */
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "mfs.h"
+
+#define MFS_TIMEOUT 86400.0		/* for anything that cannot change */
+#define MFS_PUSH_MAX (256u << 20)	/* push whole results up to this */
+#define MFS_PUSH_CHUNK (1u << 20)
+#define MFS_DESC_XATTR "user.memofs.description"
+
+enum mfs_wait_kind { MFS_WAIT_GETATTR, MFS_WAIT_READ };
+
+struct mfs_wait {
+	struct mfs *fs;
+	struct mfs_node *node;		/* held (mfs_node_hold) */
+	fuse_req_t req;
+	enum mfs_wait_kind kind;
+	size_t size;			/* read: how much, from where */
+	off_t off;
+	int armed;			/* interrupt callback registered */
+	int interrupted;		/* interrupted before it was armed */
+	int answered;			/* req has been replied to */
+	struct mfs_wait *prev, *next;	/* in fs->waits while unanswered */
+};
+
+static struct mfs *mfs_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+/* ---- attributes --------------------------------------------------------- */
+
+static void mfs_fill_attr(const struct mfs_node *n, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = mfs_node_ino(n);
+	st->st_uid = getuid();
+	st->st_gid = getgid();
+	st->st_blksize = 4096;
+	if (n->kind == MFS_RESULT) {
+		st->st_mode = S_IFREG | 0444;
+		st->st_nlink = 1;
+		st->st_size = n->size > 0 ? n->size : 0;
+		st->st_blocks = (st->st_size + 511) / 512;
+	} else {
+		st->st_mode = S_IFDIR | 0555;
+		st->st_nlink = 2;
+	}
+}
+
+/* Seconds the kernel may keep n's attributes: long once n is final. */
+static double mfs_attr_timeout(const struct mfs_node *n)
+{
+	return (n->kind != MFS_RESULT || n->size >= 0) ? MFS_TIMEOUT : 0.0;
+}
+
+/* Pushes res into the kernel's page cache for node (whole, or only its
+ * last page when very large: enough to fix the file size). */
+static void mfs_push(struct mfs *fs, struct mfs_node *node,
+		     const memo_result *res)
+{
+	const char *data = memo_result_data(res);
+	size_t len = memo_result_len(res), off = 0;
+	fuse_ino_t ino = mfs_node_ino(node);
+
+	if (len > MFS_PUSH_MAX)
+		off = (len - 1) & ~(size_t)4095;
+	while (off < len) {
+		size_t n = len - off < MFS_PUSH_CHUNK ? len - off
+						      : MFS_PUSH_CHUNK;
+		struct fuse_bufvec bv = FUSE_BUFVEC_INIT(n);
+		int rc;
+
+		bv.buf[0].mem = (void *)(data + off);
+		rc = fuse_lowlevel_notify_store(fs->se, ino, (off_t)off, &bv, 0);
+		if (rc) {
+			log_debug("notify_store %s/%s: %s",
+				  reg_fn_name(node->fn), node->name,
+				  strerror(-rc));
+			return;
+		}
+		off += n;
+	}
+}
+
+/* Records that node's result is res, pushing it into the kernel first if
+ * nobody has.  Called without fs->lock. */
+static void mfs_settle(struct mfs *fs, struct mfs_node *node,
+		       const memo_result *res)
+{
+	int pushed;
+
+	pthread_mutex_lock(&fs->lock);
+	pushed = node->pushed;
+	pthread_mutex_unlock(&fs->lock);
+	if (!pushed)
+		mfs_push(fs, node, res);
+	pthread_mutex_lock(&fs->lock);
+	node->pushed = 1;
+	node->size = (int64_t)memo_result_len(res);
+	pthread_mutex_unlock(&fs->lock);
+}
+
+/* Has node's result been computed?  Fills node->size if so.  Returns 0
+ * (computed, *res set when res is not NULL), -ENOENT, or -EIO. */
+static int mfs_probe(struct mfs *fs, struct mfs_node *node,
+		     memo_result **res)
+{
+	memo_result *r;
+	int rc = memo_lookup(fs->m, node->fn, node->arg, &r);
+
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&fs->lock);
+	node->size = (int64_t)memo_result_len(r);
+	pthread_mutex_unlock(&fs->lock);
+	if (res)
+		*res = r;
+	else
+		memo_result_unref(r);
+	return 0;
+}
+
+/* ---- deferred replies --------------------------------------------------- */
+
+static void mfs_reply_read(fuse_req_t req, const memo_result *res,
+			   size_t size, off_t off)
+{
+	size_t len = memo_result_len(res);
+	const char *data = memo_result_data(res);
+
+	if ((size_t)off >= len)
+		fuse_reply_buf(req, NULL, 0);
+	else
+		fuse_reply_buf(req, data + off,
+			       len - (size_t)off < size ? len - (size_t)off
+							: size);
+}
+
+static void mfs_answer(struct mfs_wait *w, int err, const memo_result *res)
+{
+	struct stat st;
+
+	if (err) {
+		fuse_reply_err(w->req, -err);
+	} else if (w->kind == MFS_WAIT_READ) {
+		mfs_reply_read(w->req, res, w->size, w->off);
+	} else {
+		mfs_fill_attr(w->node, &st);
+		st.st_size = (off_t)memo_result_len(res);
+		st.st_blocks = (st.st_size + 511) / 512;
+		fuse_reply_attr(w->req, &st, MFS_TIMEOUT);
+	}
+}
+
+/* Caller holds fs->lock.  Takes w off the wait list; returns 1 if the
+ * caller is now the one to answer w->req. */
+static int mfs_wait_claim(struct mfs *fs, struct mfs_wait *w)
+{
+	if (w->answered)
+		return 0;
+	w->answered = 1;
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		fs->waits = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	w->prev = w->next = NULL;
+	return 1;
+}
+
+/* memo's callback: the result w waits for is ready (or failed). */
+static void mfs_on_done(void *arg, int err, memo_result *res)
+{
+	struct mfs_wait *w = arg;
+	struct mfs *fs = w->fs;
+	int mine;
+
+	if (!err)
+		mfs_settle(fs, w->node, res);
+	pthread_mutex_lock(&fs->lock);
+	mine = mfs_wait_claim(fs, w);
+	pthread_mutex_unlock(&fs->lock);
+	if (mine)
+		mfs_answer(w, err, res);
+	pthread_mutex_lock(&fs->lock);
+	mfs_node_release(fs->nodes, w->node);
+	pthread_mutex_unlock(&fs->lock);
+	free(w);
+}
+
+/* libfuse calls this when the reader gave up (Ctrl-C).  data is fs, not
+ * the wait: the wait may already be answered and freed, so it is looked
+ * up by request under the lock. */
+static void mfs_on_interrupt(fuse_req_t req, void *data)
+{
+	struct mfs *fs = data;
+	struct mfs_wait *w;
+	int mine = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	for (w = fs->waits; w && w->req != req; w = w->next)
+		;
+	if (w && !w->armed)
+		w->interrupted = 1;	/* answered by mfs_defer() */
+	else if (w)
+		mine = mfs_wait_claim(fs, w);
+	pthread_mutex_unlock(&fs->lock);
+	if (mine)
+		fuse_reply_err(req, EINTR);
+}
+
+/* Answers req once node's result is ready, computing it if needed. */
+static void mfs_defer(struct mfs *fs, fuse_req_t req, struct mfs_node *node,
+		      enum mfs_wait_kind kind, size_t size, off_t off)
+{
+	struct mfs_wait *w = calloc(1, sizeof(*w));
+	int rc = 0, mine = 0;
+
+	if (!w) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	*w = (struct mfs_wait){ .fs = fs, .node = node, .req = req,
+				.kind = kind, .size = size, .off = off };
+	pthread_mutex_lock(&fs->lock);
+	mfs_node_hold(node);
+	w->next = fs->waits;
+	if (fs->waits)
+		fs->waits->prev = w;
+	fs->waits = w;
+	pthread_mutex_unlock(&fs->lock);
+
+	fuse_req_interrupt_func(req, mfs_on_interrupt, fs);
+	pthread_mutex_lock(&fs->lock);
+	w->armed = 1;
+	if (w->interrupted)
+		rc = -EINTR;
+	pthread_mutex_unlock(&fs->lock);
+	if (rc == 0)
+		rc = memo_submit(fs->m, node->fn, node->arg, mfs_on_done, w);
+	if (rc == 0)
+		return;		/* mfs_on_done() answers and frees w */
+
+	pthread_mutex_lock(&fs->lock);
+	mine = mfs_wait_claim(fs, w);
+	mfs_node_release(fs->nodes, node);
+	pthread_mutex_unlock(&fs->lock);
+	if (mine)
+		fuse_reply_err(req, -rc);
+	free(w);
+}
+
+/* ---- lookups and attributes --------------------------------------------- */
+
+static void mfs_reply_entry(fuse_req_t req, const struct mfs_node *n)
+{
+	struct fuse_entry_param e;
+
+	memset(&e, 0, sizeof(e));
+	e.ino = mfs_node_ino(n);
+	e.entry_timeout = MFS_TIMEOUT;
+	e.attr_timeout = mfs_attr_timeout(n);
+	mfs_fill_attr(n, &e.attr);
+	fuse_reply_entry(req, &e);
+}
+
+static void mfs_lookup_result(fuse_req_t req, struct mfs *fs,
+			      struct mfs_node *dir, const char *name)
+{
+	char canon[REG_NAME_MAX + 1];
+	struct mfs_node *n;
+	int rc = reg_arg_resolve(fs->r, dir->fn, name, canon, sizeof(canon));
+
+	if (rc) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	pthread_mutex_lock(&fs->lock);
+	n = mfs_node_lookup(fs->nodes, dir->fn, name, canon);
+	pthread_mutex_unlock(&fs->lock);
+	if (!n) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	if (n->size < 0)
+		mfs_probe(fs, n, NULL);
+	mfs_reply_entry(req, n);
+}
+
+static void mfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct mfs *fs = mfs_of(req);
+	struct mfs_node *dir = mfs_node_get(fs->nodes, parent);
+	const reg_fn *fn;
+
+	switch (dir->kind) {
+	case MFS_ROOT:
+		fn = reg_find(fs->r, name);
+		if (!fn)
+			fuse_reply_err(req, ENOENT);
+		else
+			mfs_reply_entry(req, mfs_node_fndir_of(fs->nodes, fn));
+		return;
+	case MFS_FNDIR:
+		mfs_lookup_result(req, fs, dir, name);
+		return;
+	case MFS_RESULT:
+		fuse_reply_err(req, ENOTDIR);
+		return;
+	}
+}
+
+static void mfs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	struct mfs *fs = mfs_of(req);
+
+	pthread_mutex_lock(&fs->lock);
+	mfs_node_forget(fs->nodes, mfs_node_get(fs->nodes, ino), nlookup);
+	pthread_mutex_unlock(&fs->lock);
+	fuse_reply_none(req);
+}
+
+static void mfs_forget_multi(fuse_req_t req, size_t count,
+			     struct fuse_forget_data *forgets)
+{
+	struct mfs *fs = mfs_of(req);
+
+	pthread_mutex_lock(&fs->lock);
+	for (size_t i = 0; i < count; i++)
+		mfs_node_forget(fs->nodes,
+				mfs_node_get(fs->nodes, forgets[i].ino),
+				forgets[i].nlookup);
+	pthread_mutex_unlock(&fs->lock);
+	fuse_reply_none(req);
+}
+
+/* A result's attributes.  Without a file handle (stat, ls) this never
+ * computes; with one (read() and fstat() of an open file) it does. */
+static void mfs_getattr_result(fuse_req_t req, struct mfs *fs,
+			       struct mfs_node *n, int computes)
+{
+	memo_result *res = NULL;
+	struct stat st;
+	int rc = 0;
+
+	if (n->size < 0 || (computes && !n->pushed))
+		rc = mfs_probe(fs, n, computes ? &res : NULL);
+	if (rc == -ENOENT && computes) {
+		mfs_defer(fs, req, n, MFS_WAIT_GETATTR, 0, 0);
+		return;
+	}
+	if (rc && rc != -ENOENT) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	if (res) {
+		mfs_settle(fs, n, res);
+		memo_result_unref(res);
+	}
+	mfs_fill_attr(n, &st);
+	fuse_reply_attr(req, &st, mfs_attr_timeout(n));
+}
+
+static void mfs_getattr(fuse_req_t req, fuse_ino_t ino,
+			struct fuse_file_info *fi)
+{
+	struct mfs *fs = mfs_of(req);
+	struct mfs_node *n = mfs_node_get(fs->nodes, ino);
+	struct stat st;
+
+	if (n->kind == MFS_RESULT) {
+		mfs_getattr_result(req, fs, n, fi != NULL);
+		return;
+	}
+	mfs_fill_attr(n, &st);
+	fuse_reply_attr(req, &st, MFS_TIMEOUT);
+}
+
+/* ---- reading ------------------------------------------------------------ */
+
+static void mfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		     struct fuse_file_info *fi)
+{
+	struct mfs *fs = mfs_of(req);
+	struct mfs_node *n = mfs_node_get(fs->nodes, ino);
+	memo_result *res;
+	int rc;
+
+	if (n->kind != MFS_RESULT) {
+		fuse_reply_err(req, EISDIR);
+		return;
+	}
+	if (off < 0) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	rc = memo_lookup(fs->m, n->fn, n->arg, &res);
+	if (rc == -ENOENT) {
+		mfs_defer(fs, req, n, MFS_WAIT_READ, size, off);
+		return;
+	}
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	mfs_reply_read(req, res, size, off);
+	memo_result_unref(res);
+}
+
+/* Adds one entry; returns 0 when the buffer is full. */
+static int mfs_dirent(fuse_req_t req, char *buf, size_t size, size_t *pos,
+		      const char *name, mode_t mode, fuse_ino_t ino, off_t next)
+{
+	struct stat st = { .st_ino = ino, .st_mode = mode };
+	size_t need = fuse_add_direntry(req, buf + *pos, size - *pos, name,
+					&st, next);
+
+	if (need > size - *pos)
+		return 0;
+	*pos += need;
+	return 1;
+}
+
+/* A stable, non-zero inode number for a listed name that has no node yet
+ * (readdir must not create nodes the kernel will never forget). */
+static fuse_ino_t mfs_pseudo_ino(size_t dir, size_t i)
+{
+	return ((fuse_ino_t)(dir + 1) << 32) | (fuse_ino_t)(i + 2);
+}
+
+static void mfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
+			off_t off, struct fuse_file_info *fi)
+{
+	struct mfs *fs = mfs_of(req);
+	struct mfs_node *dir = mfs_node_get(fs->nodes, ino);
+	char name[REG_NAME_MAX + 1];
+	size_t pos = 0, count, dir_index = 0;
+	char *buf;
+
+	if (dir->kind == MFS_RESULT) {
+		fuse_reply_err(req, ENOTDIR);
+		return;
+	}
+	buf = malloc(size);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	count = dir->kind == MFS_ROOT ? reg_count(fs->r)
+				      : reg_arg_count(fs->r, dir->fn);
+	if (dir->kind == MFS_FNDIR)
+		while (mfs_node_fndir(fs->nodes, dir_index) != dir)
+			dir_index++;
+	for (size_t i = (size_t)off; i < count + 2; i++) {
+		const char *entry = name;
+		mode_t mode = S_IFREG;
+		fuse_ino_t eino;
+
+		if (i < 2) {
+			entry = i == 0 ? "." : "..";
+			mode = S_IFDIR;
+			eino = ino;
+		} else if (dir->kind == MFS_ROOT) {
+			struct mfs_node *d = mfs_node_fndir(fs->nodes, i - 2);
+
+			entry = reg_fn_name(d->fn);
+			mode = S_IFDIR;
+			eino = mfs_node_ino(d);
+		} else {
+			if (reg_arg_name(fs->r, dir->fn, i - 2, name,
+					 sizeof(name)))
+				continue;
+			eino = mfs_pseudo_ino(dir_index, i - 2);
+		}
+		if (!mfs_dirent(req, buf, size, &pos, entry, mode, eino,
+				(off_t)i + 1))
+			break;
+	}
+	fuse_reply_buf(req, buf, pos);
+	free(buf);
+}
+
+/* ---- extended attributes ------------------------------------------------ */
+
+static void mfs_reply_xattr(fuse_req_t req, const char *value, size_t len,
+			    size_t size)
+{
+	if (size == 0)
+		fuse_reply_xattr(req, len);
+	else if (size < len)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, value, len);
+}
+
+static void mfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			 size_t size)
+{
+	struct mfs *fs = mfs_of(req);
+	struct mfs_node *n = mfs_node_get(fs->nodes, ino);
+	const char *desc;
+
+	if (n->kind != MFS_FNDIR || strcmp(name, MFS_DESC_XATTR) != 0) {
+		fuse_reply_err(req, ENODATA);
+		return;
+	}
+	desc = reg_fn_description(n->fn);
+	mfs_reply_xattr(req, desc, strlen(desc), size);
+}
+
+static void mfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	struct mfs *fs = mfs_of(req);
+	struct mfs_node *n = mfs_node_get(fs->nodes, ino);
+
+	if (n->kind != MFS_FNDIR)
+		mfs_reply_xattr(req, "", 0, size);
+	else
+		mfs_reply_xattr(req, MFS_DESC_XATTR,
+				sizeof(MFS_DESC_XATTR), size);
+}
+
+/* ---- the rest ----------------------------------------------------------- */
+
+static void mfs_init(void *userdata, struct fuse_conn_info *conn)
+{
+	if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
+		conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
+	/* Without these libfuse answers open itself, and the kernel would
+	 * keep sending it and drop the pages at every open. */
+	if (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT)
+		conn->want |= FUSE_CAP_NO_OPEN_SUPPORT;
+	if (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT)
+		conn->want |= FUSE_CAP_NO_OPENDIR_SUPPORT;
+	conn->want &= ~FUSE_CAP_EXPLICIT_INVAL_DATA;
+}
+
+static void mfs_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct statvfs sv;
+
+	memset(&sv, 0, sizeof(sv));
+	sv.f_bsize = 4096;
+	sv.f_frsize = 4096;
+	sv.f_namemax = REG_NAME_MAX;
+	sv.f_flag = ST_RDONLY;
+	fuse_reply_statfs(req, &sv);
+}
+
+/* Every change to the tree: memofs is read-only. */
+static void mfs_erofs(fuse_req_t req)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void mfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+			int to_set, struct fuse_file_info *fi)
+{
+	mfs_erofs(req);
+}
+
+static void mfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      mode_t mode, dev_t rdev)
+{
+	mfs_erofs(req);
+}
+
+static void mfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      mode_t mode)
+{
+	mfs_erofs(req);
+}
+
+static void mfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	mfs_erofs(req);
+}
+
+static void mfs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+			const char *name)
+{
+	mfs_erofs(req);
+}
+
+static void mfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		       fuse_ino_t newparent, const char *newname,
+		       unsigned int flags)
+{
+	mfs_erofs(req);
+}
+
+static void mfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+		     const char *newname)
+{
+	mfs_erofs(req);
+}
+
+static void mfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
+		      size_t size, off_t off, struct fuse_file_info *fi)
+{
+	mfs_erofs(req);
+}
+
+static void mfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			 const char *value, size_t size, int flags)
+{
+	mfs_erofs(req);
+}
+
+static void mfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	mfs_erofs(req);
+}
+
+static void mfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		       mode_t mode, struct fuse_file_info *fi)
+{
+	mfs_erofs(req);
+}
+
+const struct fuse_lowlevel_ops mfs_ops = {
+	.init = mfs_init,
+	.lookup = mfs_lookup,
+	.forget = mfs_forget,
+	.forget_multi = mfs_forget_multi,
+	.getattr = mfs_getattr,
+	.read = mfs_read,
+	.readdir = mfs_readdir,
+	.getxattr = mfs_getxattr,
+	.listxattr = mfs_listxattr,
+	.statfs = mfs_statfs,
+	.setattr = mfs_setattr,
+	.mknod = mfs_mknod,
+	.mkdir = mfs_mkdir,
+	.unlink = mfs_unlink,
+	.rmdir = mfs_unlink,
+	.symlink = mfs_symlink,
+	.rename = mfs_rename,
+	.link = mfs_link,
+	.write = mfs_write,
+	.setxattr = mfs_setxattr,
+	.removexattr = mfs_removexattr,
+	.create = mfs_create,
+	/* open, opendir, release, releasedir, flush: not implemented on
+	 * purpose; the kernel then skips them for good (see the top). */
+};

@@ -1,0 +1,220 @@
+/* mfs_opts.c -- the memofs command line (see mfs_opts.h). */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mfs_opts.h"
+
+#define MFS_MAX_WORKERS 1024
+#define MFS_MAX_DELAY 86400.0
+
+void mfs_opts_usage(const char *progname)
+{
+	printf("usage: %s [-o opt[,opt...]] [-f] [-d] [DATA] MOUNTPOINT\n"
+	       "\n"
+	       "Mounts a filesystem whose files are memoized computations on\n"
+	       "DATA (a CSV or .npy file; without DATA, the demo dataset\n"
+	       "numpy.random.RandomState(42).randn(10000, 4)).\n"
+	       "Reading MOUNTPOINT/FUNCTION/ARGUMENT computes once, then\n"
+	       "serves the stored result.  Unmount with fusermount3 -u.\n"
+	       "\n"
+	       "options:\n"
+	       "  -f                 stay in the foreground, log to stderr\n"
+	       "  -d                 debug: -f plus debug log and FUSE trace\n"
+	       "  -h, --help         print this help\n"
+	       "  -V, --version      print the version\n"
+	       "  -o workers=N       computations run in parallel (default:"
+	       " CPUs)\n"
+	       "  -o delay=SECONDS   make 'column' take this long (demos)\n"
+	       "  -o cache=DIR       keep results in DIR across mounts\n"
+	       "                     (default: a temporary cache removed at\n"
+	       "                     unmount)\n"
+	       "  -o quiet           do not log each computation\n"
+	       "  -o allow_other     let other users read the mount (needs\n"
+	       "                     user_allow_other in /etc/fuse.conf for\n"
+	       "                     non-root; every user then sees results)\n",
+	       progname);
+}
+
+static int mfs_fail(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int mfs_fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+static int mfs_parse_workers(const char *v, unsigned *out)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || end == v || *end || n < 1 || n > MFS_MAX_WORKERS)
+		return -EINVAL;
+	*out = (unsigned)n;
+	return 0;
+}
+
+static int mfs_parse_seconds(const char *v, double *out)
+{
+	char *end;
+	double d;
+
+	errno = 0;
+	d = strtod(v, &end);
+	if (errno || end == v || *end || !isfinite(d) || d < 0 ||
+	    d > MFS_MAX_DELAY)
+		return -EINVAL;
+	*out = d;
+	return 0;
+}
+
+static int mfs_set_string(char **slot, const char *v)
+{
+	char *s = strdup(v);
+
+	if (!s)
+		return -ENOMEM;
+	free(*slot);
+	*slot = s;
+	return 0;
+}
+
+/* One "name" or "name=value" from a -o list. */
+static int mfs_parse_one(struct mfs_opts *o, char *opt, char *err,
+			 size_t errlen)
+{
+	char *v = strchr(opt, '=');
+
+	if (v)
+		*v++ = '\0';
+	if (strcmp(opt, "quiet") == 0 && !v)
+		o->quiet = 1;
+	else if (strcmp(opt, "allow_other") == 0 && !v)
+		o->allow_other = 1;
+	else if (strcmp(opt, "workers") == 0 && v) {
+		if (mfs_parse_workers(v, &o->workers))
+			return mfs_fail(err, errlen,
+					"workers=%s: expected a whole number "
+					"from 1 to 1024", v);
+	} else if (strcmp(opt, "delay") == 0 && v) {
+		if (mfs_parse_seconds(v, &o->delay))
+			return mfs_fail(err, errlen,
+					"delay=%s: expected seconds from 0 "
+					"to 86400", v);
+	} else if (strcmp(opt, "cache") == 0 && v) {
+		if (!*v)
+			return mfs_fail(err, errlen, "%s",
+					"cache=: expected a directory");
+		if (mfs_set_string(&o->cache_dir, v))
+			return -ENOMEM;
+	} else {
+		if (v)
+			v[-1] = '=';
+		return mfs_fail(err, errlen,
+				"unknown option '-o %s' (see --help)", opt);
+	}
+	return 0;
+}
+
+static int mfs_parse_list(struct mfs_opts *o, const char *list, char *err,
+			  size_t errlen)
+{
+	char *copy = strdup(list), *save = NULL, *opt;
+	int rc = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	for (opt = strtok_r(copy, ",", &save); opt && rc == 0;
+	     opt = strtok_r(NULL, ",", &save))
+		rc = mfs_parse_one(o, opt, err, errlen);
+	free(copy);
+	return rc;
+}
+
+static int mfs_positional(struct mfs_opts *o, char **pos, int npos,
+			  char *err, size_t errlen)
+{
+	if (o->show_help || o->show_version)
+		return 0;
+	if (npos < 1)
+		return mfs_fail(err, errlen, "%s",
+				"missing MOUNTPOINT (see --help)");
+	if (npos > 2)
+		return mfs_fail(err, errlen,
+				"too many arguments, starting at '%s' "
+				"(see --help)", pos[2]);
+	if (npos == 2 && mfs_set_string(&o->data, pos[0]))
+		return -ENOMEM;
+	if (mfs_set_string(&o->mountpoint, pos[npos - 1]))
+		return -ENOMEM;
+	return 0;
+}
+
+static void mfs_defaults(struct mfs_opts *o)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	memset(o, 0, sizeof(*o));
+	o->workers = n > 0 ? (unsigned)n : 1;
+}
+
+int mfs_opts_parse(int argc, char **argv, struct mfs_opts *o, char *err,
+		   size_t errlen)
+{
+	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
+	int npos = 0, rc = 0, only_pos = 0;
+
+	mfs_defaults(o);
+	if (!pos)
+		return -ENOMEM;
+	for (int i = 1; i < argc && rc == 0; i++) {
+		const char *a = argv[i];
+
+		if (only_pos || a[0] != '-' || a[1] == '\0')
+			pos[npos++] = argv[i];
+		else if (strcmp(a, "--") == 0)
+			only_pos = 1;
+		else if (strcmp(a, "-f") == 0)
+			o->foreground = 1;
+		else if (strcmp(a, "-d") == 0)
+			o->foreground = o->debug = 1;
+		else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)
+			o->show_help = 1;
+		else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0)
+			o->show_version = 1;
+		else if (strcmp(a, "-o") == 0 && i + 1 < argc)
+			rc = mfs_parse_list(o, argv[++i], err, errlen);
+		else if (strncmp(a, "-o", 2) == 0 && a[2])
+			rc = mfs_parse_list(o, a + 2, err, errlen);
+		else if (strcmp(a, "-o") == 0)
+			rc = mfs_fail(err, errlen, "%s",
+				      "-o needs an option list");
+		else
+			rc = mfs_fail(err, errlen,
+				      "unknown option '%s' (see --help)", a);
+	}
+	if (rc == 0)
+		rc = mfs_positional(o, pos, npos, err, errlen);
+	free(pos);
+	return rc;
+}
+
+void mfs_opts_free(struct mfs_opts *o)
+{
+	free(o->data);
+	free(o->mountpoint);
+	free(o->cache_dir);
+	memset(o, 0, sizeof(*o));
+}

@@ -1,0 +1,41 @@
+/* mfs_opts.h -- the memofs command line.
+ *
+ *   memofs [-o opt[,opt...]] [-f] [-d] [DATA] MOUNTPOINT
+ *   memofs --help | --version
+ *
+ * Parsed once in main() before anything else; the result is read-only
+ * afterwards.  Unknown options and bad values are errors with a one-line
+ * message, never silently ignored.
+ */
+#ifndef MEMOFS_MFS_OPTS_H
+#define MEMOFS_MFS_OPTS_H
+
+#include <stddef.h>
+
+#define MFS_ERR_MAX 512
+
+struct mfs_opts {
+	char *data;		/* DATA, or NULL for the demo dataset */
+	char *mountpoint;
+	int foreground;		/* -f */
+	int debug;		/* -d: foreground, debug log, FUSE trace */
+	int show_help;		/* -h, --help */
+	int show_version;	/* -V, --version */
+	unsigned workers;	/* -o workers=N (default: online CPUs) */
+	double delay;		/* -o delay=SECONDS for "column" */
+	char *cache_dir;	/* -o cache=DIR, or NULL: a temporary one */
+	int quiet;		/* -o quiet: no per-computation log lines */
+	int allow_other;	/* -o allow_other */
+};
+
+/* Parses argv into o (zeroed first; defaults filled in).  Returns 0, or
+ * -EINVAL with a message in err (errlen bytes).  Free with
+ * mfs_opts_free() either way. */
+int mfs_opts_parse(int argc, char **argv, struct mfs_opts *o, char *err,
+		   size_t errlen);
+void mfs_opts_free(struct mfs_opts *o);
+
+/* The --help text. */
+void mfs_opts_usage(const char *progname);
+
+#endif

@@ -1,0 +1,360 @@
+/* test_memo.c -- unit test of the memo layer: single flight, nesting,
+ * cycles, failures, damaged records, and every reduction against a naive
+ * reference computed here. */
+#include <errno.h>
+#include <ftw.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "fn_builtin.h"
+#include "key.h"
+#include "log.h"
+#include "memo.h"
+
+#define NROWS 1001
+
+static atomic_int slow_runs, flaky_runs;
+
+/* ---- test functions ---------------------------------------------------- */
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static int fn_slow(memofs_ctx *ctx, const char *arg, void *udata)
+{
+	atomic_fetch_add(&slow_runs, 1);
+	sleep_ms(200);
+	return memofs_printf(ctx, "slow %s\n", arg);
+}
+
+static int fn_flaky(memofs_ctx *ctx, const char *arg, void *udata)
+{
+	if (atomic_fetch_add(&flaky_runs, 1) == 0)
+		return memofs_error(ctx, "first try fails");
+	return memofs_printf(ctx, "ok\n");
+}
+
+/* cyc(a) -> cyc(b) -> cyc(a); self(a) -> self(a) */
+static int fn_cyc(memofs_ctx *ctx, const char *arg, void *udata)
+{
+	const void *data;
+	size_t len;
+	int rc = memofs_call(ctx, udata ? "self" : "cyc",
+			     strcmp(arg, "a") == 0 && !udata ? "b" : "a",
+			     &data, &len);
+
+	if (rc == -ELOOP)
+		return memofs_error(ctx, "cycle");
+	return rc;
+}
+
+/* ---- fixtures ----------------------------------------------------------- */
+
+struct waitset {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int done, errors;
+	char first[64];
+	int mismatches;
+};
+
+static void on_done(void *arg, int err, memo_result *res)
+{
+	struct waitset *w = arg;
+
+	pthread_mutex_lock(&w->lock);
+	if (err) {
+		w->errors++;
+	} else {
+		size_t n = memo_result_len(res);
+		char buf[64] = "";
+
+		memcpy(buf, memo_result_data(res), n < 63 ? n : 63);
+		if (!w->first[0])
+			strcpy(w->first, buf);
+		else if (strcmp(w->first, buf) != 0)
+			w->mismatches++;
+	}
+	w->done++;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+static void waitset_init(struct waitset *w)
+{
+	memset(w, 0, sizeof(*w));
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cond, NULL);
+}
+
+/* Waits (at most 20 s) until n callbacks came; returns how many did. */
+static int waitset_wait(struct waitset *w, int n)
+{
+	struct timespec until;
+	int done;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 20;
+	pthread_mutex_lock(&w->lock);
+	while (w->done < n &&
+	       pthread_cond_timedwait(&w->cond, &w->lock, &until) == 0)
+		;
+	done = w->done;
+	pthread_mutex_unlock(&w->lock);
+	return done;
+}
+
+struct env {
+	char dir[64];
+	char csv[96];
+	double delay;
+	double values[NROWS];
+	ds *d;
+	reg *r;
+	store *st;
+};
+
+static int write_csv(struct env *e)
+{
+	FILE *f = fopen(e->csv, "w");
+
+	if (!f)
+		return -1;
+	fprintf(f, "x,y\n");
+	for (int i = 0; i < NROWS; i++) {
+		e->values[i] = (i * 7919 % 1000) / 7.0 - 50.0;
+		fprintf(f, "%.17g,%d\n", e->values[i], i);
+	}
+	return fclose(f);
+}
+
+static int env_open(struct env *e)
+{
+	static const char *const cyc_args[] = { "a", "b", NULL };
+	struct memofs_function defs[] = {
+		{ "slow", "1", "", MEMOFS_ARGS_LIST, cyc_args, fn_slow, NULL },
+		{ "flaky", "1", "", MEMOFS_ARGS_LIST, cyc_args, fn_flaky, NULL },
+		{ "cyc", "1", "", MEMOFS_ARGS_LIST, cyc_args, fn_cyc, NULL },
+		{ "self", "1", "", MEMOFS_ARGS_LIST, cyc_args, fn_cyc, e },
+	};
+	char err[DS_ERR_MAX];
+
+	strcpy(e->dir, "/tmp/memofs-test-memo-XXXXXX");
+	if (!mkdtemp(e->dir))
+		return -1;
+	snprintf(e->csv, sizeof(e->csv), "%s/data.csv", e->dir);
+	if (write_csv(e) || ds_load(e->csv, &e->d, err, sizeof(err)) ||
+	    reg_new(&e->r) || fn_register_builtins(e->r, &e->delay))
+		return -1;
+	for (size_t i = 0; i < sizeof(defs) / sizeof(defs[0]); i++)
+		if (memofs_register(e->r, &defs[i]))
+			return -1;
+	if (reg_bind_dataset(e->r, e->d))
+		return -1;
+	return store_open(e->dir, &e->st);
+}
+
+static int rm_entry(const char *p, const struct stat *sb, int flag,
+		    struct FTW *ftw)
+{
+	return remove(p);
+}
+
+static void env_close(struct env *e)
+{
+	store_close(e->st);
+	reg_free(e->r);
+	ds_free(e->d);
+	nftw(e->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Computes fn(arg) through memo_submit and returns its text (static). */
+static const char *get(memo *m, reg *r, const char *fn, const char *arg)
+{
+	static char out[64];
+	struct waitset w;
+
+	waitset_init(&w);
+	if (memo_submit(m, reg_find(r, fn), arg, on_done, &w) != 0)
+		return "(submit failed)";
+	if (waitset_wait(&w, 1) != 1)
+		return "(timeout)";
+	if (w.errors)
+		return "(error)";
+	strcpy(out, w.first);
+	return out;
+}
+
+/* ---- tests -------------------------------------------------------------- */
+
+static double ref_mean(const double *v, int n)
+{
+	long double s = 0;
+
+	for (int i = 0; i < n; i++)
+		s += v[i];
+	return (double)(s / n);
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static void check_close(const char *text, double want)
+{
+	double got = strtod(text, NULL);
+
+	CHECK(fabs(got - want) <= 1e-12 * fabs(want) + 1e-300);
+	if (!(fabs(got - want) <= 1e-12 * fabs(want) + 1e-300))
+		fprintf(stderr, "  got %s, want %.17g\n", text, want);
+}
+
+static void test_reductions(struct env *e, memo *m)
+{
+	double v[NROWS], mean = ref_mean(e->values, NROWS), var = 0;
+	double mn = e->values[0], mx = e->values[0];
+
+	memcpy(v, e->values, sizeof(v));
+	for (int i = 0; i < NROWS; i++) {
+		var += (v[i] - mean) * (v[i] - mean);
+		mn = v[i] < mn ? v[i] : mn;
+		mx = v[i] > mx ? v[i] : mx;
+	}
+	var /= NROWS;
+	qsort(v, NROWS, sizeof(double), cmp_d);
+	check_close(get(m, e->r, "mean", "col0"), mean);
+	check_close(get(m, e->r, "sum", "col0"), mean * NROWS);
+	check_close(get(m, e->r, "var", "col0"), var);
+	check_close(get(m, e->r, "std", "col0"), sqrt(var));
+	check_close(get(m, e->r, "min", "col0"), mn);
+	check_close(get(m, e->r, "max", "col0"), mx);
+	check_close(get(m, e->r, "median", "col0"), v[NROWS / 2]);
+	CHECK_STR(get(m, e->r, "count", "col0"), "1001\n");
+	CHECK_STR(get(m, e->r, "max", "col1"), "1000.0\n");
+}
+
+static void test_reuse(struct env *e, memo *m)
+{
+	struct memo_stats s0, s1;
+
+	memo_get_stats(m, &s0);
+	get(m, e->r, "mean", "col1");
+	memo_get_stats(m, &s1);
+	/* mean(col1) only: column(col1) was computed by max(col1). */
+	CHECK_INT(s1.computed - s0.computed, 1);
+}
+
+static void test_single_flight(struct env *e, memo *m)
+{
+	struct waitset w;
+
+	waitset_init(&w);
+	atomic_store(&slow_runs, 0);
+	for (int i = 0; i < 64; i++)
+		CHECK_INT(memo_submit(m, reg_find(e->r, "slow"), "a", on_done,
+				      &w), 0);
+	CHECK_INT(waitset_wait(&w, 64), 64);
+	CHECK_INT(atomic_load(&slow_runs), 1);
+	CHECK_INT(w.errors, 0);
+	CHECK_INT(w.mismatches, 0);
+	CHECK_STR(w.first, "slow a\n");
+}
+
+static void test_failures(struct env *e, memo *m)
+{
+	memo_result *res = NULL;
+
+	atomic_store(&flaky_runs, 0);
+	CHECK_STR(get(m, e->r, "flaky", "a"), "(error)");
+	CHECK_INT(memo_lookup(m, reg_find(e->r, "flaky"), "a", &res),
+		  -ENOENT);
+	CHECK_STR(get(m, e->r, "flaky", "a"), "ok\n");
+	CHECK_INT(atomic_load(&flaky_runs), 2);
+	CHECK_STR(get(m, e->r, "cyc", "a"), "(error)");
+	CHECK_STR(get(m, e->r, "self", "a"), "(error)");
+}
+
+static void test_damaged(struct env *e, memo *m)
+{
+	uint8_t key[KEY_LEN];
+	memo_result *res = NULL;
+	struct memo_stats s0, s1;
+
+	key_make(key, "count", reg_fn_version(reg_find(e->r, "count")),
+		 "col0", ds_digest(e->d), DS_DIGEST_LEN);
+	CHECK_INT(store_put_raw(e->st, key, "garbage", 7), 0);
+	/* The memory copy would still serve it: use a fresh memo. */
+	memo_get_stats(m, &s0);
+	CHECK(s0.computed > 0);
+	memo *m2 = NULL;
+	CHECK_INT(memo_new(e->st, e->r, e->d, 2, &m2), 0);
+	CHECK_INT(memo_lookup(m2, reg_find(e->r, "count"), "col0", &res),
+		  -ENOENT);
+	CHECK_STR(get(m2, e->r, "count", "col0"), "1001\n");
+	memo_get_stats(m2, &s1);
+	CHECK_INT(s1.computed, 1);
+	CHECK_INT(memo_lookup(m2, reg_find(e->r, "count"), "col0", &res), 0);
+	memo_result_unref(res);
+	memo_free(m2);
+}
+
+/* With one worker, a reduction queued first steals its column's job. */
+static void test_one_worker(struct env *e)
+{
+	struct waitset w;
+	memo *m = NULL;
+	struct memo_stats s;
+
+	CHECK_INT(memo_new(e->st, e->r, e->d, 1, &m), 0);
+	waitset_init(&w);
+	e->delay = 0.1;
+	CHECK_INT(memo_submit(m, reg_find(e->r, "median"), "col1", on_done,
+			      &w), 0);
+	CHECK_INT(memo_submit(m, reg_find(e->r, "column"), "col1", on_done,
+			      &w), 0);
+	CHECK_INT(memo_submit(m, reg_find(e->r, "var"), "col1", on_done, &w),
+		  0);
+	CHECK_INT(waitset_wait(&w, 3), 3);
+	CHECK_INT(w.errors, 0);
+	e->delay = 0;
+	memo_get_stats(m, &s);
+	CHECK_INT(s.computed, 3);	/* column(col1) once, not twice */
+	memo_free(m);
+}
+
+int main(void)
+{
+	struct env e;
+	memo *m = NULL;
+
+	memset(&e, 0, sizeof(e));
+	log_init(0, LOG_LVL_WARN);
+	if (env_open(&e) != 0) {
+		fprintf(stderr, "test_memo: cannot set up\n");
+		return 1;
+	}
+	test_one_worker(&e);
+	CHECK_INT(memo_new(e.st, e.r, e.d, 2, &m), 0);
+	test_reductions(&e, m);
+	test_reuse(&e, m);
+	test_single_flight(&e, m);
+	test_failures(&e, m);
+	test_damaged(&e, m);
+	memo_free(m);
+	env_close(&e);
+	return check_report("memo");
+}

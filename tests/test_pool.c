@@ -1,0 +1,83 @@
+/* test_pool.c -- unit test of the worker pool. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
+
+#include "check.h"
+#include "pool.h"
+
+static atomic_int counter;
+
+static void bump(void *arg)
+{
+	(void)arg;
+	atomic_fetch_add(&counter, 1);
+}
+
+/* Jobs that only finish when `want` of them run at the same time. */
+struct rendezvous {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int arrived, want, timed_out;
+};
+
+static void meet(void *arg)
+{
+	struct rendezvous *r = arg;
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 10;
+	pthread_mutex_lock(&r->lock);
+	r->arrived++;
+	pthread_cond_broadcast(&r->cond);
+	while (r->arrived < r->want && !r->timed_out)
+		if (pthread_cond_timedwait(&r->cond, &r->lock, &until) ==
+		    ETIMEDOUT)
+			r->timed_out = 1;
+	pthread_mutex_unlock(&r->lock);
+}
+
+static void test_runs_everything(void)
+{
+	pool *p = NULL;
+
+	atomic_store(&counter, 0);
+	CHECK_INT(pool_new(3, &p), 0);
+	CHECK_INT(pool_size(p), 3);
+	for (int i = 0; i < 10000; i++)
+		CHECK_INT(pool_submit(p, bump, NULL), 0);
+	pool_free(p);		/* drains the queue first */
+	CHECK_INT(atomic_load(&counter), 10000);
+}
+
+static void test_parallel(void)
+{
+	struct rendezvous r = { PTHREAD_MUTEX_INITIALIZER,
+				PTHREAD_COND_INITIALIZER, 0, 4, 0 };
+	pool *p = NULL;
+
+	CHECK_INT(pool_new(4, &p), 0);
+	for (int i = 0; i < 4; i++)
+		CHECK_INT(pool_submit(p, meet, &r), 0);
+	pool_free(p);
+	CHECK_INT(r.arrived, 4);
+	CHECK_INT(r.timed_out, 0);	/* all four ran at once */
+}
+
+static void test_bad_input(void)
+{
+	pool *p = NULL;
+
+	CHECK_INT(pool_new(0, &p), -EINVAL);
+	pool_free(NULL);
+}
+
+int main(void)
+{
+	test_runs_everything();
+	test_parallel();
+	test_bad_input();
+	return check_report("pool");
+}

@@ -1,0 +1,152 @@
+/* test_reg.c -- unit test of the registry and argument names. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "fn_builtin.h"
+#include "reg.h"
+
+static int nop(memofs_ctx *ctx, const char *arg, void *udata)
+{
+	return 0;
+}
+
+static void test_definitions(void)
+{
+	static const char *const list[] = { "a", "b c", "-x", NULL };
+	static const char *const bad_list[] = { "ok", "x/y", NULL };
+	struct memofs_function def = { "f", "1", "desc", MEMOFS_ARGS_LIST,
+				       list, nop, NULL };
+	char buf[64];
+	reg *r = NULL;
+
+	CHECK_INT(reg_new(&r), 0);
+	CHECK_INT(memofs_register(r, &def), 0);
+	CHECK_INT(memofs_register(r, &def), -EEXIST);
+	def.name = "g";
+	CHECK_INT(reg_add(r, &def, "abc"), 0);
+	CHECK_STR(reg_fn_version(reg_find(r, "g")), "1+abc");
+	CHECK_STR(reg_fn_version(reg_find(r, "f")), "1");
+	CHECK_STR(reg_fn_description(reg_find(r, "f")), "desc");
+	CHECK(reg_find(r, "h") == NULL);
+	CHECK_INT(reg_count(r), 2);
+
+	const char *bad_names[] = { "", ".", "..", "a/b", "a b", "é", NULL };
+	for (int i = 0; bad_names[i]; i++) {
+		def.name = bad_names[i];
+		CHECK_INT(memofs_register(r, &def), -EINVAL);
+	}
+	def.name = "h";
+	def.arg_list = bad_list;
+	CHECK_INT(memofs_register(r, &def), -EINVAL);
+	def.arg_list = NULL;
+	CHECK_INT(memofs_register(r, &def), -EINVAL);
+	def.arg_list = list;
+	def.compute = NULL;
+	CHECK_INT(memofs_register(r, &def), -EINVAL);
+	CHECK_INT(memofs_register(r, NULL), -EINVAL);
+	CHECK_INT(reg_count(r), 2);
+
+	const reg_fn *f = reg_find(r, "f");
+	CHECK_INT(reg_arg_count(r, f), 3);
+	CHECK_INT(reg_arg_name(r, f, 1, buf, sizeof(buf)), 0);
+	CHECK_STR(buf, "b c");
+	CHECK_INT(reg_arg_name(r, f, 1, buf, 2), -ERANGE);
+	CHECK_INT(reg_arg_resolve(r, f, "-x", buf, sizeof(buf)), 0);
+	CHECK_STR(buf, "-x");
+	CHECK_INT(reg_arg_resolve(r, f, "c", buf, sizeof(buf)), -ENOENT);
+	reg_free(r);
+}
+
+static void test_parse_column(void)
+{
+	size_t col = 99;
+	const char *bad[] = { "col", "col00", "col01", "col-1", "col+1",
+			      "colNaN", "col 1", "col1 ", "col4", "Col1",
+			      "col18446744073709551616", "col1e0", "col0x1",
+			      "", "col99999999999999999999999", NULL };
+
+	CHECK_INT(reg_parse_column("col0", 4, &col), 0);
+	CHECK_INT(col, 0);
+	CHECK_INT(reg_parse_column("col3", 4, &col), 0);
+	CHECK_INT(col, 3);
+	for (int i = 0; bad[i]; i++) {
+		CHECK_INT(reg_parse_column(bad[i], 4, &col), -ENOENT);
+		if (reg_parse_column(bad[i], 4, &col) == 0)
+			fprintf(stderr, "  accepted '%s'\n", bad[i]);
+	}
+}
+
+/* A CSV whose header has usable, duplicate and unusable names. */
+static ds *load_csv(const char *text, char *path)
+{
+	char err[DS_ERR_MAX];
+	ds *d = NULL;
+	int fd = mkstemp(path);
+
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		return NULL;
+	close(fd);
+	if (ds_load(path, &d, err, sizeof(err)) != 0)
+		fprintf(stderr, "ds_load: %s\n", err);
+	return d;
+}
+
+static void test_columns(void)
+{
+	char path[] = "/tmp/memofs-test-reg-XXXXXX";
+	ds *d = load_csv("price,qty,price,col0,a/b,color,weight\n"
+			 "1,2,3,4,5,6,7\n", path);
+	double delay = 0;
+	char buf[REG_NAME_MAX + 1];
+	reg *r = NULL;
+	const reg_fn *mean;
+
+	CHECK(d != NULL);
+	if (!d)
+		return;
+	CHECK_INT(reg_new(&r), 0);
+	CHECK_INT(fn_register_builtins(r, &delay), 0);
+	CHECK_INT(reg_bind_dataset(r, d), 0);
+	mean = reg_find(r, "mean");
+	CHECK(mean != NULL);
+	/* col0..col6, then qty, color, weight (price duplicated, col0 and
+	 * a/b unusable). */
+	CHECK_INT(reg_arg_count(r, mean), 10);
+	CHECK_INT(reg_arg_name(r, mean, 6, buf, sizeof(buf)), 0);
+	CHECK_STR(buf, "col6");
+	CHECK_INT(reg_arg_name(r, mean, 7, buf, sizeof(buf)), 0);
+	CHECK_STR(buf, "qty");
+	CHECK_INT(reg_arg_name(r, mean, 8, buf, sizeof(buf)), 0);
+	CHECK_STR(buf, "color");
+	CHECK_INT(reg_arg_name(r, mean, 9, buf, sizeof(buf)), 0);
+	CHECK_STR(buf, "weight");
+	CHECK_INT(reg_arg_resolve(r, mean, "weight", buf, sizeof(buf)), 0);
+	CHECK_STR(buf, "col6");
+	CHECK_INT(reg_arg_resolve(r, mean, "col2", buf, sizeof(buf)), 0);
+	CHECK_STR(buf, "col2");
+	CHECK_INT(reg_arg_resolve(r, mean, "price", buf, sizeof(buf)),
+		  -ENOENT);
+	CHECK_INT(reg_arg_resolve(r, mean, "col7", buf, sizeof(buf)),
+		  -ENOENT);
+	CHECK_INT(reg_arg_resolve(r, mean, "weight", buf, 4), -ENAMETOOLONG);
+	const char *names[] = { "column", "sum", "mean", "var", "std", "min",
+				"max", "median", "count", NULL };
+	for (int i = 0; names[i]; i++)
+		CHECK(reg_find(r, names[i]) != NULL);
+	CHECK_INT(reg_count(r), 9);
+	reg_free(r);
+	ds_free(d);
+	unlink(path);
+}
+
+int main(void)
+{
+	test_definitions();
+	test_parse_column();
+	test_columns();
+	return check_report("reg");
+}
