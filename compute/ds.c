@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -298,7 +299,8 @@ out_close:
 /* ---- CSV --------------------------------------------------------------- */
 
 /* A parse position in the file buffer.  The buffer is NUL-terminated and
- * holds no other NUL, so *p == '\0' exactly when p == end. */
+ * holds no other NUL ahead of p (unquoting writes NULs behind it only), so
+ * *q == '\0' exactly when q == end, for any q from p on. */
 struct csv {
 	const struct ds_msg *m;
 	char *p;		/* next byte to read */
@@ -402,14 +404,14 @@ static int csv_stop(char ch)
 	       csv_blank(ch);
 }
 
-/* strtod() for plain decimals, several times faster: when s is
- * [+-]digits[.digits][(e|E)[+-]digits] followed by a csv_stop() byte, with
+/* strtod() for plain decimals, several times faster: when s is a sign,
+ * digits with at most one '.', an exponent, and then a csv_stop() byte, with
  * at most 19 significant digits making an integer w <= 2^53 and a decimal
  * exponent e in [-22, 22], w and 10^|e| are exact doubles and one IEEE
  * multiply or divide rounds w * 10^e correctly (Clinger's fast path), so
- * the result is strtod()'s, bit for bit.  Returns 1 and sets *v and *stop,
- * or returns 0 and leaves everything else to strtod(). */
-static int csv_fast_number(const char *s, const char **stop, double *v)
+ * the result is strtod()'s, bit for bit.  Returns the bytes read and sets
+ * *v, or returns 0 and leaves everything else to strtod(). */
+static size_t csv_fast_number(const char *s, double *v)
 {
 #if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0
 	const char *p = s;
@@ -463,22 +465,35 @@ static int csv_fast_number(const char *s, const char **stop, double *v)
 	else
 		x = (double)w * csv_pow10[e];
 	*v = neg ? -x : x;
-	*stop = p;
-	return 1;
+	return (size_t)(p - s);
 #else
 	(void)s;
-	(void)stop;
 	(void)v;
 	return 0;	/* excess precision would round twice */
 #endif
+}
+
+/* Reads the number at s, which is not white space (strtod() would skip
+ * it, newlines included) and is followed by a byte no number continues
+ * with; returns the bytes read (0: not a number) and sets *v. */
+static size_t csv_strtod(const char *s, double *v)
+{
+	size_t n = csv_fast_number(s, v);
+	char *end;
+
+	assert(!isspace((unsigned char)*s));
+	if (n == 0) {
+		*v = strtod(s, &end);
+		n = (size_t)(end - s);
+	}
+	return n;
 }
 
 /* Reads a cell as a number: CSV_NUM_OK and *v when strtod() reads all of
  * it but the blanks around it. */
 static enum csv_num csv_number(const struct csv_cell *cell, double *v)
 {
-	const char *s = cell->text, *e = s + cell->len, *stop;
-	char *end;
+	const char *s = cell->text, *e = s + cell->len;
 
 	while (s < e && csv_blank(*s))
 		s++;
@@ -486,14 +501,9 @@ static enum csv_num csv_number(const struct csv_cell *cell, double *v)
 		e--;
 	if (s == e)
 		return CSV_NUM_EMPTY;
-	/* strtod() skips leading white space, newlines included. */
 	if (isspace((unsigned char)*s))
 		return CSV_NUM_BAD;
-	if (!csv_fast_number(s, &stop, v)) {
-		*v = strtod(s, &end);
-		stop = end;
-	}
-	return stop == e ? CSV_NUM_OK : CSV_NUM_BAD;
+	return csv_strtod(s, v) == (size_t)(e - s) ? CSV_NUM_OK : CSV_NUM_BAD;
 }
 
 /* csv_number(), with a message naming the line and field on failure. */
@@ -528,7 +538,8 @@ static int csv_quoted(struct csv *c, char *q, struct csv_cell *cell,
 		} else if (*src == '"') {
 			break;
 		} else if (*src == '\n' || *src == '\r') {
-			return csv_fail(c, field, "newline inside quoted field");
+			return csv_fail(c, field, "newline inside quoted "
+					"field");
 		} else if (src == c->end) {
 			return csv_fail(c, field, "unterminated quoted field");
 		} else {
@@ -722,20 +733,56 @@ out_free_cells:
 	return rc;
 }
 
+/* csv_field() and csv_value() in one pass, for the common field: not
+ * quoted, a number.  Returns 1 with *v set and c->p at the ',' or line end
+ * after the field; returns 0, having moved nothing, for anything else,
+ * which the slow path parses and explains. */
+static int csv_quick_value(struct csv *c, double *v)
+{
+	const char *q = c->p;
+	size_t n;
+
+	while (csv_blank(*q))
+		q++;
+	if (*q == '"' || *q == ',' || isspace((unsigned char)*q) ||
+	    q == c->end)
+		return 0;
+	n = csv_strtod(q, v);
+	if (n == 0)
+		return 0;
+	for (q += n; csv_blank(*q); q++)
+		;
+	if (*q != ',' && !csv_at_eol(c, q))
+		return 0;
+	c->p += q - c->p;
+	return 1;
+}
+
+/* Parses field k (0-based) of a data row, into the table if k < ncols. */
+static int csv_data_field(struct csv *c, struct csv_table *t, size_t k)
+{
+	double *slot = t->values + k * t->cap + t->nrows;
+	struct csv_cell cell;
+	int rc;
+
+	if (k < t->ncols && csv_quick_value(c, slot))
+		return 0;
+	rc = csv_field(c, &cell, k + 1);
+	if (rc == 0 && k < t->ncols)
+		rc = csv_value(c, &cell, k + 1, slot);
+	return rc;
+}
+
 /* Parses a data row straight into the table (no cell array: this is the
  * loop that runs a million times). */
 static int csv_data_row(struct csv *c, struct csv_table *t)
 {
-	double *slot = t->values + t->nrows;
-	struct csv_cell cell;
 	size_t k = 0;
 	int rc;
 
 	assert(t->nrows < t->cap);
 	for (;;) {
-		rc = csv_field(c, &cell, k + 1);
-		if (rc == 0 && k < t->ncols)
-			rc = csv_value(c, &cell, k + 1, slot + k * t->cap);
+		rc = csv_data_field(c, t, k);
 		if (rc)
 			return rc;
 		k++;
@@ -759,8 +806,9 @@ static void csv_table_pack(struct csv_table *t, ds *d)
 	for (size_t j = 1; j < t->ncols; j++)
 		memmove(t->values + j * t->nrows, t->values + j * t->cap,
 			t->nrows * sizeof(double));
+	/* Shrinking in place may fail; the larger block is then kept. */
 	shrunk = realloc(t->values, t->ncols * t->nrows * sizeof(double));
-	d->values = shrunk ? shrunk : t->values;	/* shrinking: optional */
+	d->values = shrunk ? shrunk : t->values;
 	d->names = t->names;
 	d->nrows = t->nrows;
 	d->ncols = t->ncols;

@@ -111,8 +111,8 @@ static void check_column(const ds *d, size_t j, const double *want,
 	for (size_t i = 0; i < n; i++)
 		if (!same_double(ds_column(d, j)[i], want[i])) {
 			CHECK(same_double(ds_column(d, j)[i], want[i]));
-			fprintf(stderr, "  col %zu row %zu: %.17g, want %.17g\n",
-				j, i, ds_column(d, j)[i], want[i]);
+			fprintf(stderr, "  col %zu row %zu: %.17g, want "
+				"%.17g\n", j, i, ds_column(d, j)[i], want[i]);
 		}
 }
 
@@ -245,9 +245,8 @@ static void test_csv_errors(struct fx *fx)
 	expect_csv_fail(fx, "a\n1e\n", "not a number: '1e'");
 	expect_csv_fail(fx, "a\n\x01'\\\n", "not a number: '\\x01\\'\\\\'");
 	expect_csv_fail(fx, "a\n123456789012345678901234567890"
-			"1234567890abcdefghij\n",
-			"not a number: '1234567890123456789012345678901234567890"
-			"...'");
+			"1234567890abcdefghij\n", "not a number: "
+			"'1234567890123456789012345678901234567890...'");
 	expect_csv_fail(fx, "1,2\n3", "line 2: expected 2 fields, found 1");
 	expect_csv_fail(fx, "\"a\nb\",c\n1,2\n",
 			"line 1, field 1: newline inside quoted field");
@@ -374,14 +373,22 @@ static size_t npy_put(unsigned char *p, const char *descr, double v)
 	size_t size = (size_t)(descr[2] - '0');
 	int big = descr[0] == '>' || (descr[0] == '=' && host_big());
 	unsigned char b[8];
-	float f = (float)v;
-	int32_t i4 = (int32_t)v;
-	int64_t i8 = (int64_t)v;
+	float f;
+	int32_t i4;
+	int64_t i8;
 
-	if (descr[1] == 'f')
-		memcpy(b, size == 4 ? (void *)&f : (void *)&v, size);
-	else
-		memcpy(b, size == 4 ? (void *)&i4 : (void *)&i8, size);
+	if (descr[1] == 'f' && size == 4) {
+		f = (float)v;
+		memcpy(b, &f, 4);
+	} else if (descr[1] == 'f') {
+		memcpy(b, &v, 8);
+	} else if (size == 4) {
+		i4 = (int32_t)v;
+		memcpy(b, &i4, 4);
+	} else {
+		i8 = (int64_t)v;
+		memcpy(b, &i8, 8);
+	}
 	for (size_t k = 0; k < size; k++)
 		p[k] = b[big != host_big() ? size - 1 - k : k];
 	return size;
@@ -509,7 +516,7 @@ static void test_npy_errors(struct fx *fx)
 
 	expect_npy_fail(fx, 1, "{'descr': '<f8', 'fortran_order': False, "
 			"'shape': (3, 2), }", 40,
-			"offset 64: truncated data: need 48 bytes, have 40");
+			"offset 128: truncated data: need 48 bytes, have 40");
 	expect_npy_fail(fx, 1, "{'descr': '|O', 'fortran_order': False, "
 			"'shape': (3,), }", 24,
 			"offset 20: unsupported dtype '|O'");
@@ -527,9 +534,11 @@ static void test_npy_errors(struct fx *fx)
 	expect_npy_fail(fx, 1, "{'descr': '<f8', 'fortran_order': False, "
 			"'shape': (3, 0), }", 0, "no data columns");
 	expect_npy_fail(fx, 1, "{'descr': '<f8', 'fortran_order': False, "
-			"'shape': (4611686018427387904, 4), }", 64, "too large");
+			"'shape': (4611686018427387904, 4), }", 64,
+			"too large");
 	expect_npy_fail(fx, 1, "{'descr': '<f8', 'fortran_order': False, "
-			"'shape': (3074457345618258603, 3), }", 64, "too large");
+			"'shape': (3074457345618258603, 3), }", 64,
+			"too large");
 	expect_npy_fail(fx, 1, "{'descr': '<f8', 'fortran_order': False, "
 			"'shape': (99999999999999999999999,), }", 64,
 			"shape dimension too large");
@@ -543,7 +552,8 @@ static void test_npy_errors(struct fx *fx)
 	expect_npy_fail(fx, 1, "{'descr': '<f8', 'fortran_order': False, "
 			"'shape': (3,), 'x': 1}", 24, "unexpected key 'x'");
 	expect_npy_fail(fx, 1, "{'descr': '<f8', 'fortran_order': False, "
-			"'shape': (3,)} junk", 24, "text after the header dict");
+			"'shape': (3,)} junk", 24,
+			"text after the header dict");
 	expect_npy_fail(fx, 1, "{'descr': '<f8', 'fortran_order': False, "
 			"'shape': (3,) 'x'}", 24, "expected ',' or '}'");
 	expect_npy_fail(fx, 1, "{'descr': '<f8', 'fortran_order': False, "
@@ -751,6 +761,9 @@ static void time_big_csv(struct fx *fx, int digits17)
 static int rm_entry(const char *p, const struct stat *sb, int flag,
 		    struct FTW *ftw)
 {
+	(void)sb;
+	(void)flag;
+	(void)ftw;
 	return remove(p);
 }
 
