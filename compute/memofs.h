@@ -64,6 +64,10 @@ int memofs_register(memofs_registry *reg, const struct memofs_function *fn);
 #define MEMOFS_PLUGIN_INIT "memofs_plugin_init"
 typedef int (*memofs_plugin_init_fn)(memofs_registry *reg, int abi_version);
 
+/* What a plugin defines (declared here so its definitions are checked). */
+extern const int memofs_plugin_abi;
+int memofs_plugin_init(memofs_registry *reg, int abi_version);
+
 /* ---- inside a compute callback ---------------------------------------- */
 
 size_t memofs_nrows(const memofs_ctx *ctx);

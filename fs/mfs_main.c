@@ -24,6 +24,7 @@
 #include "memofs_config.h"
 #include "mfs.h"
 #include "mfs_opts.h"
+#include "plugin.h"
 #include "store.h"
 
 #define MFS_FUSE_THREADS 16
@@ -300,8 +301,27 @@ static int mfs_load_data(const struct mfs_opts *o, ds **d)
 	return rc;
 }
 
+/* Loads -o plugin=... in order; plugins[] gets one handle per plugin. */
+static int mfs_load_plugins(const struct mfs_opts *o, reg *r,
+			    plugin **plugins)
+{
+	char err[MFS_ERR_MAX + PATH_MAX];
+
+	for (size_t i = 0; i < o->nplugins; i++) {
+		int rc = plugin_load(r, o->plugins[i], &plugins[i], err,
+				     sizeof(err));
+
+		if (rc) {
+			fprintf(stderr, "memofs: %s\n", err);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/* Built-ins, then plugins; binds the dataset when there is one. */
 static int mfs_build_registry(const struct mfs_opts *o, const ds *d,
-			      reg **out)
+			      reg **out, plugin **plugins)
 {
 	reg *r = NULL;
 	int rc = reg_new(&r);
@@ -309,10 +329,13 @@ static int mfs_build_registry(const struct mfs_opts *o, const ds *d,
 	if (rc == 0)
 		rc = fn_register_builtins(r, &o->delay);
 	if (rc == 0)
-		rc = reg_bind_dataset(r, d);
-	if (rc) {
+		rc = mfs_load_plugins(o, r, plugins);
+	else
 		fprintf(stderr, "memofs: cannot register functions: %s\n",
 			strerror(-rc));
+	if (rc == 0 && d && (rc = reg_bind_dataset(r, d)) != 0)
+		fprintf(stderr, "memofs: %s\n", strerror(-rc));
+	if (rc) {
 		reg_free(r);
 		return rc;
 	}
@@ -320,11 +343,48 @@ static int mfs_build_registry(const struct mfs_opts *o, const ds *d,
 	return 0;
 }
 
+/* memofs --functions: one line per function, then exit. */
+static void mfs_print_functions(const reg *r)
+{
+	for (size_t i = 0; i < reg_count(r); i++) {
+		const reg_fn *f = reg_at(r, i);
+
+		printf("%-12s %-22s %s\n", reg_fn_name(f), reg_fn_version(f),
+		       reg_fn_description(f));
+	}
+}
+
+static void mfs_free_plugins(plugin **plugins, size_t n)
+{
+	for (size_t i = 0; plugins && i < n; i++)
+		plugin_free(plugins[i]);
+	free(plugins);
+}
+
+/* memofs --functions [-o plugin=...] [DATA] */
+static int mfs_list(const struct mfs_opts *o)
+{
+	plugin **plugins = calloc(o->nplugins + 1, sizeof(*plugins));
+	ds *d = NULL;
+	reg *r = NULL;
+	int rc = -ENOMEM;
+
+	if (plugins && (!o->data || mfs_load_data(o, &d) == 0))
+		rc = mfs_build_registry(o, d, &r, plugins);
+	if (rc == 0)
+		mfs_print_functions(r);
+	reg_free(r);
+	mfs_free_plugins(plugins, o->nplugins);
+	ds_free(d);
+	return rc ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	char err[MFS_ERR_MAX];
 	struct mfs_opts o;
 	struct mfs_start s = { .o = &o, .ready_fd = -1 };
+	plugin **plugins = NULL;
 	ds *d = NULL;
 	reg *r = NULL;
 	int rc = 1;
@@ -344,8 +404,13 @@ int main(int argc, char **argv)
 	}
 	log_init(0, o.debug ? LOG_LVL_DEBUG
 			    : o.quiet ? LOG_LVL_WARN : LOG_LVL_INFO);
-	if (mfs_check_mountpoint(o.mountpoint, s.mountpoint) != 0 ||
-	    mfs_load_data(&o, &d) != 0 || mfs_build_registry(&o, d, &r) != 0)
+	if (o.list_functions) {
+		rc = mfs_list(&o);
+		goto out_opts;
+	}
+	plugins = calloc(o.nplugins + 1, sizeof(*plugins));
+	if (!plugins || mfs_check_mountpoint(o.mountpoint, s.mountpoint) ||
+	    mfs_load_data(&o, &d) || mfs_build_registry(&o, d, &r, plugins))
 		goto out_data;
 	if (!o.foreground && mfs_daemonize(&s) != 0) {
 		fprintf(stderr, "memofs: cannot start the daemon: %s\n",
@@ -356,6 +421,7 @@ int main(int argc, char **argv)
 out_registry:
 	reg_free(r);
 out_data:
+	mfs_free_plugins(plugins, o.nplugins);
 	ds_free(d);
 out_opts:
 	mfs_opts_free(&o);

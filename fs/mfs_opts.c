@@ -15,6 +15,7 @@
 void mfs_opts_usage(const char *progname)
 {
 	printf("usage: %s [-o opt[,opt...]] [-f] [-d] [DATA] MOUNTPOINT\n"
+	       "       %s --functions [-o plugin=PATH...] [DATA]\n"
 	       "\n"
 	       "Mounts a filesystem whose files are memoized computations on\n"
 	       "DATA (a CSV or .npy file; without DATA, the demo dataset\n"
@@ -27,6 +28,8 @@ void mfs_opts_usage(const char *progname)
 	       "  -d                 debug: -f plus debug log and FUSE trace\n"
 	       "  -h, --help         print this help\n"
 	       "  -V, --version      print the version\n"
+	       "  --functions        list the functions (with -o plugin=...)"
+	       " and exit\n"
 	       "  -o workers=N       computations run in parallel (default:"
 	       " CPUs)\n"
 	       "  -o delay=SECONDS   make 'column' take this long (demos)\n"
@@ -34,10 +37,11 @@ void mfs_opts_usage(const char *progname)
 	       "                     (default: a temporary cache removed at\n"
 	       "                     unmount)\n"
 	       "  -o quiet           do not log each computation\n"
+	       "  -o plugin=PATH     load a C plugin (repeatable)\n"
 	       "  -o allow_other     let other users read the mount (needs\n"
 	       "                     user_allow_other in /etc/fuse.conf for\n"
 	       "                     non-root; every user then sees results)\n",
-	       progname);
+	       progname, progname);
 }
 
 static int mfs_fail(char *err, size_t errlen, const char *fmt, ...)
@@ -91,6 +95,20 @@ static int mfs_set_string(char **slot, const char *v)
 	return 0;
 }
 
+static int mfs_add_plugin(struct mfs_opts *o, const char *path)
+{
+	char **p = realloc(o->plugins, (o->nplugins + 1) * sizeof(*p));
+
+	if (!p)
+		return -ENOMEM;
+	o->plugins = p;
+	p[o->nplugins] = strdup(path);
+	if (!p[o->nplugins])
+		return -ENOMEM;
+	o->nplugins++;
+	return 0;
+}
+
 /* One "name" or "name=value" from a -o list. */
 static int mfs_parse_one(struct mfs_opts *o, char *opt, char *err,
 			 size_t errlen)
@@ -118,6 +136,12 @@ static int mfs_parse_one(struct mfs_opts *o, char *opt, char *err,
 			return mfs_fail(err, errlen, "%s",
 					"cache=: expected a directory");
 		if (mfs_set_string(&o->cache_dir, v))
+			return -ENOMEM;
+	} else if (strcmp(opt, "plugin") == 0 && v) {
+		if (!*v)
+			return mfs_fail(err, errlen, "%s",
+					"plugin=: expected a .so file");
+		if (mfs_add_plugin(o, v))
 			return -ENOMEM;
 	} else {
 		if (v)
@@ -148,6 +172,14 @@ static int mfs_positional(struct mfs_opts *o, char **pos, int npos,
 {
 	if (o->show_help || o->show_version)
 		return 0;
+	if (o->list_functions) {
+		if (npos > 1)
+			return mfs_fail(err, errlen, "%s", "--functions takes "
+					"at most DATA (see --help)");
+		if (npos == 1 && mfs_set_string(&o->data, pos[0]))
+			return -ENOMEM;
+		return 0;
+	}
 	if (npos < 1)
 		return mfs_fail(err, errlen, "%s",
 				"missing MOUNTPOINT (see --help)");
@@ -194,6 +226,8 @@ int mfs_opts_parse(int argc, char **argv, struct mfs_opts *o, char *err,
 			o->show_help = 1;
 		else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0)
 			o->show_version = 1;
+		else if (strcmp(a, "--functions") == 0)
+			o->list_functions = 1;
 		else if (strcmp(a, "-o") == 0 && i + 1 < argc)
 			rc = mfs_parse_list(o, argv[++i], err, errlen);
 		else if (strncmp(a, "-o", 2) == 0 && a[2])
@@ -216,5 +250,8 @@ void mfs_opts_free(struct mfs_opts *o)
 	free(o->data);
 	free(o->mountpoint);
 	free(o->cache_dir);
+	for (size_t i = 0; i < o->nplugins; i++)
+		free(o->plugins[i]);
+	free(o->plugins);
 	memset(o, 0, sizeof(*o));
 }

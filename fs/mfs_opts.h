@@ -2,6 +2,7 @@
  *
  *   memofs [-o opt[,opt...]] [-f] [-d] [DATA] MOUNTPOINT
  *   memofs --help | --version
+ *   memofs --functions [-o plugin=PATH...] [DATA]
  *
  * Parsed once in main() before anything else; the result is read-only
  * afterwards.  Unknown options and bad values are errors with a one-line
@@ -21,11 +22,14 @@ struct mfs_opts {
 	int debug;		/* -d: foreground, debug log, FUSE trace */
 	int show_help;		/* -h, --help */
 	int show_version;	/* -V, --version */
+	int list_functions;	/* --functions: print the registry, exit */
 	unsigned workers;	/* -o workers=N (default: online CPUs) */
 	double delay;		/* -o delay=SECONDS for "column" */
 	char *cache_dir;	/* -o cache=DIR, or NULL: a temporary one */
 	int quiet;		/* -o quiet: no per-computation log lines */
 	int allow_other;	/* -o allow_other */
+	char **plugins;		/* -o plugin=PATH, repeatable, in order */
+	size_t nplugins;
 };
 
 /* Parses argv into o (zeroed first; defaults filled in).  Returns 0, or
