@@ -176,11 +176,11 @@ static int mfs_mount_and_serve(struct mfs *fs, struct mfs_start *s,
 		mfs_startup_error(s, msg);
 		goto out_unmount;
 	}
+	mfs_startup_done(s);	/* a daemon logs to syslog from here */
 	log_info("mounted %s on %s: %zu rows x %zu columns, %u workers, "
 		 "cache %s%s", ds_name(fs->data), s->mountpoint,
 		 ds_nrows(fs->data), ds_ncols(fs->data), o->workers,
 		 s->cache_dir, s->temporary_cache ? " (temporary)" : "");
-	mfs_startup_done(s);
 	rc = mfs_loop(fs->se);
 	memo_free(fs->m);	/* finishes computations; answers waiters */
 	fs->m = NULL;

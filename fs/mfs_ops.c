@@ -363,8 +363,9 @@ static void mfs_forget_multi(fuse_req_t req, size_t count,
 	fuse_reply_none(req);
 }
 
-/* A result's attributes.  Without a file handle (stat, ls) this never
- * computes; with one (read() and fstat() of an open file) it does. */
+/* A result's attributes.  Without a file handle (stat, ls, and fstat too:
+ * the kernel sends no handle for it) this never computes; with one (the
+ * getattr the kernel sends before a read()) it does. */
 static void mfs_getattr_result(fuse_req_t req, struct mfs *fs,
 			       struct mfs_node *n, int computes)
 {

