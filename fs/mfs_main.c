@@ -262,6 +262,32 @@ static int mfs_daemonize(struct mfs_start *s)
 	exit(1);
 }
 
+/* Is abs (a resolved path) already a mount point?  Mount points in
+ * /proc/self/mountinfo are the fifth field, with blanks octal-escaped;
+ * paths with such characters are compared escaped the same way. */
+static int mfs_is_mount_point(const char *abs)
+{
+	char line[4096 + 512], esc[4096 + 512], *p = esc;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	int found = 0;
+
+	if (!f)
+		return 0;
+	for (const char *q = abs; *q && p < esc + sizeof(esc) - 5; q++)
+		p += (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\\')
+			     ? sprintf(p, "\\%03o", (unsigned char)*q)
+			     : sprintf(p, "%c", *q);
+	while (!found && fgets(line, sizeof(line), f)) {
+		char mp[sizeof(line)];
+
+		if (sscanf(line, "%*s %*s %*s %*s %4607s", mp) == 1 &&
+		    strcmp(mp, esc) == 0)
+			found = 1;
+	}
+	fclose(f);
+	return found;
+}
+
 static int mfs_check_mountpoint(const char *path, char *abs)
 {
 	struct stat sb;
@@ -279,6 +305,11 @@ static int mfs_check_mountpoint(const char *path, char *abs)
 	if (!realpath(path, abs)) {
 		fprintf(stderr, "memofs: mount point %s: %s\n", path,
 			strerror(errno));
+		return -1;
+	}
+	if (mfs_is_mount_point(abs)) {
+		fprintf(stderr, "memofs: mount point %s: already a mount point "
+			"(unmount it first)\n", path);
 		return -1;
 	}
 	return 0;
