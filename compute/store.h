@@ -27,12 +27,13 @@ typedef struct store_rec {
 } store_rec;
 
 /* Opens (creating if needed, directory included) the store in dir; missing
- * directories are created with mode 0700.  Returns 0 and *out; -EIO when
- * RocksDB cannot open it, for instance because another process (or store)
- * holds it; the errno of mkdir(2) or stat(2), such as -ENOTDIR or -EACCES,
- * when dir cannot be made a directory (all logged); -EINVAL for an empty
- * dir; -ENOMEM.  Caller closes with store_close(), after every other call
- * on the store has returned. */
+ * directories are created with mode 0700.  Returns 0 and *out; -EBUSY when
+ * another process (or store) holds it; -EACCES, -ENOSPC; -EIO for any other
+ * RocksDB failure (its message logged); the errno of mkdir(2) or stat(2),
+ * such as -ENOTDIR or -EACCES, when dir cannot be made a directory;
+ * -EINVAL for an empty dir; -ENOMEM.  Only -EIO is logged here: the caller
+ * reports the rest.  Caller closes with store_close(), after every other
+ * call on the store has returned. */
 int store_open(const char *dir, store **out);
 void store_close(store *st);	/* store_close(NULL) is a no-op */
 
@@ -46,8 +47,9 @@ int store_get(store *st, const uint8_t key[KEY_LEN], store_rec *rec);
 void store_rec_free(store_rec *rec);
 
 /* Stores len bytes of data under key, replacing any old record.  Returns 0,
- * -ENOSPC when the disk is full (logged), -EIO (logged), -EFBIG when the
- * record would reach 4 GiB (RocksDB's limit for a value). */
+ * -ENOSPC when the disk is full (logged; every put then fails, and logs,
+ * until space is freed), -EIO (logged), -EFBIG when the record would reach
+ * 4 GiB (RocksDB's limit for a value). */
 int store_put(store *st, const uint8_t key[KEY_LEN], const void *data,
 	      size_t len, uint64_t compute_ns);
 

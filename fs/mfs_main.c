@@ -209,8 +209,9 @@ static int mfs_serve(const reg *r, const ds *d, struct mfs_start *s)
 	}
 	rc = store_open(s->cache_dir, &st);
 	if (rc) {
-		snprintf(err, sizeof(err), "cannot open cache %s (in use by "
-			 "another memofs, or not writable)", s->cache_dir);
+		snprintf(err, sizeof(err), "cannot open cache %s: %s",
+			 s->cache_dir, rc == -EBUSY ? "in use by another memofs"
+						    : strerror(-rc));
 		mfs_startup_error(s, err);
 		goto out_cache;
 	}

@@ -3,15 +3,16 @@
  * Each test opens a store in its own mkdtemp() directory and removes the
  * directory afterwards.  Damaged records are built with this file's own
  * encoder of the layout documented in store.c, so the test also checks
- * that the layout is the documented one.  The lock test re-executes this
- * program as "test_store --open DIR" to open the store from a second
- * process.  Prints, without judging them, get latencies over 100k records.
+ * that the layout is the documented one.  The lock and kill tests
+ * re-execute this program ("test_store --open DIR", "--put-and-die DIR")
+ * to use the store from a second process.  Prints, without judging them, get latencies over 100k records.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -395,15 +396,70 @@ static int open_in_child(const char *dir)
 	return WEXITSTATUS(status);
 }
 
+#define KILL_KEYS 1000
+
+/* The --put-and-die mode: stores KILL_KEYS records, then dies by SIGKILL
+ * without closing the store. */
+static int child_put_and_die(const char *dir)
+{
+	uint8_t key[KEY_LEN];
+	store *st = NULL;
+
+	if (store_open(dir, &st) != 0)
+		return 1;
+	for (unsigned i = 0; i < KILL_KEYS; i++) {
+		key_of(key, i);
+		if (store_put(st, key, &i, sizeof(i), i) != 0)
+			return 2;
+	}
+	kill(getpid(), SIGKILL);
+	return 3;
+}
+
+/* Unsynced writes are in the kernel before store_put() returns, so they
+ * survive the death of the process. */
+static void test_killed(void)
+{
+	char dir[PATH_MAX];
+	uint8_t key[KEY_LEN];
+	store *st = NULL;
+	unsigned lost = 0;
+	int status;
+	pid_t pid;
+
+	CHECK_INT(tmp_dir(dir, sizeof(dir)), 0);
+	pid = fork();
+	if (pid == 0) {
+		execl("/proc/self/exe", "test_store", "--put-and-die", dir,
+		      (char *)NULL);
+		_exit(127);
+	}
+	CHECK(pid > 0);
+	status = 0;
+	if (pid > 0 && waitpid(pid, &status, 0) != pid)
+		status = 0;
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	CHECK_INT(store_open(dir, &st), 0);
+	if (st) {
+		for (unsigned i = 0; i < KILL_KEYS; i++) {
+			key_of(key, i);
+			lost += !holds(st, key, &i, sizeof(i));
+		}
+		store_close(st);
+	}
+	CHECK_INT(lost, 0);
+	rm_tree(dir);
+}
+
 static void test_locked(void)
 {
 	char dir[PATH_MAX];
 	store *st = open_tmp(dir, sizeof(dir));
 	store *second = NULL;
 
-	CHECK_INT(store_open(dir, &second), -EIO);
+	CHECK_INT(store_open(dir, &second), -EBUSY);
 	CHECK(second == NULL);
-	CHECK_INT(open_in_child(dir), EIO);
+	CHECK_INT(open_in_child(dir), EBUSY);
 	store_close(st);
 	CHECK_INT(open_in_child(dir), 0);	/* free again */
 	rm_tree(dir);
@@ -570,6 +626,8 @@ int main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "--open") == 0)
 		return child_open(argv[2]);
+	if (argc == 3 && strcmp(argv[1], "--put-and-die") == 0)
+		return child_put_and_die(argv[2]);
 	test_open_creates_dirs();
 	test_miss();
 	test_round_trip();
@@ -578,6 +636,7 @@ int main(int argc, char **argv)
 	test_damaged();
 	test_open_not_dir();
 	test_locked();
+	test_killed();
 	test_threads();
 	bench();
 	return check_report("store");
