@@ -4,6 +4,8 @@
 #
 #   bash mount-scripts/demo.sh [--delay SECONDS]
 #
+# It installs and builds first (mount-scripts/setup.sh) unless MEMOFS
+# names a memofs binary.
 # The seed computes the mean of each of the 4 columns of
 # RandomState(42).randn(10000, 4), where extracting a column costs 2 s.
 # Here the mount's demo dataset is that array, `column` is the costly step
@@ -21,8 +23,12 @@ if [ "${1:-}" = "--delay" ]; then
 	delay=$2
 fi
 
-bash "$here/mount-scripts/setup.sh" build >&2
-memofs=$here/build/fs/memofs
+# MEMOFS names an already built binary (the tests use it); else build.
+memofs=${MEMOFS:-}
+if [ -z "$memofs" ]; then
+	bash "$here/mount-scripts/setup.sh" build >&2
+	memofs=$here/build/fs/memofs
+fi
 mnt=$(mktemp -d /tmp/memofs-demo-XXXXXX)
 cleanup() {
 	if grep -q " $mnt " /proc/mounts; then
