@@ -35,7 +35,7 @@
 #include "pool.h"
 
 #define MEMO_CACHE_ENTRIES 64		/* results kept in memory */
-#define MEMO_CACHE_BYTES (256u << 20)	/* and their total size */
+#define MEMO_CACHE_BYTES (256u << 20)	/* their total size (but see put) */
 #define MEMO_MAX_DEPTH 64		/* nested calls deeper fail, -ELOOP */
 #define MEMO_ERR_MAX 256
 
@@ -204,13 +204,15 @@ static void memo_cache_put(memo *m, const uint8_t key[KEY_LEN],
 {
 	struct memo_cached *c;
 
-	if (res->len > MEMO_CACHE_BYTES)
-		return;
 	for (size_t i = 0; i < MEMO_CACHE_ENTRIES; i++)
 		if (m->cache[i].res &&
 		    memcmp(m->cache[i].key, key, KEY_LEN) == 0)
 			return;
-	while (m->cache_bytes + res->len > MEMO_CACHE_BYTES) {
+	/* A result larger than the budget evicts everything else and stays
+	 * alone: reading it in chunks must not fetch it from RocksDB again
+	 * for every chunk. */
+	while (m->cache_bytes > 0 &&
+	       m->cache_bytes + res->len > MEMO_CACHE_BYTES) {
 		struct memo_cached *lru = NULL;
 
 		for (size_t i = 0; i < MEMO_CACHE_ENTRIES; i++)
