@@ -23,6 +23,8 @@ struct mfs {
 	const ds *data;
 	memo *m;
 	struct fuse_session *se;
+	int no_open;			/* kernel does zero-message opens */
+	int no_opendir;			/* set once, in init */
 	pthread_mutex_t lock;
 	mfs_node_table *nodes;		/* protected by lock */
 	struct mfs_wait *waits;		/* protected by lock: deferred replies */

@@ -5,8 +5,8 @@
  * (a getattr with a file handle, or a read) becomes a struct mfs_wait and
  * is answered later, from the worker that finishes the result, by
  * mfs_on_done().  Kernel caching is what makes warm reads free:
- *   - open and opendir are not implemented, so the kernel stops sending
- *     them (ENOSYS) and keeps file pages between opens;
+ *   - open and opendir answer ENOSYS, so the kernel stops sending them
+ *     (zero-message opens) and keeps file pages between opens;
  *   - a computed result has a long attribute timeout and its true size; an
  *     uncomputed one reports size 0 with a zero timeout, so stat and ls
  *     never compute, while read() first sends a getattr with a file handle,
@@ -21,6 +21,7 @@
  */
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -554,14 +555,12 @@ static void mfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 
 static void mfs_init(void *userdata, struct fuse_conn_info *conn)
 {
+	struct mfs *fs = userdata;
+
 	if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
 		conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
-	/* Without these libfuse answers open itself, and the kernel would
-	 * keep sending it and drop the pages at every open. */
-	if (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT)
-		conn->want |= FUSE_CAP_NO_OPEN_SUPPORT;
-	if (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT)
-		conn->want |= FUSE_CAP_NO_OPENDIR_SUPPORT;
+	fs->no_open = (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) != 0;
+	fs->no_opendir = (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) != 0;
 	conn->want &= ~FUSE_CAP_EXPLICIT_INVAL_DATA;
 }
 
@@ -575,6 +574,30 @@ static void mfs_statfs(fuse_req_t req, fuse_ino_t ino)
 	sv.f_namemax = REG_NAME_MAX;
 	sv.f_flag = ST_RDONLY;
 	fuse_reply_statfs(req, &sv);
+}
+
+/* ENOSYS tells a kernel that supports it to stop sending open for good,
+ * and to keep a file's pages across opens (see the top of this file).
+ * Older kernels get a plain open that keeps the cache. */
+static void mfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
+		fuse_reply_err(req, EROFS);
+	} else if (mfs_of(req)->no_open) {
+		fuse_reply_err(req, ENOSYS);
+	} else {
+		fi->keep_cache = 1;
+		fuse_reply_open(req, fi);
+	}
+}
+
+static void mfs_opendir(fuse_req_t req, fuse_ino_t ino,
+			struct fuse_file_info *fi)
+{
+	if (mfs_of(req)->no_opendir)
+		fuse_reply_err(req, ENOSYS);
+	else
+		fuse_reply_open(req, fi);
 }
 
 /* Every change to the tree: memofs is read-only. */
@@ -654,6 +677,8 @@ const struct fuse_lowlevel_ops mfs_ops = {
 	.forget = mfs_forget,
 	.forget_multi = mfs_forget_multi,
 	.getattr = mfs_getattr,
+	.open = mfs_open,
+	.opendir = mfs_opendir,
 	.read = mfs_read,
 	.readdir = mfs_readdir,
 	.getxattr = mfs_getxattr,
@@ -671,6 +696,6 @@ const struct fuse_lowlevel_ops mfs_ops = {
 	.setxattr = mfs_setxattr,
 	.removexattr = mfs_removexattr,
 	.create = mfs_create,
-	/* open, opendir, release, releasedir, flush: not implemented on
-	 * purpose; the kernel then skips them for good (see the top). */
+	/* release, releasedir, flush: not implemented on purpose; with
+	 * zero-message opens the kernel does not send them. */
 };
