@@ -25,11 +25,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
 
 #include "ds.h"
+#include "log.h"
 #include "rng.h"
 
 #define DS_READ_HINT (64u << 10)	/* first buffer when size is unknown */
@@ -209,13 +212,40 @@ const char *ds_name(const ds *d)
 
 /* ---- Reading the file -------------------------------------------------- */
 
+static double ds_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+#define DS_HUGE_MIN (4u << 20)	/* buffers this large ask for huge pages */
+#define DS_HUGE_PAGE (2u << 20)
+
+/* malloc() for the file and value buffers, which can be gigabytes: those
+ * are aligned to and backed by transparent huge pages where the kernel
+ * allows it (madvise mode), which makes first touching them ~10x cheaper.
+ * Freed with free(). */
+static void *ds_big_alloc(size_t n)
+{
+	void *p = NULL;
+
+	if (n < DS_HUGE_MIN)
+		return malloc(n);
+	if (posix_memalign(&p, DS_HUGE_PAGE, n) != 0)
+		return NULL;
+	madvise(p, n & ~(size_t)(DS_HUGE_PAGE - 1), MADV_HUGEPAGE);
+	return p;
+}
+
 /* Reads fd to its end into a malloc'd, NUL-terminated buffer; *len excludes
  * the NUL.  hint is the expected size.  The caller frees *buf. */
 static int ds_read_fd(const struct ds_msg *m, int fd, size_t hint,
 		      char **buf, size_t *len)
 {
 	size_t cap = hint + 2, used = 0;	/* +1 to see EOF, +1 for NUL */
-	char *b = malloc(cap), *nb;
+	char *b = ds_big_alloc(cap), *nb;
 	ssize_t n;
 	int rc;
 
@@ -1210,7 +1240,7 @@ static int npy_fill(ds *d, struct npy *n)
 	if (need > have)
 		return npy_fail(n, n->hdr_end, "truncated data: need %zu "
 				"bytes, have %zu", need, have);
-	d->values = malloc(bytes);
+	d->values = ds_big_alloc(bytes);
 	if (!d->values)
 		return ds_nomem(n->m);
 	npy_convert(n->buf + n->hdr_end, &n->type, rows, cols, n->fortran,
@@ -1259,11 +1289,13 @@ int ds_load(const char *path, ds **out, char *err, size_t errlen)
 	char *buf = NULL;
 	size_t len = 0;
 	ds *d = NULL;
+	double t0, t1, t2;
 	int rc;
 
 	assert(path && out && (err || errlen == 0));
 	if (errlen)
 		err[0] = '\0';
+	t0 = ds_seconds();
 	rc = ds_read_file(&m, &buf, &len);
 	if (rc)
 		return rc;
@@ -1272,10 +1304,16 @@ int ds_load(const char *path, ds **out, char *err, size_t errlen)
 		ds_nomem(&m);
 		goto out_free_buf;
 	}
+	t1 = ds_seconds();
 	ds_set_digest(d, buf, len);
+	t2 = ds_seconds();
 	rc = ds_parse(d, &m, buf, len);
 	if (rc)
 		goto out_free_ds;
+	log_debug("dataset %s: %zu bytes read in %.3f s, digest in %.3f s "
+		  "(%.0f MB/s), parsed in %.3f s", path, len, t1 - t0, t2 - t1,
+		  len / 1e6 / (t2 - t1 > 1e-9 ? t2 - t1 : 1e-9),
+		  ds_seconds() - t2);
 	*out = d;
 	d = NULL;
 out_free_ds:

@@ -45,6 +45,11 @@ struct memo_result {
 	size_t len;
 	void *owned;		/* malloc'd bytes, or NULL */
 	store_rec rec;		/* or the store record data points into */
+	pthread_mutex_t parse_lock;
+	double *vals;		/* the bytes parsed as numbers, one per line:
+				 * protected by parse_lock, parsed once */
+	size_t nvals;
+	int parse_rc;		/* 1: not parsed yet; else 0 or -errno */
 };
 
 enum memo_state { MEMO_QUEUED, MEMO_RUNNING, MEMO_DONE };
@@ -125,7 +130,16 @@ void memo_result_unref(memo_result *res)
 	free(res->owned);
 	if (res->rec.raw)
 		store_rec_free(&res->rec);
+	free(res->vals);
+	pthread_mutex_destroy(&res->parse_lock);
 	free(res);
+}
+
+static void memo_result_init(memo_result *res)
+{
+	atomic_init(&res->refs, 1);
+	pthread_mutex_init(&res->parse_lock, NULL);
+	res->parse_rc = 1;
 }
 
 /* Wraps malloc'd bytes (ownership taken, even on failure). */
@@ -137,7 +151,7 @@ static memo_result *memo_result_from_buf(char *buf, size_t len)
 		free(buf);
 		return NULL;
 	}
-	atomic_init(&res->refs, 1);
+	memo_result_init(res);
 	res->owned = buf;
 	res->data = buf ? buf : "";
 	res->len = len;
@@ -153,7 +167,7 @@ static memo_result *memo_result_from_rec(store_rec *rec)
 		store_rec_free(rec);
 		return NULL;
 	}
-	atomic_init(&res->refs, 1);
+	memo_result_init(res);
 	res->rec = *rec;
 	res->data = rec->data;
 	res->len = rec->len;
@@ -657,16 +671,40 @@ out_bad:
 	return -EIO;
 }
 
+/* Parses res once (a column read by every reduction is parsed by the
+ * first), then hands out copies. */
+static int memo_result_doubles(memo_result *res, double **vals, size_t *n)
+{
+	int rc;
+
+	pthread_mutex_lock(&res->parse_lock);
+	if (res->parse_rc == 1)
+		res->parse_rc = memo_parse_doubles(res->data, res->len,
+						   &res->vals, &res->nvals);
+	rc = res->parse_rc;
+	pthread_mutex_unlock(&res->parse_lock);
+	if (rc)
+		return rc;
+	*vals = malloc(res->nvals ? res->nvals * sizeof(double) : 1);
+	if (!*vals)
+		return -ENOMEM;
+	memcpy(*vals, res->vals, res->nvals * sizeof(double));
+	*n = res->nvals;
+	return 0;
+}
+
 int memofs_call_doubles(memofs_ctx *ctx, const char *fn, const char *arg,
 			double **vals, size_t *n)
 {
-	const void *data;
-	size_t len;
-	int rc = memofs_call(ctx, fn, arg, &data, &len);
+	memo_result *res;
+	int rc = memo_call_result(ctx, fn, arg, &res);
 
 	if (rc)
 		return rc;
-	return memo_parse_doubles(data, len, vals, n);
+	rc = memo_hold(ctx, res);
+	if (rc)
+		return rc;
+	return memo_result_doubles(res, vals, n);
 }
 
 /* ---- the rest of the compute API ---------------------------------------- */
