@@ -34,6 +34,7 @@
  */
 #include <assert.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,10 +54,19 @@
 
 static const uint8_t store_magic[4] = { 'M', 'F', 'S', '\0' };
 
+/* After a disk-full write error RocksDB refuses every later write (its
+ * WAL is in an error state) until the database is reopened.  The store
+ * then answers puts with -ENOSPC at once, without logging, and tries a
+ * reopen at most once per STORE_RETRY_NS. */
+#define STORE_RETRY_NS 1000000000ull
+
 struct store {
-	rocksdb_t *db;
+	pthread_rwlock_t lock;		/* write-held only to reopen db */
+	rocksdb_t *db;			/* protected by lock */
+	char *dir;
 	rocksdb_readoptions_t *ropts;	/* read-only after store_open */
 	rocksdb_writeoptions_t *wopts;	/* read-only after store_open */
+	_Atomic uint64_t full_since;	/* 0, or when a put hit ENOSPC */
 };
 
 /* ---- record encoding ---------------------------------------------------- */
@@ -339,6 +349,12 @@ int store_open(const char *dir, store **out)
 	st = calloc(1, sizeof(*st));
 	if (!st)
 		return -ENOMEM;
+	st->dir = strdup(dir);
+	if (!st->dir) {
+		rc = -ENOMEM;
+		goto out_free_store;
+	}
+	pthread_rwlock_init(&st->lock, NULL);
 	opts = store_options_new();
 	st->db = rocksdb_open(opts, dir, &err);
 	rocksdb_options_destroy(opts);
@@ -356,6 +372,9 @@ int store_open(const char *dir, store **out)
 	return 0;
 
 out_free_store:
+	if (st->dir)
+		pthread_rwlock_destroy(&st->lock);
+	free(st->dir);
 	free(st);
 	return rc;
 }
@@ -364,9 +383,12 @@ void store_close(store *st)
 {
 	if (!st)
 		return;
-	rocksdb_close(st->db);
+	if (st->db)
+		rocksdb_close(st->db);
 	rocksdb_readoptions_destroy(st->ropts);
 	rocksdb_writeoptions_destroy(st->wopts);
+	pthread_rwlock_destroy(&st->lock);
+	free(st->dir);
 	free(st);
 }
 
@@ -381,8 +403,12 @@ int store_get(store *st, const uint8_t key[KEY_LEN], store_rec *rec)
 	int rc;
 
 	memset(rec, 0, sizeof(*rec));
-	raw = (uint8_t *)rocksdb_get(st->db, st->ropts, (const char *)key,
-				     KEY_LEN, &len, &err);
+	pthread_rwlock_rdlock(&st->lock);
+	raw = st->db ? (uint8_t *)rocksdb_get(st->db, st->ropts,
+					      (const char *)key, KEY_LEN, &len,
+					      &err)
+		     : NULL;
+	pthread_rwlock_unlock(&st->lock);
 	if (err)
 		return store_fail("get", key, err, -EIO);
 	if (!raw)
@@ -414,6 +440,48 @@ void store_rec_free(store_rec *rec)
 
 /* Writes the value made of two parts, head then tail (either may be
  * empty), under key, without first joining them in a buffer of our own. */
+static uint64_t store_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Reopens the database after a disk-full error, at most once per
+ * STORE_RETRY_NS.  Returns 0 when writes may be tried, -ENOSPC when the
+ * store is still waiting for space. */
+static int store_recover(store *st)
+{
+	uint64_t since = st->full_since, now;
+	rocksdb_options_t *opts;
+	char *err = NULL;
+
+	if (since == 0)
+		return 0;
+	now = store_mono_ns();
+	if (now - since < STORE_RETRY_NS)
+		return -ENOSPC;
+	pthread_rwlock_wrlock(&st->lock);
+	if (st->full_since == since) {
+		if (st->db)
+			rocksdb_close(st->db);
+		opts = store_options_new();
+		st->db = rocksdb_open(opts, st->dir, &err);
+		rocksdb_options_destroy(opts);
+		if (err) {
+			st->db = NULL;	/* reads miss until a reopen works */
+			rocksdb_free(err);
+			st->full_since = now;
+		} else {
+			st->full_since = 0;
+			log_warn("store: %s reopened for writing", st->dir);
+		}
+	}
+	pthread_rwlock_unlock(&st->lock);
+	return st->full_since ? -ENOSPC : 0;
+}
+
 static int store_write(store *st, const uint8_t key[KEY_LEN],
 		       const void *head, size_t head_len, const void *tail,
 		       size_t tail_len)
@@ -425,13 +493,24 @@ static int store_write(store *st, const uint8_t key[KEY_LEN],
 	rocksdb_writebatch_t *batch;
 	char *err = NULL;
 
+	int rc;
+
+	rc = store_recover(st);
+	if (rc)
+		return rc;
 	batch = rocksdb_writebatch_create();
 	rocksdb_writebatch_putv(batch, 1, keys, key_lens, 2, parts, part_lens);
-	rocksdb_write(st->db, st->wopts, batch, &err);
+	pthread_rwlock_rdlock(&st->lock);
+	if (st->db)
+		rocksdb_write(st->db, st->wopts, batch, &err);
+	pthread_rwlock_unlock(&st->lock);
 	rocksdb_writebatch_destroy(batch);
-	if (err)
-		return store_fail("put", key, err, store_write_errno(err));
-	return 0;
+	if (!err)
+		return 0;
+	rc = store_write_errno(err);
+	if (rc == -ENOSPC && st->full_since == 0)
+		st->full_since = store_mono_ns();
+	return store_fail("put", key, err, rc);
 }
 
 int store_put(store *st, const uint8_t key[KEY_LEN], const void *data,
