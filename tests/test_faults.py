@@ -50,7 +50,7 @@ def check(data, fn, col):
 
 # ---- stress -----------------------------------------------------------------
 
-STRESS_S = float(os.environ.get("MEMOFS_STRESS_S", "20"))
+STRESS_S = float(os.environ.get("MEMOFS_STRESS_S", "30"))
 
 
 def rss_kib(pid):
