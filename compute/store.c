@@ -47,7 +47,7 @@
 #include "log.h"
 #include "store.h"
 
-#define STORE_FORMAT 1
+#define STORE_FORMAT 1u
 #define STORE_HDR_LEN 40
 /* RocksDB refuses values of 4 GiB and more. */
 #define STORE_MAX_DATA ((uint64_t)UINT32_MAX - STORE_HDR_LEN)
