@@ -12,6 +12,10 @@
  *   bench_hit once LISTFILE
  *       hits each path of LISTFILE (one a line) once, in order, each timed;
  *       prints the same "lat" line (for first reads of distinct results).
+ *   bench_hit rt SECONDS PATH XATTR
+ *       times pairs of getxattr(PATH, XATTR), two requests that a FUSE
+ *       daemon must answer, for SECONDS; prints the same "lat" line: the
+ *       floor of anything that needs two round trips to the daemon.
  *
  * Every read must return at least one byte, and the same number of bytes
  * each time for one path; anything else is an error (exit 1, message on
@@ -25,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #define HIT_BUF 65536
@@ -230,11 +235,40 @@ static int cmd_once(const char *list)
 	return 0;
 }
 
+static int cmd_rt(double seconds, const char *path, const char *name)
+{
+	uint64_t *s = malloc(LAT_MAX_SAMPLES * sizeof(*s));
+	uint64_t end, t0;
+	size_t n = 0;
+	char val[256];
+
+	if (!s)
+		return 1;
+	end = now_ns() + (uint64_t)(seconds * 1e9);
+	for (t0 = now_ns(); t0 < end && n < LAT_MAX_SAMPLES; n++) {
+		uint64_t t1;
+
+		if (getxattr(path, name, val, sizeof(val)) < 0 ||
+		    getxattr(path, name, val, sizeof(val)) < 0) {
+			fprintf(stderr, "bench_hit: getxattr %s: %s\n", path,
+				strerror(errno));
+			return 1;
+		}
+		t1 = now_ns();
+		s[n] = t1 - t0;
+		t0 = t1;
+	}
+	print_lat(s, n);
+	free(s);
+	return 0;
+}
+
 static int usage(void)
 {
 	fprintf(stderr, "usage: bench_hit ops SECONDS THREADS PATH...\n"
 		"       bench_hit lat SECONDS PATH\n"
-		"       bench_hit once LISTFILE\n");
+		"       bench_hit once LISTFILE\n"
+		"       bench_hit rt SECONDS PATH XATTR\n");
 	return 2;
 }
 
@@ -247,5 +281,7 @@ int main(int argc, char **argv)
 		return cmd_lat(atof(argv[2]), argv[3]);
 	if (argc == 3 && strcmp(argv[1], "once") == 0)
 		return cmd_once(argv[2]);
+	if (argc == 5 && strcmp(argv[1], "rt") == 0)
+		return cmd_rt(atof(argv[2]), argv[3], argv[4]);
 	return usage();
 }
