@@ -621,15 +621,22 @@ static int memo_call_result(memofs_ctx *ctx, const char *fname,
 	return rc;
 }
 
+/* A nested call whose result stays referenced until the computation
+ * that made it ends.  0 and *res (borrowed), or a negative errno. */
+static int memo_call_held(memofs_ctx *ctx, const char *fn, const char *arg,
+			  memo_result **res)
+{
+	int rc = memo_call_result(ctx, fn, arg, res);
+
+	return rc ? rc : memo_hold(ctx, *res);
+}
+
 int memofs_call(memofs_ctx *ctx, const char *fn, const char *arg,
 		const void **data, size_t *len)
 {
 	memo_result *res;
-	int rc = memo_call_result(ctx, fn, arg, &res);
+	int rc = memo_call_held(ctx, fn, arg, &res);
 
-	if (rc)
-		return rc;
-	rc = memo_hold(ctx, res);
 	if (rc)
 		return rc;
 	*data = res->data;
@@ -697,14 +704,9 @@ int memofs_call_doubles(memofs_ctx *ctx, const char *fn, const char *arg,
 			double **vals, size_t *n)
 {
 	memo_result *res;
-	int rc = memo_call_result(ctx, fn, arg, &res);
+	int rc = memo_call_held(ctx, fn, arg, &res);
 
-	if (rc)
-		return rc;
-	rc = memo_hold(ctx, res);
-	if (rc)
-		return rc;
-	return memo_result_doubles(res, vals, n);
+	return rc ? rc : memo_result_doubles(res, vals, n);
 }
 
 /* ---- the rest of the compute API ---------------------------------------- */
