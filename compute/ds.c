@@ -63,6 +63,8 @@ struct ds {
 	double *values;		/* column j at values + j * nrows */
 	char **names;		/* ncols header names, or NULL */
 	uint8_t digest[DS_DIGEST_LEN]; /* XXH3-128, canonical byte order */
+	struct stat st;		/* fstat() of the file when it was read */
+	int has_st;		/* st is valid (a regular file was read) */
 };
 
 /* Where ds_load()'s message goes and which file it names. */
@@ -290,7 +292,8 @@ out_free_buf:
 /* Reads the file at m->path; see ds_read_fd().  Directories are refused
  * with -EISDIR, and devices and sockets with -EINVAL (a device such as
  * /dev/zero never ends); pipes are read to their end. */
-static int ds_read_file(const struct ds_msg *m, char **buf, size_t *len)
+static int ds_read_file(const struct ds_msg *m, char **buf, size_t *len,
+			struct stat *st_out)
 {
 	struct stat st;
 	size_t hint;
@@ -321,6 +324,7 @@ static int ds_read_file(const struct ds_msg *m, char **buf, size_t *len)
 	}
 	hint = S_ISREG(st.st_mode) ? (size_t)st.st_size : DS_READ_HINT;
 	rc = ds_read_fd(m, fd, hint, buf, len);
+	*st_out = st;
 out_close:
 	close(fd);
 	return rc;
@@ -1286,6 +1290,7 @@ static int ds_parse(ds *d, const struct ds_msg *m, char *buf, size_t len)
 int ds_load(const char *path, ds **out, char *err, size_t errlen)
 {
 	struct ds_msg m = { path, err, errlen };
+	struct stat st;
 	char *buf = NULL;
 	size_t len = 0;
 	ds *d = NULL;
@@ -1296,7 +1301,7 @@ int ds_load(const char *path, ds **out, char *err, size_t errlen)
 	if (errlen)
 		err[0] = '\0';
 	t0 = ds_seconds();
-	rc = ds_read_file(&m, &buf, &len);
+	rc = ds_read_file(&m, &buf, &len, &st);
 	if (rc)
 		return rc;
 	rc = ds_new(path, &d);
@@ -1304,6 +1309,8 @@ int ds_load(const char *path, ds **out, char *err, size_t errlen)
 		ds_nomem(&m);
 		goto out_free_buf;
 	}
+	d->st = st;
+	d->has_st = S_ISREG(st.st_mode);
 	t1 = ds_seconds();
 	ds_set_digest(d, buf, len);
 	t2 = ds_seconds();
@@ -1321,6 +1328,26 @@ out_free_ds:
 out_free_buf:
 	free(buf);
 	return rc;
+}
+
+int ds_file_stat(const ds *d, struct stat *out)
+{
+	if (!d->has_st)
+		return -ENOENT;
+	*out = d->st;
+	return 0;
+}
+
+int ds_empty(const char *name, ds **out)
+{
+	ds *d = NULL;
+	int rc = ds_new(name, &d);
+
+	if (rc)
+		return rc;
+	ds_set_digest(d, "", 0);
+	*out = d;
+	return 0;
 }
 
 /* ---- The demo dataset -------------------------------------------------- */

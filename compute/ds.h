@@ -31,6 +31,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #define DS_DIGEST_LEN 16
 #define DS_ERR_MAX 512		/* room for ds_load()'s message */
@@ -56,6 +57,11 @@ int ds_load(const char *path, ds **out, char *err, size_t errlen);
  * bit for bit.  Returns 0 or -ENOMEM. */
 int ds_demo(ds **out);
 
+/* Builds a dataset of no rows and no columns named name (a directory
+ * given as DATA: its files are arguments, not a table); its digest is
+ * XXH3-128 of no bytes.  Returns 0 or -ENOMEM. */
+int ds_empty(const char *name, ds **out);
+
 void ds_free(ds *d);		/* ds_free(NULL) is a no-op */
 
 size_t ds_nrows(const ds *d);
@@ -71,6 +77,11 @@ const double *ds_column(const ds *d, size_t j);
  * little-endian doubles in row-major order, numpy's tobytes()), in
  * canonical (big-endian) byte order. */
 const uint8_t *ds_digest(const ds *d);
+
+/* The fstat() ds_load() took of the file it read (to tell later whether
+ * the file has changed since).  Returns 0, or -ENOENT for the demo, an
+ * empty dataset and a pipe. */
+int ds_file_stat(const ds *d, struct stat *out);
 
 /* Short description for logs: the path given to ds_load(), or "demo". */
 const char *ds_name(const ds *d);

@@ -600,7 +600,7 @@ static int memo_call_result(memofs_ctx *ctx, const char *fname,
 			    const char *arg, memo_result **out)
 {
 	memo *m = ctx->m;
-	char canon[REG_NAME_MAX + 1];
+	char canon[REG_ARG_MAX + 1];
 	uint8_t key[KEY_LEN];
 	const reg_fn *fn = reg_find(m->r, fname);
 	struct memo_flight *f;

@@ -39,6 +39,7 @@ struct reg {
 	struct reg_alias *aliases; /* valid header names, in column order */
 	struct reg_alias *by_name; /* the same, sorted by name */
 	size_t naliases;
+	argdir *files;		/* bound directory, or NULL */
 	char *suffix;		/* appended by memofs_register(), or NULL */
 	char clash[REG_NAME_MAX + 1]; /* last name refused with -EEXIST */
 };
@@ -81,7 +82,7 @@ void reg_free(reg *r)
 
 /* A name usable as one path component: 1..255 bytes, no '/', not "." or
  * "..", no control characters. */
-static int reg_valid_component(const char *s)
+int reg_valid_component(const char *s)
 {
 	size_t n = strlen(s);
 
@@ -113,7 +114,7 @@ static int reg_valid_def(const struct memofs_function *def)
 		return 0;
 	if (!reg_valid_fn_name(def->name))
 		return 0;
-	if (def->args == MEMOFS_ARGS_COLUMNS)
+	if (def->args == MEMOFS_ARGS_COLUMNS || def->args == REG_ARGS_FILES)
 		return 1;
 	if (def->args != MEMOFS_ARGS_LIST || !def->arg_list)
 		return 0;
@@ -209,6 +210,8 @@ out_free_fn:
 
 int memofs_register(memofs_registry *r, const struct memofs_function *fn)
 {
+	if (fn && fn->args == REG_ARGS_FILES)
+		return -EINVAL;
 	return reg_add(r, fn, r->suffix);
 }
 
@@ -363,10 +366,28 @@ int reg_bind_dataset(reg *r, const ds *d)
 	return 0;
 }
 
+void reg_bind_dir(reg *r, argdir *d)
+{
+	assert(!r->files);
+	r->files = d;
+}
+
+argdir *reg_fn_dir(const reg *r, const reg_fn *f)
+{
+	return f->args == REG_ARGS_FILES ? r->files : NULL;
+}
+
+enum memofs_args reg_fn_args(const reg_fn *f)
+{
+	return f->args;
+}
+
 size_t reg_arg_count(const reg *r, const reg_fn *f)
 {
 	if (f->args == MEMOFS_ARGS_LIST)
 		return f->arg_count;
+	if (f->args == REG_ARGS_FILES)
+		return 0;
 	assert(r->data);
 	return ds_ncols(r->data) + r->naliases;
 }
@@ -419,6 +440,9 @@ int reg_arg_resolve(const reg *r, const reg_fn *f, const char *name,
 		assert(r->data);
 		return reg_resolve_column(r, name, canon, canonlen);
 	}
+	if (f->args == REG_ARGS_FILES)
+		return r->files ? argdir_resolve(r->files, name, canon, canonlen)
+				: -ENOENT;
 	for (size_t i = 0; i < f->arg_count; i++)
 		if (strcmp(f->arg_list[i], name) == 0)
 			return reg_put(canon, canonlen, name) ? -ENAMETOOLONG

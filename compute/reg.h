@@ -10,10 +10,18 @@
 
 #include <stddef.h>
 
+#include "argdir.h"
 #include "ds.h"
 #include "memofs.h"
 
 #define REG_NAME_MAX 255	/* longest function or argument name */
+/* Longest canonical argument: a file name, '/', its digest (argdir.h). */
+#define REG_ARG_MAX (REG_NAME_MAX + 1 + ARGDIR_HEX_LEN)
+
+/* Arguments that are the regular files of a directory DATA (argdir.h); not
+ * part of the plugin API: only command functions take them.  Their
+ * canonical form is NAME/HEX, so it changes when the file does. */
+#define REG_ARGS_FILES ((enum memofs_args)3)
 
 typedef struct reg reg;
 typedef struct reg_fn reg_fn;
@@ -22,9 +30,14 @@ typedef struct reg_fn reg_fn;
 int reg_new(reg **out);
 void reg_free(reg *r);		/* reg_free(NULL) is a no-op */
 
-/* Like memofs_register(), but appends "+" version_suffix to the declared
- * version when version_suffix is not NULL (plugins pass their file's
- * digest, so a rebuilt plugin gets fresh cache keys). */
+/* Is s usable as one path component: 1..REG_NAME_MAX bytes, no '/', no
+ * control character, not "." or ".."? */
+int reg_valid_component(const char *s);
+
+/* Like memofs_register() (which refuses REG_ARGS_FILES), but appends "+"
+ * version_suffix to the declared version when version_suffix is not NULL
+ * (plugins and command functions pass a digest of their code, so a
+ * changed one gets fresh cache keys). */
 int reg_add(reg *r, const struct memofs_function *def,
 	    const char *version_suffix);
 
@@ -53,7 +66,20 @@ int reg_fn_compute(const reg_fn *f, memofs_ctx *ctx, const char *arg);
  * any argument is listed or resolved.  Returns 0 or -ENOMEM. */
 int reg_bind_dataset(reg *r, const ds *d);
 
-/* Number of names listed in f's directory. */
+/* Binds the directory whose files REG_ARGS_FILES functions take
+ * (borrowed; must outlive r).  Call once, before any argument is listed
+ * or resolved. */
+void reg_bind_dir(reg *r, argdir *d);
+
+/* The directory bound by reg_bind_dir() when f takes REG_ARGS_FILES, else
+ * NULL.  Such a function's names are listed with argdir_list(), not with
+ * reg_arg_count() and reg_arg_name(), because they change while mounted. */
+argdir *reg_fn_dir(const reg *r, const reg_fn *f);
+
+/* How f's arguments are listed. */
+enum memofs_args reg_fn_args(const reg_fn *f);
+
+/* Number of names listed in f's directory (0 for REG_ARGS_FILES). */
 size_t reg_arg_count(const reg *r, const reg_fn *f);
 
 /* Writes the i-th listed name (i < reg_arg_count()) into buf.  Returns 0,
@@ -62,9 +88,10 @@ int reg_arg_name(const reg *r, const reg_fn *f, size_t i, char *buf,
 		 size_t buflen);
 
 /* Checks that name is a valid argument of f and writes its canonical form
- * (the one cache keys use: "colN" for a header name) into canon.  Returns 0,
- * -ENOENT when name is not an argument, -ENAMETOOLONG when canon is too
- * small. */
+ * (the one cache keys use: "colN" for a header name, NAME/HEX for a file)
+ * into canon (REG_ARG_MAX + 1 bytes are enough).  Returns 0, -ENOENT when
+ * name is not an argument, -ENAMETOOLONG when canon is too small, or for
+ * a file an error reading it (-EIO, -EACCES, ...). */
 int reg_arg_resolve(const reg *r, const reg_fn *f, const char *name,
 		    char *canon, size_t canonlen);
 

@@ -11,6 +11,7 @@
 #include <fuse_lowlevel.h>
 #include <pthread.h>
 
+#include "cmdfn.h"
 #include "ds.h"
 #include "memo.h"
 #include "mfs_node.h"
@@ -22,6 +23,7 @@ struct mfs {
 	const reg *r;
 	const ds *data;
 	memo *m;
+	cmdfn *cmds;			/* stopped at unmount */
 	struct fuse_session *se;
 	int no_open;			/* kernel does zero-message opens */
 	int no_opendir;			/* set once, in init */

@@ -19,6 +19,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cmdfn.h"
+#include "argdir.h"
 #include "fn_builtin.h"
 #include "log.h"
 #include "memofs_config.h"
@@ -182,6 +184,7 @@ static int mfs_mount_and_serve(struct mfs *fs, struct mfs_start *s,
 		 ds_nrows(fs->data), ds_ncols(fs->data), o->workers,
 		 s->cache_dir, s->temporary_cache ? " (temporary)" : "");
 	rc = mfs_loop(fs->se);
+	cmdfn_cancel(fs->cmds);	/* a command may never end by itself */
 	memo_free(fs->m);	/* finishes computations; answers waiters */
 	fs->m = NULL;
 out_unmount:
@@ -194,9 +197,10 @@ out_destroy:
 }
 
 /* The serving half: store, nodes, mount, loop, clean-up. */
-static int mfs_serve(const reg *r, const ds *d, struct mfs_start *s)
+static int mfs_serve(const reg *r, const ds *d, cmdfn *cmds,
+		     struct mfs_start *s)
 {
-	struct mfs fs = { .r = r, .data = d };
+	struct mfs fs = { .r = r, .data = d, .cmds = cmds };
 	char err[MFS_ERR_MAX + PATH_MAX];
 	store *st = NULL;
 	int rc;
@@ -316,31 +320,54 @@ static int mfs_check_mountpoint(const char *path, char *abs)
 	return 0;
 }
 
-static int mfs_load_data(const struct mfs_opts *o, ds **d)
+/* What start-up builds before serving, and frees at the end. */
+struct mfs_setup {
+	ds *data;		/* the table; empty for a directory DATA */
+	argdir *files;		/* a directory DATA, or NULL */
+	reg *r;
+	plugin **plugins;	/* one per -o plugin */
+	size_t nplugins;
+	cmdfn *cmds;		/* the command functions */
+};
+
+static int mfs_is_dir(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+/* DATA: a directory, a table file, or the demo. */
+static int mfs_load_data(const struct mfs_opts *o, struct mfs_setup *su)
 {
 	char err[DS_ERR_MAX];
 	int rc;
 
-	if (!o->data)
-		rc = ds_demo(d);
-	else
-		rc = ds_load(o->data, d, err, sizeof(err));
-	if (rc == 0)
-		return 0;
-	if (!o->data)
+	if (o->data && mfs_is_dir(o->data)) {
+		rc = argdir_open(o->data, &su->files, err, sizeof(err));
+		if (rc == 0 && (rc = ds_empty(o->data, &su->data)) != 0)
+			snprintf(err, sizeof(err), "%s", strerror(-rc));
+	} else if (o->data) {
+		rc = ds_load(o->data, &su->data, err, sizeof(err));
+	} else if ((rc = ds_demo(&su->data)) != 0) {
 		snprintf(err, sizeof(err), "demo dataset: %s", strerror(-rc));
-	fprintf(stderr, "memofs: %s\n", err);
+	}
+	if (rc)
+		fprintf(stderr, "memofs: %s\n", err);
 	return rc;
 }
 
-/* Loads -o plugin=... in order; plugins[] gets one handle per plugin. */
-static int mfs_load_plugins(const struct mfs_opts *o, reg *r,
-			    plugin **plugins)
+/* Loads -o plugin=... in order. */
+static int mfs_load_plugins(const struct mfs_opts *o, struct mfs_setup *su)
 {
 	char err[MFS_ERR_MAX + PATH_MAX];
 
-	for (size_t i = 0; i < o->nplugins; i++) {
-		int rc = plugin_load(r, o->plugins[i], &plugins[i], err,
+	su->plugins = calloc(o->nplugins + 1, sizeof(*su->plugins));
+	if (!su->plugins)
+		return -ENOMEM;
+	for (; su->nplugins < o->nplugins; su->nplugins++) {
+		int rc = plugin_load(su->r, o->plugins[su->nplugins],
+				     &su->plugins[su->nplugins], err,
 				     sizeof(err));
 
 		if (rc) {
@@ -351,28 +378,55 @@ static int mfs_load_plugins(const struct mfs_opts *o, reg *r,
 	return 0;
 }
 
-/* Built-ins, then plugins; binds the dataset when there is one. */
-static int mfs_build_registry(const struct mfs_opts *o, const ds *d,
-			      reg **out, plugin **plugins)
+/* Loads -o functions=... in order. */
+static int mfs_load_commands(const struct mfs_opts *o, struct mfs_setup *su)
 {
-	reg *r = NULL;
-	int rc = reg_new(&r);
+	struct cmdfn_data cd = { .path = o->data, .timeout = o->timeout,
+				 .files = su->files,
+				 .table = su->files ? NULL : su->data };
+	char err[CMDFN_ERR_MAX];
+	int rc = cmdfn_new(&cd, &su->cmds);
 
-	if (rc == 0)
-		rc = fn_register_builtins(r, &o->delay);
-	if (rc == 0)
-		rc = mfs_load_plugins(o, r, plugins);
-	else
+	for (size_t i = 0; rc == 0 && i < o->nfunctions; i++) {
+		rc = cmdfn_load(su->cmds, su->r, o->functions[i], err,
+				sizeof(err));
+		if (rc)
+			fprintf(stderr, "memofs: %s\n", err);
+	}
+	return rc;
+}
+
+/* Built-ins (for a table), plugins, command functions; then binds DATA. */
+static int mfs_build_registry(const struct mfs_opts *o, struct mfs_setup *su)
+{
+	int rc = reg_new(&su->r);
+
+	if (rc == 0 && !su->files)
+		rc = fn_register_builtins(su->r, &o->delay);
+	if (rc)
 		fprintf(stderr, "memofs: cannot register functions: %s\n",
 			strerror(-rc));
-	if (rc == 0 && d && (rc = reg_bind_dataset(r, d)) != 0)
+	if (rc == 0)
+		rc = mfs_load_plugins(o, su);
+	if (rc == 0)
+		rc = mfs_load_commands(o, su);
+	if (rc == 0 && (rc = reg_bind_dataset(su->r, su->data)) != 0)
 		fprintf(stderr, "memofs: %s\n", strerror(-rc));
-	if (rc) {
-		reg_free(r);
-		return rc;
-	}
-	*out = r;
-	return 0;
+	if (rc == 0 && su->files)
+		reg_bind_dir(su->r, su->files);
+	return rc;
+}
+
+/* Frees what start-up built, in the reverse order. */
+static void mfs_setup_free(struct mfs_setup *su)
+{
+	reg_free(su->r);
+	cmdfn_free(su->cmds);
+	for (size_t i = 0; su->plugins && i < su->nplugins; i++)
+		plugin_free(su->plugins[i]);
+	free(su->plugins);
+	argdir_free(su->files);
+	ds_free(su->data);
 }
 
 /* memofs --functions: one line per function, then exit. */
@@ -386,28 +440,17 @@ static void mfs_print_functions(const reg *r)
 	}
 }
 
-static void mfs_free_plugins(plugin **plugins, size_t n)
-{
-	for (size_t i = 0; plugins && i < n; i++)
-		plugin_free(plugins[i]);
-	free(plugins);
-}
-
-/* memofs --functions [-o plugin=...] [DATA] */
+/* memofs --functions [-o plugin=...] [-o functions=...] [DATA] */
 static int mfs_list(const struct mfs_opts *o)
 {
-	plugin **plugins = calloc(o->nplugins + 1, sizeof(*plugins));
-	ds *d = NULL;
-	reg *r = NULL;
-	int rc = -ENOMEM;
+	struct mfs_setup su = { 0 };
+	int rc = mfs_load_data(o, &su);
 
-	if (plugins && (!o->data || mfs_load_data(o, &d) == 0))
-		rc = mfs_build_registry(o, d, &r, plugins);
 	if (rc == 0)
-		mfs_print_functions(r);
-	reg_free(r);
-	mfs_free_plugins(plugins, o->nplugins);
-	ds_free(d);
+		rc = mfs_build_registry(o, &su);
+	if (rc == 0)
+		mfs_print_functions(su.r);
+	mfs_setup_free(&su);
 	return rc ? 1 : 0;
 }
 
@@ -416,9 +459,7 @@ int main(int argc, char **argv)
 	char err[MFS_ERR_MAX];
 	struct mfs_opts o;
 	struct mfs_start s = { .o = &o, .ready_fd = -1 };
-	plugin **plugins = NULL;
-	ds *d = NULL;
-	reg *r = NULL;
+	struct mfs_setup su = { 0 };
 	int rc = 1;
 
 	if (mfs_opts_parse(argc, argv, &o, err, sizeof(err)) != 0) {
@@ -440,21 +481,17 @@ int main(int argc, char **argv)
 		rc = mfs_list(&o);
 		goto out_opts;
 	}
-	plugins = calloc(o.nplugins + 1, sizeof(*plugins));
-	if (!plugins || mfs_check_mountpoint(o.mountpoint, s.mountpoint) ||
-	    mfs_load_data(&o, &d) || mfs_build_registry(&o, d, &r, plugins))
-		goto out_data;
+	if (mfs_check_mountpoint(o.mountpoint, s.mountpoint) ||
+	    mfs_load_data(&o, &su) || mfs_build_registry(&o, &su))
+		goto out_setup;
 	if (!o.foreground && mfs_daemonize(&s) != 0) {
 		fprintf(stderr, "memofs: cannot start the daemon: %s\n",
 			strerror(errno));
-		goto out_registry;
+		goto out_setup;
 	}
-	rc = mfs_serve(r, d, &s);
-out_registry:
-	reg_free(r);
-out_data:
-	mfs_free_plugins(plugins, o.nplugins);
-	ds_free(d);
+	rc = mfs_serve(su.r, su.data, su.cmds, &s);
+out_setup:
+	mfs_setup_free(&su);
 out_opts:
 	mfs_opts_free(&o);
 	return rc;

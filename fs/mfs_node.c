@@ -1,8 +1,9 @@
 /* mfs_node.c -- the inodes of a memofs mount (see mfs_node.h).
  *
- * Result nodes live in a chained hash table keyed by (function, name),
- * grown by doubling.  Directory nodes live in an array indexed like the
- * registry.  Callers hold the mount's lock.
+ * Result nodes live in a chained hash table hashed by (function, name)
+ * and matched on (function, name, canonical argument), grown by
+ * doubling.  Directory nodes live in an array indexed like the registry.
+ * Callers hold the mount's lock.
  */
 #include <assert.h>
 #include <errno.h>
@@ -160,7 +161,8 @@ struct mfs_node *mfs_node_lookup(mfs_node_table *t, const reg_fn *fn,
 	struct mfs_node *n;
 
 	for (n = t->buckets[h]; n; n = n->hnext)
-		if (n->fn == fn && strcmp(n->name, name) == 0)
+		if (n->fn == fn && strcmp(n->name, name) == 0 &&
+		    strcmp(n->arg, arg) == 0)
 			break;
 	if (!n) {
 		n = mfs_node_new(fn, name, arg);

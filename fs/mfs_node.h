@@ -1,7 +1,7 @@
 /* mfs_node.h -- the inodes of a memofs mount.
  *
  * The tree has three levels: the root, one directory per function, and
- * one file per (function, argument name).  Root and directories exist for
+ * one file per (function, argument name, canonical argument).  Root and directories exist for
  * the whole mount; result files are created on lookup and freed when the
  * kernel forgets them and no deferred reply still needs them.  An inode
  * number is the node's address (FUSE_ROOT_ID for the root).
@@ -47,8 +47,10 @@ struct mfs_node *mfs_node_get(mfs_node_table *t, fuse_ino_t ino);
 struct mfs_node *mfs_node_fndir(mfs_node_table *t, size_t i);
 struct mfs_node *mfs_node_fndir_of(mfs_node_table *t, const reg_fn *fn);
 
-/* Finds or creates the result node (fn, name) and adds one kernel
- * reference.  Returns NULL when out of memory. */
+/* Finds or creates the result node (fn, name, arg) and adds one kernel
+ * reference.  (A name's canonical argument changes when it is a file that
+ * was edited: the edited file gets a new node, so a new inode whose page
+ * cache starts empty.)  Returns NULL when out of memory. */
 struct mfs_node *mfs_node_lookup(mfs_node_table *t, const reg_fn *fn,
 				 const char *name, const char *arg);
 

@@ -282,27 +282,62 @@ static void mfs_defer(struct mfs *fs, fuse_req_t req, struct mfs_node *node,
 
 /* ---- lookups and attributes --------------------------------------------- */
 
+/* Seconds the kernel may keep the name of n: a file argument of a
+ * directory DATA may be edited at any time, and its new content must be
+ * looked up again (it gets a new node), so its name is never cached. */
+static double mfs_entry_timeout(const struct mfs *fs, const struct mfs_node *n)
+{
+	return n->kind == MFS_RESULT && reg_fn_dir(fs->r, n->fn) ? 0.0
+								   : MFS_TIMEOUT;
+}
+
+/* The directory of a function over a DATA directory's files shows that
+ * directory's times, with no attribute caching: the kernel keeps listings
+ * (zero-message opendir caches them) until it sees the mtime change, and
+ * the DATA directory's mtime changes exactly when files come or go.
+ * Returns the attribute timeout. */
+static double mfs_files_dir_attr(const struct mfs *fs,
+				 const struct mfs_node *n, struct stat *st)
+{
+	argdir *d = n->kind == MFS_FNDIR ? reg_fn_dir(fs->r, n->fn) : NULL;
+	struct stat dst;
+
+	if (!d)
+		return MFS_TIMEOUT;
+	if (argdir_stat(d, &dst) == 0) {
+		st->st_mtim = dst.st_mtim;
+		st->st_ctim = dst.st_ctim;
+	}
+	return 0.0;
+}
+
 static void mfs_reply_entry(fuse_req_t req, const struct mfs_node *n)
 {
 	struct fuse_entry_param e;
+	struct mfs *fs = mfs_of(req);
 
 	memset(&e, 0, sizeof(e));
 	e.ino = mfs_node_ino(n);
-	e.entry_timeout = MFS_TIMEOUT;
+	e.entry_timeout = mfs_entry_timeout(fs, n);
 	e.attr_timeout = mfs_attr_timeout(n);
 	mfs_fill_attr(n, &e.attr);
+	if (n->kind == MFS_FNDIR)
+		e.attr_timeout = mfs_files_dir_attr(fs, n, &e.attr);
 	fuse_reply_entry(req, &e);
 }
 
 static void mfs_lookup_result(fuse_req_t req, struct mfs *fs,
 			      struct mfs_node *dir, const char *name)
 {
-	char canon[REG_NAME_MAX + 1];
+	char canon[REG_ARG_MAX + 1];
 	struct mfs_node *n;
 	int rc = reg_arg_resolve(fs->r, dir->fn, name, canon, sizeof(canon));
 
 	if (rc) {
-		fuse_reply_err(req, ENOENT);
+		if (rc != -ENOENT)
+			log_warn("%s/%s: %s", reg_fn_name(dir->fn), name,
+				 strerror(-rc));
+		fuse_reply_err(req, rc == -ENAMETOOLONG ? ENOENT : -rc);
 		return;
 	}
 	pthread_mutex_lock(&fs->lock);
@@ -404,7 +439,7 @@ static void mfs_getattr(fuse_req_t req, fuse_ino_t ino,
 		return;
 	}
 	mfs_fill_attr(n, &st);
-	fuse_reply_attr(req, &st, MFS_TIMEOUT);
+	fuse_reply_attr(req, &st, mfs_files_dir_attr(fs, n, &st));
 }
 
 /* ---- reading ------------------------------------------------------------ */
@@ -459,6 +494,40 @@ static fuse_ino_t mfs_pseudo_ino(size_t dir, size_t i)
 	return ((fuse_ino_t)(dir + 1) << 32) | (fuse_ino_t)(i + 2);
 }
 
+/* The directory of a function whose arguments are the files of a DATA
+ * directory: listed afresh at each call (offset = index in the sorted
+ * listing; files that come and go between calls may be missed or seen
+ * twice, as on any directory that changes while it is read). */
+static void mfs_readdir_files(fuse_req_t req, struct mfs *fs,
+			      struct mfs_node *dir, fuse_ino_t ino,
+			      size_t size, off_t off)
+{
+	size_t pos = 0, count = 0, dir_index = 0;
+	char **names = NULL, *buf = malloc(size);
+	int rc = buf ? argdir_list(reg_fn_dir(fs->r, dir->fn), &names, &count)
+		     : -ENOMEM;
+
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		free(buf);
+		return;
+	}
+	while (mfs_node_fndir(fs->nodes, dir_index) != dir)
+		dir_index++;
+	for (size_t i = (size_t)off; i < count + 2; i++) {
+		const char *entry = i < 2 ? (i == 0 ? "." : "..") : names[i - 2];
+		mode_t mode = i < 2 ? S_IFDIR : S_IFREG;
+		fuse_ino_t eino = i < 2 ? ino : mfs_pseudo_ino(dir_index, i - 2);
+
+		if (!mfs_dirent(req, buf, size, &pos, entry, mode, eino,
+				(off_t)i + 1))
+			break;
+	}
+	fuse_reply_buf(req, buf, pos);
+	free(names);
+	free(buf);
+}
+
 static void mfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 			off_t off, struct fuse_file_info *fi)
 {
@@ -470,6 +539,10 @@ static void mfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 
 	if (dir->kind == MFS_RESULT) {
 		fuse_reply_err(req, ENOTDIR);
+		return;
+	}
+	if (dir->kind == MFS_FNDIR && reg_fn_dir(fs->r, dir->fn)) {
+		mfs_readdir_files(req, fs, dir, ino, size, off);
 		return;
 	}
 	buf = malloc(size);

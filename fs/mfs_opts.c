@@ -15,11 +15,13 @@
 void mfs_opts_usage(const char *progname)
 {
 	printf("usage: %s [-o opt[,opt...]] [-f] [-d] [DATA] MOUNTPOINT\n"
-	       "       %s --functions [-o plugin=PATH...] [DATA]\n"
+	       "       %s --functions [-o plugin=PATH...] [-o functions=FILE...]"
+	       " [DATA]\n"
 	       "\n"
 	       "Mounts a filesystem whose files are memoized computations on\n"
 	       "DATA (a CSV or .npy file; without DATA, the demo dataset\n"
-	       "numpy.random.RandomState(42).randn(10000, 4)).\n"
+	       "numpy.random.RandomState(42).randn(10000, 4); or a directory\n"
+	       "whose files are the arguments of command functions).\n"
 	       "Reading MOUNTPOINT/FUNCTION/ARGUMENT computes once, then\n"
 	       "serves the stored result.  Unmount with fusermount3 -u.\n"
 	       "\n"
@@ -28,8 +30,9 @@ void mfs_opts_usage(const char *progname)
 	       "  -d                 debug: -f plus debug log and FUSE trace\n"
 	       "  -h, --help         print this help\n"
 	       "  -V, --version      print the version\n"
-	       "  --functions        list the functions (with -o plugin=...)"
-	       " and exit\n"
+	       "  --functions        list the functions (with -o plugin=...,"
+	       " -o functions=...)\n"
+	       "                     and exit\n"
 	       "  -o workers=N       computations run in parallel (default:"
 	       " CPUs)\n"
 	       "  -o delay=SECONDS   make 'column' take this long (demos)\n"
@@ -38,6 +41,10 @@ void mfs_opts_usage(const char *progname)
 	       "                     unmount)\n"
 	       "  -o quiet           do not log each computation\n"
 	       "  -o plugin=PATH     load a C plugin (repeatable)\n"
+	       "  -o functions=FILE  register the command functions of FILE\n"
+	       "                     (repeatable; see README)\n"
+	       "  -o timeout=SECONDS kill a command running longer (default:"
+	       " none)\n"
 	       "  -o allow_other     let other users read the mount (needs\n"
 	       "                     user_allow_other in /etc/fuse.conf for\n"
 	       "                     non-root; every user then sees results)\n",
@@ -95,18 +102,33 @@ static int mfs_set_string(char **slot, const char *v)
 	return 0;
 }
 
-static int mfs_add_plugin(struct mfs_opts *o, const char *path)
+/* Appends a copy of s to the array *v of *n strings. */
+static int mfs_add_string(char ***v, size_t *n, const char *s)
 {
-	char **p = realloc(o->plugins, (o->nplugins + 1) * sizeof(*p));
+	char **p = realloc(*v, (*n + 1) * sizeof(*p));
 
 	if (!p)
 		return -ENOMEM;
-	o->plugins = p;
-	p[o->nplugins] = strdup(path);
-	if (!p[o->nplugins])
+	*v = p;
+	p[*n] = strdup(s);
+	if (!p[*n])
 		return -ENOMEM;
-	o->nplugins++;
+	(*n)++;
 	return 0;
+}
+
+/* "plugin=" and "functions=": a non-empty path, repeatable. */
+static int mfs_parse_path(struct mfs_opts *o, const char *opt, const char *v,
+			  char *err, size_t errlen)
+{
+	int plugin = strcmp(opt, "plugin") == 0;
+
+	if (!*v)
+		return mfs_fail(err, errlen, "%s=: expected %s", opt,
+				plugin ? "a .so file" : "a functions file");
+	if (plugin)
+		return mfs_add_string(&o->plugins, &o->nplugins, v);
+	return mfs_add_string(&o->functions, &o->nfunctions, v);
 }
 
 /* One "name" or "name=value" from a -o list. */
@@ -137,12 +159,14 @@ static int mfs_parse_one(struct mfs_opts *o, char *opt, char *err,
 					"cache=: expected a directory");
 		if (mfs_set_string(&o->cache_dir, v))
 			return -ENOMEM;
-	} else if (strcmp(opt, "plugin") == 0 && v) {
-		if (!*v)
-			return mfs_fail(err, errlen, "%s",
-					"plugin=: expected a .so file");
-		if (mfs_add_plugin(o, v))
-			return -ENOMEM;
+	} else if (strcmp(opt, "timeout") == 0 && v) {
+		if (mfs_parse_seconds(v, &o->timeout) || o->timeout == 0)
+			return mfs_fail(err, errlen,
+					"timeout=%s: expected seconds above 0 "
+					"and at most 86400", v);
+	} else if ((strcmp(opt, "plugin") == 0 ||
+		    strcmp(opt, "functions") == 0) && v) {
+		return mfs_parse_path(o, opt, v, err, errlen);
 	} else {
 		if (v)
 			v[-1] = '=';
@@ -253,5 +277,8 @@ void mfs_opts_free(struct mfs_opts *o)
 	for (size_t i = 0; i < o->nplugins; i++)
 		free(o->plugins[i]);
 	free(o->plugins);
+	for (size_t i = 0; i < o->nfunctions; i++)
+		free(o->functions[i]);
+	free(o->functions);
 	memset(o, 0, sizeof(*o));
 }

@@ -2,7 +2,7 @@
  *
  *   memofs [-o opt[,opt...]] [-f] [-d] [DATA] MOUNTPOINT
  *   memofs --help | --version
- *   memofs --functions [-o plugin=PATH...] [DATA]
+ *   memofs --functions [-o plugin=PATH...] [-o functions=FILE...] [DATA]
  *
  * Parsed once in main() before anything else; the result is read-only
  * afterwards.  Unknown options and bad values are errors with a one-line
@@ -30,6 +30,9 @@ struct mfs_opts {
 	int allow_other;	/* -o allow_other */
 	char **plugins;		/* -o plugin=PATH, repeatable, in order */
 	size_t nplugins;
+	char **functions;	/* -o functions=FILE, repeatable, in order */
+	size_t nfunctions;
+	double timeout;		/* -o timeout=SECONDS for commands, 0: none */
 };
 
 /* Parses argv into o (zeroed first; defaults filled in).  Returns 0, or

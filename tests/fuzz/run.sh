@@ -28,7 +28,7 @@ if [ "${1:-}" = "--regress" ]; then
 fi
 build=${1:-$root/build-fuzz}
 seconds=${2:-30}
-targets=${FUZZ_TARGETS:-csv npy path fmt}
+targets=${FUZZ_TARGETS:-csv npy path fmt cmdfile}
 cc=${CC_FUZZ:-clang}
 
 case $seconds in
@@ -46,16 +46,24 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 sources() {
 	case $1 in
 	csv | npy) echo ds.c log.c rng.c ;;
-	path) echo ds.c log.c rng.c reg.c fn_builtin.c memo.c pool.c key.c \
+	path) echo ds.c log.c rng.c reg.c argdir.c fn_builtin.c memo.c pool.c key.c \
 		store.c fmt.c ;;
 	fmt) echo fmt.c ;;
+	cmdfile) ;;	# includes cmdfile.c itself: see includes()
+	esac
+}
+# The compute sources a target #includes instead of linking (to wrap the
+# allocator they call): not compiled on their own, but a reason to rebuild.
+includes() {
+	case $1 in
+	cmdfile) echo cmdfile.c ;;
 	esac
 }
 libs() {
 	case $1 in
 	csv | npy) echo -lxxhash -lm ;;
 	path) echo -lrocksdb -lxxhash -lm -lpthread ;;
-	fmt) echo -lm ;;
+	fmt | cmdfile) echo -lm ;;
 	esac
 }
 # Per-target libFuzzer options: fmt's inputs are 8 bytes a value.
@@ -69,9 +77,11 @@ options() {
 # build NAME: compiles BUILD_DIR/fuzz_NAME unless it is newer than every
 # source it is made of.
 build() {
-	local t=$1 exe=$build/fuzz_$1 srcs=() f
+	local t=$1 exe=$build/fuzz_$1 srcs=() deps=() f
 	for f in $(sources "$t"); do srcs+=("$root/compute/$f"); done
-	for f in "$here/fuzz_$t.c" "$here"/*.h "${srcs[@]}" "$root"/compute/*.h; do
+	for f in $(includes "$t"); do deps+=("$root/compute/$f"); done
+	for f in "$here/fuzz_$t.c" "$here"/*.h "${srcs[@]}" "${deps[@]}" \
+		"$root"/compute/*.h; do
 		if [ ! -e "$exe" ] || [ "$f" -nt "$exe" ]; then
 			# shellcheck disable=SC2046
 			"$cc" "${cflags[@]}" "$here/fuzz_$t.c" "${srcs[@]}" \

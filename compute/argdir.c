@@ -1,0 +1,457 @@
+/* argdir.c -- a directory given as DATA (see argdir.h).
+ *
+ * Files are always reached relative to the directory's descriptor, one
+ * component at a time, without following symbolic links, and are stat()ed
+ * before being opened, so an argument can neither leave the directory nor
+ * block on a FIFO or a device.
+ *
+ * The digest cache is a fixed array of hash chains, protected by d->lock.
+ * The lock is never held while a file is read: two threads may digest the
+ * same file at once, and the later one's entry wins (both are right).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "argdir.h"
+#include "reg.h"
+
+#define ARGDIR_BUCKETS 1024
+#define ARGDIR_READ_CHUNK (1u << 18)
+#define ARGDIR_DIGEST_TRIES 3	/* a file that keeps changing while read */
+
+/* What identifies one version of a file's content. */
+struct argdir_ident {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+	struct timespec ctime;
+};
+
+struct argdir_entry {
+	char *name;
+	struct argdir_ident id;
+	char hex[ARGDIR_HEX_LEN + 1];
+	struct argdir_entry *next;		/* hash chain */
+};
+
+struct argdir {
+	char *path;			/* absolute */
+	int fd;				/* the directory, O_RDONLY */
+	pthread_mutex_t lock;
+	struct argdir_entry *buckets[ARGDIR_BUCKETS];	/* protected by lock */
+};
+
+int argdir_open(const char *path, argdir **out, char *err, size_t errlen)
+{
+	char abs[PATH_MAX];
+	argdir *d;
+	int rc;
+
+	if (!realpath(path, abs)) {
+		rc = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+		return rc;
+	}
+	d = calloc(1, sizeof(*d));
+	if (!d || !(d->path = strdup(abs))) {
+		free(d);
+		snprintf(err, errlen, "%s: %s", path, strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	d->fd = open(abs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (d->fd < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+		free(d->path);
+		free(d);
+		return rc;
+	}
+	pthread_mutex_init(&d->lock, NULL);
+	*out = d;
+	return 0;
+}
+
+void argdir_free(argdir *d)
+{
+	if (!d)
+		return;
+	for (size_t i = 0; i < ARGDIR_BUCKETS; i++) {
+		struct argdir_entry *e = d->buckets[i], *next;
+
+		for (; e; e = next) {
+			next = e->next;
+			free(e->name);
+			free(e);
+		}
+	}
+	pthread_mutex_destroy(&d->lock);
+	close(d->fd);
+	free(d->path);
+	free(d);
+}
+
+const char *argdir_path(const argdir *d)
+{
+	return d->path;
+}
+
+int argdir_stat(const argdir *d, struct stat *out)
+{
+	return fstat(d->fd, out) == 0 ? 0 : -errno;
+}
+
+/* ---- identities and digests --------------------------------------------- */
+
+static void argdir_ident_of(const struct stat *st, struct argdir_ident *id)
+{
+	id->dev = st->st_dev;
+	id->ino = st->st_ino;
+	id->size = st->st_size;
+	id->mtime = st->st_mtim;
+	id->ctime = st->st_ctim;
+}
+
+static int argdir_ts_eq(struct timespec a, struct timespec b)
+{
+	return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+}
+
+static int argdir_ident_eq(const struct argdir_ident *a,
+			   const struct argdir_ident *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	       argdir_ts_eq(a->mtime, b->mtime) && argdir_ts_eq(a->ctime, b->ctime);
+}
+
+static long long argdir_ns(struct timespec t)
+{
+	return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+/* May a digest taken at time now be trusted for this identity later?  Not
+ * when the file changed within ARGDIR_RACY_NS of now: a write in the same
+ * timestamp tick would leave the identity unchanged. */
+static int argdir_ident_settled(const struct argdir_ident *id,
+				struct timespec now)
+{
+	long long newest = argdir_ns(id->mtime) > argdir_ns(id->ctime)
+				   ? argdir_ns(id->mtime) : argdir_ns(id->ctime);
+
+	return argdir_ns(now) - newest >= ARGDIR_RACY_NS;
+}
+
+/* XXH3-128 of what fd holds, read from the start, as hex. */
+static int argdir_hash_fd(int fd, char hex[ARGDIR_HEX_LEN + 1])
+{
+	XXH3_state_t *st = XXH3_createState();
+	char *buf = malloc(ARGDIR_READ_CHUNK);
+	XXH128_canonical_t c;
+	off_t off = 0;
+	ssize_t n;
+	int rc = 0;
+
+	if (!st || !buf) {
+		rc = -ENOMEM;
+		goto out_free;
+	}
+	XXH3_128bits_reset(st);
+	while ((n = pread(fd, buf, ARGDIR_READ_CHUNK, off)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = -errno;
+			goto out_free;
+		}
+		XXH3_128bits_update(st, buf, (size_t)n);
+		off += n;
+	}
+	XXH128_canonicalFromHash(&c, XXH3_128bits_digest(st));
+	for (int i = 0; i < 16; i++)
+		snprintf(hex + 2 * i, 3, "%02x", c.digest[i]);
+out_free:
+	free(buf);
+	XXH3_freeState(st);
+	return rc;
+}
+
+/* Digests the regular file fd; *id is its identity, unchanged from before
+ * the read to after it.  -EAGAIN when it kept changing. */
+static int argdir_digest(int fd, struct argdir_ident *id,
+		      char hex[ARGDIR_HEX_LEN + 1])
+{
+	struct argdir_ident after;
+	struct stat st;
+
+	for (int i = 0; i < ARGDIR_DIGEST_TRIES; i++) {
+		int rc;
+
+		if (fstat(fd, &st) != 0)
+			return -errno;
+		if (!S_ISREG(st.st_mode))
+			return -ENOENT;
+		argdir_ident_of(&st, id);
+		rc = argdir_hash_fd(fd, hex);
+		if (rc)
+			return rc;
+		if (fstat(fd, &st) != 0)
+			return -errno;
+		argdir_ident_of(&st, &after);
+		if (argdir_ident_eq(id, &after))
+			return 0;
+	}
+	return -EAGAIN;
+}
+
+/* ---- the digest cache ---------------------------------------------------- */
+
+static size_t argdir_bucket(const char *name)
+{
+	return (size_t)(XXH3_64bits(name, strlen(name)) % ARGDIR_BUCKETS);
+}
+
+/* Caller holds d->lock. */
+static struct argdir_entry *argdir_cache_find(argdir *d, const char *name)
+{
+	struct argdir_entry *e = d->buckets[argdir_bucket(name)];
+
+	while (e && strcmp(e->name, name) != 0)
+		e = e->next;
+	return e;
+}
+
+/* Copies the cached digest of name into hex if it is for identity id. */
+static int argdir_cache_get(argdir *d, const char *name,
+			    const struct argdir_ident *id,
+			    char hex[ARGDIR_HEX_LEN + 1])
+{
+	struct argdir_entry *e;
+	int hit = 0;
+
+	pthread_mutex_lock(&d->lock);
+	e = argdir_cache_find(d, name);
+	if (e && argdir_ident_eq(&e->id, id)) {
+		memcpy(hex, e->hex, ARGDIR_HEX_LEN + 1);
+		hit = 1;
+	}
+	pthread_mutex_unlock(&d->lock);
+	return hit;
+}
+
+/* Remembers name's digest (best effort: without memory, it is not). */
+static void argdir_cache_put(argdir *d, const char *name,
+			     const struct argdir_ident *id,
+			     const char hex[ARGDIR_HEX_LEN + 1])
+{
+	struct argdir_entry *e;
+
+	pthread_mutex_lock(&d->lock);
+	e = argdir_cache_find(d, name);
+	if (!e && (e = calloc(1, sizeof(*e))) != NULL) {
+		e->name = strdup(name);
+		if (!e->name) {
+			free(e);
+			e = NULL;
+		} else {
+			size_t b = argdir_bucket(name);
+
+			e->next = d->buckets[b];
+			d->buckets[b] = e;
+		}
+	}
+	if (e) {
+		e->id = *id;
+		memcpy(e->hex, hex, ARGDIR_HEX_LEN + 1);
+	}
+	pthread_mutex_unlock(&d->lock);
+}
+
+/* ---- arguments ----------------------------------------------------------- */
+
+/* The digest of the regular file name, from the cache when its identity
+ * is unchanged and settled. */
+static int argdir_file_hex(argdir *d, const char *name,
+			   char hex[ARGDIR_HEX_LEN + 1])
+{
+	struct argdir_ident id;
+	struct timespec now;
+	struct stat st;
+	int fd, rc;
+
+	if (!reg_valid_component(name))
+		return -ENOENT;
+	if (fstatat(d->fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		return errno == ENOTDIR || errno == ELOOP ||
+		       errno == ENAMETOOLONG ? -ENOENT : -errno;
+	if (!S_ISREG(st.st_mode))
+		return -ENOENT;
+	argdir_ident_of(&st, &id);
+	if (argdir_cache_get(d, name, &id, hex))
+		return 0;
+	fd = openat(d->fd, name,
+		    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ELOOP || errno == ENXIO ? -ENOENT : -errno;
+	clock_gettime(CLOCK_REALTIME, &now);
+	rc = argdir_digest(fd, &id, hex);
+	close(fd);
+	if (rc == 0 && argdir_ident_settled(&id, now))
+		argdir_cache_put(d, name, &id, hex);
+	return rc;
+}
+
+int argdir_resolve(argdir *d, const char *name, char *canon, size_t canonlen)
+{
+	char hex[ARGDIR_HEX_LEN + 1];
+	int rc = argdir_file_hex(d, name, hex), n;
+
+	if (rc)
+		return rc;
+	n = snprintf(canon, canonlen, "%s/%s", name, hex);
+	return (n < 0 || (size_t)n >= canonlen) ? -ENAMETOOLONG : 0;
+}
+
+int argdir_check(argdir *d, const char *canon, char *name, size_t namelen)
+{
+	const char *slash = strrchr(canon, '/');
+	char hex[ARGDIR_HEX_LEN + 1];
+	size_t len;
+	int rc;
+
+	if (!slash || strlen(slash + 1) != ARGDIR_HEX_LEN)
+		return -ENOENT;
+	len = (size_t)(slash - canon);
+	if (len + 1 > namelen)
+		return -ENOENT;
+	memcpy(name, canon, len);
+	name[len] = '\0';
+	rc = argdir_file_hex(d, name, hex);
+	if (rc)
+		return rc;
+	return strcmp(hex, slash + 1) == 0 ? 0 : -ESTALE;
+}
+
+/* ---- listing ------------------------------------------------------------- */
+
+struct argdir_names {
+	char **v;
+	size_t n, cap;
+	size_t bytes;		/* string bytes, NULs included */
+};
+
+static int argdir_names_add(struct argdir_names *l, const char *name)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 64;
+		char **v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n] = strdup(name);
+	if (!l->v[l->n])
+		return -ENOMEM;
+	l->bytes += strlen(name) + 1;
+	l->n++;
+	return 0;
+}
+
+static void argdir_names_clear(struct argdir_names *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+}
+
+/* Is the entry e of the directory a regular file (not a link)? */
+static int argdir_is_regular(int dfd, const struct dirent *e)
+{
+	struct stat st;
+
+	if (e->d_type != DT_UNKNOWN)
+		return e->d_type == DT_REG;
+	return fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       S_ISREG(st.st_mode);
+}
+
+static int argdir_read_names(argdir *d, struct argdir_names *l)
+{
+	int fd = openat(d->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct dirent *e;
+	DIR *list;
+	int rc = 0;
+
+	if (fd < 0)
+		return -errno;
+	list = fdopendir(fd);
+	if (!list) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	errno = 0;
+	while (rc == 0 && (e = readdir(list)) != NULL) {
+		if (reg_valid_component(e->d_name) &&
+		    argdir_is_regular(dirfd(list), e))
+			rc = argdir_names_add(l, e->d_name);
+		errno = 0;
+	}
+	if (rc == 0 && errno)
+		rc = -errno;
+	closedir(list);
+	return rc;
+}
+
+static int argdir_cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Packs l into one allocation: the array, then the strings. */
+static char **argdir_names_pack(const struct argdir_names *l)
+{
+	char **out = malloc((l->n + 1) * sizeof(*out) + l->bytes);
+	char *p;
+
+	if (!out)
+		return NULL;
+	p = (char *)(out + l->n + 1);
+	for (size_t i = 0; i < l->n; i++) {
+		size_t len = strlen(l->v[i]) + 1;
+
+		memcpy(p, l->v[i], len);
+		out[i] = p;
+		p += len;
+	}
+	out[l->n] = NULL;
+	return out;
+}
+
+int argdir_list(argdir *d, char ***names, size_t *n)
+{
+	struct argdir_names l = { 0 };
+	int rc = argdir_read_names(d, &l);
+
+	if (rc == 0) {
+		qsort(l.v, l.n, sizeof(*l.v), argdir_cmp_names);
+		*names = argdir_names_pack(&l);
+		if (*names)
+			*n = l.n;
+		else
+			rc = -ENOMEM;
+	}
+	argdir_names_clear(&l);
+	return rc;
+}

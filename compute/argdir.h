@@ -1,0 +1,66 @@
+/* argdir.h -- a directory given as DATA: its regular files are arguments.
+ *
+ * Functions declared with "args = files" take the regular files directly
+ * in one directory.  Subdirectories, symbolic links (even to regular
+ * files: an argument never leads out of the directory), devices, FIFOs
+ * and sockets are not arguments, nor are names that are not valid file
+ * names for memofs (control characters; see reg.h).  The directory is
+ * live: files added, edited or removed while mounted are seen at the next
+ * lookup.
+ *
+ * An argument's canonical form, the one cache keys use, is NAME "/" HEX
+ * where HEX is the XXH3-128 of the file's bytes in 32 lower-case hex
+ * digits ('/' cannot occur in a name, so the form is unambiguous).  An
+ * edited file therefore gets fresh results while the other files keep
+ * theirs.  Digests are remembered per name together with the file's
+ * identity (device, inode, size, mtime, ctime) and computed again only
+ * when that changes, or when the file changed too recently for its
+ * timestamps to be trusted (within ARGDIR_RACY_NS of the digest).
+ *
+ * Every function may be called from any thread.
+ */
+#ifndef MEMOFS_ARGDIR_H
+#define MEMOFS_ARGDIR_H
+
+#include <stddef.h>
+#include <sys/stat.h>
+
+#define ARGDIR_HEX_LEN 32			/* digest in hex digits */
+#define ARGDIR_RACY_NS 2000000000LL	/* timestamps younger than this */
+#define ARGDIR_ERR_MAX 512
+
+typedef struct argdir argdir;
+
+/* Opens the directory at path.  Returns 0 and *out (caller frees with
+ * argdir_free()), or a negative errno and a one-line message in err naming
+ * the path (-ENOTDIR, -ENOENT, -EACCES, -ENOMEM). */
+int argdir_open(const char *path, argdir **out, char *err, size_t errlen);
+void argdir_free(argdir *d);			/* argdir_free(NULL) is a no-op */
+
+/* The directory's absolute path, without a trailing '/'. */
+const char *argdir_path(const argdir *d);
+
+/* fstat() of the directory (its mtime changes when files come or go).
+ * Returns 0 or a negative errno. */
+int argdir_stat(const argdir *d, struct stat *out);
+
+/* The argument names, sorted by strcmp.  Returns 0, *names (one
+ * allocation holding the array and the strings: caller frees with free())
+ * and *n; or a negative errno (-ENOMEM, or the error of reading the
+ * directory). */
+int argdir_list(argdir *d, char ***names, size_t *n);
+
+/* Checks that name is an argument and writes its canonical form NAME/HEX
+ * into canon.  Returns 0, -ENOENT when name is not an argument (also for
+ * any name with a '/'), -ENAMETOOLONG when canon is too small, or the
+ * error of reading the file (-EIO, -EACCES, ...). */
+int argdir_resolve(argdir *d, const char *name, char *canon, size_t canonlen);
+
+/* Splits a canonical form canon into its name (copied into name, namelen
+ * bytes) and checks that the file still has that digest.  Returns 0,
+ * -ESTALE when its content has changed since canon was made, -ENOENT when
+ * it is gone (or canon is not a canonical form), or the error of reading
+ * it. */
+int argdir_check(argdir *d, const char *canon, char *name, size_t namelen);
+
+#endif

@@ -1,0 +1,536 @@
+/* cmdfn.c -- command functions (see cmdfn.h).
+ *
+ * A struct cmdfn owns the parsed functions files, one struct cmdfn_fn per
+ * registered function (the registry's udata), the environment handed to
+ * every command and the cmd_set of the running ones.  All of it is
+ * written while loading and read-only while computations run, except the
+ * cmd_set, which locks itself.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "cmd.h"
+#include "cmdfile.h"
+#include "cmdfn.h"
+
+#define CMDFN_NENV 4
+
+struct cmdfn_fn {
+	cmdfn *c;
+	const struct cmdfile_fn *decl;	/* owned by one of c->files */
+	char *program;			/* absolute */
+	char *cwd;			/* the functions file's directory */
+	double timeout;			/* seconds, 0: none */
+	int uses_data;			/* the template has {data} */
+};
+
+struct cmdfn {
+	struct cmdfn_data data;
+	char *data_abs;			/* absolute DATA, or NULL */
+	char *env[CMDFN_NENV + 1];	/* NULL-terminated */
+	cmd_set *cmds;
+	struct cmdfile **files;
+	size_t nfiles;
+	struct cmdfn_fn **fns;
+	size_t nfns;
+};
+
+/* ---- life cycle ---------------------------------------------------------- */
+
+static char *cmdfn_env_var(const char *name, const char *fallback)
+{
+	const char *v = getenv(name);
+	size_t n;
+	char *s;
+
+	if (!v || !*v)
+		v = fallback;
+	n = strlen(name) + strlen(v) + 2;
+	s = malloc(n);
+	if (s)
+		snprintf(s, n, "%s=%s", name, v);
+	return s;
+}
+
+static int cmdfn_make_env(cmdfn *c)
+{
+	c->env[0] = strdup("PATH=" CMDFN_PATH);
+	c->env[1] = cmdfn_env_var("HOME", "/");
+	c->env[2] = cmdfn_env_var("TMPDIR", "/tmp");
+	c->env[3] = strdup("LC_ALL=C.UTF-8");
+	for (int i = 0; i < CMDFN_NENV; i++)
+		if (!c->env[i])
+			return -ENOMEM;
+	return 0;
+}
+
+/* The absolute path of DATA for {data}: the directory's, or the file's. */
+static int cmdfn_data_abs(cmdfn *c)
+{
+	char abs[PATH_MAX];
+
+	if (c->data.files)
+		c->data_abs = strdup(argdir_path(c->data.files));
+	else if (c->data.path && realpath(c->data.path, abs))
+		c->data_abs = strdup(abs);
+	else
+		return 0;	/* the demo, or DATA gone: {data} refused */
+	return c->data_abs ? 0 : -ENOMEM;
+}
+
+int cmdfn_new(const struct cmdfn_data *data, cmdfn **out)
+{
+	cmdfn *c = calloc(1, sizeof(*c));
+	int rc;
+
+	if (!c)
+		return -ENOMEM;
+	c->data = *data;
+	rc = cmdfn_make_env(c);
+	if (rc == 0)
+		rc = cmdfn_data_abs(c);
+	if (rc == 0)
+		rc = cmd_set_new(&c->cmds);
+	if (rc) {
+		cmdfn_free(c);
+		return rc;
+	}
+	*out = c;
+	return 0;
+}
+
+void cmdfn_cancel(cmdfn *c)
+{
+	if (c)
+		cmd_set_cancel(c->cmds);
+}
+
+void cmdfn_free(cmdfn *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->nfns; i++) {
+		free(c->fns[i]->program);
+		free(c->fns[i]->cwd);
+		free(c->fns[i]);
+	}
+	free(c->fns);
+	for (size_t i = 0; i < c->nfiles; i++)
+		cmdfile_free(c->files[i]);
+	free(c->files);
+	for (int i = 0; i < CMDFN_NENV; i++)
+		free(c->env[i]);
+	cmd_set_free(c->cmds);
+	free(c->data_abs);
+	free(c);
+}
+
+/* ---- computing ----------------------------------------------------------- */
+
+/* Has the table DATA file changed since it was loaded? */
+static int cmdfn_data_changed(const cmdfn *c)
+{
+	struct stat then, now;
+
+	if (!c->data.table || ds_file_stat(c->data.table, &then) != 0)
+		return 0;
+	if (stat(c->data_abs, &now) != 0)
+		return 1;
+	return then.st_dev != now.st_dev || then.st_ino != now.st_ino ||
+	       then.st_size != now.st_size ||
+	       then.st_mtim.tv_sec != now.st_mtim.tv_sec ||
+	       then.st_mtim.tv_nsec != now.st_mtim.tv_nsec ||
+	       then.st_ctim.tv_sec != now.st_ctim.tv_sec ||
+	       then.st_ctim.tv_nsec != now.st_ctim.tv_nsec;
+}
+
+/* For a file argument NAME/HEX: checks the file still has that content
+ * and writes its name and path. */
+static int cmdfn_input(memofs_ctx *ctx, const struct cmdfn_fn *f,
+		       const char *arg, char *name, char *file)
+{
+	argdir *d = f->c->data.files;
+	int rc = argdir_check(d, arg, name, REG_NAME_MAX + 1);
+
+	if (rc == -ESTALE)
+		return memofs_error(ctx, "%s/%s changed after it was looked "
+				    "up: read it again", argdir_path(d), name);
+	if (rc)
+		return memofs_error(ctx, "%s/%s: %s", argdir_path(d), name,
+				    strerror(-rc));
+	snprintf(file, PATH_MAX, "%s/%s", argdir_path(d), name);
+	return 0;
+}
+
+/* The text of element i of f's template for argument arg. */
+static const char *cmdfn_element(const struct cmdfn_fn *f, size_t i,
+				 const char *arg, const char *name,
+				 const char *file)
+{
+	const struct cmdfile_fn *decl = f->decl;
+
+	switch (decl->ph[i]) {
+	case CMDFILE_ARG:
+		return decl->args == CMDFILE_FILES ? name : arg;
+	case CMDFILE_FILE:
+		return file;
+	case CMDFILE_DATA:
+		return f->c->data_abs;
+	case CMDFILE_COL:
+		return arg + 3;		/* canonical "colN" */
+	case CMDFILE_LITERAL:
+		break;
+	}
+	return decl->argv[i];
+}
+
+static int cmdfn_sink(void *arg, const void *buf, size_t len)
+{
+	return memofs_write(arg, buf, len);
+}
+
+static int cmdfn_run(memofs_ctx *ctx, const struct cmdfn_fn *f,
+		     const char *arg, const char *name, const char *file)
+{
+	size_t argc = f->decl->argc;
+	char **argv = calloc(argc + 1, sizeof(*argv));
+	char err[CMD_ERR_MAX];
+	struct cmd_spec spec = {
+		.path = f->program, .argv = argv, .envp = f->c->env,
+		.cwd = f->cwd, .timeout = f->timeout,
+		.max_output = CMDFN_OUTPUT_MAX,
+	};
+	int rc;
+
+	if (!argv)
+		return memofs_error(ctx, "%s", strerror(ENOMEM));
+	for (size_t i = 0; i < argc; i++)
+		argv[i] = (char *)cmdfn_element(f, i, arg, name, file);
+	rc = cmd_run(f->c->cmds, &spec, cmdfn_sink, ctx, err, sizeof(err));
+	free(argv);
+	return rc ? memofs_error(ctx, "%s", err) : 0;
+}
+
+static int cmdfn_compute(memofs_ctx *ctx, const char *arg, void *udata)
+{
+	const struct cmdfn_fn *f = udata;
+	char name[REG_NAME_MAX + 1] = "", file[PATH_MAX] = "";
+	int files = f->decl->args == CMDFILE_FILES, rc;
+	char again[REG_NAME_MAX + 1];
+
+	if (files && (rc = cmdfn_input(ctx, f, arg, name, file)) != 0)
+		return rc;
+	if (f->uses_data && cmdfn_data_changed(f->c))
+		return memofs_error(ctx, "%s changed since it was mounted: "
+				    "remount to use it", f->c->data_abs);
+	rc = cmdfn_run(ctx, f, arg, name, file);
+	if (rc)
+		return rc;
+	if (files && argdir_check(f->c->data.files, arg, again, sizeof(again)))
+		return memofs_error(ctx, "%s changed while the command ran",
+				    file);
+	if (f->uses_data && cmdfn_data_changed(f->c))
+		return memofs_error(ctx, "%s changed while the command ran",
+				    f->c->data_abs);
+	return 0;
+}
+
+/* ---- loading ------------------------------------------------------------- */
+
+static int cmdfn_fail(char *err, size_t errlen, int rc, const char *path,
+		      unsigned line, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
+
+static int cmdfn_fail(char *err, size_t errlen, int rc, const char *path,
+		      unsigned line, const char *fmt, ...)
+{
+	int n = snprintf(err, errlen, "%s: line %u: ", path, line);
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (n >= 0 && (size_t)n < errlen)
+		vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+static int cmdfn_executable(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EACCES;
+	return access(path, X_OK) == 0 ? 0 : -errno;
+}
+
+/* Finds the program of a template: a path, or a name in CMDFN_PATH. */
+static int cmdfn_find_program(const char *cwd, const char *prog,
+			      char out[PATH_MAX])
+{
+	const char *p = CMDFN_PATH;
+
+	if (strchr(prog, '/')) {
+		int n = prog[0] == '/'
+				? snprintf(out, PATH_MAX, "%s", prog)
+				: snprintf(out, PATH_MAX, "%s/%s", cwd, prog);
+
+		if (n < 0 || n >= PATH_MAX)
+			return -ENAMETOOLONG;
+		return cmdfn_executable(out);
+	}
+	while (*p) {
+		size_t len = strcspn(p, ":");
+		int n = snprintf(out, PATH_MAX, "%.*s/%s", (int)len, p, prog);
+
+		if (n > 0 && n < PATH_MAX && cmdfn_executable(out) == 0)
+			return 0;
+		p += len + (p[len] == ':');
+	}
+	return -ENOENT;
+}
+
+static int cmdfn_program(const struct cmdfn_fn *f, const char *path,
+			 char out[PATH_MAX], char *err, size_t errlen)
+{
+	const struct cmdfile_fn *decl = f->decl;
+	int rc = cmdfn_find_program(f->cwd, decl->argv[0], out);
+
+	if (rc == -ENOENT && !strchr(decl->argv[0], '/'))
+		return cmdfn_fail(err, errlen, rc, path, decl->command_line,
+				  "program '%s' not found in %s",
+				  decl->argv[0], CMDFN_PATH);
+	if (rc)
+		return cmdfn_fail(err, errlen, rc, path, decl->command_line,
+				  "program %s: %s", out,
+				  rc == -EACCES ? "not an executable file"
+						: strerror(-rc));
+	return 0;
+}
+
+/* Is decl usable with the mounted DATA? */
+static int cmdfn_check_data(const cmdfn *c, const struct cmdfile_fn *decl,
+			    const char *path, char *err, size_t errlen)
+{
+	if (decl->args == CMDFILE_FILES && !c->data.files)
+		return cmdfn_fail(err, errlen, -EINVAL, path, decl->line,
+				  "[%s]: 'args = files' needs a directory as "
+				  "DATA", decl->name);
+	if (decl->args == CMDFILE_COLUMNS && c->data.files)
+		return cmdfn_fail(err, errlen, -EINVAL, path, decl->line,
+				  "[%s]: 'args = columns' needs a table as "
+				  "DATA, not a directory", decl->name);
+	for (size_t i = 0; i < decl->argc; i++)
+		if (decl->ph[i] == CMDFILE_DATA && !c->data_abs)
+			return cmdfn_fail(err, errlen, -EINVAL, path,
+					  decl->command_line,
+					  "[%s]: {data} needs a DATA file (the "
+					  "demo dataset has none)", decl->name);
+	return 0;
+}
+
+static void cmdfn_hash_str(XXH3_state_t *st, const char *s)
+{
+	uint64_t n = strlen(s);
+
+	XXH3_64bits_update(st, &n, sizeof(n));
+	XXH3_64bits_update(st, s, n);
+}
+
+/* Adds the bytes of the file at path, if it is a regular file. */
+static int cmdfn_hash_file(XXH3_state_t *st, const char *path)
+{
+	char buf[1 << 16];
+	struct stat sb;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return 0;
+	}
+	cmdfn_hash_str(st, path);
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		XXH3_64bits_update(st, buf, (size_t)n);
+	close(fd);
+	return n < 0 ? -EIO : 0;
+}
+
+/* The digest that joins f's declared version: see cmdfn.h. */
+static int cmdfn_version_hex(const struct cmdfn_fn *f, char hex[17])
+{
+	const struct cmdfile_fn *decl = f->decl;
+	XXH3_state_t *st = XXH3_createState();
+	char path[PATH_MAX];
+	int rc;
+
+	if (!st)
+		return -ENOMEM;
+	XXH3_64bits_reset(st);
+	cmdfn_hash_str(st, "memofs command 1");
+	XXH3_64bits_update(st, &decl->args, sizeof(decl->args));
+	for (size_t i = 0; i < decl->nlist; i++)
+		cmdfn_hash_str(st, decl->list[i]);
+	for (size_t i = 0; i < decl->argc; i++) {
+		XXH3_64bits_update(st, &decl->ph[i], sizeof(decl->ph[i]));
+		cmdfn_hash_str(st, decl->argv[i]);
+	}
+	rc = cmdfn_hash_file(st, f->program);
+	for (size_t i = 1; rc == 0 && i < decl->argc; i++) {
+		const char *a = decl->argv[i];
+
+		if (decl->ph[i] != CMDFILE_LITERAL || !*a)
+			continue;
+		if (a[0] == '/')
+			snprintf(path, sizeof(path), "%s", a);
+		else
+			snprintf(path, sizeof(path), "%s/%s", f->cwd, a);
+		rc = cmdfn_hash_file(st, path);
+	}
+	snprintf(hex, 17, "%016llx",
+		 (unsigned long long)XXH3_64bits_digest(st));
+	XXH3_freeState(st);
+	return rc;
+}
+
+/* The absolute directory of the functions file at path. */
+static char *cmdfn_dir_of(const char *path)
+{
+	char *copy = strdup(path), abs[PATH_MAX], *out = NULL;
+
+	if (copy && realpath(dirname(copy), abs))
+		out = strdup(abs);
+	free(copy);
+	return out;
+}
+
+static int cmdfn_push(cmdfn *c, struct cmdfn_fn *f)
+{
+	struct cmdfn_fn **v = realloc(c->fns, (c->nfns + 1) * sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	c->fns = v;
+	c->fns[c->nfns++] = f;
+	return 0;
+}
+
+/* Makes f's registry definition and registers it. */
+static int cmdfn_register(reg *r, const struct cmdfn_fn *f, const char *hex,
+			  const char *path, char *err, size_t errlen)
+{
+	const struct cmdfile_fn *decl = f->decl;
+	const char **list = calloc(decl->nlist + 1, sizeof(*list));
+	struct memofs_function def = {
+		.name = decl->name, .version = decl->version,
+		.description = decl->description, .arg_list = list,
+		.compute = cmdfn_compute, .udata = (void *)f,
+	};
+	int rc;
+
+	if (!list)
+		return cmdfn_fail(err, errlen, -ENOMEM, path, decl->line,
+				  "%s", strerror(ENOMEM));
+	for (size_t i = 0; i < decl->nlist; i++)
+		list[i] = decl->list[i];
+	def.args = decl->args == CMDFILE_FILES     ? REG_ARGS_FILES
+		   : decl->args == CMDFILE_COLUMNS ? MEMOFS_ARGS_COLUMNS
+						   : MEMOFS_ARGS_LIST;
+	rc = reg_add(r, &def, hex);
+	free(list);
+	if (rc == -EEXIST)
+		return cmdfn_fail(err, errlen, rc, path, decl->line,
+				  "function '%s' is already registered",
+				  decl->name);
+	if (rc)
+		return cmdfn_fail(err, errlen, rc, path, decl->line,
+				  "[%s]: %s", decl->name, strerror(-rc));
+	return 0;
+}
+
+static int cmdfn_load_one(cmdfn *c, reg *r, const struct cmdfile_fn *decl,
+			  const char *cwd, const char *path, char *err,
+			  size_t errlen)
+{
+	struct cmdfn_fn *f = calloc(1, sizeof(*f));
+	char program[PATH_MAX], hex[17];
+	int rc;
+
+	if (!f || !(f->cwd = strdup(cwd)) || cmdfn_push(c, f)) {
+		if (f)
+			free(f->cwd);
+		free(f);
+		return cmdfn_fail(err, errlen, -ENOMEM, path, decl->line,
+				  "%s", strerror(ENOMEM));
+	}
+	f->c = c;
+	f->decl = decl;
+	f->timeout = decl->timeout > 0 ? decl->timeout : c->data.timeout;
+	for (size_t i = 0; i < decl->argc; i++)
+		f->uses_data |= decl->ph[i] == CMDFILE_DATA;
+	rc = cmdfn_check_data(c, decl, path, err, errlen);
+	if (rc == 0)
+		rc = cmdfn_program(f, path, program, err, errlen);
+	if (rc)
+		return rc;
+	f->program = strdup(program);
+	if (!f->program)
+		return cmdfn_fail(err, errlen, -ENOMEM, path, decl->line,
+				  "%s", strerror(ENOMEM));
+	rc = cmdfn_version_hex(f, hex);
+	if (rc)
+		return cmdfn_fail(err, errlen, rc, path, decl->command_line,
+				  "cannot read the program or a file it "
+				  "names: %s", strerror(-rc));
+	return cmdfn_register(r, f, hex, path, err, errlen);
+}
+
+static int cmdfn_keep_file(cmdfn *c, struct cmdfile *cf)
+{
+	struct cmdfile **v = realloc(c->files, (c->nfiles + 1) * sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	c->files = v;
+	c->files[c->nfiles++] = cf;
+	return 0;
+}
+
+int cmdfn_load(cmdfn *c, reg *r, const char *path, char *err,
+	       size_t errlen)
+{
+	struct cmdfile *cf = NULL;
+	char *cwd = NULL;
+	int rc = cmdfile_parse(path, &cf, err, errlen);
+
+	if (rc)
+		return rc;
+	if (cmdfn_keep_file(c, cf)) {
+		cmdfile_free(cf);
+		snprintf(err, errlen, "%s: %s", path, strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	cwd = cmdfn_dir_of(path);
+	if (!cwd) {
+		rc = errno ? -errno : -ENOMEM;
+		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+		return rc;
+	}
+	for (size_t i = 0; rc == 0 && i < cf->n; i++)
+		rc = cmdfn_load_one(c, r, &cf->fns[i], cwd, path, err, errlen);
+	free(cwd);
+	return rc;
+}

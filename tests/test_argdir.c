@@ -1,0 +1,188 @@
+/* test_argdir.c -- unit test of directory arguments (argdir.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "argdir.h"
+#include "check.h"
+#include "reg.h"
+
+static char root[256];
+
+static void put(const char *name, const char *text)
+{
+	char path[PATH_MAX];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", root, name);
+	f = fopen(path, "w");
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	fputs(text, f);
+	fclose(f);
+}
+
+/* Makes the file's timestamps a minute old, so its digest is cached. */
+static void age(const char *name)
+{
+	struct timespec ts[2];
+	char path[PATH_MAX];
+
+	clock_gettime(CLOCK_REALTIME, &ts[0]);
+	ts[0].tv_sec -= 60;
+	ts[1] = ts[0];
+	snprintf(path, sizeof(path), "%s/%s", root, name);
+	CHECK_INT(utimensat(AT_FDCWD, path, ts, 0), 0);
+}
+
+static void expect_hex(const char *text, char hex[ARGDIR_HEX_LEN + 1])
+{
+	XXH128_canonical_t c;
+
+	XXH128_canonicalFromHash(&c, XXH3_128bits(text, strlen(text)));
+	for (int i = 0; i < 16; i++)
+		snprintf(hex + 2 * i, 3, "%02x", c.digest[i]);
+}
+
+static void test_open_errors(void)
+{
+	char err[ARGDIR_ERR_MAX], path[PATH_MAX];
+	argdir *d = NULL;
+
+	CHECK_INT(argdir_open("/nonexistent/memofs", &d, err, sizeof(err)),
+		  -ENOENT);
+	CHECK(strstr(err, "/nonexistent/memofs: No such file") == err);
+	snprintf(path, sizeof(path), "%s/plain", root);
+	CHECK_INT(argdir_open(path, &d, err, sizeof(err)), -ENOTDIR);
+	CHECK(d == NULL);
+}
+
+static void test_listing(argdir *d)
+{
+	char **names = NULL;
+	size_t n = 0;
+
+	CHECK_INT(argdir_list(d, &names, &n), 0);
+	/* Sorted; no subdirectory, link, FIFO or control-character name. */
+	CHECK_INT(n, 5);
+	if (n == 5) {
+		CHECK_STR(names[0], "$(touch x)");
+		CHECK_STR(names[1], "-rf");
+		CHECK_STR(names[2], "a b");
+		CHECK_STR(names[3], "plain");
+		CHECK_STR(names[4], "report.txt");
+		CHECK(names[5] == NULL);
+	}
+	free(names);
+}
+
+static void test_resolve(argdir *d)
+{
+	char canon[REG_ARG_MAX + 1], want[REG_ARG_MAX + 1];
+	char hex[ARGDIR_HEX_LEN + 1], name[REG_NAME_MAX + 1];
+	const char *not_args[] = { "sub", "link", "fifo", "nl\nname", ".",
+				   "..", "", "../plain", "a/b", "missing",
+				   "sub/inner", NULL };
+
+	expect_hex("one\ntwo\n", hex);
+	snprintf(want, sizeof(want), "report.txt/%s", hex);
+	CHECK_INT(argdir_resolve(d, "report.txt", canon, sizeof(canon)), 0);
+	CHECK_STR(canon, want);
+	CHECK_INT(argdir_resolve(d, "report.txt", canon, 12), -ENAMETOOLONG);
+	for (int i = 0; not_args[i]; i++)
+		CHECK_INT(argdir_resolve(d, not_args[i], canon, sizeof(canon)),
+			  -ENOENT);
+	CHECK_INT(argdir_check(d, want, name, sizeof(name)), 0);
+	CHECK_STR(name, "report.txt");
+	CHECK_INT(argdir_check(d, "report.txt", name, sizeof(name)), -ENOENT);
+	CHECK_INT(argdir_check(d, "report.txt/abc", name, sizeof(name)),
+		  -ENOENT);
+	CHECK_INT(argdir_check(d, want, name, 4), -ENOENT);
+}
+
+/* Edits are seen: right away for a fresh file, and through the cache for
+ * an old one even when size and mtime are put back (ctime changes). */
+static void test_edits(argdir *d)
+{
+	char before[REG_ARG_MAX + 1], after[REG_ARG_MAX + 1];
+	char name[REG_NAME_MAX + 1];
+
+	CHECK_INT(argdir_resolve(d, "report.txt", before, sizeof(before)), 0);
+	put("report.txt", "one\nTWO\n");
+	CHECK_INT(argdir_resolve(d, "report.txt", after, sizeof(after)), 0);
+	CHECK(strcmp(before, after) != 0);
+	CHECK_INT(argdir_check(d, before, name, sizeof(name)), -ESTALE);
+	CHECK_INT(argdir_check(d, after, name, sizeof(name)), 0);
+
+	age("plain");
+	CHECK_INT(argdir_resolve(d, "plain", before, sizeof(before)), 0);
+	CHECK_INT(argdir_resolve(d, "plain", after, sizeof(after)), 0);
+	CHECK_STR(before, after);
+	put("plain", "PLAIN\n");	/* same size */
+	age("plain");
+	CHECK_INT(argdir_resolve(d, "plain", after, sizeof(after)), 0);
+	CHECK(strcmp(before, after) != 0);
+
+	put("new file", "x");
+	CHECK_INT(argdir_resolve(d, "new file", after, sizeof(after)), 0);
+	CHECK_INT(argdir_check(d, before, name, sizeof(name)), -ESTALE);
+}
+
+static void setup(void)
+{
+	char path[PATH_MAX];
+
+	snprintf(root, sizeof(root), "%s/memofs-argdir-XXXXXX",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	CHECK(mkdtemp(root) != NULL);
+	put("report.txt", "one\ntwo\n");
+	put("plain", "plain\n");
+	put("a b", "space\n");
+	put("-rf", "dash\n");
+	put("$(touch x)", "shell\n");
+	put("nl\nname", "newline\n");
+	snprintf(path, sizeof(path), "%s/sub", root);
+	CHECK_INT(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/sub/inner", root);
+	put("sub/inner", "inner\n");
+	snprintf(path, sizeof(path), "%s/link", root);
+	CHECK_INT(symlink("/etc/passwd", path), 0);
+	snprintf(path, sizeof(path), "%s/fifo", root);
+	CHECK_INT(mkfifo(path, 0600), 0);
+}
+
+static void teardown(void)
+{
+	char cmd[300];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	CHECK_INT(system(cmd), 0);
+}
+
+int main(void)
+{
+	char err[ARGDIR_ERR_MAX];
+	argdir *d = NULL;
+
+	setup();
+	test_open_errors();
+	CHECK_INT(argdir_open(root, &d, err, sizeof(err)), 0);
+	if (d) {
+		CHECK(argdir_path(d)[0] == '/');
+		test_listing(d);
+		test_resolve(d);
+		test_edits(d);
+		argdir_free(d);
+	}
+	argdir_free(NULL);
+	teardown();
+	return check_report("argdir");
+}
