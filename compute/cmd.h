@@ -22,7 +22,7 @@
 #include <stddef.h>
 
 #define CMD_TAIL_MAX 1024	/* bytes of stderr kept for the message */
-#define CMD_ERR_MAX (CMD_TAIL_MAX * 2 + 256) /* room for cmd_run()'s err */
+#define CMD_ERR_MAX (CMD_TAIL_MAX * 3 + 256) /* room for cmd_run()'s err */
 
 typedef struct cmd_set cmd_set;
 

@@ -37,7 +37,7 @@
 #define MEMO_CACHE_ENTRIES 64		/* results kept in memory */
 #define MEMO_CACHE_BYTES (256u << 20)	/* their total size (but see put) */
 #define MEMO_MAX_DEPTH 64		/* nested calls deeper fail, -ELOOP */
-#define MEMO_ERR_MAX 256
+#define MEMO_ERR_MAX 4096
 
 struct memo_result {
 	atomic_uint refs;

@@ -420,14 +420,14 @@ BAD_DATA = {
     "npy_complex": (lambda p: np.save(p, np.zeros(3, dtype=complex)), []),
     "npy_object": (lambda p: np.save(p, np.array([1, "a"], dtype=object),
                                      allow_pickle=True), []),
-    "directory": (lambda p: p.mkdir(), []),
+    "device": (lambda p: p.symlink_to("/dev/null"), ["not a regular file"]),
 }
 
 
 @pytest.mark.parametrize("case", list(BAD_DATA))
 def test_bad_data_fails_before_mounting(mount_factory, tmp_path, case):
     make, needles = BAD_DATA[case]
-    name = {"missing": "absent.csv", "directory": "adir"}.get(
+    name = {"missing": "absent.csv", "device": "devnull"}.get(
         case, f"bad_{case}" + (".npy" if "npy" in case else ".csv"))
     path = tmp_path / name
     make(path)
