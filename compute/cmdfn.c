@@ -331,12 +331,21 @@ static int cmdfn_check_data(const cmdfn *c, const struct cmdfile_fn *decl,
 		return cmdfn_fail(err, errlen, -EINVAL, path, decl->line,
 				  "[%s]: 'args = columns' needs a table as "
 				  "DATA, not a directory", decl->name);
-	for (size_t i = 0; i < decl->argc; i++)
-		if (decl->ph[i] == CMDFILE_DATA && !c->data_abs)
+	for (size_t i = 0; i < decl->argc; i++) {
+		if (decl->ph[i] != CMDFILE_DATA)
+			continue;
+		if (!c->data_abs)
 			return cmdfn_fail(err, errlen, -EINVAL, path,
 					  decl->command_line,
 					  "[%s]: {data} needs a DATA file (the "
 					  "demo dataset has none)", decl->name);
+		/* Its keys could not follow the directory's contents. */
+		if (c->data.files && decl->args != CMDFILE_FILES)
+			return cmdfn_fail(err, errlen, -EINVAL, path,
+					  decl->command_line,
+					  "[%s]: {data} is a directory: use it "
+					  "with 'args = files' only", decl->name);
+	}
 	return 0;
 }
 

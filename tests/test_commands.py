@@ -432,6 +432,12 @@ def test_mode_mismatch_and_missing_file(mount_factory, tmp_path):
     r = mount_factory.run(["-o", f"functions={f}", d, mnt])
     assert r.returncode == 1
     assert "'args = columns' needs a table as DATA" in r.stderr
+    g = functions_file(tmp_path, "[l]\nargs = list: x\ncommand = ls {data}\n",
+                       name="g.ini")
+    r = mount_factory.run(["-o", f"functions={g}", d, mnt])
+    assert r.returncode == 1
+    assert "line 3: [l]: {data} is a directory: use it with 'args = files'" \
+        in r.stderr
     r = mount_factory.run(["-o", f"functions={tmp_path}/nope.ini", mnt])
     assert r.returncode == 1
     assert f"{tmp_path}/nope.ini: No such file or directory" in r.stderr
@@ -495,4 +501,36 @@ def test_readme_example_works(mount_factory, tmp_path):
     assert m.read("lines/feb.txt") == f"1 {d}/feb.txt\n".encode()
     assert count_prefix(m, "lines", "jan.txt") == 2
     assert count_prefix(m, "lines", "feb.txt") == 1
+    m.unmount()
+
+
+# ---- with plugins --------------------------------------------------------------
+
+@pytest.mark.skipif(not os.environ.get("MEMOFS_ZSTATS"),
+                    reason="MEMOFS_ZSTATS unset")
+def test_plugins_and_commands_in_one_mount(mount_factory, tmp_path):
+    data = np.random.RandomState(7).randn(50, 2)
+    npy = tmp_path / "t.npy"
+    np.save(npy, data)
+    f = functions_file(tmp_path, """\
+[rows]
+description = rows of the table, by python3
+args = columns
+command = python3 -c "import sys, numpy; print(numpy.load(sys.argv[1]).shape[0])" {data}
+""")
+    m = mount_factory(data=npy, opts=[f"functions={f}",
+                                      f"plugin={os.environ['MEMOFS_ZSTATS']}",
+                                      "workers=1"])
+    assert m.read("rows/col1") == b"50\n"
+    z = np.array(m.read("zscore/col1").split(), dtype=float)
+    ref = (data[:, 1] - data[:, 1].mean()) / data[:, 1].std()
+    assert np.allclose(z, ref, rtol=0, atol=1e-12)
+    m.read("histogram/col1")
+    # the plugin's nested calls went through the cache: one column each
+    assert m.count("column", "col1") == 1
+    assert m.count("mean", "col1") == 1
+    r = mount_factory.run(["--functions", "-o", f"functions={f}", "-o",
+                           f"plugin={os.environ['MEMOFS_ZSTATS']}", npy])
+    names = [l.split()[0] for l in r.stdout.splitlines()]
+    assert {"rows", "zscore", "histogram", "mean"} <= set(names)
     m.unmount()
