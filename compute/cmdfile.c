@@ -26,14 +26,13 @@
 #include <unistd.h>
 
 #include "cmdfile.h"
+#include "quote.h"
 
 #define CMDFILE_NAME_MAX 255	/* a function name or list item, bytes */
 #define CMDFILE_VERSION_MAX 255
 #define CMDFILE_DESC_MAX 1024
 #define CMDFILE_TIMEOUT_LEN 64	/* longer timeout values are refused */
 #define CMDFILE_READ_HINT 4096	/* first buffer when the size is unknown */
-#define CMDFILE_SHOW_MAX 40	/* bytes of a bad value quoted */
-#define CMDFILE_SHOW_BUF (CMDFILE_SHOW_MAX * 4 + 4) /* escaped, "...", NUL */
 
 /* Where messages go and which file they name. */
 struct cmdfile_msg {
@@ -104,34 +103,6 @@ static int cmdfile_bad(const struct cmdfile_parser *p, unsigned line,
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
 	return cmdfile_fail(&p->m, -EINVAL, "line %u: %s", line, what);
-}
-
-/* Writes s[0..n) to out (CMDFILE_SHOW_BUF bytes) for quoting in a message:
- * at most CMDFILE_SHOW_MAX bytes of it, quotes, backslashes and anything
- * outside printable ASCII escaped, "..." when cut short. */
-static void cmdfile_show(char *out, const char *s, size_t n)
-{
-	size_t used = 0;
-
-	for (size_t i = 0; i < n && i < CMDFILE_SHOW_MAX; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		if (ch == '\'' || ch == '\\') {
-			out[used++] = '\\';
-			out[used++] = (char)ch;
-		} else if (ch < 0x20 || ch > 0x7e) {
-			snprintf(out + used, 5, "\\x%02x", ch);
-			used += 4;
-		} else {
-			out[used++] = (char)ch;
-		}
-	}
-	if (n > CMDFILE_SHOW_MAX) {
-		memcpy(out + used, "...", 3);
-		used += 3;
-	}
-	assert(used < CMDFILE_SHOW_BUF);
-	out[used] = '\0';
 }
 
 /* ---- Text -------------------------------------------------------------- */
@@ -334,9 +305,9 @@ static int cmdfile_check_list(struct cmdfile_parser *p,
 	for (size_t i = 0; i < fn->nlist; i++)
 		v[i] = (struct cmdfile_sorted){ fn->list[i], i };
 	if (cmdfile_find_dup(v, fn->nlist, &first, &second)) {
-		char show[CMDFILE_SHOW_BUF];
+		char show[QUOTE_BUF];
 
-		cmdfile_show(show, fn->list[second], strlen(fn->list[second]));
+		quote_bytes(show, fn->list[second], strlen(fn->list[second]));
 		rc = cmdfile_bad(p, p->line, "list item '%s' given twice",
 				 show);
 	}
@@ -352,9 +323,9 @@ static int cmdfile_add_item(struct cmdfile_parser *p, struct cmdfile_fn *fn,
 	if (n == 0)
 		return cmdfile_bad(p, p->line, "empty item in the list");
 	if (!cmdfile_valid_item(s, n)) {
-		char show[CMDFILE_SHOW_BUF];
+		char show[QUOTE_BUF];
 
-		cmdfile_show(show, s, n);
+		quote_bytes(show, s, n);
 		return cmdfile_bad(p, p->line, "list item '%s' is no file "
 				   "name (1 to %u bytes, no '/' or control "
 				   "character, not . or ..)", show,
@@ -397,7 +368,7 @@ static int cmdfile_parse_list(struct cmdfile_parser *p, struct cmdfile_fn *fn,
 static int cmdfile_set_args(struct cmdfile_parser *p, struct cmdfile_fn *fn,
 			    const char *v, size_t n)
 {
-	char show[CMDFILE_SHOW_BUF];
+	char show[QUOTE_BUF];
 
 	if (cmdfile_is(v, n, "columns")) {
 		fn->args = CMDFILE_COLUMNS;
@@ -419,7 +390,7 @@ static int cmdfile_set_args(struct cmdfile_parser *p, struct cmdfile_fn *fn,
 			return cmdfile_parse_list(p, fn, rest, rn);
 		}
 	}
-	cmdfile_show(show, v, n);
+	quote_bytes(show, v, n);
 	return cmdfile_bad(p, p->line, "'args' must be columns, files or "
 			   "list: A, B, ... (not '%s')", show);
 }
@@ -603,14 +574,14 @@ static int cmdfile_seconds(const char *v, size_t n, double *t)
 static int cmdfile_set_timeout(struct cmdfile_parser *p,
 			       struct cmdfile_fn *fn, const char *v, size_t n)
 {
-	char show[CMDFILE_SHOW_BUF];
+	char show[QUOTE_BUF];
 	double t;
 
 	if (cmdfile_seconds(v, n, &t)) {
 		fn->timeout = t;
 		return 0;
 	}
-	cmdfile_show(show, v, n);
+	quote_bytes(show, v, n);
 	return cmdfile_bad(p, p->line, "'timeout' must be a number of seconds "
 			   "> 0, e.g. 30 or 0.5 (not '%s')", show);
 }
@@ -675,9 +646,9 @@ static int cmdfile_parse_section(struct cmdfile_parser *p, const char *s,
 	if (close != s + n - 1)
 		return cmdfile_bad(p, p->line, "text after ']'");
 	if (!cmdfile_valid_name(s + 1, (size_t)(close - s - 1))) {
-		char show[CMDFILE_SHOW_BUF];
+		char show[QUOTE_BUF];
 
-		cmdfile_show(show, s + 1, (size_t)(close - s - 1));
+		quote_bytes(show, s + 1, (size_t)(close - s - 1));
 		return cmdfile_bad(p, p->line, "invalid function name '%s' "
 				   "(1 to %u of A-Z a-z 0-9 _ . -, not . or "
 				   "..)", show, CMDFILE_NAME_MAX);
@@ -690,11 +661,11 @@ static int cmdfile_parse_key(struct cmdfile_parser *p, const char *s,
 			     size_t n)
 {
 	const char *eq = memchr(s, '=', n), *v;
-	char show[CMDFILE_SHOW_BUF];
+	char show[QUOTE_BUF];
 	size_t kn, vn;
 
 	if (!eq) {
-		cmdfile_show(show, s, n);
+		quote_bytes(show, s, n);
 		return cmdfile_bad(p, p->line, "expected '[NAME]', 'key = "
 				   "value' or a comment, not '%s'", show);
 	}
@@ -703,7 +674,7 @@ static int cmdfile_parse_key(struct cmdfile_parser *p, const char *s,
 	cmdfile_trim(&v, &vn);
 	kn = (size_t)(eq - s);
 	cmdfile_trim(&s, &kn);
-	cmdfile_show(show, s, kn);
+	quote_bytes(show, s, kn);
 	for (size_t k = 0; k < CMDFILE_NKEYS; k++) {
 		if (!cmdfile_is(s, kn, cmdfile_keys[k].name))
 			continue;

@@ -33,11 +33,10 @@
 
 #include "ds.h"
 #include "log.h"
+#include "quote.h"
 #include "rng.h"
 
 #define DS_READ_HINT (64u << 10)	/* first buffer when size is unknown */
-#define DS_SHOW_MAX 40			/* bytes of a bad cell quoted */
-#define DS_SHOW_BUF (DS_SHOW_MAX * 4 + 4) /* escaped, plus "..." and NUL */
 #define DS_DEMO_ROWS 10000
 #define DS_DEMO_COLS 4
 #define DS_DEMO_SEED 42
@@ -112,34 +111,6 @@ static int ds_fail(const struct ds_msg *m, int rc, const char *fmt, ...)
 static int ds_nomem(const struct ds_msg *m)
 {
 	return ds_fail(m, -ENOMEM, "%s", strerror(ENOMEM));
-}
-
-/* Writes s[0..n) to out (DS_SHOW_BUF bytes) for quoting in a message: at
- * most DS_SHOW_MAX bytes of it, quotes, backslashes and anything outside
- * printable ASCII escaped, "..." when cut short. */
-static void ds_show(char *out, const char *s, size_t n)
-{
-	size_t used = 0;
-
-	for (size_t i = 0; i < n && i < DS_SHOW_MAX; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		if (ch == '\'' || ch == '\\') {
-			out[used++] = '\\';
-			out[used++] = (char)ch;
-		} else if (ch < 0x20 || ch > 0x7e) {
-			snprintf(out + used, 5, "\\x%02x", ch);
-			used += 4;
-		} else {
-			out[used++] = (char)ch;
-		}
-	}
-	if (n > DS_SHOW_MAX) {
-		memcpy(out + used, "...", 3);
-		used += 3;
-	}
-	assert(used < DS_SHOW_BUF);
-	out[used] = '\0';
 }
 
 /* ---- The object -------------------------------------------------------- */
@@ -544,7 +515,7 @@ static enum csv_num csv_number(const struct csv_cell *cell, double *v)
 static int csv_value(const struct csv *c, const struct csv_cell *cell,
 		     size_t field, double *v)
 {
-	char show[DS_SHOW_BUF];
+	char show[QUOTE_BUF];
 
 	switch (csv_number(cell, v)) {
 	case CSV_NUM_OK:
@@ -552,7 +523,7 @@ static int csv_value(const struct csv *c, const struct csv_cell *cell,
 	case CSV_NUM_EMPTY:
 		return csv_fail(c, field, "empty field");
 	default:
-		ds_show(show, cell->text, cell->len);
+		quote_bytes(show, cell->text, cell->len);
 		return csv_fail(c, field, "not a number: '%s'", show);
 	}
 }
@@ -1002,7 +973,7 @@ static int npy_bool(struct npy *n, int *v)
 /* Reads descr: '<f8', '>i4', '=f4' ... ('=' is the host's order). */
 static int npy_descr(struct npy *n)
 {
-	char show[DS_SHOW_BUF];
+	char show[QUOTE_BUF];
 	size_t at = n->pos, len;
 	const char *s;
 	int rc;
@@ -1020,7 +991,7 @@ static int npy_descr(struct npy *n)
 			       (s[0] == '>' && !DS_HOST_BIG);
 		return 0;
 	}
-	ds_show(show, s, len);
+	quote_bytes(show, s, len);
 	return npy_fail(n, at, "unsupported dtype '%s'", show);
 }
 
@@ -1095,7 +1066,7 @@ static unsigned npy_key(const char *key, size_t len)
 /* Parses one "key: value" entry of the header dict. */
 static int npy_entry(struct npy *n)
 {
-	char show[DS_SHOW_BUF];
+	char show[QUOTE_BUF];
 	size_t at = n->pos, len;
 	const char *key;
 	unsigned bit;
@@ -1108,7 +1079,7 @@ static int npy_entry(struct npy *n)
 		return rc;
 	npy_skip_space(n);
 	bit = npy_key(key, len);
-	ds_show(show, key, len);
+	quote_bytes(show, key, len);
 	if (!bit)
 		return npy_fail(n, at, "unexpected key '%s'", show);
 	if (n->seen & bit)

@@ -45,11 +45,11 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # The compute sources and libraries each target needs.
 sources() {
 	case $1 in
-	csv | npy) echo ds.c log.c rng.c ;;
-	path) echo ds.c log.c rng.c reg.c argdir.c fn_builtin.c memo.c pool.c key.c \
-		store.c fmt.c ;;
+	csv | npy) echo ds.c log.c quote.c rng.c ;;
+	path) echo ds.c log.c quote.c rng.c reg.c argdir.c fn_builtin.c memo.c \
+		pool.c key.c store.c fmt.c ;;
 	fmt) echo fmt.c ;;
-	cmdfile) ;;	# includes cmdfile.c itself: see includes()
+	cmdfile) echo quote.c ;;	# and cmdfile.c itself: see includes()
 	esac
 }
 # The compute sources a target #includes instead of linking (to wrap the
