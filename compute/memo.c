@@ -728,7 +728,8 @@ int memofs_arg_column(const memofs_ctx *ctx, const char *arg, size_t *col)
 
 const double *memofs_data_column(const memofs_ctx *ctx, size_t col)
 {
-	assert(col < ds_ncols(ctx->m->data));
+	if (!ctx || col >= ds_ncols(ctx->m->data))
+		return NULL;
 	return ds_column(ctx->m->data, col);
 }
 

@@ -16,6 +16,21 @@
  *
  * A plugin is a shared object (see MEMOFS_PLUGIN_DECLARE below) whose
  * entry point registers its functions and returns 0, or a negative errno.
+ *
+ * What is stable (the plugin ABI):
+ * - Only symbols named memofs_* are visible to a plugin: the daemon exports
+ *   nothing else (fs/memofs.dynlist), so a plugin's own non-static
+ *   log_msg() or store_open() is its own.
+ * - MEMOFS_ABI_VERSION changes only when a change would break a plugin
+ *   already built; memofs loads plugins built for any ABI from
+ *   MEMOFS_ABI_MIN to its own, and says which in a refusal.
+ * - struct memofs_function only grows at its end.  memofs_register() is a
+ *   macro passing sizeof(*fn), so memofs knows which fields a plugin built
+ *   against an older header filled, and reads every later field as 0 (the
+ *   default): a plugin keeps working, unrebuilt, as the struct grows (the
+ *   pattern of libfuse's op_size).
+ * - A misuse of the API by a plugin (an out-of-range column, a NULL
+ *   argument) is an error return, never an abort of the daemon.
  */
 #ifndef MEMOFS_H
 #define MEMOFS_H
@@ -26,10 +41,16 @@
 extern "C" {
 #endif
 
-#define MEMOFS_ABI_VERSION 1
+#define MEMOFS_ABI_VERSION 1	/* the ABI this header describes */
+#define MEMOFS_ABI_MIN 1	/* the oldest ABI a memofs still loads */
 
 typedef struct memofs_ctx memofs_ctx;
-typedef struct reg memofs_registry;
+typedef struct memofs_registry memofs_registry;
+
+/* The ABI of the running memofs (MEMOFS_ABI_VERSION when it was built),
+ * and its version text ("0.1.0"): a plugin may check what it runs in. */
+int memofs_abi_version(void);
+const char *memofs_version(void);
 
 enum memofs_args {
 	MEMOFS_ARGS_COLUMNS = 1,	/* col0..colN-1, plus header names */
@@ -39,6 +60,8 @@ enum memofs_args {
 typedef int (*memofs_compute_fn)(memofs_ctx *ctx, const char *arg,
 				 void *udata);
 
+/* What a plugin fills to register a function.  New fields are only ever
+ * added at the end, with 0 meaning "as before" (see memofs_register()). */
 struct memofs_function {
 	const char *name;	 /* [A-Za-z0-9_.-]+, not "." or ".." */
 	const char *version;	 /* any printable text, e.g. "1" */
@@ -49,9 +72,19 @@ struct memofs_function {
 	void *udata;		 /* passed to compute; owned by the caller */
 };
 
-/* Registers fn; the strings and arg_list are copied.  Returns 0, -EEXIST
- * when the name is taken, -EINVAL for an invalid definition, -ENOMEM. */
-int memofs_register(memofs_registry *reg, const struct memofs_function *fn);
+/* Registers fn; the strings and arg_list are copied.  size is
+ * sizeof(struct memofs_function) as the caller's header had it: fields past
+ * it are taken as 0.  Returns 0, -EEXIST when the name is taken, -EINVAL
+ * for an invalid definition (NULL reg or fn, a bad name, no compute, a
+ * size smaller than ABI 1's struct), -ENOMEM.  Call it through the macro
+ * memofs_register(reg, fn), which passes the size. */
+int memofs_register_size(memofs_registry *reg,
+			 const struct memofs_function *fn, size_t size);
+#define memofs_register(reg, fn) \
+	memofs_register_size((reg), (fn), sizeof(*(fn)))
+/* ABI 1's entry point, for plugins built before memofs_register_size():
+ * the same with size = ABI 1's struct. */
+int (memofs_register)(memofs_registry *reg, const struct memofs_function *fn);
 
 /* A plugin declares the ABI it was built for (at file scope, once):
  *     MEMOFS_PLUGIN_DECLARE;
@@ -78,7 +111,8 @@ size_t memofs_ncols(const memofs_ctx *ctx);
 int memofs_arg_column(const memofs_ctx *ctx, const char *arg, size_t *col);
 
 /* The dataset's column col (nrows values), read directly from the dataset.
- * Valid while the mount lives.  col must be < memofs_ncols(). */
+ * Valid while the mount lives.  NULL when col >= memofs_ncols() or the
+ * mount has no table (a directory DATA). */
 const double *memofs_data_column(const memofs_ctx *ctx, size_t col);
 
 /* Calls function fn on arg through the cache: a cached result is returned

@@ -56,10 +56,10 @@ static int plugin_resolve(void *handle, const char *path,
 			 "with MEMOFS_PLUGIN_DECLARE)", path, MEMOFS_PLUGIN_ABI);
 		return -EPROTO;
 	}
-	if (*abi != MEMOFS_ABI_VERSION) {
+	if (*abi < MEMOFS_ABI_MIN || *abi > MEMOFS_ABI_VERSION) {
 		snprintf(err, errlen, "plugin %s: built for memofs ABI %d, "
-			 "this memofs has ABI %d", path, *abi,
-			 MEMOFS_ABI_VERSION);
+			 "this memofs loads ABI %d to %d", path, *abi,
+			 MEMOFS_ABI_MIN, MEMOFS_ABI_VERSION);
 		return -EPROTO;
 	}
 	*(void **)init = dlsym(handle, MEMOFS_PLUGIN_INIT);
@@ -105,8 +105,10 @@ int plugin_load(reg *r, const char *path, plugin **out, char *err,
 	snprintf(local, sizeof(local), "%s%s", strchr(path, '/') ? "" : "./",
 		 path);
 	p = calloc(1, sizeof(*p));
-	if (!p)
+	if (!p) {
+		snprintf(err, errlen, "plugin %s: %s", path, strerror(ENOMEM));
 		return -ENOMEM;
+	}
 	p->handle = dlopen(local, RTLD_NOW | RTLD_LOCAL);
 	if (!p->handle) {
 		snprintf(err, errlen, "plugin %s: cannot load: %s", path,

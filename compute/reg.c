@@ -13,7 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "memofs_config.h"
 #include "reg.h"
+
+/* The size of struct memofs_function in ABI 1: what a plugin built then
+ * passes; every later field is read as 0 for it. */
+#define REG_DEF_V1_SIZE \
+	(offsetof(struct memofs_function, udata) + sizeof(void *))
 
 struct reg_fn {
 	char *name;
@@ -31,7 +37,7 @@ struct reg_alias {
 	size_t col;
 };
 
-struct reg {
+struct memofs_registry {
 	struct reg_fn **fns;
 	size_t nfns;
 	size_t cap;
@@ -208,11 +214,35 @@ out_free_fn:
 	return rc;
 }
 
-int memofs_register(memofs_registry *r, const struct memofs_function *fn)
+int memofs_register_size(memofs_registry *r,
+			 const struct memofs_function *fn, size_t size)
 {
-	if (fn && fn->args == REG_ARGS_FILES)
+	struct memofs_function def;
+
+	if (!r || !fn || size < REG_DEF_V1_SIZE)
 		return -EINVAL;
-	return reg_add(r, fn, r->suffix);
+	/* A plugin's struct may be older (shorter) or newer (longer) than
+	 * ours: read the fields both know, the rest as 0. */
+	memset(&def, 0, sizeof(def));
+	memcpy(&def, fn, size < sizeof(def) ? size : sizeof(def));
+	if (def.args == REG_ARGS_FILES)
+		return -EINVAL;
+	return reg_add(r, &def, r->suffix);
+}
+
+int (memofs_register)(memofs_registry *r, const struct memofs_function *fn)
+{
+	return memofs_register_size(r, fn, REG_DEF_V1_SIZE);
+}
+
+int memofs_abi_version(void)
+{
+	return MEMOFS_ABI_VERSION;
+}
+
+const char *memofs_version(void)
+{
+	return MEMOFS_VERSION;
 }
 
 int reg_set_suffix(reg *r, const char *suffix)

@@ -23,7 +23,7 @@
  * canonical form is NAME/HEX, so it changes when the file does. */
 #define REG_ARGS_FILES ((enum memofs_args)3)
 
-typedef struct reg reg;
+typedef struct memofs_registry reg;	/* the registry plugins see */
 typedef struct reg_fn reg_fn;
 
 /* Returns 0 and *out (caller frees with reg_free()) or -ENOMEM. */
