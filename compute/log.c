@@ -45,36 +45,49 @@ static int log_syslog_priority(enum log_level level)
 
 static const char *log_level_name(enum log_level level)
 {
-	static const char *const names[] = { "error", "warn", "info", "debug" };
+	static const char *const names[] = { "error", "warning", "info",
+					       "debug" };
 	return names[level];
+}
+
+/* Marks a line cut at LOG_LINE_MAX: its last bytes before the newline
+ * become "...".  len is the text's length without the newline. */
+static size_t log_cut(char *line, size_t len)
+{
+	const size_t room = LOG_LINE_MAX - 1;	/* for the newline */
+
+	if (len <= room)
+		return len;
+	memcpy(line + room - 3, "...", 3);
+	return room;
 }
 
 void log_msg(enum log_level level, const char *fmt, ...)
 {
-	char line[1024];
+	char line[LOG_LINE_MAX + 1];	/* vsnprintf's NUL */
 	int saved_errno = errno;
 	int n, m;
+	size_t len;
 	va_list ap;
 
 	if (!log_enabled(level))
 		return;
 	va_start(ap, fmt);
 	if (log_cfg.use_syslog) {
-		vsnprintf(line, sizeof(line), fmt, ap);
+		m = vsnprintf(line, LOG_LINE_MAX, fmt, ap);
+		len = log_cut(line, m < 0 ? 0 : (size_t)m);
+		line[len] = '\0';
 		syslog(log_syslog_priority(level), "%s", line);
 		va_end(ap);
 		errno = saved_errno;
 		return;
 	}
 	n = snprintf(line, sizeof(line), "memofs: %s: ", log_level_name(level));
-	m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	m = vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
 	va_end(ap);
-	if (m < 0)
-		m = 0;
-	if ((size_t)(n + m) > sizeof(line) - 2)
-		m = (int)sizeof(line) - 2 - n;
-	line[n + m] = '\n';
-	if (write(STDERR_FILENO, line, (size_t)(n + m + 1)) < 0) {
+	len = log_cut(line, (size_t)n + (m < 0 ? 0 : (size_t)m));
+	line[len] = '\n';
+	if (write(STDERR_FILENO, line, len + 1) < 0) {
 		/* Nowhere left to report a failing stderr. */
 	}
 	errno = saved_errno;

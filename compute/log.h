@@ -7,6 +7,10 @@
 #ifndef MEMOFS_LOG_H
 #define MEMOFS_LOG_H
 
+/* Longest line written, newline included: room for a command's stderr
+ * tail (cmd.h) and two paths.  A longer message is cut and ends in "...". */
+#define LOG_LINE_MAX 8192
+
 enum log_level {
 	LOG_LVL_ERROR = 0,
 	LOG_LVL_WARN = 1,
@@ -22,6 +26,9 @@ void log_init(int use_syslog, enum log_level max_level);
 /* Returns non-zero if messages of this level are printed. */
 int log_enabled(enum log_level level);
 
+/* Writes "memofs: LEVEL: message\n" to stderr (LEVEL is error, warning,
+ * info or debug) or the message to syslog at the matching priority, when
+ * level is enabled.  Keeps errno. */
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

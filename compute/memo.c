@@ -38,6 +38,8 @@
 #define MEMO_CACHE_BYTES (256u << 20)	/* their total size (but see put) */
 #define MEMO_MAX_DEPTH 64		/* nested calls deeper fail, -ELOOP */
 #define MEMO_ERR_MAX 4096
+_Static_assert(MEMO_ERR_MAX + 2 * REG_ARG_MAX + 64 < LOG_LINE_MAX,
+	       "a failure line with its message fits one log line");
 
 struct memo_result {
 	atomic_uint refs;

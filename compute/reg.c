@@ -407,11 +407,6 @@ argdir *reg_fn_dir(const reg *r, const reg_fn *f)
 	return f->args == REG_ARGS_FILES ? r->files : NULL;
 }
 
-enum memofs_args reg_fn_args(const reg_fn *f)
-{
-	return f->args;
-}
-
 size_t reg_arg_count(const reg *r, const reg_fn *f)
 {
 	if (f->args == MEMOFS_ARGS_LIST)

@@ -76,9 +76,6 @@ void reg_bind_dir(reg *r, argdir *d);
  * reg_arg_count() and reg_arg_name(), because they change while mounted. */
 argdir *reg_fn_dir(const reg *r, const reg_fn *f);
 
-/* How f's arguments are listed. */
-enum memofs_args reg_fn_args(const reg_fn *f);
-
 /* Number of names listed in f's directory (0 for REG_ARGS_FILES). */
 size_t reg_arg_count(const reg *r, const reg_fn *f);
 
