@@ -56,9 +56,10 @@
 static const uint8_t store_magic[4] = { 'M', 'F', 'S', '\0' };
 
 /* After a disk-full write error RocksDB refuses every later write (its
- * WAL is in an error state) until the database is reopened.  The store
- * then answers puts with -ENOSPC at once, without logging, and tries a
- * reopen at most once per STORE_RETRY_NS. */
+ * WAL is in an error state) until the database is reopened, and so it does
+ * after a compaction met a damaged block (paranoid checks).  The store
+ * then answers puts with that error (-ENOSPC, -EIO) at once, without
+ * logging, and tries a reopen at most once per STORE_RETRY_NS. */
 #define STORE_RETRY_NS 1000000000ull
 
 /* Damaged SST files are logged once each, the first STORE_DAMAGED_MAX of
@@ -72,10 +73,12 @@ struct store {
 	char *dir;
 	rocksdb_readoptions_t *ropts;	/* read-only after store_open */
 	rocksdb_writeoptions_t *wopts;	/* read-only after store_open */
-	_Atomic uint64_t full_since;	/* 0, or when a put hit ENOSPC */
-	pthread_mutex_t damage_lock;	/* protects the next two */
+	_Atomic uint64_t stopped_since;	/* 0, or when writes stopped */
+	_Atomic int stopped_rc;		/* why: -ENOSPC or -EIO */
+	pthread_mutex_t damage_lock;	/* protects the next three */
 	char damaged[STORE_DAMAGED_MAX][STORE_FILE_NAME_MAX];
 	unsigned ndamaged;		/* damaged files logged so far */
+	char drop_sst[STORE_FILE_NAME_MAX]; /* to drop at the reopen, or "" */
 };
 
 /* ---- record encoding ---------------------------------------------------- */
@@ -358,8 +361,9 @@ static rocksdb_options_t *store_options_new(void)
 /* Opens st->dir's database into st->db, first checking that its filesystem
  * has STORE_MIN_FREE bytes free (see store_options_new).  Returns 0,
  * -ENOSPC, or store_open_errno() of RocksDB's error, logged when that is
- * -EIO or -EBADMSG (the text says what is damaged). */
-static int store_db_open(store *st)
+ * -EIO or -EBADMSG (the text says what is damaged).  no_compactions opens
+ * it without automatic compactions (see store_recover). */
+static int store_db_open(store *st, int no_compactions)
 {
 	rocksdb_options_t *opts;
 	struct statvfs vfs;
@@ -370,6 +374,7 @@ static int store_db_open(store *st)
 	    (uint64_t)vfs.f_bavail * vfs.f_frsize < STORE_MIN_FREE)
 		return -ENOSPC;
 	opts = store_options_new();
+	rocksdb_options_set_disable_auto_compactions(opts, no_compactions);
 	st->db = rocksdb_open(opts, st->dir, &err);
 	rocksdb_options_destroy(opts);
 	if (!err)
@@ -402,7 +407,7 @@ int store_open(const char *dir, store **out)
 	}
 	pthread_rwlock_init(&st->lock, NULL);
 	pthread_mutex_init(&st->damage_lock, NULL);
-	rc = store_db_open(st);
+	rc = store_db_open(st, 0);
 	if (rc) {
 		store_close(st);
 		return rc;
@@ -585,8 +590,6 @@ void store_rec_free(store_rec *rec)
 
 /* ---- writes ------------------------------------------------------------- */
 
-/* Writes the value made of two parts, head then tail (either may be
- * empty), under key, without first joining them in a buffer of our own. */
 static uint64_t store_mono_ns(void)
 {
 	struct timespec ts;
@@ -595,34 +598,89 @@ static uint64_t store_mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Reopens the database after a disk-full error, at most once per
- * STORE_RETRY_NS.  Returns 0 when writes may be tried, -ENOSPC when the
- * store is still waiting for space. */
+/* Drops st->drop_sst, if set, from the database just reopened without
+ * compactions (so that none is reading it), then turns compactions back
+ * on.  Caller write-holds st->lock. */
+static void store_drop_pending(store *st)
+{
+	static const char *const key[1] = { "disable_auto_compactions" };
+	static const char *const off[1] = { "false" };
+	char name[STORE_FILE_NAME_MAX];
+	char *err = NULL;
+
+	pthread_mutex_lock(&st->damage_lock);
+	snprintf(name, sizeof(name), "%s", st->drop_sst);
+	st->drop_sst[0] = '\0';
+	pthread_mutex_unlock(&st->damage_lock);
+	if (name[0] && store_drop_sst(st, name) == 0)
+		log_warn("store: damaged file %s%s dropped", st->dir, name);
+	else if (name[0])
+		log_warn("store: damaged file %s%s could not be dropped: "
+			 "delete the cache to stop these warnings", st->dir,
+			 name);
+	rocksdb_set_options(st->db, 1, key, off, &err);
+	if (err)
+		log_error("store: cannot resume compactions: %s", err);
+	rocksdb_free(err);
+}
+
+/* Reopens the database after writes stopped (a full disk, a compaction
+ * that met a damaged file), at most once per STORE_RETRY_NS.  A damaged
+ * file is dropped before any compaction can read it again.  Returns 0
+ * when writes may be tried, else why they stopped (-ENOSPC, -EIO). */
 static int store_recover(store *st)
 {
-	uint64_t since = st->full_since, now;
+	uint64_t since = st->stopped_since, now;
+	int drop;
 
 	if (since == 0)
 		return 0;
 	now = store_mono_ns();
 	if (now - since < STORE_RETRY_NS)
-		return -ENOSPC;
+		return st->stopped_rc;
 	pthread_rwlock_wrlock(&st->lock);
-	if (st->full_since == since) {
+	if (st->stopped_since == since) {
 		if (st->db)
 			rocksdb_close(st->db);
 		st->db = NULL;
-		if (store_db_open(st) != 0) {
-			st->full_since = now;	/* reads miss until it works */
+		pthread_mutex_lock(&st->damage_lock);
+		drop = st->drop_sst[0] != '\0';
+		pthread_mutex_unlock(&st->damage_lock);
+		if (store_db_open(st, drop) != 0) {
+			st->stopped_since = now; /* reads miss until it works */
 		} else {
-			st->full_since = 0;
+			if (drop)
+				store_drop_pending(st);
+			st->stopped_since = 0;
 			log_warn("store: %s reopened for writing", st->dir);
 		}
 	}
 	pthread_rwlock_unlock(&st->lock);
-	return st->full_since ? -ENOSPC : 0;
+	return st->stopped_since ? st->stopped_rc : 0;
 }
 
+/* Did a put fail because a compaction met a damaged SST file (RocksDB
+ * then stops every write)?  If so, notes the file for store_recover to
+ * drop, logs it once and returns 0; else -ENOENT. */
+static int store_write_damaged(store *st, const char *err)
+{
+	char name[STORE_FILE_NAME_MAX];
+
+	if (strncmp(err, "Corruption", 10) != 0 ||
+	    store_sst_name(err, name) != 0)
+		return -ENOENT;
+	if (!store_damage_seen(st, name))
+		log_warn("store: damaged file %s%s: %s; it is dropped at the "
+			 "next reopen, its results recomputed", st->dir, name,
+			 err);
+	pthread_mutex_lock(&st->damage_lock);
+	snprintf(st->drop_sst, sizeof(st->drop_sst), "%s", name);
+	pthread_mutex_unlock(&st->damage_lock);
+	return 0;
+}
+
+/* Writes the value made of two parts, head then tail (either may be
+ * empty), under key, without first joining them in a buffer of our own. */
 static int store_write(store *st, const uint8_t key[KEY_LEN],
 		       const void *head, size_t head_len, const void *tail,
 		       size_t tail_len)
@@ -649,8 +707,12 @@ static int store_write(store *st, const uint8_t key[KEY_LEN],
 	if (!err)
 		return 0;
 	rc = store_write_errno(err);
-	if (rc == -ENOSPC && st->full_since == 0)
-		st->full_since = store_mono_ns();
+	if (rc == -EIO && store_write_damaged(st, err) != 0)
+		return store_fail("put", key, err, rc);	/* no reopen cures it */
+	if (st->stopped_since == 0) {
+		st->stopped_rc = rc;
+		st->stopped_since = store_mono_ns();
+	}
 	return store_fail("put", key, err, rc);
 }
 

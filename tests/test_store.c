@@ -765,6 +765,55 @@ static void test_damaged_sst(void)
 	rm_tree(dir);
 }
 
+/* The damaged file is met by a compaction first, before any get: RocksDB
+ * stops every write; the store reopens without compactions, drops the
+ * file, and writes work again within a few seconds. */
+static void test_damaged_sst_compacted(void)
+{
+	char dir[PATH_MAX], sst[PATH_MAX + 300];
+	uint8_t key[KEY_LEN], buf[136];
+	int failed = 0, resumed = 0;
+	unsigned n[4];
+	store *st = open_tmp(dir, sizeof(dir));
+
+	for (unsigned i = 0; st && i < SST_RECORDS; i++) {
+		key_of(key, i);
+		CHECK_INT(store_put(st, key, buf, value_of(i, buf), 1), 0);
+	}
+	store_close(st);
+	CHECK_INT(store_open(dir, &st), 0);	/* flushes the WAL to an SST */
+	store_close(st);
+	CHECK_INT(largest_sst(dir, sst, sizeof(sst)), 0);
+	flip_bit(sst);
+	/* Each reopen flushes one more level-0 file; the fourth makes
+	 * RocksDB compact them all, the damaged one included. */
+	for (unsigned r = 1; r <= 4; r++) {
+		CHECK_INT(store_open(dir, &st), 0);
+		for (unsigned i = 0; st && i < 50; i++) {
+			key_of(key, 100000 * r + i);
+			store_put(st, key, "x", 1, 1);
+		}
+		if (r < 4)
+			store_close(st);
+	}
+	for (int t = 0; t < 100 && !resumed; t++) {
+		int rc;
+
+		key_of(key, 999999);
+		rc = store_put(st, key, "y", 1, 1);
+		failed |= rc != 0;
+		resumed = failed && rc == 0;
+		usleep(50000);
+	}
+	CHECK(failed && resumed);
+	CHECK(access(sst, F_OK) != 0);
+	read_all(st, n);
+	CHECK_INT(n[1] + n[3], 0);
+	store_close(st);
+	compact_all(dir);
+	rm_tree(dir);
+}
+
 /* A CURRENT that names no MANIFEST: the store cannot be opened, and says
  * so with -EBADMSG (the daemon then moves it aside). */
 static void test_damaged_current(void)
@@ -800,6 +849,7 @@ int main(int argc, char **argv)
 	test_reopen();
 	test_damaged();
 	test_damaged_sst();
+	test_damaged_sst_compacted();
 	test_damaged_current();
 	test_open_not_dir();
 	test_locked();
