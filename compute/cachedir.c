@@ -199,6 +199,24 @@ static int cachedir_walk(const char *dir, const char *canon, int *out_fd,
 
 /* ---- the canonical path ------------------------------------------------- */
 
+/* Has path a "." or ".." component?  (Such a name, after the part of
+ * the path that exists, would make memofs create or trust a directory
+ * other than the one it names.) */
+static int cachedir_has_dots(const char *path)
+{
+	for (const char *p = path; *p; p++) {
+		size_t n = strcspn(p, "/");
+
+		if ((n == 1 && p[0] == '.') ||
+		    (n == 2 && p[0] == '.' && p[1] == '.'))
+			return 1;
+		p += n;
+		if (!*p)
+			break;
+	}
+	return 0;
+}
+
 /* abs made canonical: the longest existing prefix of its parent resolved
  * by realpath, then the missing components; abs's last component is
  * never resolved.  Returns 0, -EINVAL for "..", -ENAMETOOLONG. */
@@ -222,7 +240,7 @@ static int cachedir_canonical(const char *abs, char *out, size_t outlen)
 	if (!realpath(head[0] ? head : "/", real))
 		return -errno;
 	tail = abs + cut;	/* "/missing/.../last" */
-	if (strstr(tail, "/../") || strstr(tail, "/./"))
+	if (cachedir_has_dots(tail))
 		return -EINVAL;
 	if ((size_t)snprintf(out, outlen, "%s%s", strcmp(real, "/") ? real : "",
 			     tail) >= outlen)

@@ -85,6 +85,9 @@ static void test_prepare_refuses(void)
 	CHECK_INT(prepare(p, out), -ENOTDIR);
 	CHECK_INT(prepare(at(p, "file/x"), out), -ENOTDIR);
 	CHECK_INT(prepare(at(p, "missing/../x"), out), -EINVAL);
+	CHECK_INT(prepare(at(p, "real/.."), out), -EINVAL);
+	CHECK_INT(prepare(at(p, "real/."), out), -EINVAL);
+	CHECK_INT(prepare(at(p, "real/..x"), out), 0);
 	CHECK(access(at(p, "missing"), F_OK) != 0);
 }
 

@@ -729,16 +729,13 @@ static void read_all(store *st, unsigned counts[4])
 	}
 }
 
-/* A bit flipped in an SST data block: the records it hits are -EBADMSG
- * (RocksDB's checksum), the file is dropped (records read from it before
- * are then missing), rewritten records are served, and a full compaction
- * afterwards meets no damage. */
-static void test_damaged_sst(void)
+/* Fills a new store in dir with SST_RECORDS records, has them flushed to
+ * an SST, closes it and flips a bit in that file, named into sst. */
+static void make_damaged_sst(char *dir, size_t size, char *sst,
+			     size_t sstsize)
 {
-	char dir[PATH_MAX], sst[PATH_MAX + 300];
 	uint8_t key[KEY_LEN], buf[136];
-	unsigned n[4];
-	store *st = open_tmp(dir, sizeof(dir));
+	store *st = open_tmp(dir, size);
 
 	for (unsigned i = 0; st && i < SST_RECORDS; i++) {
 		key_of(key, i);
@@ -747,8 +744,21 @@ static void test_damaged_sst(void)
 	store_close(st);
 	CHECK_INT(store_open(dir, &st), 0);	/* flushes the WAL to an SST */
 	store_close(st);
-	CHECK_INT(largest_sst(dir, sst, sizeof(sst)), 0);
+	CHECK_INT(largest_sst(dir, sst, sstsize), 0);
 	flip_bit(sst);
+}
+
+/* A bit flipped in an SST data block: the records it hits are -EBADMSG
+ * (RocksDB's checksum), the file is dropped (records read from it before
+ * are then missing), rewritten records are served, and a full compaction
+ * afterwards meets no damage. */
+static void test_damaged_sst(void)
+{
+	char dir[PATH_MAX], sst[PATH_MAX + 300];
+	unsigned n[4];
+	store *st = NULL;
+
+	make_damaged_sst(dir, sizeof(dir), sst, sizeof(sst));
 	CHECK_INT(store_open(dir, &st), 0);
 	read_all(st, n);
 	CHECK(n[1] > 0);		/* the damaged block's records */
@@ -771,20 +781,12 @@ static void test_damaged_sst(void)
 static void test_damaged_sst_compacted(void)
 {
 	char dir[PATH_MAX], sst[PATH_MAX + 300];
-	uint8_t key[KEY_LEN], buf[136];
+	uint8_t key[KEY_LEN];
 	int failed = 0, resumed = 0;
 	unsigned n[4];
-	store *st = open_tmp(dir, sizeof(dir));
+	store *st = NULL;
 
-	for (unsigned i = 0; st && i < SST_RECORDS; i++) {
-		key_of(key, i);
-		CHECK_INT(store_put(st, key, buf, value_of(i, buf), 1), 0);
-	}
-	store_close(st);
-	CHECK_INT(store_open(dir, &st), 0);	/* flushes the WAL to an SST */
-	store_close(st);
-	CHECK_INT(largest_sst(dir, sst, sizeof(sst)), 0);
-	flip_bit(sst);
+	make_damaged_sst(dir, sizeof(dir), sst, sizeof(sst));
 	/* Each reopen flushes one more level-0 file; the fourth makes
 	 * RocksDB compact them all, the damaged one included. */
 	for (unsigned r = 1; r <= 4; r++) {
