@@ -192,6 +192,27 @@ def test_record_planted_by_another_user_is_never_served(mount_factory,
     expect_refused(r, mnt, "owned by uid 65534")
 
 
+def test_cachedir_rules_hold_for_an_unprivileged_user(shared_dir):
+    """The cachedir unit test, run as nobody in a TMPDIR of its own: the
+    same rules for a user who is not root (root's directories are fine as
+    parents, never as the cache itself).  Mounting itself needs /dev/fuse,
+    which only root may open on this machine."""
+    build = os.environ.get("MEMOFS_BUILD")
+    if not build:
+        pytest.skip("MEMOFS_BUILD is not set")
+    home = shared_dir / "nobody"
+    home.mkdir(mode=0o700)
+    os.chown(home, NOBODY, NOBODY)
+    r = subprocess.run(["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}",
+                        "--clear-groups", "env", f"TMPDIR={home}",
+                        os.path.join(build, "tests", "test_cachedir")],
+                       stdin=subprocess.DEVNULL, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "0 failed" in r.stderr + r.stdout
+    assert os.listdir(home) == []
+
+
 # ---- item 5: damage that RocksDB itself finds ---------------------------------
 
 def fill_cache(mount_factory, csv, cache, ncols):
