@@ -27,6 +27,7 @@
 
 #include "cachedir.h"
 #include "log.h"
+#include "quote.h"
 
 #define CACHEDIR_LOCK "memofs-lock"
 #define CACHEDIR_TEMP_PREFIX "memofs-"
@@ -78,6 +79,28 @@ static int cachedir_check_self(const char *dir, const struct stat *sb,
 	return 0;
 }
 
+/* Is the entry name, with status sb, of the cache dir a file of ours that
+ * is no link?  The name is quoted: someone else may have chosen it. */
+static int cachedir_check_entry(const char *dir, const char *name,
+				const struct stat *sb, char *err,
+				size_t errlen)
+{
+	char q[QUOTE_BUF];
+
+	if (!S_ISLNK(sb->st_mode) && sb->st_uid == geteuid())
+		return 0;
+	quote_bytes(q, name, strlen(name));
+	if (S_ISLNK(sb->st_mode)) {
+		snprintf(err, errlen, "cache %s: %s in it is a symbolic link "
+			 "(memofs never follows one there)", dir, q);
+		return -ELOOP;
+	}
+	snprintf(err, errlen, "cache %s: %s in it is owned by uid %u, not by "
+		 "you (uid %u)", dir, q, (unsigned)sb->st_uid,
+		 (unsigned)geteuid());
+	return -EPERM;
+}
+
 /* Is every entry of the directory fd (dir) a file of ours, no link? */
 static int cachedir_check_entries(const char *dir, int fd, char *err,
 				  size_t errlen)
@@ -100,18 +123,11 @@ static int cachedir_check_entries(const char *dir, int fd, char *err,
 			continue;
 		if (fstatat(dfd, e->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
 			rc = -errno;
-			snprintf(err, errlen, "cache %s: %s: %s", dir,
-				 e->d_name, strerror(-rc));
-		} else if (S_ISLNK(sb.st_mode)) {
-			snprintf(err, errlen, "cache %s: %s in it is a "
-				 "symbolic link (memofs never follows one there)",
-				 dir, e->d_name);
-			rc = -ELOOP;
-		} else if (sb.st_uid != geteuid()) {
-			snprintf(err, errlen, "cache %s: %s in it is owned by "
-				 "uid %u, not by you (uid %u)", dir, e->d_name,
-				 (unsigned)sb.st_uid, (unsigned)geteuid());
-			rc = -EPERM;
+			snprintf(err, errlen, "cache %s: %s", dir,
+				 strerror(-rc));
+		} else {
+			rc = cachedir_check_entry(dir, e->d_name, &sb, err,
+						  errlen);
 		}
 	}
 	closedir(d);
@@ -174,8 +190,8 @@ static int cachedir_walk(const char *dir, const char *canon, int *out_fd,
 				rc = -ELOOP;
 			snprintf(err, errlen, "cache %s: %.*s: %s", dir,
 				 (int)(end - canon), canon, rc == -ELOOP
-				 ? "is a symbolic link (memofs never follows "
-				   "the cache's own name)"
+				 ? "is a symbolic link, which memofs does not "
+				   "follow here"
 				 : strerror(-rc));
 		}
 		close(fd);
@@ -257,12 +273,16 @@ int cachedir_prepare(const char *path, char *out, size_t outlen, char *err,
 	int fd, rc;
 
 	err[0] = '\0';
-	if (path[0] == '/')
+	if (path[0] == '/') {
 		n = (size_t)snprintf(abs, sizeof(abs), "%s", path);
-	else if (getcwd(cwd, sizeof(cwd)))
+	} else if (getcwd(cwd, sizeof(cwd))) {
 		n = (size_t)snprintf(abs, sizeof(abs), "%s/%s", cwd, path);
-	else
-		n = sizeof(abs);
+	} else {
+		rc = -errno;
+		snprintf(err, errlen, "cache %s: cannot find the working "
+			 "directory: %s", path, strerror(-rc));
+		return rc;
+	}
 	while (n > 1 && abs[n - 1] == '/')
 		abs[--n] = '\0';	/* "dir/" names dir */
 	if (n >= sizeof(abs)) {

@@ -556,10 +556,12 @@ int store_get(store *st, const uint8_t key[KEY_LEN], store_rec *rec)
 					      (const char *)key, KEY_LEN, &len,
 					      &err)
 		     : NULL;
-	if (err && strncmp(err, "Corruption", 10) == 0)
-		rc = store_get_damaged(st, key, err);
+	if (err && strncmp(err, "Corruption", 10) == 0) {
+		rc = store_get_damaged(st, key, err);	/* frees err */
+		err = NULL;
+	}
 	pthread_rwlock_unlock(&st->lock);
-	if (err && rc)
+	if (rc)
 		return rc;
 	if (err)
 		return store_fail("get", key, err, -EIO);

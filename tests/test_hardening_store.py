@@ -144,6 +144,20 @@ def test_untrusted_cache_dir_is_refused(mount_factory, shared_dir, kind):
     assert not (shared_dir / "pub" / "new").exists()
 
 
+def test_untrusted_tmpdir_is_refused(mount_factory, shared_dir):
+    """The temporary cache follows the same rule: a TMPDIR another user
+    owns is refused with one line, and nothing is left in it."""
+    pub = shared_dir / "pubtmp"
+    pub.mkdir()
+    pub.chmod(0o1777)
+    os.chown(pub, NOBODY, NOBODY)
+    mount_factory.env["TMPDIR"] = str(pub)
+    mnt = mount_factory.mountpoint()
+    r = mount_factory.run([mnt], mnt=mnt)
+    expect_refused(r, mnt, f"its parent {pub} is owned by uid 65534")
+    assert os.listdir(pub) == []
+
+
 def test_trusted_cache_dirs_work(mount_factory, tmp_path, shared_dir):
     """A fresh nested path is created 0700 (every missing part); an
     existing own 0700 directory and a path directly under the sticky
