@@ -39,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 
 #include <rocksdb/c.h>
@@ -55,10 +56,16 @@
 static const uint8_t store_magic[4] = { 'M', 'F', 'S', '\0' };
 
 /* After a disk-full write error RocksDB refuses every later write (its
- * WAL is in an error state) until the database is reopened.  The store
- * then answers puts with -ENOSPC at once, without logging, and tries a
- * reopen at most once per STORE_RETRY_NS. */
+ * WAL is in an error state) until the database is reopened, and so it does
+ * after a compaction met a damaged block (paranoid checks).  The store
+ * then answers puts with that error (-ENOSPC, -EIO) at once, without
+ * logging, and tries a reopen at most once per STORE_RETRY_NS. */
 #define STORE_RETRY_NS 1000000000ull
+
+/* Damaged SST files are logged once each, the first STORE_DAMAGED_MAX of
+ * them (a cache with more is better deleted: the log says so). */
+#define STORE_DAMAGED_MAX 16
+#define STORE_FILE_NAME_MAX 32	/* "/000123.sst": RocksDB's own names */
 
 struct store {
 	pthread_rwlock_t lock;		/* write-held only to reopen db */
@@ -66,7 +73,12 @@ struct store {
 	char *dir;
 	rocksdb_readoptions_t *ropts;	/* read-only after store_open */
 	rocksdb_writeoptions_t *wopts;	/* read-only after store_open */
-	_Atomic uint64_t full_since;	/* 0, or when a put hit ENOSPC */
+	_Atomic uint64_t stopped_since;	/* 0, or when writes stopped */
+	_Atomic int stopped_rc;		/* why: -ENOSPC or -EIO */
+	pthread_mutex_t damage_lock;	/* protects the next three */
+	char damaged[STORE_DAMAGED_MAX][STORE_FILE_NAME_MAX];
+	unsigned ndamaged;		/* damaged files logged so far */
+	char drop_sst[STORE_FILE_NAME_MAX]; /* to drop at the reopen, or "" */
 };
 
 /* ---- record encoding ---------------------------------------------------- */
@@ -192,6 +204,9 @@ static int store_open_errno(const char *err)
 		return -EACCES;
 	if (strstr(err, "No space left"))
 		return -ENOSPC;
+	if (strstr(err, "Corruption") || strstr(err, "MANIFEST") ||
+	    strstr(err, "CURRENT"))
+		return -EBADMSG;
 	return -EIO;
 }
 
@@ -236,6 +251,9 @@ out_free_path:
 #define STORE_MIN_BLOB (64u << 10)	/* values this large go to blobs */
 #define STORE_MAX_OPEN_FILES 256
 #define STORE_LOG_FILE_MAX (1u << 20)
+/* Free space an open needs: the LOG's option dump (about 20 KiB), the
+ * MANIFEST, OPTIONS and a first WAL block, with a wide margin. */
+#define STORE_MIN_FREE (1u << 20)
 
 /* The LRU block cache.  RocksDB would split 32 MiB into 64 shards of
  * 512 KiB, and a block larger than its shard cannot stay cached: every
@@ -309,8 +327,14 @@ static void store_table_options(rocksdb_options_t *opts)
  *   the daemon; a power cut may lose the last writes, which memoization
  *   recomputes.
  * - Logging: RocksDB's own LOG file (inside dir, never stderr) records
- *   its options at each open, then warnings and errors only, with no
- *   periodic statistics, in at most two files of 1 MiB. */
+ *   its options at each open and nothing else: Debian's librocksdb 7.8
+ *   aborts (an assertion in WritableFileWriter) on the second write to
+ *   its LOG after one failed for lack of space, and a warning is logged
+ *   on every write error, so with warnings on, a full disk killed the
+ *   daemon.  The errors RocksDB returns reach memofs's own log instead.
+ *   The LOG cannot be switched off (a logger that cannot be created
+ *   fails the open), so store_open checks for STORE_MIN_FREE before
+ *   each open, when the option dump is written. */
 static rocksdb_options_t *store_options_new(void)
 {
 	rocksdb_options_t *opts = rocksdb_options_create();
@@ -326,7 +350,7 @@ static rocksdb_options_t *store_options_new(void)
 	rocksdb_options_set_enable_blob_gc(opts, 1);
 	rocksdb_options_set_level_compaction_dynamic_level_bytes(opts, 1);
 	rocksdb_options_set_max_open_files(opts, STORE_MAX_OPEN_FILES);
-	rocksdb_options_set_info_log_level(opts, 2);	/* WARN_LEVEL */
+	rocksdb_options_set_info_log_level(opts, 4);	/* FATAL_LEVEL */
 	rocksdb_options_set_keep_log_file_num(opts, 2);
 	rocksdb_options_set_max_log_file_size(opts, STORE_LOG_FILE_MAX);
 	rocksdb_options_set_stats_dump_period_sec(opts, 0);
@@ -334,10 +358,37 @@ static rocksdb_options_t *store_options_new(void)
 	return opts;
 }
 
-int store_open(const char *dir, store **out)
+/* Opens st->dir's database into st->db, first checking that its filesystem
+ * has STORE_MIN_FREE bytes free (see store_options_new).  Returns 0,
+ * -ENOSPC, or store_open_errno() of RocksDB's error, logged when that is
+ * -EIO or -EBADMSG (the text says what is damaged).  no_compactions opens
+ * it without automatic compactions (see store_recover). */
+static int store_db_open(store *st, int no_compactions)
 {
 	rocksdb_options_t *opts;
+	struct statvfs vfs;
 	char *err = NULL;
+	int rc;
+
+	if (statvfs(st->dir, &vfs) == 0 &&
+	    (uint64_t)vfs.f_bavail * vfs.f_frsize < STORE_MIN_FREE)
+		return -ENOSPC;
+	opts = store_options_new();
+	rocksdb_options_set_disable_auto_compactions(opts, no_compactions);
+	st->db = rocksdb_open(opts, st->dir, &err);
+	rocksdb_options_destroy(opts);
+	if (!err)
+		return 0;
+	st->db = NULL;
+	rc = store_open_errno(err);
+	if (rc == -EIO || rc == -EBADMSG)
+		log_error("store: cannot open %s: %s", st->dir, err);
+	rocksdb_free(err);
+	return rc;
+}
+
+int store_open(const char *dir, store **out)
+{
 	store *st;
 	int rc;
 
@@ -351,32 +402,21 @@ int store_open(const char *dir, store **out)
 		return -ENOMEM;
 	st->dir = strdup(dir);
 	if (!st->dir) {
-		rc = -ENOMEM;
-		goto out_free_store;
+		free(st);
+		return -ENOMEM;
 	}
 	pthread_rwlock_init(&st->lock, NULL);
-	opts = store_options_new();
-	st->db = rocksdb_open(opts, dir, &err);
-	rocksdb_options_destroy(opts);
-	if (err) {
-		rc = store_open_errno(err);
-		if (rc == -EIO)
-			log_error("store: cannot open %s: %s", dir, err);
-		rocksdb_free(err);
-		goto out_free_store;
+	pthread_mutex_init(&st->damage_lock, NULL);
+	rc = store_db_open(st, 0);
+	if (rc) {
+		store_close(st);
+		return rc;
 	}
 	st->ropts = rocksdb_readoptions_create();
 	st->wopts = rocksdb_writeoptions_create();
 	rocksdb_writeoptions_set_sync(st->wopts, 0);
 	*out = st;
 	return 0;
-
-out_free_store:
-	if (st->dir)
-		pthread_rwlock_destroy(&st->lock);
-	free(st->dir);
-	free(st);
-	return rc;
 }
 
 void store_close(store *st)
@@ -385,8 +425,11 @@ void store_close(store *st)
 		return;
 	if (st->db)
 		rocksdb_close(st->db);
-	rocksdb_readoptions_destroy(st->ropts);
-	rocksdb_writeoptions_destroy(st->wopts);
+	if (st->ropts)
+		rocksdb_readoptions_destroy(st->ropts);
+	if (st->wopts)
+		rocksdb_writeoptions_destroy(st->wopts);
+	pthread_mutex_destroy(&st->damage_lock);
 	pthread_rwlock_destroy(&st->lock);
 	free(st->dir);
 	free(st);
@@ -394,13 +437,118 @@ void store_close(store *st)
 
 /* ---- reads -------------------------------------------------------------- */
 
+/* The SST file named in a RocksDB status text ("Corruption: block checksum
+ * mismatch: ... in /dir/000012.sst offset 0 size 4021"), as RocksDB's
+ * live-file name "/000012.sst".  Returns 0, or -ENOENT when err names no
+ * SST file. */
+static int store_sst_name(const char *err, char name[STORE_FILE_NAME_MAX])
+{
+	const char *end = strstr(err, ".sst"), *start;
+
+	if (!end)
+		return -ENOENT;
+	end += 4;
+	for (start = end - 4; start > err && start[-1] != '/'; start--)
+		;
+	if (start == err || end - start + 1 >= STORE_FILE_NAME_MAX)
+		return -ENOENT;
+	snprintf(name, STORE_FILE_NAME_MAX, "/%.*s", (int)(end - start),
+		 start);
+	return 0;
+}
+
+/* Has file name been reported damaged before?  Records it if not. */
+static int store_damage_seen(store *st, const char *name)
+{
+	int seen = 0;
+
+	pthread_mutex_lock(&st->damage_lock);
+	for (unsigned i = 0; !seen && i < st->ndamaged; i++)
+		seen = strcmp(st->damaged[i], name) == 0;
+	if (!seen && st->ndamaged < STORE_DAMAGED_MAX)
+		snprintf(st->damaged[st->ndamaged++], STORE_FILE_NAME_MAX,
+			 "%s", name);
+	else if (!seen)
+		seen = 1;	/* too many: the first ones said it */
+	pthread_mutex_unlock(&st->damage_lock);
+	return seen;
+}
+
+/* Index of the live SST file name in lf, or -1. */
+static int store_live_index(const rocksdb_livefiles_t *lf, const char *name)
+{
+	for (int i = 0; i < rocksdb_livefiles_count(lf); i++)
+		if (strcmp(rocksdb_livefiles_name(lf, i), name) == 0)
+			return i;
+	return -1;
+}
+
+/* Drops the damaged SST file name from the database, with every record
+ * in it (the readers of those recompute them), so that no compaction
+ * reads its bad block again: a compaction that meets a checksum mismatch
+ * stops every later write.  RocksDB drops a whole file only from the
+ * last level or as the oldest of level 0 (DeleteFile), or, from level 1
+ * on, with the other files whose keys lie in its key range
+ * (DeleteFilesInRange).  Caller holds st->lock.  Returns 0 once the file
+ * is gone, -EBUSY when RocksDB kept it. */
+static int store_drop_sst(store *st, const char *name)
+{
+	const rocksdb_livefiles_t *lf = rocksdb_livefiles(st->db);
+	size_t slen, llen;
+	const char *lo, *hi;
+	char *err = NULL;
+	int i = store_live_index(lf, name);
+
+	if (i >= 0 && rocksdb_livefiles_level(lf, i) > 0) {
+		lo = rocksdb_livefiles_smallestkey(lf, i, &slen);
+		hi = rocksdb_livefiles_largestkey(lf, i, &llen);
+		rocksdb_delete_file_in_range(st->db, lo, slen, hi, llen, &err);
+		rocksdb_free(err);
+		err = NULL;
+	}
+	rocksdb_livefiles_destroy(lf);
+	lf = rocksdb_livefiles(st->db);
+	if (store_live_index(lf, name) >= 0)
+		rocksdb_delete_file(st->db, name);
+	rocksdb_livefiles_destroy(lf);
+	lf = rocksdb_livefiles(st->db);
+	i = store_live_index(lf, name);
+	rocksdb_livefiles_destroy(lf);
+	return i >= 0 ? -EBUSY : 0;
+}
+
+/* A get that failed with RocksDB's own damage (a Corruption status: a
+ * block whose checksum does not match).  Like a damaged record, it is
+ * recomputed and overwritten: logs once which file is damaged, drops
+ * it (store_drop_sst), frees err and returns -EBADMSG.  Caller holds
+ * st->lock. */
+static int store_get_damaged(store *st, const uint8_t key[KEY_LEN], char *err)
+{
+	char name[STORE_FILE_NAME_MAX], hex[2 * KEY_LEN + 1];
+	int dropped;
+
+	if (store_sst_name(err, name) != 0) {
+		key_hex(key, hex);
+		log_warn("store: damaged record %s: %s", hex, err);
+	} else if (!store_damage_seen(st, name)) {
+		dropped = store_drop_sst(st, name);
+		log_warn("store: damaged file %s%s: %s; its results are "
+			 "recomputed%s", st->dir, name, err,
+			 dropped == 0 ? ", the file is dropped"
+				      : " as they are read");
+	}
+	rocksdb_free(err);
+	return -EBADMSG;
+}
+
+
 int store_get(store *st, const uint8_t key[KEY_LEN], store_rec *rec)
 {
 	char hex[2 * KEY_LEN + 1], why[96];
 	char *err = NULL;
 	uint8_t *raw;
 	size_t len = 0;
-	int rc;
+	int rc = 0;
 
 	memset(rec, 0, sizeof(*rec));
 	pthread_rwlock_rdlock(&st->lock);
@@ -408,7 +556,13 @@ int store_get(store *st, const uint8_t key[KEY_LEN], store_rec *rec)
 					      (const char *)key, KEY_LEN, &len,
 					      &err)
 		     : NULL;
+	if (err && strncmp(err, "Corruption", 10) == 0) {
+		rc = store_get_damaged(st, key, err);	/* frees err */
+		err = NULL;
+	}
 	pthread_rwlock_unlock(&st->lock);
+	if (rc)
+		return rc;
 	if (err)
 		return store_fail("get", key, err, -EIO);
 	if (!raw)
@@ -438,8 +592,6 @@ void store_rec_free(store_rec *rec)
 
 /* ---- writes ------------------------------------------------------------- */
 
-/* Writes the value made of two parts, head then tail (either may be
- * empty), under key, without first joining them in a buffer of our own. */
 static uint64_t store_mono_ns(void)
 {
 	struct timespec ts;
@@ -448,40 +600,89 @@ static uint64_t store_mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Reopens the database after a disk-full error, at most once per
- * STORE_RETRY_NS.  Returns 0 when writes may be tried, -ENOSPC when the
- * store is still waiting for space. */
+/* Drops st->drop_sst, if set, from the database just reopened without
+ * compactions (so that none is reading it), then turns compactions back
+ * on.  Caller write-holds st->lock. */
+static void store_drop_pending(store *st)
+{
+	static const char *const key[1] = { "disable_auto_compactions" };
+	static const char *const off[1] = { "false" };
+	char name[STORE_FILE_NAME_MAX];
+	char *err = NULL;
+
+	pthread_mutex_lock(&st->damage_lock);
+	snprintf(name, sizeof(name), "%s", st->drop_sst);
+	st->drop_sst[0] = '\0';
+	pthread_mutex_unlock(&st->damage_lock);
+	if (name[0] && store_drop_sst(st, name) == 0)
+		log_warn("store: damaged file %s%s dropped", st->dir, name);
+	else if (name[0])
+		log_warn("store: damaged file %s%s could not be dropped: "
+			 "delete the cache to stop these warnings", st->dir,
+			 name);
+	rocksdb_set_options(st->db, 1, key, off, &err);
+	if (err)
+		log_error("store: cannot resume compactions: %s", err);
+	rocksdb_free(err);
+}
+
+/* Reopens the database after writes stopped (a full disk, a compaction
+ * that met a damaged file), at most once per STORE_RETRY_NS.  A damaged
+ * file is dropped before any compaction can read it again.  Returns 0
+ * when writes may be tried, else why they stopped (-ENOSPC, -EIO). */
 static int store_recover(store *st)
 {
-	uint64_t since = st->full_since, now;
-	rocksdb_options_t *opts;
-	char *err = NULL;
+	uint64_t since = st->stopped_since, now;
+	int drop;
 
 	if (since == 0)
 		return 0;
 	now = store_mono_ns();
 	if (now - since < STORE_RETRY_NS)
-		return -ENOSPC;
+		return st->stopped_rc;
 	pthread_rwlock_wrlock(&st->lock);
-	if (st->full_since == since) {
+	if (st->stopped_since == since) {
 		if (st->db)
 			rocksdb_close(st->db);
-		opts = store_options_new();
-		st->db = rocksdb_open(opts, st->dir, &err);
-		rocksdb_options_destroy(opts);
-		if (err) {
-			st->db = NULL;	/* reads miss until a reopen works */
-			rocksdb_free(err);
-			st->full_since = now;
+		st->db = NULL;
+		pthread_mutex_lock(&st->damage_lock);
+		drop = st->drop_sst[0] != '\0';
+		pthread_mutex_unlock(&st->damage_lock);
+		if (store_db_open(st, drop) != 0) {
+			st->stopped_since = now; /* reads miss until it works */
 		} else {
-			st->full_since = 0;
+			if (drop)
+				store_drop_pending(st);
+			st->stopped_since = 0;
 			log_warn("store: %s reopened for writing", st->dir);
 		}
 	}
 	pthread_rwlock_unlock(&st->lock);
-	return st->full_since ? -ENOSPC : 0;
+	return st->stopped_since ? st->stopped_rc : 0;
 }
 
+/* Did a put fail because a compaction met a damaged SST file (RocksDB
+ * then stops every write)?  If so, notes the file for store_recover to
+ * drop, logs it once and returns 0; else -ENOENT. */
+static int store_write_damaged(store *st, const char *err)
+{
+	char name[STORE_FILE_NAME_MAX];
+
+	if (strncmp(err, "Corruption", 10) != 0 ||
+	    store_sst_name(err, name) != 0)
+		return -ENOENT;
+	if (!store_damage_seen(st, name))
+		log_warn("store: damaged file %s%s: %s; it is dropped at the "
+			 "next reopen, its results recomputed", st->dir, name,
+			 err);
+	pthread_mutex_lock(&st->damage_lock);
+	snprintf(st->drop_sst, sizeof(st->drop_sst), "%s", name);
+	pthread_mutex_unlock(&st->damage_lock);
+	return 0;
+}
+
+/* Writes the value made of two parts, head then tail (either may be
+ * empty), under key, without first joining them in a buffer of our own. */
 static int store_write(store *st, const uint8_t key[KEY_LEN],
 		       const void *head, size_t head_len, const void *tail,
 		       size_t tail_len)
@@ -508,8 +709,12 @@ static int store_write(store *st, const uint8_t key[KEY_LEN],
 	if (!err)
 		return 0;
 	rc = store_write_errno(err);
-	if (rc == -ENOSPC && st->full_since == 0)
-		st->full_since = store_mono_ns();
+	if (rc == -EIO && store_write_damaged(st, err) != 0)
+		return store_fail("put", key, err, rc);	/* no reopen cures it */
+	if (st->stopped_since == 0) {
+		st->stopped_rc = rc;
+		st->stopped_since = store_mono_ns();
+	}
 	return store_fail("put", key, err, rc);
 }
 

@@ -27,19 +27,25 @@ typedef struct store_rec {
 } store_rec;
 
 /* Opens (creating if needed, directory included) the store in dir; missing
- * directories are created with mode 0700.  Returns 0 and *out; -EBUSY when
- * another process (or store) holds it; -EACCES, -ENOSPC; -EIO for any other
- * RocksDB failure (its message logged); the errno of mkdir(2) or stat(2),
- * such as -ENOTDIR or -EACCES, when dir cannot be made a directory;
- * -EINVAL for an empty dir; -ENOMEM.  Only -EIO is logged here: the caller
- * reports the rest.  Caller closes with store_close(), after every other
- * call on the store has returned. */
+ * directories are created with mode 0700.  The caller has checked that it
+ * trusts dir (cachedir_prepare()).  Returns 0 and *out; -EBUSY when
+ * another process (or store) holds it; -EACCES; -ENOSPC when the disk
+ * has less than 1 MiB free (RocksDB could not write its LOG); -EBADMSG
+ * when the database is damaged beyond opening (a bad MANIFEST or CURRENT:
+ * logged; the caller may move dir aside and start afresh); -EIO for any
+ * other RocksDB failure (logged); the errno of mkdir(2) or stat(2), such
+ * as -ENOTDIR or -EACCES, when dir cannot be made a directory; -EINVAL
+ * for an empty dir; -ENOMEM.  Caller closes with store_close(), after
+ * every other call on the store has returned. */
 int store_open(const char *dir, store **out);
 void store_close(store *st);	/* store_close(NULL) is a no-op */
 
 /* Returns 0 and fills *rec on a hit; -ENOENT on a miss; -EBADMSG when the
- * stored record is damaged (logged once, to be recomputed and overwritten);
- * -EIO on a RocksDB error (logged).  On failure *rec is cleared. */
+ * stored record is damaged (logged once, to be recomputed and overwritten),
+ * which includes RocksDB's own damage (a block checksum mismatch): the
+ * damaged SST file is then logged once and dropped from the store with
+ * every record it holds, so that no compaction reads it again; -EIO on
+ * another RocksDB error (logged).  On failure *rec is cleared. */
 int store_get(store *st, const uint8_t key[KEY_LEN], store_rec *rec);
 
 /* Frees rec's buffer, not rec, and clears rec; a no-op on a cleared rec

@@ -11,7 +11,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cachedir.h"
 #include "cmdfn.h"
 #include "argdir.h"
 #include "fn_builtin.h"
@@ -37,6 +37,7 @@ struct mfs_start {
 	char mountpoint[PATH_MAX];
 	char cache_dir[PATH_MAX];
 	int temporary_cache;	/* remove cache_dir at the end */
+	int temp_lock;		/* its lock (cachedir_make_temp), or -1 */
 	int ready_fd;		/* daemon: pipe to the waiting parent, or -1 */
 };
 
@@ -75,48 +76,49 @@ static void mfs_startup_done(struct mfs_start *s)
 	log_init(1, s->o->quiet ? LOG_LVL_WARN : LOG_LVL_INFO);
 }
 
-static int mfs_rm_entry(const char *path, const struct stat *sb, int flag,
-			struct FTW *ftw)
-{
-	return remove(path) ? -1 : 0;
-}
-
-static void mfs_remove_tree(const char *dir)
-{
-	if (nftw(dir, mfs_rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
-		log_warn("cannot remove cache %s: %s", dir, strerror(errno));
-}
-
-/* Fills s->cache_dir: -o cache made absolute, or a new temporary one. */
+/* Fills s->cache_dir: -o cache, checked and made canonical (cachedir.h),
+ * or a new temporary cache, locked as in use by s->temp_lock.  First
+ * removes the temporary caches that killed daemons left in TMPDIR. */
 static int mfs_prepare_cache(struct mfs_start *s, char *err, size_t errlen)
 {
 	const char *tmp = getenv("TMPDIR");
-	char cwd[PATH_MAX];
-	int n;
 
-	if (s->o->cache_dir) {
-		if (s->o->cache_dir[0] == '/' || !getcwd(cwd, sizeof(cwd)))
-			n = snprintf(s->cache_dir, sizeof(s->cache_dir), "%s",
-				     s->o->cache_dir);
-		else
-			n = snprintf(s->cache_dir, sizeof(s->cache_dir),
-				     "%s/%s", cwd, s->o->cache_dir);
-		if (n < 0 || (size_t)n >= sizeof(s->cache_dir)) {
-			snprintf(err, errlen, "cache=%s: path too long",
-				 s->o->cache_dir);
-			return -ENAMETOOLONG;
-		}
-		return 0;
-	}
-	snprintf(s->cache_dir, sizeof(s->cache_dir), "%s/memofs-XXXXXX",
-		 tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(s->cache_dir)) {
-		snprintf(err, errlen, "cannot create a temporary cache in %s: "
-			 "%s", tmp && *tmp ? tmp : "/tmp", strerror(errno));
-		return -errno;
-	}
+	if (!tmp || !*tmp)
+		tmp = "/tmp";
+	cachedir_sweep(tmp);
+	if (s->o->cache_dir)
+		return cachedir_prepare(s->o->cache_dir, s->cache_dir,
+					sizeof(s->cache_dir), err, errlen);
 	s->temporary_cache = 1;
-	return 0;
+	return cachedir_make_temp(tmp, s->cache_dir, sizeof(s->cache_dir),
+				  &s->temp_lock, err, errlen);
+}
+
+/* Opens the store in s->cache_dir.  A persistent cache whose database
+ * RocksDB cannot open (a damaged MANIFEST or CURRENT: -EBADMSG) is renamed
+ * aside, kept for inspection, and a fresh one takes its place. */
+static int mfs_open_store(struct mfs_start *s, store **st, char *err,
+			  size_t errlen)
+{
+	char aside[PATH_MAX + 64];
+	int rc = store_open(s->cache_dir, st);
+
+	if (rc == -EBADMSG && !s->temporary_cache &&
+	    cachedir_set_aside(s->cache_dir, aside, sizeof(aside)) == 0) {
+		log_warn("cache %s is damaged (see above): moved to %s, "
+			 "starting with an empty cache", s->cache_dir, aside);
+		rc = cachedir_prepare(s->cache_dir, s->cache_dir,
+				      sizeof(s->cache_dir), err, errlen);
+		if (rc)
+			return rc;
+		rc = store_open(s->cache_dir, st);
+	}
+	if (rc)
+		snprintf(err, errlen, "cannot open cache %s: %s", s->cache_dir,
+			 rc == -EBUSY ? "in use by another memofs"
+			 : rc == -EBADMSG ? "damaged (see above)"
+			 : strerror(-rc));
+	return rc;
 }
 
 static struct fuse_session *mfs_session_new(struct mfs *fs,
@@ -211,11 +213,8 @@ static int mfs_serve(const reg *r, const ds *d, cmdfn *cmds,
 		mfs_startup_error(s, err);
 		goto out;
 	}
-	rc = store_open(s->cache_dir, &st);
+	rc = mfs_open_store(s, &st, err, sizeof(err));
 	if (rc) {
-		snprintf(err, sizeof(err), "cannot open cache %s: %s",
-			 s->cache_dir, rc == -EBUSY ? "in use by another memofs"
-						    : strerror(-rc));
 		mfs_startup_error(s, err);
 		goto out_cache;
 	}
@@ -229,8 +228,11 @@ static int mfs_serve(const reg *r, const ds *d, cmdfn *cmds,
 out_store:
 	store_close(st);
 out_cache:
-	if (s->temporary_cache)
-		mfs_remove_tree(s->cache_dir);
+	if (s->temporary_cache && cachedir_remove(s->cache_dir) != 0)
+		log_warn("cannot remove the temporary cache %s",
+			 s->cache_dir);
+	if (s->temp_lock >= 0)
+		close(s->temp_lock);	/* after the removal: see cachedir.h */
 out:
 	pthread_mutex_destroy(&fs.lock);
 	return rc ? 1 : 0;
@@ -458,7 +460,7 @@ int main(int argc, char **argv)
 {
 	char err[MFS_ERR_MAX];
 	struct mfs_opts o;
-	struct mfs_start s = { .o = &o, .ready_fd = -1 };
+	struct mfs_start s = { .o = &o, .ready_fd = -1, .temp_lock = -1 };
 	struct mfs_setup su = { 0 };
 	int rc = 1;
 

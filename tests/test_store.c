@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <rocksdb/c.h>
 #include <xxhash.h>
 
 #include "check.h"
@@ -622,6 +623,221 @@ out:
 	rm_tree(dir);
 }
 
+/* ---- RocksDB's own damage ---------------------------------------------- */
+
+#define SST_RECORDS 4000
+
+/* Path of the largest .sst file in dir into out; 0 or -ENOENT. */
+static int largest_sst(const char *dir, char *out, size_t size)
+{
+	char path[PATH_MAX + 300];
+	off_t best = -1;
+	struct dirent *e;
+	struct stat sb;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return -errno;
+	while ((e = readdir(d))) {
+		size_t n = strlen(e->d_name);
+
+		if (n < 4 || strcmp(e->d_name + n - 4, ".sst") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (stat(path, &sb) == 0 && sb.st_size > best) {
+			best = sb.st_size;
+			snprintf(out, size, "%s", path);
+		}
+	}
+	closedir(d);
+	return best < 0 ? -ENOENT : 0;
+}
+
+/* Flips one bit a quarter into path: inside its data blocks. */
+static void flip_bit(const char *path)
+{
+	FILE *f = fopen(path, "r+b");
+	long at;
+	int c;
+
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	CHECK_INT(fseek(f, 0, SEEK_END), 0);
+	at = ftell(f) / 4;
+	CHECK_INT(fseek(f, at, SEEK_SET), 0);
+	c = fgetc(f);
+	CHECK_INT(fseek(f, at, SEEK_SET), 0);
+	CHECK(fputc(c ^ 0x10, f) != EOF);
+	CHECK_INT(fclose(f), 0);
+}
+
+/* Reads record i: 0 right, 1 damaged, 2 missing (both then rewritten),
+ * -1 wrong or failed. */
+static int read_or_repair(store *st, unsigned i)
+{
+	uint8_t key[KEY_LEN], want[136];
+	size_t len = value_of(i, want);
+	store_rec rec;
+	int rc;
+
+	key_of(key, i);
+	rc = store_get(st, key, &rec);
+	if (rc == -EBADMSG || rc == -ENOENT)
+		return store_put(st, key, want, len, 1) != 0 ? -1
+		       : rc == -EBADMSG ? 1 : 2;
+	if (rc)
+		return -1;
+	rc = rec.len == len && memcmp(rec.data, want, len) == 0 ? 0 : -1;
+	store_rec_free(&rec);
+	return rc;
+}
+
+/* A full compaction, through RocksDB itself, of the closed store dir:
+ * it reads every block, so it fails if a damaged one is still there,
+ * and the write after it then fails too. */
+static void compact_all(const char *dir)
+{
+	rocksdb_options_t *opts = rocksdb_options_create();
+	char *err = NULL;
+	rocksdb_t *db = rocksdb_open(opts, dir, &err);
+
+	CHECK(err == NULL);
+	if (db) {
+		rocksdb_writeoptions_t *w = rocksdb_writeoptions_create();
+
+		rocksdb_compact_range(db, NULL, 0, NULL, 0);
+		/* A compaction that met a bad block stops every write. */
+		rocksdb_put(db, w, "probe", 5, "x", 1, &err);
+		CHECK(err == NULL);
+		rocksdb_writeoptions_destroy(w);
+		rocksdb_close(db);
+	}
+	rocksdb_free(err);
+	rocksdb_options_destroy(opts);
+}
+
+/* Reads every record, rewriting those damaged or missing; counts[0..3]
+ * get the right, damaged, missing and wrong ones. */
+static void read_all(store *st, unsigned counts[4])
+{
+	memset(counts, 0, 4 * sizeof(*counts));
+	for (unsigned i = 0; i < SST_RECORDS; i++) {
+		int rc = read_or_repair(st, i);
+
+		counts[rc < 0 ? 3 : rc]++;
+	}
+}
+
+/* Fills a new store in dir with SST_RECORDS records, has them flushed to
+ * an SST, closes it and flips a bit in that file, named into sst. */
+static void make_damaged_sst(char *dir, size_t size, char *sst,
+			     size_t sstsize)
+{
+	uint8_t key[KEY_LEN], buf[136];
+	store *st = open_tmp(dir, size);
+
+	for (unsigned i = 0; st && i < SST_RECORDS; i++) {
+		key_of(key, i);
+		CHECK_INT(store_put(st, key, buf, value_of(i, buf), 1), 0);
+	}
+	store_close(st);
+	CHECK_INT(store_open(dir, &st), 0);	/* flushes the WAL to an SST */
+	store_close(st);
+	CHECK_INT(largest_sst(dir, sst, sstsize), 0);
+	flip_bit(sst);
+}
+
+/* A bit flipped in an SST data block: the records it hits are -EBADMSG
+ * (RocksDB's checksum), the file is dropped (records read from it before
+ * are then missing), rewritten records are served, and a full compaction
+ * afterwards meets no damage. */
+static void test_damaged_sst(void)
+{
+	char dir[PATH_MAX], sst[PATH_MAX + 300];
+	unsigned n[4];
+	store *st = NULL;
+
+	make_damaged_sst(dir, sizeof(dir), sst, sizeof(sst));
+	CHECK_INT(store_open(dir, &st), 0);
+	read_all(st, n);
+	CHECK(n[1] > 0);		/* the damaged block's records */
+	CHECK_INT(n[3], 0);
+	CHECK(access(sst, F_OK) != 0);	/* dropped from the store */
+	store_close(st);
+	compact_all(dir);
+	CHECK_INT(store_open(dir, &st), 0);
+	read_all(st, n);
+	CHECK_INT(n[1] + n[3], 0);	/* only what the dropped file held */
+	read_all(st, n);
+	CHECK_INT(n[0], SST_RECORDS);
+	store_close(st);
+	rm_tree(dir);
+}
+
+/* The damaged file is met by a compaction first, before any get: RocksDB
+ * stops every write; the store reopens without compactions, drops the
+ * file, and writes work again within a few seconds. */
+static void test_damaged_sst_compacted(void)
+{
+	char dir[PATH_MAX], sst[PATH_MAX + 300];
+	uint8_t key[KEY_LEN];
+	int failed = 0, resumed = 0;
+	unsigned n[4];
+	store *st = NULL;
+
+	make_damaged_sst(dir, sizeof(dir), sst, sizeof(sst));
+	/* Each reopen flushes one more level-0 file; the fourth makes
+	 * RocksDB compact them all, the damaged one included. */
+	for (unsigned r = 1; r <= 4; r++) {
+		CHECK_INT(store_open(dir, &st), 0);
+		for (unsigned i = 0; st && i < 50; i++) {
+			key_of(key, 100000 * r + i);
+			store_put(st, key, "x", 1, 1);
+		}
+		if (r < 4)
+			store_close(st);
+	}
+	for (int t = 0; t < 100 && !resumed; t++) {
+		int rc;
+
+		key_of(key, 999999);
+		rc = store_put(st, key, "y", 1, 1);
+		failed |= rc != 0;
+		resumed = failed && rc == 0;
+		usleep(50000);
+	}
+	CHECK(failed && resumed);
+	CHECK(access(sst, F_OK) != 0);
+	read_all(st, n);
+	CHECK_INT(n[1] + n[3], 0);
+	store_close(st);
+	compact_all(dir);
+	rm_tree(dir);
+}
+
+/* A CURRENT that names no MANIFEST: the store cannot be opened, and says
+ * so with -EBADMSG (the daemon then moves it aside). */
+static void test_damaged_current(void)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 16];
+	store *st = open_tmp(dir, sizeof(dir));
+	FILE *f;
+
+	store_close(st);
+	snprintf(path, sizeof(path), "%s/CURRENT", dir);
+	f = fopen(path, "w");
+	CHECK(f != NULL);
+	if (f) {
+		fputs("MANIFEST-424242\n", f);
+		fclose(f);
+	}
+	st = NULL;
+	CHECK_INT(store_open(dir, &st), -EBADMSG);
+	CHECK(st == NULL);
+	rm_tree(dir);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "--open") == 0)
@@ -634,6 +850,9 @@ int main(int argc, char **argv)
 	test_overwrite();
 	test_reopen();
 	test_damaged();
+	test_damaged_sst();
+	test_damaged_sst_compacted();
+	test_damaged_current();
 	test_open_not_dir();
 	test_locked();
 	test_killed();
