@@ -8,15 +8,37 @@
  *   3. the child opens the store, mounts, starts the workers and serves
  *      until unmounted or signalled, then stops the workers, closes the
  *      store and removes a temporary cache.
+ *
+ * Stopping.  SIGTERM, SIGINT and SIGHUP reach only the main thread (every
+ * other thread blocks them), whose handler wakes the stopper thread; the
+ * FUSE session goes on serving while the stopper
+ *   1. drops the queued computations (their readers get ENOTCONN) and
+ *      cancels the running ones: built-in delays end, commands are killed;
+ *   2. waits up to MFS_STOP_GRACE seconds for the computations still
+ *      running (plugin code, which cannot be interrupted): what ends in
+ *      time is stored and served, the readers of the rest get ENOTCONN;
+ *   3. ends the session loop (fuse_session_exit(), then SIGTERM to the
+ *      main thread, repeated, to interrupt libfuse's wait).
+ * The main thread then unmounts (libfuse detaches lazily and closes
+ * /dev/fuse, so a request still in the kernel fails at once), closes the
+ * store (releasing its lock) and removes a temporary cache.  When the
+ * kernel unmounts first (fusermount3 -u), the loop ends by itself and the
+ * main thread runs steps 1 and 2.  Computations left running after the
+ * grace end with the process: main then exits without freeing what they
+ * use.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cmdfn.h"
@@ -30,6 +52,8 @@
 #include "store.h"
 
 #define MFS_FUSE_THREADS 16
+#define MFS_STOP_GRACE 1.0	/* seconds running plugin code gets at stop */
+#define MFS_KICK_NS 50000000L	/* re-interrupt the loop's wait this often */
 
 /* What start-up hands to the serving part. */
 struct mfs_start {
@@ -38,6 +62,7 @@ struct mfs_start {
 	char cache_dir[PATH_MAX];
 	int temporary_cache;	/* remove cache_dir at the end */
 	int ready_fd;		/* daemon: pipe to the waiting parent, or -1 */
+	int abandoned;		/* computations still running at the end */
 };
 
 static void mfs_startup_error(struct mfs_start *s, const char *msg)
@@ -119,6 +144,131 @@ static int mfs_prepare_cache(struct mfs_start *s, char *err, size_t errlen)
 	return 0;
 }
 
+/* ---- stopping ----------------------------------------------------------- */
+
+/* The signal handler can reach nothing but static state: the first stop
+ * signal, and the semaphore (sem_post() is async-signal-safe) that wakes
+ * the stopper thread, once for a signal and once when the loop has
+ * ended. */
+static volatile sig_atomic_t mfs_stop_signal;
+static sem_t mfs_stop_sem;
+
+struct mfs_stopper {
+	struct mfs *fs;
+	pthread_t thread;
+	pthread_t main;		/* runs the session loop */
+	atomic_int loop_done;	/* the session loop has returned */
+	int stopped;		/* computations stopped (by the stopper) */
+	int abandoned;		/* computations left running after the grace */
+};
+
+static void mfs_on_signal(int sig)
+{
+	if (!mfs_stop_signal) {
+		mfs_stop_signal = sig;
+		sem_post(&mfs_stop_sem);
+	}
+}
+
+static void mfs_on_sigpipe(int sig)
+{
+	(void)sig;	/* a handler, not SIG_IGN: commands get the default */
+}
+
+/* Blocks (how = SIG_BLOCK) or unblocks the stop signals in this thread. */
+static void mfs_signals_mask(int how)
+{
+	sigset_t stop;
+
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGHUP);
+	pthread_sigmask(how, &stop, NULL);
+}
+
+/* TERM, INT and HUP: blocked here (threads started from now on inherit
+ * that), handled once the main thread unblocks them (mfs_loop). */
+static int mfs_signals_install(void)
+{
+	struct sigaction sa = { .sa_handler = mfs_on_signal };
+
+	mfs_signals_mask(SIG_BLOCK);
+	sigemptyset(&sa.sa_mask);
+	if (sem_init(&mfs_stop_sem, 0, 0) != 0 ||
+	    sigaction(SIGTERM, &sa, NULL) != 0 ||
+	    sigaction(SIGINT, &sa, NULL) != 0 ||
+	    sigaction(SIGHUP, &sa, NULL) != 0)
+		return -errno;
+	sa.sa_handler = mfs_on_sigpipe;
+	return sigaction(SIGPIPE, &sa, NULL) != 0 ? -errno : 0;
+}
+
+/* Steps 1 and 2 of stopping (see the top of this file).  Returns the
+ * number of computations left running. */
+static int mfs_stop_computing(struct mfs *fs)
+{
+	int left;
+
+	memo_cancel(fs->m);
+	cmdfn_cancel(fs->cmds);	/* a command may never end by itself */
+	left = memo_drain(fs->m, MFS_STOP_GRACE);
+	if (left)
+		log_warn("%d computation%s still running after %.1f s: left "
+			 "to end with memofs", left, left == 1 ? "" : "s",
+			 MFS_STOP_GRACE);
+	return left;
+}
+
+static int mfs_sem_wait_ns(long ns)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += ns;
+	ts.tv_sec += ts.tv_nsec / 1000000000L;
+	ts.tv_nsec %= 1000000000L;
+	return sem_timedwait(&mfs_stop_sem, &ts);
+}
+
+static void *mfs_stopper_run(void *arg)
+{
+	struct mfs_stopper *sp = arg;
+
+	while (sem_wait(&mfs_stop_sem) != 0)
+		;
+	if (atomic_load(&sp->loop_done))
+		return NULL;	/* unmounted: main stops the computations */
+	log_info("stopping on %s", strsignal(mfs_stop_signal));
+	sp->abandoned = mfs_stop_computing(sp->fs);
+	sp->stopped = 1;
+	fuse_session_exit(sp->fs->se);
+	/* libfuse's main thread waits in sem_wait(), which only a signal
+	 * interrupts; one sent before it waits is lost, hence the repeat. */
+	do
+		pthread_kill(sp->main, SIGTERM);
+	while (mfs_sem_wait_ns(MFS_KICK_NS) != 0 &&
+	       !atomic_load(&sp->loop_done));
+	return NULL;
+}
+
+/* Starts the stopper (signals blocked: they are the main thread's). */
+static int mfs_stopper_start(struct mfs_stopper *sp, struct mfs *fs)
+{
+	*sp = (struct mfs_stopper){ .fs = fs, .main = pthread_self() };
+	atomic_init(&sp->loop_done, 0);
+	return -pthread_create(&sp->thread, NULL, mfs_stopper_run, sp);
+}
+
+/* After the loop: ends the stopper, then stops what it has not. */
+static int mfs_stopper_end(struct mfs_stopper *sp)
+{
+	atomic_store(&sp->loop_done, 1);
+	sem_post(&mfs_stop_sem);
+	pthread_join(sp->thread, NULL);
+	return sp->stopped ? sp->abandoned : mfs_stop_computing(sp->fs);
+}
+
 static struct fuse_session *mfs_session_new(struct mfs *fs,
 					    const struct mfs_opts *o)
 {
@@ -135,7 +285,8 @@ static struct fuse_session *mfs_session_new(struct mfs *fs,
 	return se;
 }
 
-/* Runs the session until unmounted. */
+/* Runs the session until unmounted or stopped; the main thread takes the
+ * stop signals meanwhile (libfuse's threads block them). */
 static int mfs_loop(struct fuse_session *se)
 {
 	struct fuse_loop_config *cfg = fuse_loop_cfg_create();
@@ -144,8 +295,32 @@ static int mfs_loop(struct fuse_session *se)
 	if (!cfg)
 		return -ENOMEM;
 	fuse_loop_cfg_set_max_threads(cfg, MFS_FUSE_THREADS);
+	mfs_signals_mask(SIG_UNBLOCK);
 	rc = fuse_session_loop_mt(se, cfg);
 	fuse_loop_cfg_destroy(cfg);
+	return rc;
+}
+
+/* Serves until unmounted or signalled, then stops the computations;
+ * frees the memo unless some are left running (s->abandoned). */
+static int mfs_serve_loop(struct mfs *fs, struct mfs_start *s)
+{
+	struct mfs_stopper sp;
+	int rc = mfs_stopper_start(&sp, fs);
+
+	if (rc) {
+		log_error("cannot start the stopper thread: %s", strerror(-rc));
+		memo_cancel(fs->m);
+		memo_free(fs->m);
+		fs->m = NULL;
+		return rc;
+	}
+	rc = mfs_loop(fs->se);
+	s->abandoned = mfs_stopper_end(&sp);
+	if (!s->abandoned) {
+		memo_free(fs->m);
+		fs->m = NULL;
+	}
 	return rc;
 }
 
@@ -161,15 +336,11 @@ static int mfs_mount_and_serve(struct mfs *fs, struct mfs_start *s,
 		mfs_startup_error(s, "cannot create the FUSE session");
 		return -EIO;
 	}
-	if (fuse_set_signal_handlers(fs->se) != 0) {
-		mfs_startup_error(s, "cannot install signal handlers");
-		goto out_destroy;
-	}
 	if (fuse_session_mount(fs->se, s->mountpoint) != 0) {
 		snprintf(msg, sizeof(msg), "cannot mount on %s (see above; "
 			 "is it already mounted?)", s->mountpoint);
 		mfs_startup_error(s, msg);
-		goto out_signals;
+		goto out_destroy;
 	}
 	rc = memo_new(st, fs->r, fs->data, o->workers, &fs->m);
 	if (rc) {
@@ -183,14 +354,9 @@ static int mfs_mount_and_serve(struct mfs *fs, struct mfs_start *s,
 		 "cache %s%s", ds_name(fs->data), s->mountpoint,
 		 ds_nrows(fs->data), ds_ncols(fs->data), o->workers,
 		 s->cache_dir, s->temporary_cache ? " (temporary)" : "");
-	rc = mfs_loop(fs->se);
-	cmdfn_cancel(fs->cmds);	/* a command may never end by itself */
-	memo_free(fs->m);	/* finishes computations; answers waiters */
-	fs->m = NULL;
+	rc = mfs_serve_loop(fs, s);
 out_unmount:
 	fuse_session_unmount(fs->se);
-out_signals:
-	fuse_remove_signal_handlers(fs->se);
 out_destroy:
 	fuse_session_destroy(fs->se);
 	return rc;
@@ -206,6 +372,13 @@ static int mfs_serve(const reg *r, const ds *d, cmdfn *cmds,
 	int rc;
 
 	pthread_mutex_init(&fs.lock, NULL);
+	rc = mfs_signals_install();
+	if (rc) {
+		snprintf(err, sizeof(err), "cannot install signal handlers: %s",
+			 strerror(-rc));
+		mfs_startup_error(s, err);
+		goto out;
+	}
 	rc = mfs_prepare_cache(s, err, sizeof(err));
 	if (rc) {
 		mfs_startup_error(s, err);
@@ -490,6 +663,10 @@ int main(int argc, char **argv)
 		goto out_setup;
 	}
 	rc = mfs_serve(su.r, su.data, su.cmds, &s);
+	if (s.abandoned) {	/* threads still use su: leave it to exit */
+		fflush(NULL);
+		_exit(rc);
+	}
 out_setup:
 	mfs_setup_free(&su);
 out_opts:

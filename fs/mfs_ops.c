@@ -165,12 +165,20 @@ static void mfs_reply_read(fuse_req_t req, const memo_result *res,
 							: size);
 }
 
+/* The errno a reader sees for a failed wait: a result that memofs
+ * stopped before finishing (-ESHUTDOWN: unmount or a stop signal) fails
+ * like any access to a mount whose daemon has gone, with ENOTCONN. */
+static int mfs_wait_errno(int err)
+{
+	return err == -ESHUTDOWN ? ENOTCONN : -err;
+}
+
 static void mfs_answer(struct mfs_wait *w, int err, const memo_result *res)
 {
 	struct stat st;
 
 	if (err) {
-		fuse_reply_err(w->req, -err);
+		fuse_reply_err(w->req, mfs_wait_errno(err));
 	} else if (w->kind == MFS_WAIT_READ) {
 		mfs_reply_read(w->req, res, w->size, w->off);
 	} else {
@@ -276,7 +284,7 @@ static void mfs_defer(struct mfs *fs, fuse_req_t req, struct mfs_node *node,
 	mfs_node_release(fs->nodes, node);
 	pthread_mutex_unlock(&fs->lock);
 	if (mine)
-		fuse_reply_err(req, -rc);
+		fuse_reply_err(req, mfs_wait_errno(rc));
 	free(w);
 }
 
