@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import fusermount_u, is_mounted, pid_alive, wait_until
+from conftest import (fusermount_u, is_mounted, memofs_pids, pid_alive,
+                      wait_until)
 
 SRC = Path(os.environ.get("MEMOFS_SRC",
                           Path(__file__).resolve().parent.parent))
@@ -317,3 +318,60 @@ def test_unmount_with_abandoned_jobs_releases_the_cache(mount_factory,
     m2 = mount_factory(opts=["workers=1", f"cache={cache}"])
     assert m2.read("count/col0") == b"10000\n"
     m2.unmount()
+
+
+# ---- item 12: mount scripts and unusual mount point names -------------------
+
+# /proc/self/mountinfo escapes space, tab, newline and backslash as \ooo;
+# the others test the daemon lookup (no pattern, no option parsing).
+ODD_NAMES = ["a b", "tab\there", "back\\slash", "ünïcödé", "new\nline",
+             "-dash", "x.y+(z)*[", " lead", "trail\n", "q'uo\"te"]
+
+
+@pytest.fixture
+def script_env(memofs_bin, tmp_path):
+    tmpdir = tmp_path / "tmpdir"
+    tmpdir.mkdir(exist_ok=True)
+    return dict(os.environ, MEMOFS=memofs_bin, TMPDIR=str(tmpdir))
+
+
+def run_script(argv, env):
+    return subprocess.run([str(a) for a in argv], env=env, text=True,
+                          capture_output=True, timeout=40)
+
+
+@pytest.mark.parametrize("name", ODD_NAMES, ids=repr)
+def test_memofs_mount_odd_mount_point_names(script_env, tmp_path, name):
+    """memofs-mount mounts, clears a stale mount on, and -u unmounts (and
+    waits for the daemon) a mount point named name."""
+    mnt = tmp_path / name
+    try:
+        r = run_script([SCRIPTS / "memofs-mount", "-o", "workers=1", mnt],
+                       script_env)
+        assert r.returncode == 0, r.stderr
+        assert is_mounted(mnt)
+        assert (mnt / "count" / "col0").read_bytes() == b"10000\n"
+        pids = memofs_pids(os.path.realpath(mnt))
+        assert len(pids) == 1, f"expected one daemon, found {pids}"
+        os.kill(pids[0], signal.SIGKILL)
+        assert wait_until(lambda: not pid_alive(pids[0]), 5)
+
+        r = run_script([SCRIPTS / "memofs-mount", "-o", "workers=1", mnt],
+                       script_env)
+        assert r.returncode == 0, r.stderr
+        assert "clearing stale mount" in r.stderr, \
+            "expected memofs-mount to find the stale mount"
+        assert (mnt / "count" / "col1").read_bytes() == b"10000\n"
+        pid = memofs_pids(os.path.realpath(mnt))[0]
+
+        r = run_script([SCRIPTS / "memofs-mount", "-u", mnt], script_env)
+        assert r.returncode == 0, r.stderr
+        assert not is_mounted(mnt)
+        assert not pid_alive(pid), "-u returned before the daemon exited"
+        r = run_script([SCRIPTS / "memofs-mount", "-u", mnt], script_env)
+        assert r.returncode == 1 and "is not mounted" in r.stderr
+    finally:
+        for pid in memofs_pids(os.path.realpath(mnt)):
+            os.kill(pid, signal.SIGKILL)
+        if is_mounted(mnt):
+            fusermount_u(mnt, lazy=True)
