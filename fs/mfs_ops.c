@@ -58,20 +58,21 @@ static struct mfs *mfs_of(fuse_req_t req)
 
 /* ---- attributes --------------------------------------------------------- */
 
-static void mfs_fill_attr(const struct mfs_node *n, struct stat *st)
+static void mfs_fill_attr(const struct mfs *fs, const struct mfs_node *n,
+			  struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->st_ino = mfs_node_ino(n);
-	st->st_uid = getuid();
-	st->st_gid = getgid();
+	st->st_uid = fs->uid;
+	st->st_gid = fs->gid;
 	st->st_blksize = 4096;
 	if (n->kind == MFS_RESULT) {
-		st->st_mode = S_IFREG | 0444;
+		st->st_mode = S_IFREG | fs->file_mode;
 		st->st_nlink = 1;
 		st->st_size = n->size > 0 ? n->size : 0;
 		st->st_blocks = (st->st_size + 511) / 512;
 	} else {
-		st->st_mode = S_IFDIR | 0555;
+		st->st_mode = S_IFDIR | fs->dir_mode;
 		st->st_nlink = 2;
 	}
 }
@@ -182,7 +183,7 @@ static void mfs_answer(struct mfs_wait *w, int err, const memo_result *res)
 	} else if (w->kind == MFS_WAIT_READ) {
 		mfs_reply_read(w->req, res, w->size, w->off);
 	} else {
-		mfs_fill_attr(w->node, &st);
+		mfs_fill_attr(w->fs, w->node, &st);
 		st.st_size = (off_t)memo_result_len(res);
 		st.st_blocks = (st.st_size + 511) / 512;
 		fuse_reply_attr(w->req, &st, MFS_TIMEOUT);
@@ -328,7 +329,7 @@ static void mfs_reply_entry(fuse_req_t req, const struct mfs_node *n)
 	e.ino = mfs_node_ino(n);
 	e.entry_timeout = mfs_entry_timeout(fs, n);
 	e.attr_timeout = mfs_attr_timeout(n);
-	mfs_fill_attr(n, &e.attr);
+	mfs_fill_attr(fs, n, &e.attr);
 	if (n->kind == MFS_FNDIR)
 		e.attr_timeout = mfs_files_dir_attr(fs, n, &e.attr);
 	fuse_reply_entry(req, &e);
@@ -431,7 +432,7 @@ static void mfs_getattr_result(fuse_req_t req, struct mfs *fs,
 		mfs_settle(fs, n, res);
 		memo_result_unref(res);
 	}
-	mfs_fill_attr(n, &st);
+	mfs_fill_attr(fs, n, &st);
 	fuse_reply_attr(req, &st, mfs_attr_timeout(n));
 }
 
@@ -446,7 +447,7 @@ static void mfs_getattr(fuse_req_t req, fuse_ino_t ino,
 		mfs_getattr_result(req, fs, n, fi != NULL);
 		return;
 	}
-	mfs_fill_attr(n, &st);
+	mfs_fill_attr(fs, n, &st);
 	fuse_reply_attr(req, &st, mfs_files_dir_attr(fs, n, &st));
 }
 

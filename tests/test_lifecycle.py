@@ -375,3 +375,156 @@ def test_memofs_mount_odd_mount_point_names(script_env, tmp_path, name):
             os.kill(pid, signal.SIGKILL)
         if is_mounted(mnt):
             fusermount_u(mnt, lazy=True)
+
+
+# ---- item 13: the options of libfuse filesystems, fstab ---------------------
+
+def mountinfo(path):
+    """(source, fstype, mount options) of the mount on path."""
+    want = os.path.realpath(str(path))
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            left, right = line.split(" - ")
+            fields = left.split()
+            if re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)),
+                      fields[4]) == want:
+                fstype, source = right.split()[:2]
+                return (re.sub(r"\\([0-7]{3})",
+                               lambda m: chr(int(m.group(1), 8)), source),
+                        fstype, set(fields[5].split(",")))
+    return None
+
+
+def owner_and_mode(path):
+    st = os.stat(path)
+    return st.st_uid, st.st_gid, st.st_mode & 0o7777
+
+
+def test_fuse_options_take_effect(mount_factory, demo_values=DEMO):
+    m = mount_factory(opts=["uid=1234", "gid=4321", "umask=027",
+                            "fsname=my data\\set", "subtype=memo_x.1",
+                            "noexec", "nosuid", "nodev", "rw", "ro",
+                            "noatime", "relatime", "sync",
+                            "default_permissions"])
+    for rel in ("", "mean", "mean/col0"):
+        want = 0o750 if rel != "mean/col0" else 0o750
+        assert owner_and_mode(m.path / rel) == (1234, 4321, want), rel
+    m.read("mean/col0")     # computed: the same owner and mode
+    assert owner_and_mode(m.p("mean/col0")) == (1234, 4321, 0o750)
+    source, fstype, mopts = mountinfo(m.path)
+    assert source == "my data\\set", source
+    assert fstype == "fuse.memo_x.1", fstype
+    assert {"ro", "noexec", "nosuid", "nodev"} <= mopts, mopts
+    with pytest.raises(OSError) as e:
+        open(m.p("mean/new"), "w")
+    assert e.value.errno == errno.EROFS, "rw must not make memofs writable"
+    m.unmount()
+
+    m = mount_factory(opts=["exec", "umask=0"])     # the other way round
+    source, fstype, mopts = mountinfo(m.path)
+    assert (source, fstype) == ("memofs", "fuse.memofs")
+    assert "noexec" not in mopts and "ro" in mopts
+    assert owner_and_mode(m.p("mean/col0"))[2] == 0o777
+    m.unmount()
+
+    m = mount_factory()     # the defaults
+    assert owner_and_mode(m.p("mean/col0")) == (os.getuid(), os.getgid(),
+                                                 0o444)
+    assert owner_and_mode(m.p("mean"))[2] == 0o555
+
+
+def as_user(uid, *argv):
+    return subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={uid}",
+                           "--clear-groups", *map(str, argv)],
+                          capture_output=True, text=True, timeout=10)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to switch users")
+def test_uid_and_umask_decide_who_reads(mount_factory, tmp_path):
+    """With allow_other, the kernel checks the owner and mode memofs shows
+    (default_permissions): umask=0277 leaves only uid= reading."""
+    for d in [tmp_path, *tmp_path.parents]:
+        if d == Path("/tmp") or d == d.parent:
+            break
+        os.chmod(d, 0o755)
+    m = mount_factory(opts=["allow_other", "uid=65534", "gid=65534",
+                            "umask=0277"])
+    r = as_user(65534, "cat", m.p("count/col0"))
+    assert r.returncode == 0 and r.stdout == "10000\n", r
+    r = as_user(65533, "cat", m.p("count/col0"))
+    assert r.returncode != 0 and "ermission denied" in r.stderr, r
+
+
+def test_auto_unmount_after_kill_9(mount_factory):
+    """-o auto_unmount (libfuse's): a daemon killed by SIGKILL leaves no
+    stale mount behind; a normal unmount still works."""
+    m = mount_factory(opts=["auto_unmount"])
+    assert m.read("count/col0") == b"10000\n"
+    m.unmount()
+    m = mount_factory(opts=["auto_unmount"])
+    assert m.read("count/col0") == b"10000\n"
+    os.kill(m.proc.pid, signal.SIGKILL)
+    m.proc.wait(timeout=5)
+    m.unmounted = True
+    assert wait_until(lambda: not is_mounted(m.path), 3), \
+        "auto_unmount: expected the mount gone after kill -9"
+
+
+BAD_FUSE_OPTIONS = [
+    ("uid=-1", "uid=-1"), ("uid=abc", "uid=abc"), ("uid=", "uid="),
+    ("uid=4294967295", "uid=4294967295"), ("uid= 5", "uid= 5"),
+    ("gid=1.5", "gid=1.5"), ("umask=0800", "umask=0800"),
+    ("umask=8", "umask=8"), ("umask=", "umask="), ("umask=+7", "umask=+7"),
+    ("umask=01000", "umask=01000"), ("fsname=", "fsname="),
+    ("fsname=a\tb", "fsname="), ("fsname=" + "x" * 256, "fsname="),
+    ("subtype=a/b", "subtype=a/b"), ("subtype=", "subtype="),
+    ("subtype=a b", "subtype=a b"), ("auto_unmount=1", "auto_unmount"),
+    ("noexec=1", "noexec"), ("default_permissions=yes",
+                             "default_permissions"),
+    ("uid", "uid"), ("umask", "umask"), ("noauto", "noauto"),
+]
+
+
+@pytest.mark.parametrize("opt,needle", BAD_FUSE_OPTIONS, ids=repr)
+def test_bad_fuse_option_values(mount_factory, opt, needle):
+    mnt = mount_factory.mountpoint()
+    r = mount_factory.run(["-f", "-o", opt, mnt])
+    assert r.returncode != 0
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("memofs: ") and \
+        needle in lines[0], f"expected one line naming {needle!r}: " \
+                            f"{r.stderr!r}"
+    assert not is_mounted(mnt)
+
+
+def test_mount_helper_fstab_options(script_env, tmp_path):
+    """mount.memofs as mount(8) runs it for a busy fstab line: mount(8)'s
+    and systemd's options dropped, the mount flags applied, the libfuse
+    options meaning what they mean for sshfs."""
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    opts = ("rw,noauto,nofail,_netdev,users,user=bob,owner,group,"
+            "x-systemd.automount,x-systemd.device-timeout=10,comment=x,"
+            "exec,noexec,nosuid,nodev,noatime,relatime,async,"
+            "default_permissions,uid=1234,gid=55,umask=0222,"
+            "fsname=tables,subtype=memofs,auto_unmount,workers=1")
+    try:
+        r = run_script([SCRIPTS / "mount.memofs", "demo", mnt, "-n", "-o",
+                        opts], script_env)
+        assert r.returncode == 0, r.stderr
+        assert owner_and_mode(mnt / "count/col0") == (1234, 55, 0o555)
+        source, fstype, mopts = mountinfo(mnt)
+        assert (source, fstype) == ("tables", "fuse.memofs")
+        assert {"ro", "noexec", "nosuid", "nodev"} <= mopts, mopts
+        assert (mnt / "count/col0").read_bytes() == b"10000\n"
+        r = run_script([SCRIPTS / "memofs-mount", "-u", mnt], script_env)
+        assert r.returncode == 0, r.stderr
+        r = run_script([SCRIPTS / "mount.memofs", "demo", mnt, "-o",
+                        "noauto,umask=9"], script_env)
+        assert r.returncode != 0 and "umask=9" in r.stderr
+        assert not is_mounted(mnt)
+    finally:
+        for pid in memofs_pids(os.path.realpath(mnt)):
+            os.kill(pid, signal.SIGKILL)
+        if is_mounted(mnt):
+            fusermount_u(mnt, lazy=True)
