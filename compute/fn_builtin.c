@@ -23,7 +23,7 @@ static int fn_column(memofs_ctx *ctx, const char *arg, void *udata)
 	if (memofs_arg_column(ctx, arg, &col))
 		return memofs_error(ctx, "no column '%s'", arg);
 	if (*delay > 0 && memo_sleep(ctx, *delay) != 0)
-		return memofs_error(ctx, "cancelled during the delay");
+		return memofs_error(ctx, "cancelled (memofs is stopping)");
 	v = memofs_data_column(ctx, col);
 	n = memofs_nrows(ctx);
 	for (size_t i = 0; i < n; i++) {

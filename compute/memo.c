@@ -456,18 +456,12 @@ static int memo_compute(memo *m, struct memo_flight *f, unsigned depth,
 	log_info("%s(%s): computing", reg_fn_name(f->fn), f->arg);
 	rc = reg_fn_compute(f->fn, &ctx, f->arg);
 	ns = memo_now_ns() - t0;
-	if (rc && memo_stopping(m)) {
-		log_info("%s(%s): stopped after %.3f s: memofs is stopping",
-			 reg_fn_name(f->fn), f->arg, ns / 1e9);
-		memo_ctx_release(&ctx);
-		return -ESHUTDOWN;
-	}
 	if (rc) {
 		log_warn("%s(%s): failed after %.3f s: %s", reg_fn_name(f->fn),
 			 f->arg, ns / 1e9,
 			 ctx.err[0] ? ctx.err : strerror(rc < 0 ? -rc : EIO));
 		memo_ctx_release(&ctx);
-		return -EIO;
+		return memo_stopping(m) ? -ESHUTDOWN : -EIO;
 	}
 	*out = memo_result_from_buf(ctx.out, ctx.len);
 	ctx.out = NULL;
