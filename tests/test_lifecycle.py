@@ -127,16 +127,18 @@ def computed(m):
 
 # ---- item 9: stop signals ---------------------------------------------------
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT,
-                                 signal.SIGHUP])
+@pytest.mark.parametrize("sig,workers", [
+    (signal.SIGTERM, 1), (signal.SIGINT, 1), (signal.SIGHUP, 1),
+    (signal.SIGTERM, 2)])
 def test_stop_signal_with_twenty_waiting_readers(mount_factory, tmp_path,
-                                                 sig):
-    """20 readers queued on 1 worker: the signal drops the queue, cancels
-    the running delay, answers every reader (bytes or ENOTCONN), unmounts
-    and releases the cache at once; what finished is served by a remount
-    without being computed again."""
+                                                 sig, workers):
+    """20 readers queued on 1 or 2 workers: the signal drops the queue,
+    cancels the running delays, answers every reader (bytes or ENOTCONN),
+    unmounts and releases the cache at once; what finished is served by a
+    remount without being computed again."""
     cache = tmp_path / "cache"
-    m = mount_factory(opts=["workers=1", "delay=0.5", f"cache={cache}"])
+    m = mount_factory(opts=[f"workers={workers}", "delay=0.5",
+                            f"cache={cache}"])
     with reaped(start_readers(m.path, twenty_results())) as readers:
         m.wait_log(r"done in", timeout=10)
         m.wait_log(r"(?s)done in.*computing", timeout=10)
@@ -363,6 +365,10 @@ def test_memofs_mount_odd_mount_point_names(script_env, tmp_path, name):
             "expected memofs-mount to find the stale mount"
         assert (mnt / "count" / "col1").read_bytes() == b"10000\n"
         pid = memofs_pids(os.path.realpath(mnt))[0]
+        # memofs itself finds the mount in mountinfo (escaped the same way)
+        r = run_script([SCRIPTS / "memofs-mount", mnt], script_env)
+        assert r.returncode == 1 and "already a mount point" in r.stderr, \
+            r.stderr
 
         r = run_script([SCRIPTS / "memofs-mount", "-u", mnt], script_env)
         assert r.returncode == 0, r.stderr
