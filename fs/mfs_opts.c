@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "mfs_opts.h"
+#include "quote.h"
 
 #define MFS_MAX_WORKERS 1024
 #define MFS_MAX_DELAY 86400.0
@@ -224,10 +225,15 @@ static int mfs_parse_path(struct mfs_opts *o, const char *opt, const char *v,
 }
 
 /* The options of libfuse filesystems (see mfs_opts.h).  Returns 1 when
- * opt is none of them, else 0 or -EINVAL (err filled) or -ENOMEM. */
+ * opt is none of them, else 0 or -EINVAL (err filled, the value quoted:
+ * fstab text may hold anything) or -ENOMEM. */
 static int mfs_parse_mount_opt(struct mfs_opts *o, const char *opt,
 			       const char *v, char *err, size_t errlen)
 {
+	char show[QUOTE_BUF] = "";
+
+	if (v)
+		quote_bytes(show, v, strlen(v));
 	if (!v && mfs_in(mfs_kernel_flags, opt))
 		return mfs_add_flag(&o->kernel_flags, opt);
 	if (!v && mfs_in(mfs_no_op_flags, opt))
@@ -240,7 +246,7 @@ static int mfs_parse_mount_opt(struct mfs_opts *o, const char *opt,
 		if (mfs_parse_uint(v, 10, MFS_MAX_ID,
 				   opt[0] == 'u' ? &o->uid : &o->gid))
 			return mfs_fail(err, errlen, "%s=%s: expected a numeric "
-					"%s id from 0 to %ld", opt, v,
+					"%s id from 0 to %ld", opt, show,
 					opt[0] == 'u' ? "user" : "group",
 					MFS_MAX_ID);
 		return 0;
@@ -250,7 +256,7 @@ static int mfs_parse_mount_opt(struct mfs_opts *o, const char *opt,
 
 		if (mfs_parse_uint(v, 8, 0777, &mask))
 			return mfs_fail(err, errlen, "umask=%s: expected an "
-					"octal mask from 0 to 0777", v);
+					"octal mask from 0 to 0777", show);
 		o->umask = (int)mask;
 		return 0;
 	}
@@ -262,7 +268,7 @@ static int mfs_parse_mount_opt(struct mfs_opts *o, const char *opt,
 					"subtype=%s: expected 1 to 64 letters, "
 					"digits or ._+-" :
 					"fsname=%s: expected 1 to 255 bytes, "
-					"no control characters", v);
+					"no control characters", show);
 		return mfs_set_string(sub ? &o->subtype : &o->fsname, v);
 	}
 	return 1;

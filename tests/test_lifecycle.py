@@ -506,6 +506,7 @@ BAD_FUSE_OPTIONS = [
     ("noexec=1", "noexec"), ("default_permissions=yes",
                              "default_permissions"),
     ("uid", "uid"), ("umask", "umask"), ("noauto", "noauto"),
+    ("uid=\x1b[31m", "uid=\\x1b[31m"),     # quoted, not sent raw
 ]
 
 
@@ -518,6 +519,8 @@ def test_bad_fuse_option_values(mount_factory, opt, needle):
     assert len(lines) == 1 and lines[0].startswith("memofs: ") and \
         needle in lines[0], f"expected one line naming {needle!r}: " \
                             f"{r.stderr!r}"
+    assert not any(ord(c) < 0x20 for c in lines[0]), \
+        f"a control character reached the terminal: {lines[0]!r}"
     assert not is_mounted(mnt)
 
 
