@@ -7,23 +7,11 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "fn_builtin.h"
+#include "memo.h"
 
 #define FN_VERSION "1"
-
-static void fn_sleep(double seconds)
-{
-	struct timespec ts;
-
-	if (!(seconds > 0))
-		return;
-	ts.tv_sec = (time_t)seconds;
-	ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
 
 static int fn_column(memofs_ctx *ctx, const char *arg, void *udata)
 {
@@ -34,7 +22,8 @@ static int fn_column(memofs_ctx *ctx, const char *arg, void *udata)
 
 	if (memofs_arg_column(ctx, arg, &col))
 		return memofs_error(ctx, "no column '%s'", arg);
-	fn_sleep(*delay);
+	if (*delay > 0 && memo_sleep(ctx, *delay) != 0)
+		return memofs_error(ctx, "cancelled (memofs is stopping)");
 	v = memofs_data_column(ctx, col);
 	n = memofs_nrows(ctx);
 	for (size_t i = 0; i < n; i++) {

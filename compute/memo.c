@@ -14,9 +14,16 @@
  * RUNNING waits, unless following waiting_on from that flight leads back
  * to the caller: that is a dependency cycle, answered with -ELOOP.
  *
+ * Stopping (memo_cancel, memo_drain): queued jobs are dropped, their
+ * flights finished with -ESHUTDOWN; nothing new starts; running built-ins
+ * wake from memo_sleep(); memo_drain() waits a bounded time for the jobs
+ * still running, then answers their waiters itself and stops using the
+ * store, leaving those jobs (uninterruptible plugin code) to the exit.
+ *
  * Lock order: memo->lock, then pool's own lock (memo_submit queues a job
  * while holding memo->lock).  Never held across a computation, a store
- * call or a callback.
+ * call or a callback.  memo->st_lock (read: a store call; write: the
+ * store is let go) is taken without memo->lock held.
  */
 #include <assert.h>
 #include <errno.h>
@@ -84,11 +91,17 @@ struct memo_cached {
 };
 
 struct memo {
-	store *st;
+	store *st;			/* protected by st_lock; NULL once let
+					 * go by memo_drain() */
+	pthread_rwlock_t st_lock;
 	const reg *r;
 	const ds *data;
 	pool *workers;
 	pthread_mutex_t lock;
+	pthread_cond_t changed;		/* CLOCK_MONOTONIC; broadcast when a
+					 * job ends and on memo_cancel() */
+	int stopping;			/* protected by lock */
+	unsigned running;		/* protected by lock: jobs computing */
 	struct memo_flight *flights;	/* protected by lock */
 	struct memo_cached cache[MEMO_CACHE_ENTRIES]; /* protected by lock */
 	size_t cache_bytes;		/* protected by lock */
@@ -270,7 +283,9 @@ static int memo_find(memo *m, const uint8_t key[KEY_LEN], memo_result **out)
 		*out = res;
 		return 0;
 	}
-	rc = store_get(m->st, key, &rec);
+	pthread_rwlock_rdlock(&m->st_lock);
+	rc = m->st ? store_get(m->st, key, &rec) : -ESHUTDOWN;
+	pthread_rwlock_unlock(&m->st_lock);
 	if (rc == -EBADMSG)
 		return -ENOENT;
 	if (rc)
@@ -384,6 +399,17 @@ static void memo_flight_finish(memo *m, struct memo_flight *f, int err,
 
 /* ---- computing ---------------------------------------------------------- */
 
+/* Has memo_cancel() been called? */
+static int memo_stopping(memo *m)
+{
+	int stopping;
+
+	pthread_mutex_lock(&m->lock);
+	stopping = m->stopping;
+	pthread_mutex_unlock(&m->lock);
+	return stopping;
+}
+
 static uint64_t memo_now_ns(void)
 {
 	struct timespec ts;
@@ -405,14 +431,18 @@ static void memo_ctx_release(memofs_ctx *ctx)
 static void memo_persist(memo *m, struct memo_flight *f, memo_result *res,
 			 uint64_t ns)
 {
-	int rc = store_put(m->st, f->key, res->data, res->len, ns);
+	int rc;
 
+	pthread_rwlock_rdlock(&m->st_lock);
+	rc = m->st ? store_put(m->st, f->key, res->data, res->len, ns)
+		   : -ESHUTDOWN;
+	pthread_rwlock_unlock(&m->st_lock);
 	pthread_mutex_lock(&m->lock);
 	if (rc)
 		m->stats.store_errors++;
 	memo_cache_put(m, f->key, res);
 	pthread_mutex_unlock(&m->lock);
-	if (rc)
+	if (rc && rc != -ESHUTDOWN)	/* not after memo_drain() gave up */
 		log_warn("%s(%s): result served but not cached: %s",
 			 reg_fn_name(f->fn), f->arg, strerror(-rc));
 }
@@ -433,7 +463,7 @@ static int memo_compute(memo *m, struct memo_flight *f, unsigned depth,
 			 f->arg, ns / 1e9,
 			 ctx.err[0] ? ctx.err : strerror(rc < 0 ? -rc : EIO));
 		memo_ctx_release(&ctx);
-		return -EIO;
+		return memo_stopping(m) ? -ESHUTDOWN : -EIO;
 	}
 	*out = memo_result_from_buf(ctx.out, ctx.len);
 	ctx.out = NULL;
@@ -483,9 +513,30 @@ static void memo_job(void *arg)
 		return;
 	}
 	f->state = MEMO_RUNNING;
+	m->running++;
 	pthread_mutex_unlock(&m->lock);
 	memo_execute(m, f, 0);
 	pthread_mutex_lock(&m->lock);
+	m->running--;
+	pthread_cond_broadcast(&m->changed);
+	memo_flight_put(f);
+	pthread_mutex_unlock(&m->lock);
+}
+
+/* pool_cancel()'s drop function: the job will not run; its flight, unless
+ * a nested call has taken it, fails with -ESHUTDOWN. */
+static void memo_job_drop(void *arg)
+{
+	struct memo_flight *f = arg;
+	memo *m = f->m;
+
+	pthread_mutex_lock(&m->lock);
+	if (f->state == MEMO_QUEUED) {
+		f->state = MEMO_RUNNING;
+		pthread_mutex_unlock(&m->lock);
+		memo_flight_finish(m, f, -ESHUTDOWN, NULL);
+		pthread_mutex_lock(&m->lock);
+	}
 	memo_flight_put(f);
 	pthread_mutex_unlock(&m->lock);
 }
@@ -495,7 +546,7 @@ int memo_submit(memo *m, const reg_fn *fn, const char *arg, memo_done_fn cb,
 {
 	uint8_t key[KEY_LEN];
 	struct memo_waiter *w = malloc(sizeof(*w));
-	struct memo_flight *f;
+	struct memo_flight *f = NULL;
 	int rc = 0;
 
 	if (!w)
@@ -504,8 +555,9 @@ int memo_submit(memo *m, const reg_fn *fn, const char *arg, memo_done_fn cb,
 	w->cbarg = cbarg;
 	memo_key(m, fn, arg, key);
 	pthread_mutex_lock(&m->lock);
-	f = memo_flight_find(m, key);
-	if (f) {
+	if (m->stopping) {
+		rc = -ESHUTDOWN;
+	} else if ((f = memo_flight_find(m, key)) != NULL) {
 		m->stats.joined++;
 	} else {
 		f = memo_flight_new(m, fn, arg, key, MEMO_QUEUED);
@@ -616,6 +668,8 @@ static int memo_call_result(memofs_ctx *ctx, const char *fname,
 	rc = memo_find(m, key, out);
 	if (rc != -ENOENT && rc != -EIO)
 		return rc;
+	if (memo_stopping(m))
+		return -ESHUTDOWN;
 	pthread_mutex_lock(&m->lock);
 	f = memo_flight_get(m, fn, canon, key);
 	rc = f ? memo_await(ctx, f, out) : -ENOMEM;
@@ -806,6 +860,7 @@ int memo_new(store *st, const reg *r, const ds *d, unsigned workers,
 	     memo **out)
 {
 	memo *m = calloc(1, sizeof(*m));
+	pthread_condattr_t ca;
 	int rc;
 
 	if (!m)
@@ -814,8 +869,15 @@ int memo_new(store *st, const reg *r, const ds *d, unsigned workers,
 	m->r = r;
 	m->data = d;
 	pthread_mutex_init(&m->lock, NULL);
+	pthread_rwlock_init(&m->st_lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&m->changed, &ca);
+	pthread_condattr_destroy(&ca);
 	rc = pool_new(workers, &m->workers);
 	if (rc) {
+		pthread_cond_destroy(&m->changed);
+		pthread_rwlock_destroy(&m->st_lock);
 		pthread_mutex_destroy(&m->lock);
 		free(m);
 		return rc;
@@ -824,15 +886,100 @@ int memo_new(store *st, const reg *r, const ds *d, unsigned workers,
 	return 0;
 }
 
+void memo_cancel(memo *m)
+{
+	pthread_mutex_lock(&m->lock);
+	m->stopping = 1;
+	pthread_cond_broadcast(&m->changed);
+	pthread_mutex_unlock(&m->lock);
+	pool_cancel(m->workers, memo_job_drop);
+}
+
+/* The absolute CLOCK_MONOTONIC time seconds from now. */
+static struct timespec memo_deadline(double seconds)
+{
+	struct timespec ts;
+	uint64_t ns;
+
+	if (seconds > 1e9)
+		seconds = 1e9;
+	ns = memo_now_ns() + (uint64_t)(seconds * 1e9);
+	ts.tv_sec = (time_t)(ns / 1000000000u);
+	ts.tv_nsec = (long)(ns % 1000000000u);
+	return ts;
+}
+
+/* Caller holds m->lock.  Takes the waiters off every flight. */
+static struct memo_waiter *memo_take_waiters(memo *m)
+{
+	struct memo_waiter *all = NULL;
+
+	for (struct memo_flight *f = m->flights; f; f = f->next) {
+		while (f->waiters) {
+			struct memo_waiter *w = f->waiters;
+
+			f->waiters = w->next;
+			w->next = all;
+			all = w;
+		}
+	}
+	return all;
+}
+
+int memo_drain(memo *m, double grace)
+{
+	struct timespec until = memo_deadline(grace);
+	struct memo_waiter *w = NULL;
+	unsigned left;
+
+	pthread_mutex_lock(&m->lock);
+	while (m->running && pthread_cond_timedwait(&m->changed, &m->lock,
+						    &until) != ETIMEDOUT)
+		;
+	left = m->running;
+	if (left)
+		w = memo_take_waiters(m);
+	pthread_mutex_unlock(&m->lock);
+	if (!left)
+		return 0;
+	while (w) {
+		struct memo_waiter *next = w->next;
+
+		w->cb(w->cbarg, -ESHUTDOWN, NULL);
+		free(w);
+		w = next;
+	}
+	pthread_rwlock_wrlock(&m->st_lock);
+	m->st = NULL;
+	pthread_rwlock_unlock(&m->st_lock);
+	return (int)left;
+}
+
+int memo_sleep(memofs_ctx *ctx, double seconds)
+{
+	memo *m = ctx->m;
+	struct timespec until = memo_deadline(seconds);
+	int rc = 0;
+
+	pthread_mutex_lock(&m->lock);
+	while (!m->stopping && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&m->changed, &m->lock, &until);
+	rc = m->stopping ? -ECANCELED : 0;
+	pthread_mutex_unlock(&m->lock);
+	return rc;
+}
+
 void memo_free(memo *m)
 {
 	if (!m)
 		return;
 	pool_free(m->workers);
-	assert(!m->flights);
+	assert(!m->flights && !m->running);
 	for (size_t i = 0; i < MEMO_CACHE_ENTRIES; i++)
 		if (m->cache[i].res)
 			memo_result_unref(m->cache[i].res);
+	pthread_cond_destroy(&m->changed);
+	pthread_rwlock_destroy(&m->st_lock);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
 }

@@ -51,6 +51,27 @@ int memo_new(store *st, const reg *r, const ds *d, unsigned workers,
  * frees.  memo_free(NULL) is a no-op. */
 void memo_free(memo *m);
 
+/* Stops computing, at once: every queued computation is dropped and its
+ * callbacks get -ESHUTDOWN; memo_submit() and nested calls on results not
+ * computed yet fail with -ESHUTDOWN from now on; memo_sleep() in running
+ * computations returns early, and a running computation that fails from
+ * now on reports -ESHUTDOWN (never cached).  Lookups still work.  May be
+ * called from any thread, more than once. */
+void memo_cancel(memo *m);
+
+/* After memo_cancel(): waits up to grace seconds for the running
+ * computations to end (their callbacks are called as usual).  Returns 0
+ * when none is left, else the number still running: their callbacks have
+ * then been called with -ESHUTDOWN and memo no longer touches the store
+ * (the caller may close it), but those computations still use the memo,
+ * the registry, the dataset and the plugins: the caller either ends the
+ * process without freeing them, or waits in memo_free(). */
+int memo_drain(memo *m, double grace);
+
+/* For built-in functions: sleeps seconds, or less if memo_cancel() is
+ * called meanwhile.  Returns 0, or -ECANCELED when cancelled. */
+int memo_sleep(memofs_ctx *ctx, double seconds);
+
 /* Looks fn(arg) up in memory and in the store; never computes.  Returns 0
  * and *out (caller unrefs), -ENOENT when not computed yet, or -EIO. */
 int memo_lookup(memo *m, const reg_fn *fn, const char *arg,

@@ -1,13 +1,17 @@
 /* pool.c -- a fixed-size pool of worker threads (see pool.h).
  *
  * The queue is a singly linked FIFO of jobs protected by pool->lock;
- * workers sleep on pool->cond while it is empty.  pool_free() sets
- * stopping, wakes every worker, and each worker leaves once the queue is
- * empty, so every job queued before pool_free() runs.
+ * workers sleep on pool->cond while it is empty.  pool_cancel() sets
+ * stopping and empties the queue, handing each job to its drop function;
+ * pool_free() sets stopping, wakes every worker, and each worker leaves
+ * once the queue is empty, so a job queued and not dropped always runs.
+ * Workers block every asynchronous signal: a signal sent to the process
+ * is handled by a thread that expects it, never by a computation.
  */
 #include <assert.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,6 +75,19 @@ static void pool_stop(pool *p, unsigned n)
 		pthread_join(p->threads[i], NULL);
 }
 
+/* Starts one worker with every signal blocked (it inherits the mask). */
+static int pool_start(pool *p, pthread_t *thread)
+{
+	sigset_t all, old;
+	int rc;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	rc = pthread_create(thread, NULL, pool_worker, p);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
 int pool_new(unsigned nthreads, pool **out)
 {
 	pool *p;
@@ -89,8 +106,7 @@ int pool_new(unsigned nthreads, pool **out)
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->cond, NULL);
 	for (p->nthreads = 0; p->nthreads < nthreads; p->nthreads++) {
-		rc = pthread_create(&p->threads[p->nthreads], NULL,
-				    pool_worker, p);
+		rc = pool_start(p, &p->threads[p->nthreads]);
 		if (rc) {
 			log_error("pool: cannot start worker %u: %s",
 				  p->nthreads, strerror(rc));
@@ -134,6 +150,25 @@ int pool_submit(pool *p, pool_job_fn fn, void *arg)
 	pthread_cond_signal(&p->cond);
 	pthread_mutex_unlock(&p->lock);
 	return 0;
+}
+
+void pool_cancel(pool *p, pool_job_fn drop)
+{
+	struct pool_job *job;
+
+	pthread_mutex_lock(&p->lock);
+	p->stopping = 1;
+	job = p->head;
+	p->head = p->tail = NULL;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	while (job) {
+		struct pool_job *next = job->next;
+
+		drop(job->arg);
+		free(job);
+		job = next;
+	}
 }
 
 void pool_free(pool *p)

@@ -19,8 +19,15 @@ int pool_new(unsigned nthreads, pool **out);
  * begun; on failure fn is never called. */
 int pool_submit(pool *p, pool_job_fn fn, void *arg);
 
-/* Runs every queued job, then joins the workers and frees the pool.  Must
- * not be called from a worker.  pool_free(NULL) is a no-op. */
+/* Stops the pool at once: every job still queued is taken off the queue
+ * and handed to drop(arg) instead of running (in queue order, in the
+ * calling thread), and pool_submit() fails with -ESHUTDOWN from now on.
+ * Running jobs go on.  May be called from any thread, more than once. */
+void pool_cancel(pool *p, pool_job_fn drop);
+
+/* Runs every queued job (none after pool_cancel()), then joins the workers
+ * and frees the pool.  Must not be called from a worker.  pool_free(NULL)
+ * is a no-op. */
 void pool_free(pool *p);
 
 unsigned pool_size(const pool *p);

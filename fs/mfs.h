@@ -27,6 +27,10 @@ struct mfs {
 	struct fuse_session *se;
 	int no_open;			/* kernel does zero-message opens */
 	int no_opendir;			/* set once, in init */
+	uid_t uid;			/* owner every file shows (-o uid) */
+	gid_t gid;			/* group every file shows (-o gid) */
+	mode_t file_mode;		/* permission bits of results */
+	mode_t dir_mode;		/* permission bits of directories */
 	pthread_mutex_t lock;
 	mfs_node_table *nodes;		/* protected by lock */
 	struct mfs_wait *waits;		/* protected by lock: deferred replies */

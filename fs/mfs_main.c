@@ -8,6 +8,9 @@
  *   3. the child opens the store, mounts, starts the workers and serves
  *      until unmounted or signalled, then stops the workers, closes the
  *      store and removes a temporary cache.
+ *
+ * How a mount ends (signals, unmount, the grace for running code) is
+ * mfs_stop.c's.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +29,7 @@
 #include "memofs_config.h"
 #include "mfs.h"
 #include "mfs_opts.h"
+#include "mfs_stop.h"
 #include "plugin.h"
 #include "store.h"
 
@@ -39,6 +43,7 @@ struct mfs_start {
 	int temporary_cache;	/* remove cache_dir at the end */
 	int temp_lock;		/* its lock (cachedir_make_temp), or -1 */
 	int ready_fd;		/* daemon: pipe to the waiting parent, or -1 */
+	int abandoned;		/* computations still running at the end */
 };
 
 static void mfs_startup_error(struct mfs_start *s, const char *msg)
@@ -121,23 +126,65 @@ static int mfs_open_store(struct mfs_start *s, store **st, char *err,
 	return rc;
 }
 
+/* Appends s to *p (within end), escaping what libfuse's option parser
+ * would take for a separator or an escape. */
+static void mfs_opt_escape(char **p, const char *end, const char *s)
+{
+	for (; *s && *p + 2 < end; s++) {
+		if (*s == ',' || *s == '\\')
+			*(*p)++ = '\\';
+		*(*p)++ = *s;
+	}
+	**p = '\0';
+}
+
+/* The -o list memofs gives libfuse: read-only, kernel permission checks,
+ * what /proc/mounts shows, and the mount options passed on. */
+static int mfs_fuse_optlist(const struct mfs_opts *o, char *buf, size_t len)
+{
+	char *p = buf, *end = buf + len;
+	int n;
+
+	n = snprintf(p, len, "ro,default_permissions,fsname=");
+	p += n;
+	mfs_opt_escape(&p, end, o->fsname ? o->fsname : "memofs");
+	n = snprintf(p, (size_t)(end - p), ",subtype=%s%s%s%s%s",
+		     o->subtype ? o->subtype : "memofs",
+		     o->allow_other ? ",allow_other" : "",
+		     o->auto_unmount ? ",auto_unmount" : "",
+		     o->kernel_flags ? "," : "",
+		     o->kernel_flags ? o->kernel_flags : "");
+	return n < 0 || n >= end - p ? -ENAMETOOLONG : 0;
+}
+
 static struct fuse_session *mfs_session_new(struct mfs *fs,
 					    const struct mfs_opts *o)
 {
-	char optlist[256], name[] = "memofs", dash_o[] = "-o", dash_d[] = "-d";
+	char optlist[1024], name[] = "memofs", dash_o[] = "-o",
+			    dash_d[] = "-d";
 	char *argv[] = { name, dash_o, optlist, dash_d, NULL };
 	struct fuse_args args = FUSE_ARGS_INIT(o->debug ? 4 : 3, argv);
 	struct fuse_session *se;
 
-	snprintf(optlist, sizeof(optlist),
-		 "ro,default_permissions,fsname=memofs,subtype=memofs%s",
-		 o->allow_other ? ",allow_other" : "");
+	if (mfs_fuse_optlist(o, optlist, sizeof(optlist)) != 0)
+		return NULL;
 	se = fuse_session_new(&args, &mfs_ops, sizeof(mfs_ops), fs);
 	fuse_opt_free_args(&args);
 	return se;
 }
 
-/* Runs the session until unmounted. */
+/* Owner and modes every file shows: -o uid, gid, umask, as libfuse's
+ * high-level API means them, or the mounting user and read-only modes. */
+static void mfs_set_identity(struct mfs *fs, const struct mfs_opts *o)
+{
+	fs->uid = o->uid >= 0 ? (uid_t)o->uid : getuid();
+	fs->gid = o->gid >= 0 ? (gid_t)o->gid : getgid();
+	fs->file_mode = o->umask >= 0 ? 0777 & ~(mode_t)o->umask : 0444;
+	fs->dir_mode = o->umask >= 0 ? 0777 & ~(mode_t)o->umask : 0555;
+}
+
+/* Runs the session until unmounted or stopped; the main thread takes the
+ * stop signals meanwhile (libfuse's threads block them). */
 static int mfs_loop(struct fuse_session *se)
 {
 	struct fuse_loop_config *cfg = fuse_loop_cfg_create();
@@ -146,8 +193,81 @@ static int mfs_loop(struct fuse_session *se)
 	if (!cfg)
 		return -ENOMEM;
 	fuse_loop_cfg_set_max_threads(cfg, MFS_FUSE_THREADS);
+	mfs_stop_signals_unblock();
 	rc = fuse_session_loop_mt(se, cfg);
 	fuse_loop_cfg_destroy(cfg);
+	return rc;
+}
+
+/* Serves until unmounted or signalled, then stops the computations;
+ * frees the memo unless some are left running (s->abandoned). */
+static int mfs_serve_loop(struct mfs *fs, struct mfs_start *s)
+{
+	struct mfs_stopper sp;
+	int rc = mfs_stopper_start(&sp, fs);
+
+	if (rc) {
+		log_error("cannot start the stopper thread: %s", strerror(-rc));
+		memo_cancel(fs->m);
+		memo_free(fs->m);
+		fs->m = NULL;
+		return rc;
+	}
+	rc = mfs_loop(fs->se);
+	s->abandoned = mfs_stopper_end(&sp);
+	if (!s->abandoned) {
+		memo_free(fs->m);
+		fs->m = NULL;
+	}
+	return rc;
+}
+
+/* Copies what fd holds from its start to stderr (best effort). */
+static void mfs_copy_to_stderr(int fd)
+{
+	char buf[4096];
+	ssize_t n;
+
+	if (lseek(fd, 0, SEEK_SET) != 0)
+		return;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		if (write(STDERR_FILENO, buf, (size_t)n) != n)
+			return;
+}
+
+/* fuse_session_mount(), for -o auto_unmount.  libfuse then leaves
+ * fusermount3 running for the life of the mount, holding the stdin,
+ * stdout and stderr it was given: a caller reading memofs's output
+ * through a pipe ($(...), a pipeline) would wait until the unmount.  So
+ * fusermount3 gets /dev/null and, for stderr, a temporary file whose
+ * content (libfuse's error messages) is then copied to the real stderr. */
+static int mfs_mount_detached(struct fuse_session *se, const char *mnt)
+{
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC), saved[3], rc;
+	FILE *msgs = tmpfile();
+
+	if (null < 0 || !msgs) {
+		if (null >= 0)
+			close(null);
+		if (msgs)
+			fclose(msgs);
+		return fuse_session_mount(se, mnt);
+	}
+	for (int fd = 0; fd < 3; fd++)
+		saved[fd] = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	dup2(null, STDIN_FILENO);
+	dup2(null, STDOUT_FILENO);
+	dup2(fileno(msgs), STDERR_FILENO);
+	rc = fuse_session_mount(se, mnt);
+	for (int fd = 0; fd < 3; fd++) {
+		if (saved[fd] >= 0) {
+			dup2(saved[fd], fd);
+			close(saved[fd]);
+		}
+	}
+	mfs_copy_to_stderr(fileno(msgs));
+	fclose(msgs);
+	close(null);
 	return rc;
 }
 
@@ -163,15 +283,12 @@ static int mfs_mount_and_serve(struct mfs *fs, struct mfs_start *s,
 		mfs_startup_error(s, "cannot create the FUSE session");
 		return -EIO;
 	}
-	if (fuse_set_signal_handlers(fs->se) != 0) {
-		mfs_startup_error(s, "cannot install signal handlers");
-		goto out_destroy;
-	}
-	if (fuse_session_mount(fs->se, s->mountpoint) != 0) {
+	if ((o->auto_unmount ? mfs_mount_detached(fs->se, s->mountpoint)
+			     : fuse_session_mount(fs->se, s->mountpoint)) != 0) {
 		snprintf(msg, sizeof(msg), "cannot mount on %s (see above; "
 			 "is it already mounted?)", s->mountpoint);
 		mfs_startup_error(s, msg);
-		goto out_signals;
+		goto out_destroy;
 	}
 	rc = memo_new(st, fs->r, fs->data, o->workers, &fs->m);
 	if (rc) {
@@ -185,14 +302,9 @@ static int mfs_mount_and_serve(struct mfs *fs, struct mfs_start *s,
 		 "cache %s%s", ds_name(fs->data), s->mountpoint,
 		 ds_nrows(fs->data), ds_ncols(fs->data), o->workers,
 		 s->cache_dir, s->temporary_cache ? " (temporary)" : "");
-	rc = mfs_loop(fs->se);
-	cmdfn_cancel(fs->cmds);	/* a command may never end by itself */
-	memo_free(fs->m);	/* finishes computations; answers waiters */
-	fs->m = NULL;
+	rc = mfs_serve_loop(fs, s);
 out_unmount:
 	fuse_session_unmount(fs->se);
-out_signals:
-	fuse_remove_signal_handlers(fs->se);
 out_destroy:
 	fuse_session_destroy(fs->se);
 	return rc;
@@ -208,6 +320,14 @@ static int mfs_serve(const reg *r, const ds *d, cmdfn *cmds,
 	int rc;
 
 	pthread_mutex_init(&fs.lock, NULL);
+	mfs_set_identity(&fs, s->o);
+	rc = mfs_stop_signals_install();
+	if (rc) {
+		snprintf(err, sizeof(err), "cannot install signal handlers: %s",
+			 strerror(-rc));
+		mfs_startup_error(s, err);
+		goto out;
+	}
 	rc = mfs_prepare_cache(s, err, sizeof(err));
 	if (rc) {
 		mfs_startup_error(s, err);
@@ -246,7 +366,7 @@ static int mfs_daemonize(struct mfs_start *s)
 	ssize_t n, got = 0;
 	pid_t pid;
 
-	if (pipe(fds) != 0)
+	if (pipe2(fds, O_CLOEXEC) != 0)	/* fusermount3 must not keep it */
 		return -errno;
 	pid = fork();
 	if (pid < 0)
@@ -492,6 +612,10 @@ int main(int argc, char **argv)
 		goto out_setup;
 	}
 	rc = mfs_serve(su.r, su.data, su.cmds, &s);
+	if (s.abandoned) {	/* threads still use su: leave it to exit */
+		fflush(NULL);
+		_exit(rc);
+	}
 out_setup:
 	mfs_setup_free(&su);
 out_opts:

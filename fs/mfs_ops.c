@@ -58,20 +58,21 @@ static struct mfs *mfs_of(fuse_req_t req)
 
 /* ---- attributes --------------------------------------------------------- */
 
-static void mfs_fill_attr(const struct mfs_node *n, struct stat *st)
+static void mfs_fill_attr(const struct mfs *fs, const struct mfs_node *n,
+			  struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->st_ino = mfs_node_ino(n);
-	st->st_uid = getuid();
-	st->st_gid = getgid();
+	st->st_uid = fs->uid;
+	st->st_gid = fs->gid;
 	st->st_blksize = 4096;
 	if (n->kind == MFS_RESULT) {
-		st->st_mode = S_IFREG | 0444;
+		st->st_mode = S_IFREG | fs->file_mode;
 		st->st_nlink = 1;
 		st->st_size = n->size > 0 ? n->size : 0;
 		st->st_blocks = (st->st_size + 511) / 512;
 	} else {
-		st->st_mode = S_IFDIR | 0555;
+		st->st_mode = S_IFDIR | fs->dir_mode;
 		st->st_nlink = 2;
 	}
 }
@@ -165,16 +166,24 @@ static void mfs_reply_read(fuse_req_t req, const memo_result *res,
 							: size);
 }
 
+/* The errno a reader sees for a failed wait: a result that memofs
+ * stopped before finishing (-ESHUTDOWN: unmount or a stop signal) fails
+ * like any access to a mount whose daemon has gone, with ENOTCONN. */
+static int mfs_wait_errno(int err)
+{
+	return err == -ESHUTDOWN ? ENOTCONN : -err;
+}
+
 static void mfs_answer(struct mfs_wait *w, int err, const memo_result *res)
 {
 	struct stat st;
 
 	if (err) {
-		fuse_reply_err(w->req, -err);
+		fuse_reply_err(w->req, mfs_wait_errno(err));
 	} else if (w->kind == MFS_WAIT_READ) {
 		mfs_reply_read(w->req, res, w->size, w->off);
 	} else {
-		mfs_fill_attr(w->node, &st);
+		mfs_fill_attr(w->fs, w->node, &st);
 		st.st_size = (off_t)memo_result_len(res);
 		st.st_blocks = (st.st_size + 511) / 512;
 		fuse_reply_attr(w->req, &st, MFS_TIMEOUT);
@@ -276,7 +285,7 @@ static void mfs_defer(struct mfs *fs, fuse_req_t req, struct mfs_node *node,
 	mfs_node_release(fs->nodes, node);
 	pthread_mutex_unlock(&fs->lock);
 	if (mine)
-		fuse_reply_err(req, -rc);
+		fuse_reply_err(req, mfs_wait_errno(rc));
 	free(w);
 }
 
@@ -320,7 +329,7 @@ static void mfs_reply_entry(fuse_req_t req, const struct mfs_node *n)
 	e.ino = mfs_node_ino(n);
 	e.entry_timeout = mfs_entry_timeout(fs, n);
 	e.attr_timeout = mfs_attr_timeout(n);
-	mfs_fill_attr(n, &e.attr);
+	mfs_fill_attr(fs, n, &e.attr);
 	if (n->kind == MFS_FNDIR)
 		e.attr_timeout = mfs_files_dir_attr(fs, n, &e.attr);
 	fuse_reply_entry(req, &e);
@@ -423,7 +432,7 @@ static void mfs_getattr_result(fuse_req_t req, struct mfs *fs,
 		mfs_settle(fs, n, res);
 		memo_result_unref(res);
 	}
-	mfs_fill_attr(n, &st);
+	mfs_fill_attr(fs, n, &st);
 	fuse_reply_attr(req, &st, mfs_attr_timeout(n));
 }
 
@@ -438,7 +447,7 @@ static void mfs_getattr(fuse_req_t req, fuse_ino_t ino,
 		mfs_getattr_result(req, fs, n, fi != NULL);
 		return;
 	}
-	mfs_fill_attr(n, &st);
+	mfs_fill_attr(fs, n, &st);
 	fuse_reply_attr(req, &st, mfs_files_dir_attr(fs, n, &st));
 }
 

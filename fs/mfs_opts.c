@@ -1,4 +1,5 @@
 /* mfs_opts.c -- the memofs command line (see mfs_opts.h). */
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -8,9 +9,30 @@
 #include <unistd.h>
 
 #include "mfs_opts.h"
+#include "quote.h"
 
 #define MFS_MAX_WORKERS 1024
 #define MFS_MAX_DELAY 86400.0
+#define MFS_MAX_ID 4294967294L	/* (uid_t)-1 means "no change": not an id */
+#define MFS_FSNAME_MAX 255
+#define MFS_SUBTYPE_MAX 64
+
+/* Mount flags libfuse applies itself (the kernel's MS_NOSUID...): passed
+ * on, in order, so that the last of a pair wins as in mount(8). */
+static const char *const mfs_kernel_flags[] = {
+	"suid", "nosuid", "dev", "nodev", "exec", "noexec", NULL
+};
+
+/* Accepted because fstab lines and mount(8) carry them, and meaning
+ * nothing more for memofs: the mount is read-only whatever rw says (so
+ * atime and sync flags have nothing to act on), and memofs always sets
+ * default_permissions. */
+static const char *const mfs_no_op_flags[] = {
+	"ro", "rw", "default_permissions", "atime", "noatime", "relatime",
+	"norelatime", "strictatime", "nostrictatime", "diratime",
+	"nodiratime", "lazytime", "nolazytime", "sync", "async", "dirsync",
+	NULL
+};
 
 void mfs_opts_usage(const char *progname)
 {
@@ -47,7 +69,24 @@ void mfs_opts_usage(const char *progname)
 	       " none)\n"
 	       "  -o allow_other     let other users read the mount (needs\n"
 	       "                     user_allow_other in /etc/fuse.conf for\n"
-	       "                     non-root; every user then sees results)\n",
+	       "                     non-root; every user then sees results)\n"
+	       "  -o uid=N,gid=N     owner and group the files show (default:"
+	       " yours)\n"
+	       "  -o umask=M         files and directories show mode 0777 & ~M"
+	       "\n"
+	       "                     (octal; default: 0444 files, 0555"
+	       " directories)\n"
+	       "  -o fsname=NAME     the source /proc/mounts shows (default:"
+	       " memofs)\n"
+	       "  -o subtype=NAME    the type /proc/mounts shows is fuse.NAME"
+	       "\n"
+	       "  -o auto_unmount    unmount when memofs dies, even by kill -9"
+	       "\n"
+	       "  -o nosuid,nodev,noexec (and suid, dev, exec) applied to the"
+	       " mount;\n"
+	       "  -o ro,rw,default_permissions, atime and sync flags: accepted,"
+	       " no effect\n"
+	       "                     (memofs is read-only)\n",
 	       progname, progname);
 }
 
@@ -91,6 +130,60 @@ static int mfs_parse_seconds(const char *v, double *out)
 	return 0;
 }
 
+/* A whole number without sign or blanks, in base (10 or 8), at most max. */
+static int mfs_parse_uint(const char *v, int base, long max, long *out)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(v, &end, base);
+	if (errno || !isdigit((unsigned char)*v) || *end || n > max)
+		return -EINVAL;
+	*out = n;
+	return 0;
+}
+
+/* fsname: 1 to 255 bytes, no control character.  subtype: 1 to 64 of
+ * [A-Za-z0-9._+-] (it becomes part of a filesystem type name). */
+static int mfs_check_name(const char *v, int subtype)
+{
+	size_t n = strlen(v);
+
+	if (n == 0 || n > (subtype ? MFS_SUBTYPE_MAX : MFS_FSNAME_MAX))
+		return -EINVAL;
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			return -EINVAL;
+		if (subtype && !isalnum(*p) && !strchr("._+-", *p))
+			return -EINVAL;
+	}
+	return 0;
+}
+
+static int mfs_in(const char *const *list, const char *opt)
+{
+	for (; *list; list++)
+		if (strcmp(*list, opt) == 0)
+			return 1;
+	return 0;
+}
+
+/* Appends flag to the comma-separated *list. */
+static int mfs_add_flag(char **list, const char *flag)
+{
+	size_t len = *list ? strlen(*list) : 0;
+	char *p = realloc(*list, len + strlen(flag) + 2);
+
+	if (!p)
+		return -ENOMEM;
+	if (len)
+		p[len++] = ',';
+	strcpy(p + len, flag);
+	*list = p;
+	return 0;
+}
+
 static int mfs_set_string(char **slot, const char *v)
 {
 	char *s = strdup(v);
@@ -131,11 +224,62 @@ static int mfs_parse_path(struct mfs_opts *o, const char *opt, const char *v,
 	return mfs_add_string(&o->functions, &o->nfunctions, v);
 }
 
+/* The options of libfuse filesystems (see mfs_opts.h).  Returns 1 when
+ * opt is none of them, else 0 or -EINVAL (err filled, the value quoted:
+ * fstab text may hold anything) or -ENOMEM. */
+static int mfs_parse_mount_opt(struct mfs_opts *o, const char *opt,
+			       const char *v, char *err, size_t errlen)
+{
+	char show[QUOTE_BUF] = "";
+
+	if (v)
+		quote_bytes(show, v, strlen(v));
+	if (!v && mfs_in(mfs_kernel_flags, opt))
+		return mfs_add_flag(&o->kernel_flags, opt);
+	if (!v && mfs_in(mfs_no_op_flags, opt))
+		return 0;
+	if (!v && strcmp(opt, "auto_unmount") == 0) {
+		o->auto_unmount = 1;
+		return 0;
+	}
+	if (v && (strcmp(opt, "uid") == 0 || strcmp(opt, "gid") == 0)) {
+		if (mfs_parse_uint(v, 10, MFS_MAX_ID,
+				   opt[0] == 'u' ? &o->uid : &o->gid))
+			return mfs_fail(err, errlen, "%s=%s: expected a numeric "
+					"%s id from 0 to %ld", opt, show,
+					opt[0] == 'u' ? "user" : "group",
+					MFS_MAX_ID);
+		return 0;
+	}
+	if (v && strcmp(opt, "umask") == 0) {
+		long mask;
+
+		if (mfs_parse_uint(v, 8, 0777, &mask))
+			return mfs_fail(err, errlen, "umask=%s: expected an "
+					"octal mask from 0 to 0777", show);
+		o->umask = (int)mask;
+		return 0;
+	}
+	if (v && (strcmp(opt, "fsname") == 0 || strcmp(opt, "subtype") == 0)) {
+		int sub = opt[0] == 's';
+
+		if (mfs_check_name(v, sub))
+			return mfs_fail(err, errlen, sub ?
+					"subtype=%s: expected 1 to 64 letters, "
+					"digits or ._+-" :
+					"fsname=%s: expected 1 to 255 bytes, "
+					"no control characters", show);
+		return mfs_set_string(sub ? &o->subtype : &o->fsname, v);
+	}
+	return 1;
+}
+
 /* One "name" or "name=value" from a -o list. */
 static int mfs_parse_one(struct mfs_opts *o, char *opt, char *err,
 			 size_t errlen)
 {
 	char *v = strchr(opt, '=');
+	int rc;
 
 	if (v)
 		*v++ = '\0';
@@ -167,6 +311,8 @@ static int mfs_parse_one(struct mfs_opts *o, char *opt, char *err,
 	} else if ((strcmp(opt, "plugin") == 0 ||
 		    strcmp(opt, "functions") == 0) && v) {
 		return mfs_parse_path(o, opt, v, err, errlen);
+	} else if ((rc = mfs_parse_mount_opt(o, opt, v, err, errlen)) != 1) {
+		return rc;
 	} else {
 		if (v)
 			v[-1] = '=';
@@ -224,6 +370,8 @@ static void mfs_defaults(struct mfs_opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->workers = n > 0 ? (unsigned)n : 1;
+	o->uid = o->gid = -1;
+	o->umask = -1;
 }
 
 int mfs_opts_parse(int argc, char **argv, struct mfs_opts *o, char *err,
@@ -280,5 +428,8 @@ void mfs_opts_free(struct mfs_opts *o)
 	for (size_t i = 0; i < o->nfunctions; i++)
 		free(o->functions[i]);
 	free(o->functions);
+	free(o->fsname);
+	free(o->subtype);
+	free(o->kernel_flags);
 	memset(o, 0, sizeof(*o));
 }

@@ -33,6 +33,16 @@ struct mfs_opts {
 	char **functions;	/* -o functions=FILE, repeatable, in order */
 	size_t nfunctions;
 	double timeout;		/* -o timeout=SECONDS for commands, 0: none */
+	/* The options of libfuse filesystems (sshfs...) that fstab lines use,
+	 * with libfuse's meaning: */
+	long uid;		/* -o uid=N: owner shown, or -1: the mounter */
+	long gid;		/* -o gid=N: group shown, or -1: the mounter's */
+	int umask;		/* -o umask=M (octal): mode 0777 & ~M, or -1 */
+	char *fsname;		/* -o fsname=NAME: /proc/mounts source */
+	char *subtype;		/* -o subtype=NAME: type fuse.NAME */
+	int auto_unmount;	/* -o auto_unmount: unmount if memofs dies */
+	char *kernel_flags;	/* nosuid, noexec... in order, comma-separated,
+				 * for libfuse to apply; or NULL */
 };
 
 /* Parses argv into o (zeroed first; defaults filled in).  Returns 0, or

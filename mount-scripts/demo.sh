@@ -30,8 +30,9 @@ if [ -z "$memofs" ]; then
 	memofs=$here/build/fs/memofs
 fi
 mnt=$(mktemp -d /tmp/memofs-demo-XXXXXX)
+mounted=0	# whether $mnt is ours to unmount (no mount table parsing)
 cleanup() {
-	if grep -q " $mnt " /proc/mounts; then
+	if [ "$mounted" = 1 ]; then
 		"$here/mount-scripts/memofs-mount" -u "$mnt" || true
 	fi
 	rmdir "$mnt" 2>/dev/null || true
@@ -44,6 +45,12 @@ elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
 mount_demo() {
 	MEMOFS=$memofs "$here/mount-scripts/memofs-mount" \
 		-o "workers=$1,delay=$delay,quiet" "$mnt"
+	mounted=1
+}
+
+unmount_demo() {
+	mounted=0
+	"$here/mount-scripts/memofs-mount" -u "$mnt"
 }
 
 # Reads FUNCTION/col0..col3, all at once, and prints the 4 results.
@@ -67,7 +74,7 @@ for col in 0 1 2 3; do cat "$mnt/mean/col$col" >/dev/null; done
 echo
 echo "Sequential processing"
 echo "Elapsed time for the entire processing: $(elapsed "$start") s"
-"$here/mount-scripts/memofs-mount" -u "$mnt"
+unmount_demo
 
 mount_demo 2
 start=$(now)
@@ -92,5 +99,5 @@ echo
 echo "means: $means"
 echo "maxes: $maxes"
 [ "$means" = "$again" ] || { echo "demo: cached means differ" >&2; exit 1; }
-"$here/mount-scripts/memofs-mount" -u "$mnt"
+unmount_demo
 echo "unmounted: the cache is cleared"

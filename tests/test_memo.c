@@ -38,6 +38,13 @@ static int fn_slow(memofs_ctx *ctx, const char *arg, void *udata)
 	return memofs_printf(ctx, "slow %s\n", arg);
 }
 
+/* Like plugin code: never looks at cancellation. */
+static int fn_stuck(memofs_ctx *ctx, const char *arg, void *udata)
+{
+	sleep_ms(600);
+	return memofs_printf(ctx, "stuck %s\n", arg);
+}
+
 static int fn_flaky(memofs_ctx *ctx, const char *arg, void *udata)
 {
 	if (atomic_fetch_add(&flaky_runs, 1) == 0)
@@ -64,7 +71,7 @@ static int fn_cyc(memofs_ctx *ctx, const char *arg, void *udata)
 struct waitset {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	int done, errors;
+	int done, errors, last_err;
 	char first[64];
 	int mismatches;
 };
@@ -76,6 +83,7 @@ static void on_done(void *arg, int err, memo_result *res)
 	pthread_mutex_lock(&w->lock);
 	if (err) {
 		w->errors++;
+		w->last_err = err;
 	} else {
 		size_t n = memo_result_len(res);
 		char buf[64] = "";
@@ -147,6 +155,7 @@ static int env_open(struct env *e)
 		{ "flaky", "1", "", MEMOFS_ARGS_LIST, cyc_args, fn_flaky, NULL },
 		{ "cyc", "1", "", MEMOFS_ARGS_LIST, cyc_args, fn_cyc, NULL },
 		{ "self", "1", "", MEMOFS_ARGS_LIST, cyc_args, fn_cyc, e },
+		{ "stuck", "1", "", MEMOFS_ARGS_LIST, cyc_args, fn_stuck, NULL },
 	};
 	char err[DS_ERR_MAX];
 
@@ -336,6 +345,78 @@ static void test_one_worker(struct env *e)
 	memo_free(m);
 }
 
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* memo_cancel: the queued computations fail at once, the running delay
+ * ends early, nothing new starts; lookups still work. */
+static void test_cancel(struct env *e)
+{
+	struct waitset w;
+	memo *m = NULL;
+	memo_result *res = NULL;
+	double t0;
+
+	CHECK_INT(memo_new(e->st, e->r, e->d, 1, &m), 0);
+	CHECK_STR(get(m, e->r, "slow", "b"), "slow b\n");
+	waitset_init(&w);
+	e->delay = 30;
+	CHECK_INT(memo_submit(m, reg_find(e->r, "column"), "col0", on_done,
+			      &w), 0);
+	CHECK_INT(memo_submit(m, reg_find(e->r, "mean"), "col0", on_done, &w),
+		  0);
+	CHECK_INT(memo_submit(m, reg_find(e->r, "sum"), "col1", on_done, &w),
+		  0);
+	sleep_ms(100);		/* column(col0) is sleeping */
+	t0 = now_s();
+	memo_cancel(m);
+	CHECK_INT(waitset_wait(&w, 3), 3);
+	CHECK_INT(memo_drain(m, 5.0), 0);
+	CHECK(now_s() - t0 < 2.0);
+	CHECK_INT(w.errors, 3);
+	CHECK_INT(w.last_err, -ESHUTDOWN);
+	CHECK_INT(memo_submit(m, reg_find(e->r, "max"), "col0", on_done, &w),
+		  -ESHUTDOWN);
+	CHECK_INT(memo_lookup(m, reg_find(e->r, "slow"), "b", &res), 0);
+	memo_result_unref(res);
+	CHECK_INT(memo_lookup(m, reg_find(e->r, "column"), "col0", &res),
+		  -ENOENT);
+	e->delay = 0;
+	memo_free(m);
+}
+
+/* memo_drain gives up on code that ignores cancellation: its waiters are
+ * told, and what it makes later is no longer stored. */
+static void test_drain_gives_up(struct env *e)
+{
+	uint8_t key[KEY_LEN];
+	struct waitset w;
+	store_rec rec;
+	memo *m = NULL;
+	double t0;
+
+	CHECK_INT(memo_new(e->st, e->r, e->d, 1, &m), 0);
+	waitset_init(&w);
+	CHECK_INT(memo_submit(m, reg_find(e->r, "stuck"), "a", on_done, &w),
+		  0);
+	sleep_ms(100);
+	memo_cancel(m);
+	t0 = now_s();
+	CHECK_INT(memo_drain(m, 0.1), 1);
+	CHECK(now_s() - t0 < 0.4);
+	CHECK_INT(waitset_wait(&w, 1), 1);
+	CHECK_INT(w.last_err, -ESHUTDOWN);
+	memo_free(m);		/* waits for the stuck computation */
+	CHECK_INT(w.done, 1);	/* its end told nobody twice */
+	key_make(key, "stuck", "1", "a", ds_digest(e->d), DS_DIGEST_LEN);
+	CHECK_INT(store_get(e->st, key, &rec), -ENOENT);
+}
+
 int main(void)
 {
 	struct env e;
@@ -347,6 +428,8 @@ int main(void)
 		fprintf(stderr, "test_memo: cannot set up\n");
 		return 1;
 	}
+	test_cancel(&e);		/* first: column(col0) not stored yet */
+	test_drain_gives_up(&e);
 	test_one_worker(&e);
 	CHECK_INT(memo_new(e.st, e.r, e.d, 2, &m), 0);
 	test_reductions(&e, m);

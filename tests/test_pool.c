@@ -1,6 +1,7 @@
 /* test_pool.c -- unit test of the worker pool. */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <time.h>
 
@@ -66,6 +67,69 @@ static void test_parallel(void)
 	CHECK_INT(r.timed_out, 0);	/* all four ran at once */
 }
 
+/* A job that holds its worker until the gate opens. */
+struct gate {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int entered, open, term_blocked;
+};
+
+static void hold(void *arg)
+{
+	struct gate *g = arg;
+	sigset_t mask;
+
+	pthread_sigmask(SIG_BLOCK, NULL, &mask);
+	pthread_mutex_lock(&g->lock);
+	g->term_blocked = sigismember(&mask, SIGTERM) == 1 &&
+			  sigismember(&mask, SIGINT) == 1;
+	g->entered = 1;
+	pthread_cond_broadcast(&g->cond);
+	while (!g->open)
+		pthread_cond_wait(&g->cond, &g->lock);
+	pthread_mutex_unlock(&g->lock);
+}
+
+static atomic_int dropped;
+
+static void count_drop(void *arg)
+{
+	(void)arg;
+	atomic_fetch_add(&dropped, 1);
+}
+
+/* pool_cancel drops what is queued, not what runs; workers block
+ * signals. */
+static void test_cancel(void)
+{
+	struct gate g = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
+			  0, 0, 0 };
+	pool *p = NULL;
+
+	atomic_store(&counter, 0);
+	atomic_store(&dropped, 0);
+	CHECK_INT(pool_new(1, &p), 0);
+	CHECK_INT(pool_submit(p, hold, &g), 0);
+	pthread_mutex_lock(&g.lock);
+	while (!g.entered)
+		pthread_cond_wait(&g.cond, &g.lock);
+	pthread_mutex_unlock(&g.lock);
+	for (int i = 0; i < 5; i++)
+		CHECK_INT(pool_submit(p, bump, NULL), 0);
+	pool_cancel(p, count_drop);
+	CHECK_INT(atomic_load(&dropped), 5);
+	CHECK_INT(pool_submit(p, bump, NULL), -ESHUTDOWN);
+	pool_cancel(p, count_drop);	/* again: nothing left to drop */
+	CHECK_INT(atomic_load(&dropped), 5);
+	pthread_mutex_lock(&g.lock);
+	g.open = 1;
+	pthread_cond_broadcast(&g.cond);
+	pthread_mutex_unlock(&g.lock);
+	pool_free(p);
+	CHECK_INT(atomic_load(&counter), 0);
+	CHECK_INT(g.term_blocked, 1);
+}
+
 static void test_bad_input(void)
 {
 	pool *p = NULL;
@@ -78,6 +142,7 @@ int main(void)
 {
 	test_runs_everything();
 	test_parallel();
+	test_cancel();
 	test_bad_input();
 	return check_report("pool");
 }
