@@ -3,7 +3,9 @@
  * Functions declared with "args = files" take the regular files directly
  * in one directory.  Subdirectories, symbolic links (even to regular
  * files: an argument never leads out of the directory), devices, FIFOs
- * and sockets are not arguments, nor are names that are not valid file
+ * and sockets are not arguments, nor are files with more than one hard
+ * link unless the kernel refuses links to files their maker cannot read
+ * (fs.protected_hardlinks = 1, read once by argdir_open()), nor are names that are not valid file
  * names for memofs (control characters; see reg.h).  The directory is
  * live: files added, edited or removed while mounted are seen at the next
  * lookup.
@@ -55,6 +57,24 @@ int argdir_list(argdir *d, char ***names, size_t *n);
  * any name with a '/'), -ENAMETOOLONG when canon is too small, or the
  * error of reading the file (-EIO, -EACCES, ...). */
 int argdir_resolve(argdir *d, const char *name, char *canon, size_t canonlen);
+
+/* Opens the argument of the canonical form canon for a command: splits
+ * off its name (copied into name, namelen bytes), opens the file once,
+ * without following a symbolic link, and checks that what the descriptor
+ * holds is a regular file with that digest.  Returns 0 and *fd (read
+ * only, close-on-exec, O_NONBLOCK; the caller closes it), -ESTALE when the
+ * content has changed since canon was made, -ENOENT when the name is gone
+ * or is not a regular file (a symbolic link, a FIFO...), or the error of
+ * reading it.  Whatever happens to the name later, the descriptor stays
+ * on the file that was checked. */
+int argdir_open_arg(argdir *d, const char *canon, char *name, size_t namelen,
+		    int *fd);
+
+/* After a command has run: does the descriptor fd (from argdir_open_arg()
+ * for name) still hold the content canon names?  Returns 0, -ESTALE, or
+ * the error of reading it.  The file is read again unless its identity
+ * is unchanged and settled (see above). */
+int argdir_check_fd(argdir *d, const char *name, int fd, const char *canon);
 
 /* Splits a canonical form canon into its name (copied into name, namelen
  * bytes) and checks that the file still has that digest.  Returns 0,

@@ -253,17 +253,17 @@ static void cmd_close(int *fd)
 }
 
 /* Makes a pipe for one output stream: both ends close-on-exec, the read
- * end non-blocking, the write end above 2 so that the child's dup2()s
- * onto 0, 1 and 2 cannot clobber it (should the daemon run with those
- * closed).  Returns 0 or a negative errno. */
+ * end non-blocking, the write end above CMD_FILE_FD so that the child's
+ * dup2()s onto 0 to 3 cannot clobber it (should the daemon run with those
+ * closed, or a pipe get descriptor 3).  Returns 0 or a negative errno. */
 static int cmd_pipe(int p[2])
 {
 	int fd;
 
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -errno;
-	if (p[1] <= STDERR_FILENO) {
-		fd = fcntl(p[1], F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+	if (p[1] <= CMD_FILE_FD) {
+		fd = fcntl(p[1], F_DUPFD_CLOEXEC, CMD_FILE_FD + 1);
 		close(p[1]);
 		p[1] = fd;
 	}
@@ -276,10 +276,11 @@ static int cmd_pipe(int p[2])
 	return 0;
 }
 
-/* stdin from /dev/null, stdout and stderr into the pipes, the working
- * directory, and nothing else open.  Returns 0 or a negative errno. */
+/* stdin from /dev/null, stdout and stderr into the pipes, file (if not
+ * -1) as CMD_FILE_FD, the working directory, and nothing else open.  out,
+ * err and file are above CMD_FILE_FD.  Returns 0 or a negative errno. */
 static int cmd_actions_init(posix_spawn_file_actions_t *fa, int out, int err,
-			    const char *cwd)
+			    int file, const char *cwd)
 {
 	int rc = posix_spawn_file_actions_init(fa);
 
@@ -291,10 +292,13 @@ static int cmd_actions_init(posix_spawn_file_actions_t *fa, int out, int err,
 		rc = posix_spawn_file_actions_adddup2(fa, out, STDOUT_FILENO);
 	if (!rc)
 		rc = posix_spawn_file_actions_adddup2(fa, err, STDERR_FILENO);
+	if (!rc && file >= 0)
+		rc = posix_spawn_file_actions_adddup2(fa, file, CMD_FILE_FD);
 	if (!rc && cwd)
 		rc = posix_spawn_file_actions_addchdir_np(fa, cwd);
 	if (!rc)
-		rc = posix_spawn_file_actions_addclosefrom_np(fa, 3);
+		rc = posix_spawn_file_actions_addclosefrom_np(
+			fa, file >= 0 ? CMD_FILE_FD + 1 : CMD_FILE_FD);
 	if (rc)
 		posix_spawn_file_actions_destroy(fa);
 	return -rc;
@@ -332,14 +336,14 @@ static int cmd_attr_init(posix_spawnattr_t *attr)
  * exec'ed, so an exec failure (ENOENT, EACCES, ENOEXEC, or a chdir()
  * failure) is posix_spawn()'s return value, and the child has its process
  * group by then. */
-static int cmd_spawn_with(struct cmd_run *r, int out, int err)
+static int cmd_spawn_with(struct cmd_run *r, int out, int err, int file)
 {
 	const struct cmd_spec *spec = r->spec;
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	int rc;
 
-	rc = cmd_actions_init(&fa, out, err, spec->cwd);
+	rc = cmd_actions_init(&fa, out, err, file, spec->cwd);
 	if (rc)
 		return rc;
 	rc = cmd_attr_init(&attr);
@@ -353,21 +357,36 @@ out_destroy_actions:
 	return rc;
 }
 
+/* A copy of spec->file_fd above CMD_FILE_FD (close-on-exec: the child
+ * gets it through dup2()), -1 when there is none, or a negative errno. */
+static int cmd_file_copy(const struct cmd_spec *spec, int *copy)
+{
+	*copy = -1;
+	if (spec->file_fd < 0)
+		return 0;
+	*copy = fcntl(spec->file_fd, F_DUPFD_CLOEXEC, CMD_FILE_FD + 1);
+	return *copy < 0 ? -errno : 0;
+}
+
 static int cmd_spawn(struct cmd_run *r)
 {
-	int out[2], err[2], rc;
+	int out[2], err[2], file, rc;
 
-	rc = cmd_pipe(out);
+	rc = cmd_file_copy(r->spec, &file);
 	if (rc)
 		return rc;
+	rc = cmd_pipe(out);
+	if (rc)
+		goto out_close_file;
 	rc = cmd_pipe(err);
 	if (rc)
 		goto out_close_out;
-	rc = cmd_spawn_with(r, out[1], err[1]);
+	rc = cmd_spawn_with(r, out[1], err[1], file);
 	if (rc)
 		goto out_close_err;
 	close(out[1]);
 	close(err[1]);
+	cmd_close(&file);
 	r->fd[CMD_OUT] = out[0];
 	r->fd[CMD_ERR] = err[0];
 	return 0;
@@ -378,6 +397,8 @@ out_close_err:
 out_close_out:
 	close(out[0]);
 	close(out[1]);
+out_close_file:
+	cmd_close(&file);
 	return rc;
 }
 

@@ -2,7 +2,8 @@
  *
  * cmd runs a program never through a shell: posix_spawn() of an absolute
  * path with the caller's argv and environment, stdin from /dev/null,
- * stdout and stderr into pipes, no other inherited descriptor, all signals
+ * stdout and stderr into pipes, optionally one open file of the caller's
+ * as descriptor 3 (CMD_FILE_FD), no other inherited descriptor, all signals
  * at their default action and none blocked, in a process group of its
  * own, in the caller's working directory choice.  It hands stdout to a
  * sink as it arrives, keeps the last CMD_TAIL_MAX bytes of stderr for the
@@ -23,6 +24,7 @@
 
 #define CMD_TAIL_MAX 1024	/* bytes of stderr kept for the message */
 #define CMD_ERR_MAX (CMD_TAIL_MAX * 3 + 256) /* room for cmd_run()'s err */
+#define CMD_FILE_FD 3		/* where the program finds spec->file_fd */
 
 typedef struct cmd_set cmd_set;
 
@@ -43,6 +45,8 @@ struct cmd_spec {
 	const char *cwd;	/* working directory, or NULL to inherit */
 	double timeout;		/* seconds; <= 0: no limit */
 	size_t max_output;	/* more stdout bytes than this: -EFBIG */
+	int file_fd;		/* given to the program as descriptor
+				 * CMD_FILE_FD (the same open file), or -1 */
 };
 
 /* Receives stdout in order, in pieces of any size.  Returns 0, or a

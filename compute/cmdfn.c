@@ -154,13 +154,14 @@ static int cmdfn_data_changed(const cmdfn *c)
 	       then.st_ctim.tv_nsec != now.st_ctim.tv_nsec;
 }
 
-/* For a file argument NAME/HEX: checks the file still has that content
- * and writes its name and path. */
+/* For a file argument NAME/HEX: opens the file once and checks it still
+ * has that content; writes its name and sets *fd, the descriptor the
+ * command gets. */
 static int cmdfn_input(memofs_ctx *ctx, const struct cmdfn_fn *f,
-		       const char *arg, char *name, char *file)
+		       const char *arg, char *name, int *fd)
 {
 	argdir *d = f->c->data.files;
-	int rc = argdir_check(d, arg, name, REG_NAME_MAX + 1);
+	int rc = argdir_open_arg(d, arg, name, REG_NAME_MAX + 1, fd);
 
 	if (rc == -ESTALE)
 		return memofs_error(ctx, "%s/%s changed after it was looked "
@@ -168,14 +169,12 @@ static int cmdfn_input(memofs_ctx *ctx, const struct cmdfn_fn *f,
 	if (rc)
 		return memofs_error(ctx, "%s/%s: %s", argdir_path(d), name,
 				    strerror(-rc));
-	snprintf(file, PATH_MAX, "%s/%s", argdir_path(d), name);
 	return 0;
 }
 
 /* The text of element i of f's template for argument arg. */
 static const char *cmdfn_element(const struct cmdfn_fn *f, size_t i,
-				 const char *arg, const char *name,
-				 const char *file)
+				 const char *arg, const char *name)
 {
 	const struct cmdfile_fn *decl = f->decl;
 
@@ -183,7 +182,7 @@ static const char *cmdfn_element(const struct cmdfn_fn *f, size_t i,
 	case CMDFILE_ARG:
 		return decl->args == CMDFILE_FILES ? name : arg;
 	case CMDFILE_FILE:
-		return file;
+		return CMDFN_FILE_PATH;
 	case CMDFILE_DATA:
 		return f->c->data_abs;
 	case CMDFILE_COL:
@@ -200,7 +199,7 @@ static int cmdfn_sink(void *arg, const void *buf, size_t len)
 }
 
 static int cmdfn_run(memofs_ctx *ctx, const struct cmdfn_fn *f,
-		     const char *arg, const char *name, const char *file)
+		     const char *arg, const char *name, int fd)
 {
 	size_t argc = f->decl->argc;
 	char **argv = calloc(argc + 1, sizeof(*argv));
@@ -208,41 +207,55 @@ static int cmdfn_run(memofs_ctx *ctx, const struct cmdfn_fn *f,
 	struct cmd_spec spec = {
 		.path = f->program, .argv = argv, .envp = f->c->env,
 		.cwd = f->cwd, .timeout = f->timeout,
-		.max_output = CMDFN_OUTPUT_MAX,
+		.max_output = CMDFN_OUTPUT_MAX, .file_fd = fd,
 	};
 	int rc;
 
 	if (!argv)
 		return memofs_error(ctx, "%s", strerror(ENOMEM));
 	for (size_t i = 0; i < argc; i++)
-		argv[i] = (char *)cmdfn_element(f, i, arg, name, file);
+		argv[i] = (char *)cmdfn_element(f, i, arg, name);
 	rc = cmd_run(f->c->cmds, &spec, cmdfn_sink, ctx, err, sizeof(err));
 	free(argv);
 	return rc ? memofs_error(ctx, "%s", err) : 0;
 }
 
-static int cmdfn_compute(memofs_ctx *ctx, const char *arg, void *udata)
+/* Runs f for arg with the file argument open as fd (-1: none), then
+ * checks that nothing it used changed meanwhile. */
+static int cmdfn_run_checked(memofs_ctx *ctx, const struct cmdfn_fn *f,
+			     const char *arg, const char *name, int fd)
 {
-	const struct cmdfn_fn *f = udata;
-	char name[REG_NAME_MAX + 1] = "", file[PATH_MAX] = "";
-	int files = f->decl->args == CMDFILE_FILES, rc;
-	char again[REG_NAME_MAX + 1];
+	argdir *d = f->c->data.files;
+	int rc;
 
-	if (files && (rc = cmdfn_input(ctx, f, arg, name, file)) != 0)
-		return rc;
 	if (f->uses_data && cmdfn_data_changed(f->c))
 		return memofs_error(ctx, "%s changed since it was mounted: "
 				    "remount to use it", f->c->data_abs);
-	rc = cmdfn_run(ctx, f, arg, name, file);
+	rc = cmdfn_run(ctx, f, arg, name, fd);
 	if (rc)
 		return rc;
-	if (files && argdir_check(f->c->data.files, arg, again, sizeof(again)))
-		return memofs_error(ctx, "%s changed while the command ran",
-				    file);
+	if (fd >= 0 && argdir_check_fd(d, name, fd, arg))
+		return memofs_error(ctx, "%s/%s changed while the command ran",
+				    argdir_path(d), name);
 	if (f->uses_data && cmdfn_data_changed(f->c))
 		return memofs_error(ctx, "%s changed while the command ran",
 				    f->c->data_abs);
 	return 0;
+}
+
+static int cmdfn_compute(memofs_ctx *ctx, const char *arg, void *udata)
+{
+	const struct cmdfn_fn *f = udata;
+	char name[REG_NAME_MAX + 1] = "";
+	int fd = -1, rc;
+
+	if (f->decl->args == CMDFILE_FILES &&
+	    (rc = cmdfn_input(ctx, f, arg, name, &fd)) != 0)
+		return rc;
+	rc = cmdfn_run_checked(ctx, f, arg, name, fd);
+	if (fd >= 0)
+		close(fd);
+	return rc;
 }
 
 /* ---- loading ------------------------------------------------------------- */

@@ -13,6 +13,12 @@
  *     path (relative ones from the functions file's directory), a bare
  *     name is looked up in CMDFN_PATH;
  *   - working directory: the functions file's directory;
+ *   - for a file argument, the file memofs opened (once, never following
+ *     a symbolic link) and digested, as descriptor 3 (CMD_FILE_FD); {file}
+ *     is CMDFN_FILE_PATH, which opens that same file again whatever
+ *     happens to its name meanwhile.  After the run the descriptor is
+ *     checked again: a file that changed meanwhile fails the read and
+ *     nothing is cached;
  *   - stdin /dev/null; environment exactly PATH=CMDFN_PATH, HOME (memofs's
  *     own, or "/"), TMPDIR (memofs's own, or "/tmp"), LC_ALL=C.UTF-8;
  *   - a time limit: the function's "timeout", else -o timeout, else none.
@@ -42,6 +48,7 @@
 #include "reg.h"
 
 #define CMDFN_PATH "/usr/local/bin:/usr/bin:/bin"
+#define CMDFN_FILE_PATH "/dev/fd/3"	/* what {file} becomes */
 #define CMDFN_OUTPUT_MAX ((size_t)1 << 30)
 #define CMDFN_ERR_MAX 1024
 

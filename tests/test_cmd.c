@@ -114,7 +114,7 @@ static struct cmd_spec spec_of(const char *path, char *const *argv)
 {
 	return (struct cmd_spec){ .path = path, .argv = argv,
 				  .envp = default_env, .timeout = 20,
-				  .max_output = SIZE_MAX };
+				  .max_output = SIZE_MAX, .file_fd = -1 };
 }
 
 /* Runs /bin/sh -c script with the given arguments ($1...). */
@@ -608,6 +608,55 @@ static void test_no_leaked_fds(cmd_set *s)
 	close(high);
 }
 
+/* spec.file_fd is the program's descriptor 3: the very file opened, even
+ * once its name is a symbolic link to another one, and nothing else leaks
+ * with it, whatever descriptor number the caller had it under. */
+static void test_file_fd(cmd_set *s)
+{
+	char *argv[] = { (char *)"sh", (char *)"-c",
+			 (char *)"cat /dev/fd/3; cat <&3; ls /proc/self/fd",
+			 NULL };
+	struct cmd_spec spec = spec_of("/bin/sh", argv);
+	char dir[] = "/tmp/test_cmd_XXXXXX", path[64], other[64];
+	struct out o = { 0 };
+	char err[CMD_ERR_MAX];
+	int fd, at3;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/a", dir);
+	snprintf(other, sizeof(other), "%s/secret", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	CHECK(fd >= 0);
+	at3 = fcntl(fd, F_DUPFD_CLOEXEC, 10);	/* not 3: that comes next */
+	close(fd);
+	fd = at3;
+	CHECK_INT(write(fd, "mine\n", 5), 5);
+	CHECK_INT(open(other, O_WRONLY | O_CREAT | O_CLOEXEC, 0600) > 0, 1);
+	CHECK_INT(unlink(path), 0);
+	CHECK_INT(symlink(other, path), 0);
+	spec.file_fd = fd;
+	/* cat <&3 reads from the shared offset: at the end, nothing. */
+	CHECK_INT(cmd_run(s, &spec, out_sink, &o, err, sizeof(err)), 0);
+	CHECK_STR(out_str(&o), "mine\n0\n1\n2\n3\n4\n");	/* 4: ls's */
+	out_reset(&o);
+	lseek(fd, 0, SEEK_SET);
+	at3 = dup2(fd, 3);	/* the caller's own descriptor 3 */
+	CHECK_INT(at3, 3);
+	spec.file_fd = 3;
+	CHECK_INT(cmd_run(s, &spec, out_sink, &o, err, sizeof(err)), 0);
+	CHECK_STR(out_str(&o), "mine\nmine\n0\n1\n2\n3\n4\n");
+	out_reset(&o);
+	spec.file_fd = -1;	/* none: descriptor 3 is not passed */
+	CHECK_INT(cmd_run(s, &spec, out_sink, &o, err, sizeof(err)), 0);
+	CHECK_STR(out_str(&o), "0\n1\n2\n3\n");
+	out_reset(&o);
+	close(at3);
+	close(fd);
+	unlink(path);
+	unlink(other);
+	rmdir(dir);
+}
+
 static void test_cwd(cmd_set *s)
 {
 	char *argv[] = { (char *)"pwd", NULL };
@@ -852,6 +901,7 @@ int main(void)
 	test_env(s);
 	test_signal_state(s);
 	test_no_leaked_fds(s);
+	test_file_fd(s);
 	test_cwd(s);
 	test_argv(s);
 	test_threads(s);

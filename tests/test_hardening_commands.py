@@ -1,0 +1,229 @@
+"""test_hardening_commands.py -- command functions against a hostile user
+and hostile commands (issue 10): a file argument swapped under a running
+command, descendants that try to outlive their command, scripts edited
+while mounted, and directory DATA of many files.
+
+The attacker runs as the unprivileged user nobody (setpriv), with only an
+inherited descriptor of the DATA directory it may write: the test's own
+temporary directories stay closed to it.
+"""
+import errno
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from conftest import wait_until
+from test_commands import datadir, functions_file, read_errno
+
+SECRET = b"TOP-SECRET-LINE-1\nTOP-SECRET-LINE-2\nTOP-SECRET-LINE-3\n"
+NOBODY = 65534
+RACE_S = 10.0   # how long the attacker races the readers
+
+
+def secret_file(tmp_path):
+    """A file only root may read, outside DATA."""
+    p = tmp_path / "secret"
+    p.write_bytes(SECRET)
+    os.chmod(p, 0o600)
+    return p
+
+
+def attacker_dir(tmp_path):
+    """DATA: a directory nobody may write, holding a file 'a'."""
+    d = datadir(tmp_path, {"a": "innocent 0\n"})
+    os.chown(d, NOBODY, NOBODY)
+    os.chown(d / "a", NOBODY, NOBODY)
+    return d
+
+
+def as_nobody(script, fds, *args):
+    """Starts python3 -c script as nobody, keeping the descriptors fds
+    (their numbers are passed in args by the caller)."""
+    return subprocess.Popen(
+        ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}",
+         "--clear-groups", sys.executable, "-c", script, *map(str, args)],
+        pass_fds=fds, stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+# In the directory of descriptor argv[1], loops for argv[2] seconds: writes
+# a new 'a', swaps it for a symbolic link to argv[3] for a moment, puts it
+# back.  Prints how many swaps it made.
+SWAPPER = """
+import os, sys, time
+d, end = int(sys.argv[1]), time.monotonic() + float(sys.argv[2])
+target, n = sys.argv[3], 0
+while time.monotonic() < end:
+    fd = os.open("a.new", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644,
+                 dir_fd=d)
+    os.write(fd, b"innocent %d\\n" % n)
+    os.close(fd)
+    os.rename("a.new", "a", src_dir_fd=d, dst_dir_fd=d)
+    time.sleep(0.002)
+    os.rename("a", "a.keep", src_dir_fd=d, dst_dir_fd=d)
+    os.symlink(target, "a", dir_fd=d)
+    time.sleep(0.001)
+    os.rename("a.keep", "a", src_dir_fd=d, dst_dir_fd=d)
+    n += 1
+print(n)
+"""
+
+
+def test_symlink_swap_race_never_leaks(mount_factory, tmp_path):
+    """Issue 10 item 1: a user who can write DATA swaps a file for a
+    symbolic link to a root-only file while reads run; no result ever
+    holds the secret, and some results are computed meanwhile."""
+    secret = secret_file(tmp_path)
+    d = attacker_dir(tmp_path)
+    f = functions_file(tmp_path, "[head]\nargs = files\n"
+                       "command = head -n 3 {file}\n")
+    m = mount_factory(data=d, opts=[f"functions={f}", "allow_other",
+                                    "workers=4"])
+    dirfd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        swapper = as_nobody(SWAPPER, [dirfd], dirfd, RACE_S, secret)
+    finally:
+        os.close(dirfd)
+    seen, failures = [], [0]
+
+    def reader():
+        while swapper.poll() is None:
+            try:
+                seen.append(m.read("head/a"))
+            except OSError:
+                failures[0] += 1
+
+    threads = [threading.Thread(target=reader) for _ in range(4)]
+    for t in threads:
+        t.start()
+    out, err = swapper.communicate(timeout=RACE_S + 30)
+    for t in threads:
+        t.join()
+    assert swapper.returncode == 0, err
+    assert int(out) > 100, out           # the attacker really raced
+    leaked = [r for r in seen if b"SECRET" in r]
+    assert not leaked, f"{len(leaked)} of {len(seen)} reads leaked"
+    computed = m.log().count("head(a/")
+    assert computed > 10, m.log()[-2000:]  # the race reached commands
+    assert all(r.startswith(b"innocent ") for r in seen), set(seen)
+    m.unmount()
+
+
+SLOW_HEAD = ("[head]\nargs = files\n"
+             "command = sh -c 'sleep 0.6; head -n 3 \"$1\"' sh {file}\n")
+
+
+def swap_during_run(mount_factory, tmp_path, swap):
+    """Reads head/a while swap(d) changes the name 'a' once the command
+    runs; returns (the read's bytes or its errno, the mount)."""
+    d = datadir(tmp_path, {"a": "original\n"})
+    f = functions_file(tmp_path, SLOW_HEAD)
+    m = mount_factory(data=d, opts=[f"functions={f}"])
+    got = {}
+
+    def read():
+        try:
+            got["r"] = m.read("head/a")
+        except OSError as e:
+            got["r"] = e.errno
+
+    t = threading.Thread(target=read)
+    t.start()
+    m.wait_log(r"head\(a/[0-9a-f]{32}\): computing")
+    swap(d)
+    t.join(30)
+    return got["r"], m
+
+
+def replace_with(d, make):
+    """Renames a new entry made by make(path) over 'a'."""
+    make(d / "a.tmp")
+    os.rename(d / "a.tmp", d / "a")
+
+
+@pytest.mark.parametrize("kind", ["secret", "dir", "fifo", "regular"])
+def test_name_swapped_mid_run_reads_the_digested_file(mount_factory,
+                                                      tmp_path, kind):
+    """Whatever the name 'a' becomes while the command runs (a symbolic
+    link to a secret or a directory, a FIFO, another regular file renamed
+    over it), the command reads the file memofs digested: the result is
+    the original content, correct for its key.  (The same file edited in
+    place meanwhile: test_commands.py::
+    test_file_changed_while_running_is_not_cached.)"""
+    secret = secret_file(tmp_path)
+    makers = {
+        "secret": lambda p: os.symlink(secret, p),
+        "dir": lambda p: os.symlink(tmp_path, p),
+        "fifo": os.mkfifo,
+        "regular": lambda p: p.write_bytes(SECRET),
+    }
+    r, m = swap_during_run(mount_factory, tmp_path,
+                           lambda d: replace_with(d, makers[kind]))
+    assert r == b"original\n"
+    # The name is now something else: the cached result is not served
+    # for it, a regular file gets its own result, the rest is ENOENT.
+    if kind == "regular":
+        assert m.read("head/a") == SECRET    # root's own file, by root
+    else:
+        assert read_errno(m.p("head/a")) == errno.ENOENT
+    m.unmount()
+
+
+def test_symlink_to_regular_file_is_never_an_argument(mount_factory,
+                                                      tmp_path):
+    d = datadir(tmp_path, {"a": "mine\n"})
+    os.symlink(secret_file(tmp_path), d / "link")
+    os.symlink("a", d / "rel")
+    f = functions_file(tmp_path, "[head]\nargs = files\n"
+                       "command = head -n 3 {file}\n")
+    m = mount_factory(data=d, opts=[f"functions={f}"])
+    assert os.listdir(m.p("head")) == ["a"]
+    for n in ("link", "rel"):
+        assert read_errno(m.p("head") / n) == errno.ENOENT
+    m.unmount()
+
+
+def protected_hardlinks():
+    with open("/proc/sys/fs/protected_hardlinks") as fh:
+        return fh.read().strip() == "1"
+
+
+def test_hard_link_to_a_secret(mount_factory, tmp_path):
+    """With fs.protected_hardlinks = 1 the attacker cannot link a file it
+    may not read into DATA; without it, memofs refuses files with several
+    links (README, commands section)."""
+    secret = secret_file(tmp_path)
+    d = attacker_dir(tmp_path)
+    f = functions_file(tmp_path, "[head]\nargs = files\n"
+                       "command = head -n 3 {file}\n")
+    m = mount_factory(data=d, opts=[f"functions={f}"])
+    # tmp_path is closed to nobody: hand it the secret's directory too,
+    # searchable, so that only the link itself can be refused.
+    os.chmod(tmp_path, 0o711)
+    sfd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    dfd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        p = as_nobody("import os, sys\n"
+                      "try:\n"
+                      "    os.link('secret', 'b', src_dir_fd=int(sys.argv[1]),"
+                      " dst_dir_fd=int(sys.argv[2]))\n"
+                      "    print('linked')\n"
+                      "except OSError as e:\n"
+                      "    print(e.errno)\n", [sfd, dfd], sfd, dfd)
+        out, err = p.communicate(timeout=30)
+    finally:
+        os.close(sfd)
+        os.close(dfd)
+    if protected_hardlinks():
+        assert out.strip() == str(errno.EPERM), (out, err)
+    else:
+        os.link(secret, d / "c")          # as root: a link nobody could make
+        assert read_errno(m.p("head/c")) == errno.ENOENT
+    assert not any(b"SECRET" in m.read(f"head/{n}")
+                   for n in os.listdir(m.p("head"))
+                   if (d / n).stat().st_nlink == 1)
+    m.unmount()
