@@ -9,8 +9,15 @@
  * sink as it arrives, keeps the last CMD_TAIL_MAX bytes of stderr for the
  * error message, and enforces a time limit and an output limit by killing
  * the whole process group.  When the program exits, whatever it left
- * running in its process group is killed too, so a run never outlives
- * cmd_run().
+ * running in its process group is killed too.  Descendants that leave the
+ * group (setsid, double forks) are handed to the process, which
+ * cmd_set_new() makes a child subreaper, when their parent dies; each run
+ * ends by killing and reaping those no running command may own (started
+ * after every run still going), so nothing a run starts outlives the last
+ * cmd_run() that was going when it started, nor cmd_set_free().  Hence a
+ * process has at most one cmd_set at a time, and the set may kill (and
+ * reap) any child of the process outside the process's own process group
+ * started after its first run.
  *
  * A cmd_set tracks the runs in progress so that an unmount can stop them
  * all at once (cmd_set_cancel()).  cmd_run() may be called from many

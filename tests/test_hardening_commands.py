@@ -9,6 +9,7 @@ temporary directories stay closed to it.
 """
 import errno
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -227,3 +228,74 @@ def test_hard_link_to_a_secret(mount_factory, tmp_path):
                    for n in os.listdir(m.p("head"))
                    if (d / n).stat().st_nlink == 1)
     m.unmount()
+
+
+# ---- descendants never outlive their command (issue 10 item 10) -------------
+
+def gone(pid):
+    """Is pid no process at all (not even a zombie)?  A survivor is killed
+    (so that a failing test leaves nothing behind) and reported."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    os.kill(pid, signal.SIGKILL)
+    return False
+
+
+def wait_pidfile(path, timeout=10.0):
+    assert wait_until(lambda: path.exists() and path.read_text().strip(),
+                      timeout), f"{path} never written"
+    return int(path.read_text())
+
+
+def test_setsid_descendant_dies_with_its_command(mount_factory, tmp_path):
+    """The issue's example: a setsid'd sleep is gone when the read
+    returns (the command exited normally)."""
+    f = functions_file(tmp_path, "[esc]\nargs = list: x\ncommand = sh -c "
+                       "'setsid sleep 300 & echo $!; sleep 0.2; echo ok'\n")
+    m = mount_factory(opts=[f"functions={f}"])
+    pid, ok = m.read("esc/x").split()
+    assert ok == b"ok"
+    assert gone(int(pid))
+    m.unmount()
+
+
+def test_double_fork_daemon_ignoring_term_dies_on_timeout(mount_factory,
+                                                          tmp_path):
+    """A double fork into a new session, ignoring SIGTERM and SIGHUP, of
+    a command that then times out: gone when the read fails."""
+    pidfile = tmp_path / "daemon.pid"
+    f = functions_file(tmp_path, f"""\
+[esc]
+args = list: x
+timeout = 1
+command = sh -c '(setsid sh -c "trap \\"\\" TERM HUP; echo \\$\\$ > $1; \
+exec sleep 300" &); sleep 300' sh {pidfile}
+""")
+    m = mount_factory(opts=[f"functions={f}"])
+    assert read_errno(m.p("esc/x")) == errno.EIO
+    m.wait_log(r"timed out after 1 s")
+    assert gone(wait_pidfile(pidfile, 1))
+    m.unmount()
+
+
+def test_descendant_dies_at_unmount(mount_factory, tmp_path):
+    """A command still running at unmount: its escaped descendant is gone
+    once memofs has exited."""
+    pidfile = tmp_path / "daemon.pid"
+    f = functions_file(tmp_path, f"""\
+[esc]
+args = list: x
+command = sh -c 'setsid sleep 300 & echo $! > $1; sleep 300' sh {pidfile}
+""")
+    m = mount_factory(opts=[f"functions={f}"])
+    reader = subprocess.Popen(["cat", m.p("esc/x")],
+                              stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    pid = wait_pidfile(pidfile)
+    reader.kill()
+    reader.wait(10)
+    os.kill(pid, 0)             # alive while its command runs
+    assert m.unmount() == 0
+    assert gone(pid)
