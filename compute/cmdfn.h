@@ -30,7 +30,13 @@
  * the template, the argument kind and list, the program's bytes, and the
  * bytes of every other literal element that names a regular file from the
  * working directory (a script), so editing the command, the program or
- * its script gives fresh results.  A file argument's key carries its
+ * its script gives fresh results.  The digest is the one of the files as
+ * they are when the key is made (reg_add_versioned()): each key stat()s
+ * them, and they are read again when the identity (device, inode, size,
+ * mtime, ctime) of one changed, or changed less than ARGDIR_RACY_NS
+ * before the last digest.  So a script edited while mounted gives new
+ * keys at once, and a computation during which it changed is not cached
+ * (memo.h).  A file argument's key carries its
  * content digest (argdir.h).  A table DATA file that changed since the mount
  * makes commands using {data} fail (its results are keyed by the mounted
  * content) until memofs is remounted.

@@ -283,12 +283,25 @@ static void mfs_defer(struct mfs *fs, fuse_req_t req, struct mfs_node *node,
 /* ---- lookups and attributes --------------------------------------------- */
 
 /* Seconds the kernel may keep the name of n: a file argument of a
- * directory DATA may be edited at any time, and its new content must be
- * looked up again (it gets a new node), so its name is never cached. */
+ * directory DATA may be edited at any time, and so may a command's script
+ * (reg_fn_versioned()); the new content must be looked up again (it gets
+ * a new node), so such a name is never cached. */
 static double mfs_entry_timeout(const struct mfs *fs, const struct mfs_node *n)
 {
-	return n->kind == MFS_RESULT && reg_fn_dir(fs->r, n->fn) ? 0.0
-								   : MFS_TIMEOUT;
+	return n->kind == MFS_RESULT && (reg_fn_dir(fs->r, n->fn) ||
+					 reg_fn_versioned(n->fn))
+		       ? 0.0 : MFS_TIMEOUT;
+}
+
+/* Is n's function still at the version n was looked up with?  A read
+ * through a node of an older version fails with ESTALE (read it again):
+ * its page cache must only ever hold its own version's bytes. */
+static int mfs_node_current(const struct mfs_node *n)
+{
+	char version[REG_VERSION_BUF];
+
+	return !n->version ||
+	       strcmp(n->version, reg_fn_version_now(n->fn, version)) == 0;
 }
 
 /* The directory of a function over a DATA directory's files shows that
@@ -329,7 +342,8 @@ static void mfs_reply_entry(fuse_req_t req, const struct mfs_node *n)
 static void mfs_lookup_result(fuse_req_t req, struct mfs *fs,
 			      struct mfs_node *dir, const char *name)
 {
-	char canon[REG_ARG_MAX + 1];
+	char canon[REG_ARG_MAX + 1], vbuf[REG_VERSION_BUF];
+	const char *version = NULL;
 	struct mfs_node *n;
 	int rc = reg_arg_resolve(fs->r, dir->fn, name, canon, sizeof(canon));
 
@@ -340,8 +354,10 @@ static void mfs_lookup_result(fuse_req_t req, struct mfs *fs,
 		fuse_reply_err(req, rc == -ENAMETOOLONG ? ENOENT : -rc);
 		return;
 	}
+	if (reg_fn_versioned(dir->fn))
+		version = reg_fn_version_now(dir->fn, vbuf);
 	pthread_mutex_lock(&fs->lock);
-	n = mfs_node_lookup(fs->nodes, dir->fn, name, canon);
+	n = mfs_node_lookup(fs->nodes, dir->fn, name, canon, version);
 	pthread_mutex_unlock(&fs->lock);
 	if (!n) {
 		fuse_reply_err(req, ENOMEM);
@@ -409,6 +425,10 @@ static void mfs_getattr_result(fuse_req_t req, struct mfs *fs,
 	struct stat st;
 	int rc = 0;
 
+	if (computes && !n->pushed && !mfs_node_current(n)) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
 	if (n->size < 0 || (computes && !n->pushed))
 		rc = mfs_probe(fs, n, computes ? &res : NULL);
 	if (rc == -ENOENT && computes) {
@@ -458,6 +478,10 @@ static void mfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	if (off < 0) {
 		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	if (!mfs_node_current(n)) {
+		fuse_reply_err(req, ESTALE);
 		return;
 	}
 	rc = memo_lookup(fs->m, n->fn, n->arg, &res);

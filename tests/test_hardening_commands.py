@@ -18,7 +18,7 @@ import time
 import pytest
 
 from conftest import wait_until
-from test_commands import datadir, functions_file, read_errno
+from test_commands import count_prefix, datadir, functions_file, read_errno
 
 SECRET = b"TOP-SECRET-LINE-1\nTOP-SECRET-LINE-2\nTOP-SECRET-LINE-3\n"
 NOBODY = 65534
@@ -114,6 +114,26 @@ def test_symlink_swap_race_never_leaks(mount_factory, tmp_path):
     m.unmount()
 
 
+def start_read(m, rel):
+    """Reads m's rel in a thread; returns a function that waits for it and
+    gives the bytes read or the errno of the failure."""
+    got = {}
+
+    def read():
+        try:
+            got["r"] = m.read(rel)
+        except OSError as e:
+            got["r"] = e.errno
+
+    t = threading.Thread(target=read)
+    t.start()
+
+    def result():
+        t.join(30)
+        return got["r"]
+    return result
+
+
 SLOW_HEAD = ("[head]\nargs = files\n"
              "command = sh -c 'sleep 0.6; head -n 3 \"$1\"' sh {file}\n")
 
@@ -124,20 +144,10 @@ def swap_during_run(mount_factory, tmp_path, swap):
     d = datadir(tmp_path, {"a": "original\n"})
     f = functions_file(tmp_path, SLOW_HEAD)
     m = mount_factory(data=d, opts=[f"functions={f}"])
-    got = {}
-
-    def read():
-        try:
-            got["r"] = m.read("head/a")
-        except OSError as e:
-            got["r"] = e.errno
-
-    t = threading.Thread(target=read)
-    t.start()
+    result = start_read(m, "head/a")
     m.wait_log(r"head\(a/[0-9a-f]{32}\): computing")
     swap(d)
-    t.join(30)
-    return got["r"], m
+    return result(), m
 
 
 def replace_with(d, make):
@@ -299,3 +309,64 @@ command = sh -c 'setsid sleep 300 & echo $! > $1; sleep 300' sh {pidfile}
     os.kill(pid, 0)             # alive while its command runs
     assert m.unmount() == 0
     assert gone(pid)
+
+
+# ---- an edited script gives new keys at once (issue 10 item 7) ---------------
+
+COUNT_FNS = "[count]\nargs = files\ncommand = python3 count.py {file}\n"
+
+
+def write_script(path, text):
+    """Writes path anew, as an editor does (same size and second: only
+    the digest can tell the versions apart)."""
+    path.write_text(text)
+
+
+def test_script_edited_while_mounted_never_serves_the_other(mount_factory,
+                                                            tmp_path):
+    """The issue's scenario: read with the original script, edit it, read
+    another file, unmount, revert, remount: each script's results are its
+    own, across the remount too."""
+    original = "import sys\nprint('v1', len(open(sys.argv[1]).read()))\n"
+    edited = "import sys\nprint('v2', len(open(sys.argv[1]).read()))\n"
+    script = tmp_path / "count.py"
+    write_script(script, original)
+    d = datadir(tmp_path, {"a": "aaa\n", "b": "bb\n"})
+    f = functions_file(tmp_path, COUNT_FNS)
+    cache = tmp_path / "cache"
+    opts = [f"functions={f}", f"cache={cache}"]
+    m = mount_factory(data=d, opts=opts)
+    assert m.read("count/a") == b"v1 4\n"
+    write_script(script, edited)
+    assert m.read("count/b") == b"v2 3\n"
+    assert m.read("count/a") == b"v2 4\n"   # new keys at once, a too
+    m.unmount()
+    write_script(script, original)
+    m = mount_factory(data=d, opts=opts)
+    assert m.read("count/b") == b"v1 3\n"   # never made by v1: computed
+    assert m.read("count/a") == b"v1 4\n"   # v1's, from the cache
+    write_script(script, edited)
+    assert m.read("count/b") == b"v2 3\n"   # v2's, from the cache
+    assert count_prefix(m, "count", "b") == 1
+    assert count_prefix(m, "count", "a") == 0
+    m.unmount()
+
+
+def test_script_edited_during_a_computation_is_not_cached(mount_factory,
+                                                          tmp_path):
+    """The script changes while its command runs: the read fails (EIO,
+    logged), nothing is cached, the next read uses the new script."""
+    script = tmp_path / "slow.sh"
+    write_script(script, "sleep 0.6; echo one\n")
+    f = functions_file(tmp_path, "[slow]\nargs = list: x\n"
+                       "command = sh slow.sh\n")
+    m = mount_factory(opts=[f"functions={f}"])
+    result = start_read(m, "slow/x")
+    m.wait_log(r"slow\(x\): computing")
+    write_script(script, "sleep 0.1; echo two\n")
+    assert result() == errno.EIO
+    m.wait_log(r"slow\(x\): failed after .*script changed while it ran")
+    assert m.read("slow/x") == b"two\n"
+    assert m.read("slow/x") == b"two\n"
+    assert m.count("slow", "x") == 2
+    m.unmount()
