@@ -48,12 +48,19 @@ struct argdir_entry {
 	struct argdir_entry *next;		/* hash chain */
 };
 
+struct argdir_listing {
+	char **names;			/* argdir_list()'s one allocation */
+	size_t n;
+	unsigned refs;			/* protected by the argdir's lock */
+};
+
 struct argdir {
 	char *path;			/* absolute */
 	int fd;				/* the directory, O_RDONLY */
 	int hardlinks_protected;	/* fs.protected_hardlinks was 1 */
 	pthread_mutex_t lock;
 	struct argdir_entry *buckets[ARGDIR_BUCKETS];	/* protected by lock */
+	struct argdir_listing *last;	/* protected by lock, or NULL */
 };
 
 /* Does the kernel refuse a hard link to a file its maker may not read
@@ -115,6 +122,8 @@ void argdir_free(argdir *d)
 			free(e);
 		}
 	}
+	if (d->last)
+		argdir_listing_release(d, d->last);
 	pthread_mutex_destroy(&d->lock);
 	close(d->fd);
 	free(d->path);
@@ -352,8 +361,10 @@ static int argdir_open_name(argdir *d, const char *name)
 
 /* The digest of the argument name.  The name is stat()ed first, so that
  * a cached digest costs no open and nothing but a regular file is ever
- * opened unless it is swapped in between (it is then refused). */
-static int argdir_file_hex(argdir *d, const char *name,
+ * opened unless it is swapped in between (it is then refused).  With
+ * quick, a file larger than ARGDIR_QUICK_MAX whose digest is not cached
+ * is not read: -EWOULDBLOCK. */
+static int argdir_file_hex(argdir *d, const char *name, int quick,
 			   char hex[ARGDIR_HEX_LEN + 1])
 {
 	struct argdir_ident id;
@@ -370,6 +381,8 @@ static int argdir_file_hex(argdir *d, const char *name,
 	argdir_ident_of(&st, &id);
 	if (argdir_cache_get(d, name, &id, hex))
 		return 0;
+	if (quick && st.st_size > ARGDIR_QUICK_MAX)
+		return -EWOULDBLOCK;
 	fd = argdir_open_name(d, name);
 	if (fd < 0)
 		return fd;
@@ -378,15 +391,27 @@ static int argdir_file_hex(argdir *d, const char *name,
 	return rc;
 }
 
-int argdir_resolve(argdir *d, const char *name, char *canon, size_t canonlen)
+static int argdir_canon(argdir *d, const char *name, int quick, char *canon,
+			size_t canonlen)
 {
 	char hex[ARGDIR_HEX_LEN + 1];
-	int rc = argdir_file_hex(d, name, hex), n;
+	int rc = argdir_file_hex(d, name, quick, hex), n;
 
 	if (rc)
 		return rc;
 	n = snprintf(canon, canonlen, "%s/%s", name, hex);
 	return (n < 0 || (size_t)n >= canonlen) ? -ENAMETOOLONG : 0;
+}
+
+int argdir_resolve(argdir *d, const char *name, char *canon, size_t canonlen)
+{
+	return argdir_canon(d, name, 0, canon, canonlen);
+}
+
+int argdir_resolve_quick(argdir *d, const char *name, char *canon,
+			 size_t canonlen)
+{
+	return argdir_canon(d, name, 1, canon, canonlen);
 }
 
 /* Splits canon into name (namelen bytes) and a pointer to its digest. */
@@ -414,7 +439,7 @@ int argdir_check(argdir *d, const char *canon, char *name, size_t namelen)
 	int rc = argdir_split(canon, name, namelen, &want);
 
 	if (rc == 0)
-		rc = argdir_file_hex(d, name, hex);
+		rc = argdir_file_hex(d, name, 0, hex);
 	if (rc)
 		return rc;
 	return strcmp(hex, want) == 0 ? 0 : -ESTALE;
@@ -426,11 +451,15 @@ int argdir_open_arg(argdir *d, const char *canon, char *name, size_t namelen,
 	const char *want;
 	int rc = argdir_split(canon, name, namelen, &want);
 
+	*fd = -1;
 	if (rc)
 		return rc;
 	*fd = argdir_open_name(d, name);
-	if (*fd < 0)
-		return *fd;
+	if (*fd < 0) {
+		rc = *fd;
+		*fd = -1;
+		return rc;
+	}
 	rc = argdir_check_fd(d, name, *fd, canon);
 	if (rc) {
 		close(*fd);
@@ -566,4 +595,76 @@ int argdir_list(argdir *d, char ***names, size_t *n)
 	}
 	argdir_names_clear(&l);
 	return rc;
+}
+
+/* ---- listings ------------------------------------------------------------ */
+
+static int argdir_listing_new(argdir *d, argdir_listing **out)
+{
+	argdir_listing *l = calloc(1, sizeof(*l));
+	int rc;
+
+	if (!l)
+		return -ENOMEM;
+	rc = argdir_list(d, &l->names, &l->n);
+	if (rc) {
+		free(l);
+		return rc;
+	}
+	l->refs = 1;
+	*out = l;
+	return 0;
+}
+
+int argdir_listing_get(argdir *d, int fresh, argdir_listing **out)
+{
+	argdir_listing *l = NULL, *old;
+	int rc;
+
+	if (!fresh) {
+		pthread_mutex_lock(&d->lock);
+		l = d->last;
+		if (l)
+			l->refs++;
+		pthread_mutex_unlock(&d->lock);
+		if (l) {
+			*out = l;
+			return 0;
+		}
+	}
+	rc = argdir_listing_new(d, &l);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&d->lock);
+	old = d->last;
+	d->last = l;
+	l->refs++;		/* the caller's */
+	pthread_mutex_unlock(&d->lock);
+	if (old)
+		argdir_listing_release(d, old);
+	*out = l;
+	return 0;
+}
+
+size_t argdir_listing_count(const argdir_listing *l)
+{
+	return l->n;
+}
+
+const char *argdir_listing_name(const argdir_listing *l, size_t i)
+{
+	return i < l->n ? l->names[i] : NULL;
+}
+
+void argdir_listing_release(argdir *d, argdir_listing *l)
+{
+	unsigned refs;
+
+	pthread_mutex_lock(&d->lock);
+	refs = --l->refs;
+	pthread_mutex_unlock(&d->lock);
+	if (refs == 0) {
+		free(l->names);
+		free(l);
+	}
 }

@@ -30,6 +30,7 @@
 #include "store.h"
 
 #define MFS_FUSE_THREADS 16
+#define MFS_DIGEST_THREADS 2	/* lookups that read large files */
 
 /* What start-up hands to the serving part. */
 struct mfs_start {
@@ -172,10 +173,14 @@ static int mfs_mount_and_serve(struct mfs *fs, struct mfs_start *s,
 		goto out_signals;
 	}
 	rc = memo_new(st, fs->r, fs->data, o->workers, &fs->m);
+	if (rc == 0)
+		rc = pool_new(MFS_DIGEST_THREADS, &fs->digests);
 	if (rc) {
 		snprintf(msg, sizeof(msg), "cannot start %u workers: %s",
 			 o->workers, strerror(-rc));
 		mfs_startup_error(s, msg);
+		memo_free(fs->m);
+		fs->m = NULL;
 		goto out_unmount;
 	}
 	mfs_startup_done(s);	/* a daemon logs to syslog from here */
@@ -184,6 +189,9 @@ static int mfs_mount_and_serve(struct mfs *fs, struct mfs_start *s,
 		 ds_nrows(fs->data), ds_ncols(fs->data), o->workers,
 		 s->cache_dir, s->temporary_cache ? " (temporary)" : "");
 	rc = mfs_loop(fs->se);
+	fs->stopping = 1;	/* queued lookups answer at once */
+	pool_free(fs->digests);
+	fs->digests = NULL;
 	cmdfn_cancel(fs->cmds);	/* a command may never end by itself */
 	memo_free(fs->m);	/* finishes computations; answers waiters */
 	fs->m = NULL;
