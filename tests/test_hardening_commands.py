@@ -460,3 +460,27 @@ def test_digests_never_hold_the_threads_of_cached_reads(mount_factory,
     assert max(during) < 500 * warm, (during, warm)
     m.unmount()
     big.unlink()                    # pytest keeps the last runs' files
+
+
+def test_requests_start_no_threads(mount_factory, tmp_path):
+    """Each request used to open a cloned /dev/fuse descriptor and start
+    and end a thread (memofs handed libfuse a loop configuration of the
+    wrong version): 300 stats now leave the daemon's threads as they were,
+    with one /dev/fuse descriptor."""
+    d = datadir(tmp_path, {f"f{i}": "x\n" for i in range(300)})
+    f = functions_file(tmp_path, "[head]\nargs = files\n"
+                       "command = head -n 3 {file}\n")
+    m = mount_factory(data=d, opts=[f"functions={f}"])
+    pid = m.proc.pid
+    for i in range(300):            # threads up to libfuse's idle limit
+        os.stat(m.p(f"head/f{i}"))
+    before = set(os.listdir(f"/proc/{pid}/task"))
+    seen = set(before)
+    for i in range(300):
+        os.stat(m.p(f"head/f{i}"))
+        seen |= set(os.listdir(f"/proc/{pid}/task"))
+    assert len(seen - before) <= 2, len(seen - before)
+    fds = [os.readlink(f"/proc/{pid}/fd/{n}")
+           for n in os.listdir(f"/proc/{pid}/fd")]
+    assert fds.count("/dev/fuse") == 1, fds
+    m.unmount()
