@@ -1,9 +1,11 @@
 /* argdir.c -- a directory given as DATA (see argdir.h).
  *
  * Files are always reached relative to the directory's descriptor, one
- * component at a time, without following symbolic links, and are stat()ed
- * before being opened, so an argument can neither leave the directory nor
- * block on a FIFO or a device.
+ * component at a time, without following symbolic links, opened without
+ * blocking and fstat()ed through the open descriptor, so an argument can
+ * neither leave the directory nor block on a FIFO, and what is digested
+ * is what was checked.  A command gets the descriptor memofs digested
+ * (argdir_open_arg()), never the name again.
  *
  * The digest cache is a fixed array of hash chains, protected by d->lock.
  * The lock is never held while a file is read: two threads may digest the
@@ -27,7 +29,8 @@
 
 #define ARGDIR_BUCKETS 1024
 #define ARGDIR_READ_CHUNK (1u << 18)
-#define ARGDIR_DIGEST_TRIES 3	/* a file that keeps changing while read */
+#define ARGDIR_DIGEST_TRIES 3
+#define ARGDIR_HARDLINKS_SYSCTL "/proc/sys/fs/protected_hardlinks"	/* a file that keeps changing while read */
 
 /* What identifies one version of a file's content. */
 struct argdir_ident {
@@ -45,12 +48,35 @@ struct argdir_entry {
 	struct argdir_entry *next;		/* hash chain */
 };
 
+struct argdir_listing {
+	char **names;			/* argdir_list()'s one allocation */
+	size_t n;
+	unsigned refs;			/* protected by the argdir's lock */
+};
+
 struct argdir {
 	char *path;			/* absolute */
 	int fd;				/* the directory, O_RDONLY */
+	int hardlinks_protected;	/* fs.protected_hardlinks was 1 */
 	pthread_mutex_t lock;
 	struct argdir_entry *buckets[ARGDIR_BUCKETS];	/* protected by lock */
+	struct argdir_listing *last;	/* protected by lock, or NULL */
 };
+
+/* Does the kernel refuse a hard link to a file its maker may not read
+ * (the sysctl fs.protected_hardlinks, 1 by default on Debian)? */
+static int argdir_hardlinks_protected(void)
+{
+	char c = 0;
+	int fd = open(ARGDIR_HARDLINKS_SYSCTL, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	if (read(fd, &c, 1) != 1)
+		c = 0;
+	close(fd);
+	return c == '1';
+}
 
 int argdir_open(const char *path, argdir **out, char *err, size_t errlen)
 {
@@ -77,6 +103,7 @@ int argdir_open(const char *path, argdir **out, char *err, size_t errlen)
 		free(d);
 		return rc;
 	}
+	d->hardlinks_protected = argdir_hardlinks_protected();
 	pthread_mutex_init(&d->lock, NULL);
 	*out = d;
 	return 0;
@@ -95,6 +122,8 @@ void argdir_free(argdir *d)
 			free(e);
 		}
 	}
+	if (d->last)
+		argdir_listing_release(d, d->last);
 	pthread_mutex_destroy(&d->lock);
 	close(d->fd);
 	free(d->path);
@@ -278,13 +307,67 @@ static void argdir_cache_put(argdir *d, const char *name,
 
 /* ---- arguments ----------------------------------------------------------- */
 
-/* The digest of the regular file name, from the cache when its identity
- * is unchanged and settled. */
-static int argdir_file_hex(argdir *d, const char *name,
-			   char hex[ARGDIR_HEX_LEN + 1])
+/* May the regular file st be an argument?  A file with several links may
+ * be a link an attacker made to a file only memofs can read, unless the
+ * kernel refuses such links (fs.protected_hardlinks = 1). */
+static int argdir_admits(const argdir *d, const struct stat *st)
+{
+	return S_ISREG(st->st_mode) &&
+	       (st->st_nlink <= 1 || d->hardlinks_protected);
+}
+
+/* The digest of the open file fd (the argument name), from the cache when
+ * its identity is unchanged and settled.  -ENOENT when it is not a
+ * regular file that may be an argument. */
+static int argdir_fd_hex(argdir *d, const char *name, int fd,
+			 char hex[ARGDIR_HEX_LEN + 1])
 {
 	struct argdir_ident id;
 	struct timespec now;
+	struct stat st;
+	int rc;
+
+	if (fstat(fd, &st) != 0)
+		return -errno;
+	if (!argdir_admits(d, &st))
+		return -ENOENT;
+	argdir_ident_of(&st, &id);
+	if (argdir_cache_get(d, name, &id, hex))
+		return 0;
+	clock_gettime(CLOCK_REALTIME, &now);
+	rc = argdir_digest(fd, &id, hex);
+	if (rc == 0 && argdir_ident_settled(&id, now))
+		argdir_cache_put(d, name, &id, hex);
+	return rc;
+}
+
+/* Opens the argument name without following a symbolic link and without
+ * blocking (a FIFO swapped in opens at once; fstat() then refuses it).
+ * Returns the descriptor, or a negative errno (-ENOENT for anything that
+ * is not an argument). */
+static int argdir_open_name(argdir *d, const char *name)
+{
+	int fd;
+
+	if (!reg_valid_component(name))
+		return -ENOENT;
+	fd = openat(d->fd, name,
+		    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ELOOP || errno == ENXIO || errno == ENOTDIR ||
+		       errno == ENAMETOOLONG ? -ENOENT : -errno;
+	return fd;
+}
+
+/* The digest of the argument name.  The name is stat()ed first, so that
+ * a cached digest costs no open and nothing but a regular file is ever
+ * opened unless it is swapped in between (it is then refused).  With
+ * quick, a file larger than ARGDIR_QUICK_MAX whose digest is not cached
+ * is not read: -EWOULDBLOCK. */
+static int argdir_file_hex(argdir *d, const char *name, int quick,
+			   char hex[ARGDIR_HEX_LEN + 1])
+{
+	struct argdir_ident id;
 	struct stat st;
 	int fd, rc;
 
@@ -293,27 +376,26 @@ static int argdir_file_hex(argdir *d, const char *name,
 	if (fstatat(d->fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
 		return errno == ENOTDIR || errno == ELOOP ||
 		       errno == ENAMETOOLONG ? -ENOENT : -errno;
-	if (!S_ISREG(st.st_mode))
+	if (!argdir_admits(d, &st))
 		return -ENOENT;
 	argdir_ident_of(&st, &id);
 	if (argdir_cache_get(d, name, &id, hex))
 		return 0;
-	fd = openat(d->fd, name,
-		    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (quick && st.st_size > ARGDIR_QUICK_MAX)
+		return -EWOULDBLOCK;
+	fd = argdir_open_name(d, name);
 	if (fd < 0)
-		return errno == ELOOP || errno == ENXIO ? -ENOENT : -errno;
-	clock_gettime(CLOCK_REALTIME, &now);
-	rc = argdir_digest(fd, &id, hex);
+		return fd;
+	rc = argdir_fd_hex(d, name, fd, hex);
 	close(fd);
-	if (rc == 0 && argdir_ident_settled(&id, now))
-		argdir_cache_put(d, name, &id, hex);
 	return rc;
 }
 
-int argdir_resolve(argdir *d, const char *name, char *canon, size_t canonlen)
+static int argdir_canon(argdir *d, const char *name, int quick, char *canon,
+			size_t canonlen)
 {
 	char hex[ARGDIR_HEX_LEN + 1];
-	int rc = argdir_file_hex(d, name, hex), n;
+	int rc = argdir_file_hex(d, name, quick, hex), n;
 
 	if (rc)
 		return rc;
@@ -321,12 +403,23 @@ int argdir_resolve(argdir *d, const char *name, char *canon, size_t canonlen)
 	return (n < 0 || (size_t)n >= canonlen) ? -ENAMETOOLONG : 0;
 }
 
-int argdir_check(argdir *d, const char *canon, char *name, size_t namelen)
+int argdir_resolve(argdir *d, const char *name, char *canon, size_t canonlen)
+{
+	return argdir_canon(d, name, 0, canon, canonlen);
+}
+
+int argdir_resolve_quick(argdir *d, const char *name, char *canon,
+			 size_t canonlen)
+{
+	return argdir_canon(d, name, 1, canon, canonlen);
+}
+
+/* Splits canon into name (namelen bytes) and a pointer to its digest. */
+static int argdir_split(const char *canon, char *name, size_t namelen,
+			const char **hex)
 {
 	const char *slash = strrchr(canon, '/');
-	char hex[ARGDIR_HEX_LEN + 1];
 	size_t len;
-	int rc;
 
 	if (!slash || strlen(slash + 1) != ARGDIR_HEX_LEN)
 		return -ENOENT;
@@ -335,7 +428,55 @@ int argdir_check(argdir *d, const char *canon, char *name, size_t namelen)
 		return -ENOENT;
 	memcpy(name, canon, len);
 	name[len] = '\0';
-	rc = argdir_file_hex(d, name, hex);
+	*hex = slash + 1;
+	return 0;
+}
+
+int argdir_check(argdir *d, const char *canon, char *name, size_t namelen)
+{
+	char hex[ARGDIR_HEX_LEN + 1];
+	const char *want;
+	int rc = argdir_split(canon, name, namelen, &want);
+
+	if (rc == 0)
+		rc = argdir_file_hex(d, name, 0, hex);
+	if (rc)
+		return rc;
+	return strcmp(hex, want) == 0 ? 0 : -ESTALE;
+}
+
+int argdir_open_arg(argdir *d, const char *canon, char *name, size_t namelen,
+		    int *fd)
+{
+	const char *want;
+	int rc = argdir_split(canon, name, namelen, &want);
+
+	*fd = -1;
+	if (rc)
+		return rc;
+	*fd = argdir_open_name(d, name);
+	if (*fd < 0) {
+		rc = *fd;
+		*fd = -1;
+		return rc;
+	}
+	rc = argdir_check_fd(d, name, *fd, canon);
+	if (rc) {
+		close(*fd);
+		*fd = -1;
+	}
+	return rc;
+}
+
+int argdir_check_fd(argdir *d, const char *name, int fd, const char *canon)
+{
+	char hex[ARGDIR_HEX_LEN + 1];
+	const char *slash = strrchr(canon, '/');
+	int rc;
+
+	if (!slash)
+		return -ENOENT;
+	rc = argdir_fd_hex(d, name, fd, hex);
 	if (rc)
 		return rc;
 	return strcmp(hex, slash + 1) == 0 ? 0 : -ESTALE;
@@ -454,4 +595,76 @@ int argdir_list(argdir *d, char ***names, size_t *n)
 	}
 	argdir_names_clear(&l);
 	return rc;
+}
+
+/* ---- listings ------------------------------------------------------------ */
+
+static int argdir_listing_new(argdir *d, argdir_listing **out)
+{
+	argdir_listing *l = calloc(1, sizeof(*l));
+	int rc;
+
+	if (!l)
+		return -ENOMEM;
+	rc = argdir_list(d, &l->names, &l->n);
+	if (rc) {
+		free(l);
+		return rc;
+	}
+	l->refs = 1;
+	*out = l;
+	return 0;
+}
+
+int argdir_listing_get(argdir *d, int fresh, argdir_listing **out)
+{
+	argdir_listing *l = NULL, *old;
+	int rc;
+
+	if (!fresh) {
+		pthread_mutex_lock(&d->lock);
+		l = d->last;
+		if (l)
+			l->refs++;
+		pthread_mutex_unlock(&d->lock);
+		if (l) {
+			*out = l;
+			return 0;
+		}
+	}
+	rc = argdir_listing_new(d, &l);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&d->lock);
+	old = d->last;
+	d->last = l;
+	l->refs++;		/* the caller's */
+	pthread_mutex_unlock(&d->lock);
+	if (old)
+		argdir_listing_release(d, old);
+	*out = l;
+	return 0;
+}
+
+size_t argdir_listing_count(const argdir_listing *l)
+{
+	return l->n;
+}
+
+const char *argdir_listing_name(const argdir_listing *l, size_t i)
+{
+	return i < l->n ? l->names[i] : NULL;
+}
+
+void argdir_listing_release(argdir *d, argdir_listing *l)
+{
+	unsigned refs;
+
+	pthread_mutex_lock(&d->lock);
+	refs = --l->refs;
+	pthread_mutex_unlock(&d->lock);
+	if (refs == 0) {
+		free(l->names);
+		free(l);
+	}
 }

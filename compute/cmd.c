@@ -19,8 +19,19 @@
  * No lock is held across a system call other than kill().  The daemon must
  * not reap children it did not spawn itself (waitpid(-1), SIGCHLD set to
  * SIG_IGN), or a run could lose its program.
+ *
+ * Orphans: a run is on the set's list, with its start time, from before
+ * its spawn until its leader is reaped.  A sweep (cmd_sweep_locked(), one
+ * at a time under s->sweep, after a run's leader is reaped and at
+ * cmd_set_free()) lists the process's children from
+ * /proc/self/task/TID/children and kills and reaps each one that no run may
+ * own: not a listed leader, not in the process's own process group,
+ * started (per /proc/PID/stat) no earlier than the set's first run, and
+ * before every run still going (a run started before it may own it).
+ * Lock order: s->sweep, then s->lock.
  */
 #include <assert.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -33,6 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -44,6 +56,7 @@
 #define CMD_READ_MAX 16384	/* bytes read from a pipe at once */
 #define CMD_POLL_MS 5		/* waitid() interval without a pidfd */
 #define CMD_TIMEOUT_MAX 1e9	/* seconds; longer limits are no limit */
+#define CMD_SWEEP_BATCH 64	/* orphans killed at once */
 
 enum { CMD_OUT, CMD_ERR, CMD_PID, CMD_NFD };	/* indexes of cmd_run.fd */
 
@@ -69,20 +82,164 @@ struct cmd_run {
 	cmd_sink_fn sink;
 	void *sinkarg;
 	int64_t deadline;	/* CLOCK_MONOTONIC ns, or -1: none */
-	pid_t pid;		/* also the pgid; 0 until spawned */
+	int64_t start;		/* clock ticks since boot, before spawning */
+	pid_t pid;		/* also the pgid; 0 until spawned; protected
+				 * by s->lock while on s->runs */
 	int fd[CMD_NFD];	/* read ends and pidfd; -1 once closed */
 	size_t nout;		/* stdout bytes given to the sink */
 	enum cmd_why why;	/* set with every failure */
 	struct cmd_tail tail;	/* of stderr */
 	int cancelled;		/* protected by s->lock */
+	int ended;		/* protected by s->lock: killed, being reaped */
 	struct cmd_run *next;	/* in s->runs, protected by s->lock */
 };
 
 struct cmd_set {
 	pthread_mutex_t lock;
+	pthread_mutex_t sweep;	/* one orphan sweep at a time; taken before
+				 * lock, never held by cmd_set_cancel() */
 	int cancelled;		/* protected by lock */
-	struct cmd_run *runs;	/* protected by lock; leaders all unreaped */
+	int64_t epoch;		/* protected by lock: the first run's start,
+				 * -1 before; older orphans are not ours */
+	struct cmd_run *runs;	/* protected by lock: from before the spawn
+				 * until the leader is reaped */
 };
+
+/* ---- orphans ------------------------------------------------------------ */
+
+/* Clock ticks since boot, the unit of a process's start time in
+ * /proc/PID/stat, rounded down. */
+static int64_t cmd_ticks_now(void)
+{
+	struct timespec ts;
+	long hz = sysconf(_SC_CLK_TCK);
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	if (hz <= 0)
+		hz = 100;
+	return (int64_t)ts.tv_sec * hz + (int64_t)ts.tv_nsec * hz / 1000000000;
+}
+
+/* Reads the process group and the start time (clock ticks since boot)
+ * of process pid.  Returns 0 or -1. */
+static int cmd_proc_stat(pid_t pid, pid_t *pgrp, int64_t *start)
+{
+	char path[64], buf[1024], *p;
+	long long ticks;
+	int group;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');	/* the name may hold anything */
+	if (!p || sscanf(p, ") %*c %*d %d", &group) != 1)
+		return -1;
+	/* After the name: fields 3 (state) to 21, then 22 (starttime). */
+	for (int field = 3; p && field <= 22; field++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p + 1, "%lld", &ticks) != 1)
+		return -1;
+	*pgrp = group;
+	*start = ticks;
+	return 0;
+}
+
+/* Must the daemon's child pid (in group pgrp, started at start) be left
+ * alone?  It is a run's own leader, or may descend from a run that is
+ * still going (or being spawned), or is not a command's at all: older than
+ * every run, or in the daemon's own process group (the daemon's other
+ * children: fusermount3, a plugin's system()).  Caller holds s->lock. */
+static int cmd_covered(const cmd_set *s, pid_t pid, pid_t pgrp,
+		       int64_t start)
+{
+	if (s->epoch < 0 || start < s->epoch || pgrp == getpgrp())
+		return 1;
+	for (const struct cmd_run *r = s->runs; r; r = r->next)
+		if (r->pid == pid || (!r->ended && r->start <= start))
+			return 1;
+	return 0;
+}
+
+/* Adds to pids (up to max) the daemon's children that no run may still
+ * own.  Returns how many it found (possibly more than max). */
+static size_t cmd_orphans(cmd_set *s, pid_t *pids, size_t max)
+{
+	char path[64];
+	struct dirent *e;
+	size_t n = 0;
+	DIR *tasks = opendir("/proc/self/task");
+
+	if (!tasks)
+		return 0;
+	while ((e = readdir(tasks)) != NULL) {
+		long long pid;
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%.20s/children",
+			 e->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		while (fscanf(f, "%lld", &pid) == 1) {
+			int64_t start;
+			pid_t pgrp;
+			int covered = 1;
+
+			if (cmd_proc_stat((pid_t)pid, &pgrp, &start) == 0) {
+				pthread_mutex_lock(&s->lock);
+				covered = cmd_covered(s, (pid_t)pid, pgrp,
+						      start);
+				pthread_mutex_unlock(&s->lock);
+			}
+			if (!covered && n++ < max)
+				pids[n - 1] = (pid_t)pid;
+		}
+		fclose(f);
+	}
+	closedir(tasks);
+	return n;
+}
+
+/* Kills and reaps every child of the daemon that no running command may
+ * own: descendants of ended runs that left their process group (setsid,
+ * double forks) and were handed to the daemon, the subreaper, when their
+ * parent died.  Reaping one hands its own children to the daemon, so this
+ * repeats until none is left.  A pid seen here cannot be reused before
+ * it is reaped: only this function and each run (its own leader, which
+ * stays on the list until reaped) reap children, and sweeps take turns.
+ * Caller holds s->sweep. */
+static void cmd_sweep_locked(cmd_set *s)
+{
+	pid_t pids[CMD_SWEEP_BATCH];
+	size_t n;
+
+	while ((n = cmd_orphans(s, pids, CMD_SWEEP_BATCH)) > 0) {
+		if (n > CMD_SWEEP_BATCH)
+			n = CMD_SWEEP_BATCH;
+		for (size_t i = 0; i < n; i++)
+			kill(pids[i], SIGKILL);
+		for (size_t i = 0; i < n; i++)
+			while (waitpid(pids[i], NULL, 0) < 0 && errno == EINTR)
+				;
+	}
+}
+
+static void cmd_sweep(cmd_set *s)
+{
+	pthread_mutex_lock(&s->sweep);
+	cmd_sweep_locked(s);
+	pthread_mutex_unlock(&s->sweep);
+}
 
 /* ---- the set of runs ---------------------------------------------------- */
 
@@ -93,6 +250,12 @@ int cmd_set_new(cmd_set **out)
 	if (!s)
 		return -ENOMEM;
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->sweep, NULL);
+	s->epoch = -1;
+	/* Orphaned descendants of every run become the daemon's children,
+	 * not init's, so cmd_sweep() can find and kill them.  Without it
+	 * (it cannot fail on Linux >= 3.4) only process groups are killed. */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	*out = s;
 	return 0;
 }
@@ -102,6 +265,8 @@ void cmd_set_free(cmd_set *s)
 	if (!s)
 		return;
 	assert(!s->runs);
+	cmd_sweep(s);
+	pthread_mutex_destroy(&s->sweep);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
@@ -112,7 +277,8 @@ void cmd_set_cancel(cmd_set *s)
 	s->cancelled = 1;
 	for (struct cmd_run *r = s->runs; r; r = r->next) {
 		r->cancelled = 1;
-		kill(-r->pid, SIGKILL);
+		if (r->pid > 0 && !r->ended)
+			kill(-r->pid, SIGKILL);
 	}
 	pthread_mutex_unlock(&s->lock);
 }
@@ -127,18 +293,21 @@ static int cmd_set_cancelled(cmd_set *s)
 	return cancelled;
 }
 
-/* Puts a freshly spawned run on the list, unless the set is cancelled:
- * then returns -ECANCELED and the caller kills the program. */
+/* Puts a run about to be spawned on the list, with its start time,
+ * unless the set is cancelled: then returns -ECANCELED. */
 static int cmd_register(struct cmd_run *r)
 {
 	cmd_set *s = r->s;
 	int rc = 0;
 
+	r->start = cmd_ticks_now();
 	pthread_mutex_lock(&s->lock);
 	if (s->cancelled) {
 		r->cancelled = 1;
 		rc = -ECANCELED;
 	} else {
+		if (s->epoch < 0)
+			s->epoch = r->start;
 		r->next = s->runs;
 		s->runs = r;
 	}
@@ -146,13 +315,41 @@ static int cmd_register(struct cmd_run *r)
 	return rc;
 }
 
-/* Takes r off the list (if it is on it) before its leader is reaped.
- * Returns non-zero if cmd_set_cancel() killed it. */
-static int cmd_unregister(struct cmd_run *r)
+/* Publishes the pid of a spawned run.  Returns -ECANCELED if the set was
+ * cancelled meanwhile (the caller kills the program), else 0. */
+static int cmd_publish(struct cmd_run *r, pid_t pid)
+{
+	cmd_set *s = r->s;
+	int rc;
+
+	pthread_mutex_lock(&s->lock);
+	r->pid = pid;
+	rc = r->cancelled ? -ECANCELED : 0;
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+/* The run's group has been killed: cmd_set_cancel() must not kill it
+ * again (its leader is about to be reaped).  Returns non-zero if
+ * cmd_set_cancel() killed it. */
+static int cmd_end(struct cmd_run *r)
+{
+	cmd_set *s = r->s;
+	int cancelled;
+
+	pthread_mutex_lock(&s->lock);
+	r->ended = 1;
+	cancelled = r->cancelled;
+	pthread_mutex_unlock(&s->lock);
+	return cancelled;
+}
+
+/* Takes r off the list (if it is on it).  Caller holds s->sweep when r
+ * was spawned, so that no sweep takes r's leader for an orphan. */
+static void cmd_unregister(struct cmd_run *r)
 {
 	cmd_set *s = r->s;
 	struct cmd_run **p;
-	int cancelled;
 
 	pthread_mutex_lock(&s->lock);
 	for (p = &s->runs; *p; p = &(*p)->next) {
@@ -161,9 +358,7 @@ static int cmd_unregister(struct cmd_run *r)
 			break;
 		}
 	}
-	cancelled = r->cancelled;
 	pthread_mutex_unlock(&s->lock);
-	return cancelled;
 }
 
 /* ---- stderr tail -------------------------------------------------------- */
@@ -253,17 +448,17 @@ static void cmd_close(int *fd)
 }
 
 /* Makes a pipe for one output stream: both ends close-on-exec, the read
- * end non-blocking, the write end above 2 so that the child's dup2()s
- * onto 0, 1 and 2 cannot clobber it (should the daemon run with those
- * closed).  Returns 0 or a negative errno. */
+ * end non-blocking, the write end above CMD_FILE_FD so that the child's
+ * dup2()s onto 0 to 3 cannot clobber it (should the daemon run with those
+ * closed, or a pipe get descriptor 3).  Returns 0 or a negative errno. */
 static int cmd_pipe(int p[2])
 {
 	int fd;
 
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -errno;
-	if (p[1] <= STDERR_FILENO) {
-		fd = fcntl(p[1], F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+	if (p[1] <= CMD_FILE_FD) {
+		fd = fcntl(p[1], F_DUPFD_CLOEXEC, CMD_FILE_FD + 1);
 		close(p[1]);
 		p[1] = fd;
 	}
@@ -276,10 +471,11 @@ static int cmd_pipe(int p[2])
 	return 0;
 }
 
-/* stdin from /dev/null, stdout and stderr into the pipes, the working
- * directory, and nothing else open.  Returns 0 or a negative errno. */
+/* stdin from /dev/null, stdout and stderr into the pipes, file (if not
+ * -1) as CMD_FILE_FD, the working directory, and nothing else open.  out,
+ * err and file are above CMD_FILE_FD.  Returns 0 or a negative errno. */
 static int cmd_actions_init(posix_spawn_file_actions_t *fa, int out, int err,
-			    const char *cwd)
+			    int file, const char *cwd)
 {
 	int rc = posix_spawn_file_actions_init(fa);
 
@@ -291,10 +487,13 @@ static int cmd_actions_init(posix_spawn_file_actions_t *fa, int out, int err,
 		rc = posix_spawn_file_actions_adddup2(fa, out, STDOUT_FILENO);
 	if (!rc)
 		rc = posix_spawn_file_actions_adddup2(fa, err, STDERR_FILENO);
+	if (!rc && file >= 0)
+		rc = posix_spawn_file_actions_adddup2(fa, file, CMD_FILE_FD);
 	if (!rc && cwd)
 		rc = posix_spawn_file_actions_addchdir_np(fa, cwd);
 	if (!rc)
-		rc = posix_spawn_file_actions_addclosefrom_np(fa, 3);
+		rc = posix_spawn_file_actions_addclosefrom_np(
+			fa, file >= 0 ? CMD_FILE_FD + 1 : CMD_FILE_FD);
 	if (rc)
 		posix_spawn_file_actions_destroy(fa);
 	return -rc;
@@ -332,20 +531,21 @@ static int cmd_attr_init(posix_spawnattr_t *attr)
  * exec'ed, so an exec failure (ENOENT, EACCES, ENOEXEC, or a chdir()
  * failure) is posix_spawn()'s return value, and the child has its process
  * group by then. */
-static int cmd_spawn_with(struct cmd_run *r, int out, int err)
+static int cmd_spawn_with(struct cmd_run *r, int out, int err, int file,
+			  pid_t *pid)
 {
 	const struct cmd_spec *spec = r->spec;
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	int rc;
 
-	rc = cmd_actions_init(&fa, out, err, spec->cwd);
+	rc = cmd_actions_init(&fa, out, err, file, spec->cwd);
 	if (rc)
 		return rc;
 	rc = cmd_attr_init(&attr);
 	if (rc)
 		goto out_destroy_actions;
-	rc = -posix_spawn(&r->pid, spec->path, &fa, &attr, spec->argv,
+	rc = -posix_spawn(pid, spec->path, &fa, &attr, spec->argv,
 			  spec->envp);
 	posix_spawnattr_destroy(&attr);
 out_destroy_actions:
@@ -353,21 +553,36 @@ out_destroy_actions:
 	return rc;
 }
 
-static int cmd_spawn(struct cmd_run *r)
+/* A copy of spec->file_fd above CMD_FILE_FD (close-on-exec: the child
+ * gets it through dup2()), -1 when there is none, or a negative errno. */
+static int cmd_file_copy(const struct cmd_spec *spec, int *copy)
 {
-	int out[2], err[2], rc;
+	*copy = -1;
+	if (spec->file_fd < 0)
+		return 0;
+	*copy = fcntl(spec->file_fd, F_DUPFD_CLOEXEC, CMD_FILE_FD + 1);
+	return *copy < 0 ? -errno : 0;
+}
 
-	rc = cmd_pipe(out);
+static int cmd_spawn(struct cmd_run *r, pid_t *pid)
+{
+	int out[2], err[2], file, rc;
+
+	rc = cmd_file_copy(r->spec, &file);
 	if (rc)
 		return rc;
+	rc = cmd_pipe(out);
+	if (rc)
+		goto out_close_file;
 	rc = cmd_pipe(err);
 	if (rc)
 		goto out_close_out;
-	rc = cmd_spawn_with(r, out[1], err[1]);
+	rc = cmd_spawn_with(r, out[1], err[1], file, pid);
 	if (rc)
 		goto out_close_err;
 	close(out[1]);
 	close(err[1]);
+	cmd_close(&file);
 	r->fd[CMD_OUT] = out[0];
 	r->fd[CMD_ERR] = err[0];
 	return 0;
@@ -378,6 +593,8 @@ out_close_err:
 out_close_out:
 	close(out[0]);
 	close(out[1]);
+out_close_file:
+	cmd_close(&file);
 	return rc;
 }
 
@@ -388,25 +605,31 @@ static int cmd_pidfd_open(pid_t pid)
 	return (int)syscall(SYS_pidfd_open, pid, 0);
 }
 
-/* Spawns the program and puts it on the set's list.  Returns 0, -ECANCELED
- * (spawned, to be killed at once), or another negative errno (nothing
- * spawned). */
+/* Puts the run on the set's list and spawns the program.  Returns 0,
+ * -ECANCELED (r->pid set when spawned: it is to be killed at once), or
+ * another negative errno (nothing spawned, r is off the list). */
 static int cmd_start(struct cmd_run *r)
 {
+	pid_t pid = 0;
 	int rc;
 
 	if (r->spec->path[0] != '/') {
 		r->why = CMD_SPAWN;
 		return -EINVAL;
 	}
-	rc = cmd_spawn(r);
+	rc = cmd_register(r);
 	if (rc) {
-		r->pid = 0;
+		r->why = CMD_CANCEL;
+		return rc;
+	}
+	rc = cmd_spawn(r, &pid);
+	if (rc) {
+		cmd_unregister(r);
 		r->why = CMD_SPAWN;
 		return rc;
 	}
-	r->fd[CMD_PID] = cmd_pidfd_open(r->pid);
-	rc = cmd_register(r);
+	r->fd[CMD_PID] = cmd_pidfd_open(pid);
+	rc = cmd_publish(r, pid);
 	if (rc)
 		r->why = CMD_CANCEL;
 	return rc;
@@ -564,18 +787,25 @@ static int cmd_wait(struct cmd_run *r)
 	return rc < 0 ? rc : 0;
 }
 
-/* Kills what is left of the process group, takes the run off the set's
- * list, and only then reaps the leader: in that order no kill(-pgid) can
- * reach a reused pid.  Returns 0 or a negative errno; sets *cancelled. */
+/* Kills what is left of the process group, marks the run ended so that
+ * cmd_set_cancel() no longer kills it, and only then reaps the leader: in
+ * that order no kill(-pgid) can reach a reused pid.  Then takes the run
+ * off the list and kills the descendants that left the group (cmd_sweep).
+ * Returns 0 or a negative errno; sets *cancelled. */
 static int cmd_reap(struct cmd_run *r, int *status, int *cancelled)
 {
+	cmd_set *s = r->s;
 	pid_t got;
 
 	kill(-r->pid, SIGKILL);
-	*cancelled = cmd_unregister(r);
+	*cancelled = cmd_end(r);
 	do
 		got = waitpid(r->pid, status, 0);
 	while (got < 0 && errno == EINTR);
+	pthread_mutex_lock(&s->sweep);
+	cmd_unregister(r);
+	cmd_sweep_locked(s);
+	pthread_mutex_unlock(&s->sweep);
 	return got < 0 ? -errno : 0;
 }
 

@@ -2,14 +2,22 @@
  *
  * cmd runs a program never through a shell: posix_spawn() of an absolute
  * path with the caller's argv and environment, stdin from /dev/null,
- * stdout and stderr into pipes, no other inherited descriptor, all signals
+ * stdout and stderr into pipes, optionally one open file of the caller's
+ * as descriptor 3 (CMD_FILE_FD), no other inherited descriptor, all signals
  * at their default action and none blocked, in a process group of its
  * own, in the caller's working directory choice.  It hands stdout to a
  * sink as it arrives, keeps the last CMD_TAIL_MAX bytes of stderr for the
  * error message, and enforces a time limit and an output limit by killing
  * the whole process group.  When the program exits, whatever it left
- * running in its process group is killed too, so a run never outlives
- * cmd_run().
+ * running in its process group is killed too.  Descendants that leave the
+ * group (setsid, double forks) are handed to the process, which
+ * cmd_set_new() makes a child subreaper, when their parent dies; each run
+ * ends by killing and reaping those no running command may own (started
+ * after every run still going), so nothing a run starts outlives the last
+ * cmd_run() that was going when it started, nor cmd_set_free().  Hence a
+ * process has at most one cmd_set at a time, and the set may kill (and
+ * reap) any child of the process outside the process's own process group
+ * started after its first run.
  *
  * A cmd_set tracks the runs in progress so that an unmount can stop them
  * all at once (cmd_set_cancel()).  cmd_run() may be called from many
@@ -23,6 +31,7 @@
 
 #define CMD_TAIL_MAX 1024	/* bytes of stderr kept for the message */
 #define CMD_ERR_MAX (CMD_TAIL_MAX * 3 + 256) /* room for cmd_run()'s err */
+#define CMD_FILE_FD 3		/* where the program finds spec->file_fd */
 
 typedef struct cmd_set cmd_set;
 
@@ -43,6 +52,8 @@ struct cmd_spec {
 	const char *cwd;	/* working directory, or NULL to inherit */
 	double timeout;		/* seconds; <= 0: no limit */
 	size_t max_output;	/* more stdout bytes than this: -EFBIG */
+	int file_fd;		/* given to the program as descriptor
+				 * CMD_FILE_FD (the same open file), or -1 */
 };
 
 /* Receives stdout in order, in pieces of any size.  Returns 0, or a

@@ -10,12 +10,14 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -24,6 +26,17 @@
 #include "cmdfn.h"
 
 #define CMDFN_NENV 4
+#define CMDFN_RACY_NS ARGDIR_RACY_NS	/* see cmdfn_hex_fresh() */
+
+/* What identifies one version of a file the function's version covers
+ * (or that it is missing: err). */
+struct cmdfn_ident {
+	int err;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime, ctime;
+};
 
 struct cmdfn_fn {
 	cmdfn *c;
@@ -32,6 +45,14 @@ struct cmdfn_fn {
 	char *cwd;			/* the functions file's directory */
 	double timeout;			/* seconds, 0: none */
 	int uses_data;			/* the template has {data} */
+	char **watch;			/* the program, then every literal
+					 * element as a path, NULL-ended */
+	size_t nwatch;
+	pthread_mutex_t lock;		/* protects the four below */
+	struct cmdfn_ident *seen;	/* of watch, when hex was made */
+	struct cmdfn_ident *now;	/* of watch, scratch */
+	long long hex_ns;		/* CLOCK_REALTIME of that, 0: never */
+	char hex[17];			/* the version digest */
 };
 
 struct cmdfn {
@@ -115,15 +136,25 @@ void cmdfn_cancel(cmdfn *c)
 		cmd_set_cancel(c->cmds);
 }
 
+static void cmdfn_fn_free(struct cmdfn_fn *f)
+{
+	for (size_t i = 0; i < f->nwatch; i++)
+		free(f->watch[i]);
+	free(f->watch);
+	free(f->seen);
+	free(f->now);
+	pthread_mutex_destroy(&f->lock);
+	free(f->program);
+	free(f->cwd);
+	free(f);
+}
+
 void cmdfn_free(cmdfn *c)
 {
 	if (!c)
 		return;
-	for (size_t i = 0; i < c->nfns; i++) {
-		free(c->fns[i]->program);
-		free(c->fns[i]->cwd);
-		free(c->fns[i]);
-	}
+	for (size_t i = 0; i < c->nfns; i++)
+		cmdfn_fn_free(c->fns[i]);
 	free(c->fns);
 	for (size_t i = 0; i < c->nfiles; i++)
 		cmdfile_free(c->files[i]);
@@ -154,13 +185,14 @@ static int cmdfn_data_changed(const cmdfn *c)
 	       then.st_ctim.tv_nsec != now.st_ctim.tv_nsec;
 }
 
-/* For a file argument NAME/HEX: checks the file still has that content
- * and writes its name and path. */
+/* For a file argument NAME/HEX: opens the file once and checks it still
+ * has that content; writes its name and sets *fd, the descriptor the
+ * command gets. */
 static int cmdfn_input(memofs_ctx *ctx, const struct cmdfn_fn *f,
-		       const char *arg, char *name, char *file)
+		       const char *arg, char *name, int *fd)
 {
 	argdir *d = f->c->data.files;
-	int rc = argdir_check(d, arg, name, REG_NAME_MAX + 1);
+	int rc = argdir_open_arg(d, arg, name, REG_NAME_MAX + 1, fd);
 
 	if (rc == -ESTALE)
 		return memofs_error(ctx, "%s/%s changed after it was looked "
@@ -168,14 +200,12 @@ static int cmdfn_input(memofs_ctx *ctx, const struct cmdfn_fn *f,
 	if (rc)
 		return memofs_error(ctx, "%s/%s: %s", argdir_path(d), name,
 				    strerror(-rc));
-	snprintf(file, PATH_MAX, "%s/%s", argdir_path(d), name);
 	return 0;
 }
 
 /* The text of element i of f's template for argument arg. */
 static const char *cmdfn_element(const struct cmdfn_fn *f, size_t i,
-				 const char *arg, const char *name,
-				 const char *file)
+				 const char *arg, const char *name)
 {
 	const struct cmdfile_fn *decl = f->decl;
 
@@ -183,7 +213,7 @@ static const char *cmdfn_element(const struct cmdfn_fn *f, size_t i,
 	case CMDFILE_ARG:
 		return decl->args == CMDFILE_FILES ? name : arg;
 	case CMDFILE_FILE:
-		return file;
+		return CMDFN_FILE_PATH;
 	case CMDFILE_DATA:
 		return f->c->data_abs;
 	case CMDFILE_COL:
@@ -200,7 +230,7 @@ static int cmdfn_sink(void *arg, const void *buf, size_t len)
 }
 
 static int cmdfn_run(memofs_ctx *ctx, const struct cmdfn_fn *f,
-		     const char *arg, const char *name, const char *file)
+		     const char *arg, const char *name, int fd)
 {
 	size_t argc = f->decl->argc;
 	char **argv = calloc(argc + 1, sizeof(*argv));
@@ -208,41 +238,55 @@ static int cmdfn_run(memofs_ctx *ctx, const struct cmdfn_fn *f,
 	struct cmd_spec spec = {
 		.path = f->program, .argv = argv, .envp = f->c->env,
 		.cwd = f->cwd, .timeout = f->timeout,
-		.max_output = CMDFN_OUTPUT_MAX,
+		.max_output = CMDFN_OUTPUT_MAX, .file_fd = fd,
 	};
 	int rc;
 
 	if (!argv)
 		return memofs_error(ctx, "%s", strerror(ENOMEM));
 	for (size_t i = 0; i < argc; i++)
-		argv[i] = (char *)cmdfn_element(f, i, arg, name, file);
+		argv[i] = (char *)cmdfn_element(f, i, arg, name);
 	rc = cmd_run(f->c->cmds, &spec, cmdfn_sink, ctx, err, sizeof(err));
 	free(argv);
 	return rc ? memofs_error(ctx, "%s", err) : 0;
 }
 
-static int cmdfn_compute(memofs_ctx *ctx, const char *arg, void *udata)
+/* Runs f for arg with the file argument open as fd (-1: none), then
+ * checks that nothing it used changed meanwhile. */
+static int cmdfn_run_checked(memofs_ctx *ctx, const struct cmdfn_fn *f,
+			     const char *arg, const char *name, int fd)
 {
-	const struct cmdfn_fn *f = udata;
-	char name[REG_NAME_MAX + 1] = "", file[PATH_MAX] = "";
-	int files = f->decl->args == CMDFILE_FILES, rc;
-	char again[REG_NAME_MAX + 1];
+	argdir *d = f->c->data.files;
+	int rc;
 
-	if (files && (rc = cmdfn_input(ctx, f, arg, name, file)) != 0)
-		return rc;
 	if (f->uses_data && cmdfn_data_changed(f->c))
 		return memofs_error(ctx, "%s changed since it was mounted: "
 				    "remount to use it", f->c->data_abs);
-	rc = cmdfn_run(ctx, f, arg, name, file);
+	rc = cmdfn_run(ctx, f, arg, name, fd);
 	if (rc)
 		return rc;
-	if (files && argdir_check(f->c->data.files, arg, again, sizeof(again)))
-		return memofs_error(ctx, "%s changed while the command ran",
-				    file);
+	if (fd >= 0 && argdir_check_fd(d, name, fd, arg))
+		return memofs_error(ctx, "%s/%s changed while the command ran",
+				    argdir_path(d), name);
 	if (f->uses_data && cmdfn_data_changed(f->c))
 		return memofs_error(ctx, "%s changed while the command ran",
 				    f->c->data_abs);
 	return 0;
+}
+
+static int cmdfn_compute(memofs_ctx *ctx, const char *arg, void *udata)
+{
+	const struct cmdfn_fn *f = udata;
+	char name[REG_NAME_MAX + 1] = "";
+	int fd = -1, rc;
+
+	if (f->decl->args == CMDFILE_FILES &&
+	    (rc = cmdfn_input(ctx, f, arg, name, &fd)) != 0)
+		return rc;
+	rc = cmdfn_run_checked(ctx, f, arg, name, fd);
+	if (fd >= 0)
+		close(fd);
+	return rc;
 }
 
 /* ---- loading ------------------------------------------------------------- */
@@ -383,8 +427,7 @@ static int cmdfn_version_hex(const struct cmdfn_fn *f, char hex[17])
 {
 	const struct cmdfile_fn *decl = f->decl;
 	XXH3_state_t *st = XXH3_createState();
-	char path[PATH_MAX];
-	int rc;
+	int rc = 0;
 
 	if (!st)
 		return -ENOMEM;
@@ -397,8 +440,28 @@ static int cmdfn_version_hex(const struct cmdfn_fn *f, char hex[17])
 		XXH3_64bits_update(st, &decl->ph[i], sizeof(decl->ph[i]));
 		cmdfn_hash_str(st, decl->argv[i]);
 	}
-	rc = cmdfn_hash_file(st, f->program);
-	for (size_t i = 1; rc == 0 && i < decl->argc; i++) {
+	for (size_t i = 0; rc == 0 && i < f->nwatch; i++)
+		rc = cmdfn_hash_file(st, f->watch[i]);
+	snprintf(hex, 17, "%016llx",
+		 (unsigned long long)XXH3_64bits_digest(st));
+	XXH3_freeState(st);
+	return rc;
+}
+
+/* The paths whose bytes the version covers: the program, then every
+ * non-empty literal element after it, from the working directory. */
+static int cmdfn_watch_init(struct cmdfn_fn *f)
+{
+	const struct cmdfile_fn *decl = f->decl;
+	char path[PATH_MAX];
+
+	f->watch = calloc(decl->argc + 1, sizeof(*f->watch));
+	f->seen = calloc(decl->argc + 1, sizeof(*f->seen));
+	f->now = calloc(decl->argc + 1, sizeof(*f->now));
+	if (!f->watch || !f->seen || !f->now)
+		return -ENOMEM;
+	f->watch[f->nwatch++] = strdup(f->program);
+	for (size_t i = 1; i < decl->argc; i++) {
 		const char *a = decl->argv[i];
 
 		if (decl->ph[i] != CMDFILE_LITERAL || !*a)
@@ -407,11 +470,86 @@ static int cmdfn_version_hex(const struct cmdfn_fn *f, char hex[17])
 			snprintf(path, sizeof(path), "%s", a);
 		else
 			snprintf(path, sizeof(path), "%s/%s", f->cwd, a);
-		rc = cmdfn_hash_file(st, path);
+		f->watch[f->nwatch++] = strdup(path);
 	}
-	snprintf(hex, 17, "%016llx",
-		 (unsigned long long)XXH3_64bits_digest(st));
-	XXH3_freeState(st);
+	for (size_t i = 0; i < f->nwatch; i++)
+		if (!f->watch[i])
+			return -ENOMEM;
+	return 0;
+}
+
+/* ---- the version now ------------------------------------------------------ */
+
+static long long cmdfn_ns(struct timespec t)
+{
+	return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+static void cmdfn_ident_of(const char *path, struct cmdfn_ident *id)
+{
+	struct stat st;
+
+	memset(id, 0, sizeof(*id));
+	if (stat(path, &st) != 0) {
+		id->err = errno;
+		return;
+	}
+	id->dev = st.st_dev;
+	id->ino = st.st_ino;
+	id->size = st.st_size;
+	id->mtime = st.st_mtim;
+	id->ctime = st.st_ctim;
+}
+
+static int cmdfn_ident_eq(const struct cmdfn_ident *a,
+			  const struct cmdfn_ident *b)
+{
+	return a->err == b->err && a->dev == b->dev && a->ino == b->ino &&
+	       a->size == b->size &&
+	       cmdfn_ns(a->mtime) == cmdfn_ns(b->mtime) &&
+	       cmdfn_ns(a->ctime) == cmdfn_ns(b->ctime);
+}
+
+/* May f->hex still be trusted, the watched files now being ids?  Only if
+ * nothing changed since, and nothing had changed within CMDFN_RACY_NS
+ * before it was made (an edit in the same timestamp tick would not show).
+ * Caller holds f->lock. */
+static int cmdfn_hex_fresh(const struct cmdfn_fn *f,
+			   const struct cmdfn_ident *ids)
+{
+	if (!f->hex_ns)
+		return 0;
+	for (size_t i = 0; i < f->nwatch; i++) {
+		if (!cmdfn_ident_eq(&ids[i], &f->seen[i]))
+			return 0;
+		if (ids[i].err == 0 &&
+		    (f->hex_ns - cmdfn_ns(ids[i].mtime) < CMDFN_RACY_NS ||
+		     f->hex_ns - cmdfn_ns(ids[i].ctime) < CMDFN_RACY_NS))
+			return 0;
+	}
+	return 1;
+}
+
+/* reg_version_fn of a command function: the version digest as the files
+ * are now, digested again only when one of them changed (or recently). */
+static int cmdfn_version_now(void *udata, char *suffix)
+{
+	struct cmdfn_fn *f = udata;
+	struct timespec now;
+	int rc = 0;
+
+	pthread_mutex_lock(&f->lock);
+	for (size_t i = 0; i < f->nwatch; i++)
+		cmdfn_ident_of(f->watch[i], &f->now[i]);
+	if (!cmdfn_hex_fresh(f, f->now)) {
+		clock_gettime(CLOCK_REALTIME, &now);
+		rc = cmdfn_version_hex(f, f->hex);
+		f->hex_ns = rc ? 0 : cmdfn_ns(now);
+		memcpy(f->seen, f->now, f->nwatch * sizeof(*f->now));
+	}
+	if (rc == 0)
+		memcpy(suffix, f->hex, sizeof(f->hex));
+	pthread_mutex_unlock(&f->lock);
 	return rc;
 }
 
@@ -438,8 +576,8 @@ static int cmdfn_push(cmdfn *c, struct cmdfn_fn *f)
 }
 
 /* Makes f's registry definition and registers it. */
-static int cmdfn_register(reg *r, const struct cmdfn_fn *f, const char *hex,
-			  const char *path, char *err, size_t errlen)
+static int cmdfn_register(reg *r, const struct cmdfn_fn *f, const char *path,
+			  char *err, size_t errlen)
 {
 	const struct cmdfile_fn *decl = f->decl;
 	const char **list = calloc(decl->nlist + 1, sizeof(*list));
@@ -458,7 +596,7 @@ static int cmdfn_register(reg *r, const struct cmdfn_fn *f, const char *hex,
 	def.args = decl->args == CMDFILE_FILES     ? REG_ARGS_FILES
 		   : decl->args == CMDFILE_COLUMNS ? MEMOFS_ARGS_COLUMNS
 						   : MEMOFS_ARGS_LIST;
-	rc = reg_add(r, &def, hex);
+	rc = reg_add_versioned(r, &def, cmdfn_version_now);
 	free(list);
 	if (rc == -EEXIST)
 		return cmdfn_fail(err, errlen, rc, path, decl->line,
@@ -485,6 +623,7 @@ static int cmdfn_load_one(cmdfn *c, reg *r, const struct cmdfile_fn *decl,
 		return cmdfn_fail(err, errlen, -ENOMEM, path, decl->line,
 				  "%s", strerror(ENOMEM));
 	}
+	pthread_mutex_init(&f->lock, NULL);
 	f->c = c;
 	f->decl = decl;
 	f->timeout = decl->timeout > 0 ? decl->timeout : c->data.timeout;
@@ -496,15 +635,15 @@ static int cmdfn_load_one(cmdfn *c, reg *r, const struct cmdfile_fn *decl,
 	if (rc)
 		return rc;
 	f->program = strdup(program);
-	if (!f->program)
+	if (!f->program || cmdfn_watch_init(f))
 		return cmdfn_fail(err, errlen, -ENOMEM, path, decl->line,
 				  "%s", strerror(ENOMEM));
-	rc = cmdfn_version_hex(f, hex);
+	rc = cmdfn_version_now(f, hex);
 	if (rc)
 		return cmdfn_fail(err, errlen, rc, path, decl->command_line,
 				  "cannot read the program or a file it "
 				  "names: %s", strerror(-rc));
-	return cmdfn_register(r, f, hex, path, err, errlen);
+	return cmdfn_register(r, f, path, err, errlen);
 }
 
 static int cmdfn_keep_file(cmdfn *c, struct cmdfile *cf)

@@ -13,6 +13,12 @@
  *     path (relative ones from the functions file's directory), a bare
  *     name is looked up in CMDFN_PATH;
  *   - working directory: the functions file's directory;
+ *   - for a file argument, the file memofs opened (once, never following
+ *     a symbolic link) and digested, as descriptor 3 (CMD_FILE_FD); {file}
+ *     is CMDFN_FILE_PATH, which opens that same file again whatever
+ *     happens to its name meanwhile.  After the run the descriptor is
+ *     checked again: a file that changed meanwhile fails the read and
+ *     nothing is cached;
  *   - stdin /dev/null; environment exactly PATH=CMDFN_PATH, HOME (memofs's
  *     own, or "/"), TMPDIR (memofs's own, or "/tmp"), LC_ALL=C.UTF-8;
  *   - a time limit: the function's "timeout", else -o timeout, else none.
@@ -24,7 +30,13 @@
  * the template, the argument kind and list, the program's bytes, and the
  * bytes of every other literal element that names a regular file from the
  * working directory (a script), so editing the command, the program or
- * its script gives fresh results.  A file argument's key carries its
+ * its script gives fresh results.  The digest is the one of the files as
+ * they are when the key is made (reg_add_versioned()): each key stat()s
+ * them, and they are read again when the identity (device, inode, size,
+ * mtime, ctime) of one changed, or changed less than ARGDIR_RACY_NS
+ * before the last digest.  So a script edited while mounted gives new
+ * keys at once, and a computation during which it changed is not cached
+ * (memo.h).  A file argument's key carries its
  * content digest (argdir.h).  A table DATA file that changed since the mount
  * makes commands using {data} fail (its results are keyed by the mounted
  * content) until memofs is remounted.
@@ -42,6 +54,7 @@
 #include "reg.h"
 
 #define CMDFN_PATH "/usr/local/bin:/usr/bin:/bin"
+#define CMDFN_FILE_PATH "/dev/fd/3"	/* what {file} becomes */
 #define CMDFN_OUTPUT_MAX ((size_t)1 << 30)
 #define CMDFN_ERR_MAX 1024
 

@@ -259,11 +259,26 @@ static void memo_cache_put(memo *m, const uint8_t key[KEY_LEN],
 
 /* ---- lookups ------------------------------------------------------------ */
 
+/* The key of fn(arg) now: with the function's current version. */
 static void memo_key(const memo *m, const reg_fn *fn, const char *arg,
 		     uint8_t key[KEY_LEN])
 {
-	key_make(key, reg_fn_name(fn), reg_fn_version(fn), arg,
+	char version[REG_VERSION_BUF];
+
+	key_make(key, reg_fn_name(fn), reg_fn_version_now(fn, version), arg,
 		 ds_digest(m->data), DS_DIGEST_LEN);
+}
+
+/* Has f's function changed since its key was made (reg_add_versioned())?
+ * Its result then belongs to no version for sure. */
+static int memo_version_moved(const memo *m, const struct memo_flight *f)
+{
+	uint8_t now[KEY_LEN];
+
+	if (!reg_fn_versioned(f->fn))
+		return 0;
+	memo_key(m, f->fn, f->arg, now);
+	return memcmp(now, f->key, KEY_LEN) != 0;
 }
 
 /* Memory, then the store.  0 and *out, -ENOENT (damaged records count as
@@ -464,6 +479,13 @@ static int memo_compute(memo *m, struct memo_flight *f, unsigned depth,
 			 ctx.err[0] ? ctx.err : strerror(rc < 0 ? -rc : EIO));
 		memo_ctx_release(&ctx);
 		return memo_stopping(m) ? -ESHUTDOWN : -EIO;
+	}
+	if (memo_version_moved(m, f)) {
+		log_warn("%s(%s): failed after %.3f s: the function's program "
+			 "or script changed while it ran", reg_fn_name(f->fn),
+			 f->arg, ns / 1e9);
+		memo_ctx_release(&ctx);
+		return -EIO;
 	}
 	*out = memo_result_from_buf(ctx.out, ctx.len);
 	ctx.out = NULL;

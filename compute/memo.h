@@ -9,6 +9,9 @@
  *     with one worker: a nested call on a result still queued runs it in the
  *     calling worker, one already running is waited for, a cycle is -ELOOP;
  *   - a failed computation is reported to every waiter and never cached;
+ *   - the key holds the function's version as it is now
+ *     (reg_fn_version_now()); a computation during which that changed
+ *     fails (-EIO, logged) and is not cached;
  *   - a damaged stored record is recomputed, never served.
  * Every function here may be called from any thread.  Callbacks are never
  * called with a memo lock held.

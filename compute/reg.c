@@ -24,6 +24,8 @@
 struct reg_fn {
 	char *name;
 	char *version;		/* declared version, plus "+suffix" */
+	char *declared;		/* the declared version alone */
+	reg_version_fn version_now;	/* or NULL: version is final */
 	char *description;
 	enum memofs_args args;
 	char **arg_list;	/* MEMOFS_ARGS_LIST: arg_count names */
@@ -69,6 +71,7 @@ static void reg_fn_free(struct reg_fn *f)
 	free(f->arg_list);
 	free(f->name);
 	free(f->version);
+	free(f->declared);
 	free(f->description);
 	free(f);
 }
@@ -193,8 +196,9 @@ int reg_add(reg *r, const struct memofs_function *def,
 		return -ENOMEM;
 	f->name = strdup(def->name);
 	f->version = reg_join_version(def->version, version_suffix);
+	f->declared = strdup(def->version);
 	f->description = strdup(def->description ? def->description : "");
-	if (!f->name || !f->version || !f->description)
+	if (!f->name || !f->version || !f->declared || !f->description)
 		goto out_free_fn;
 	f->args = def->args;
 	f->compute = def->compute;
@@ -211,6 +215,22 @@ int reg_add(reg *r, const struct memofs_function *def,
 
 out_free_fn:
 	reg_fn_free(f);
+	return rc;
+}
+
+int reg_add_versioned(reg *r, const struct memofs_function *def,
+		      reg_version_fn version_now)
+{
+	char suffix[REG_SUFFIX_MAX + 1];
+	int rc;
+
+	if (!def || !def->version || strlen(def->version) > REG_NAME_MAX)
+		return -EINVAL;
+	rc = version_now(def->udata, suffix);
+	if (rc == 0)
+		rc = reg_add(r, def, suffix);
+	if (rc == 0)
+		r->fns[r->nfns - 1]->version_now = version_now;
 	return rc;
 }
 
@@ -288,6 +308,23 @@ const char *reg_fn_name(const reg_fn *f)
 const char *reg_fn_version(const reg_fn *f)
 {
 	return f->version;
+}
+
+const char *reg_fn_version_now(const reg_fn *f, char buf[REG_VERSION_BUF])
+{
+	char suffix[REG_SUFFIX_MAX + 1];
+
+	if (!f->version_now)
+		return f->version;
+	if (f->version_now(f->udata, suffix) != 0)
+		snprintf(suffix, sizeof(suffix), "?");	/* matches no result */
+	snprintf(buf, REG_VERSION_BUF, "%s+%s", f->declared, suffix);
+	return buf;
+}
+
+int reg_fn_versioned(const reg_fn *f)
+{
+	return f->version_now != NULL;
 }
 
 const char *reg_fn_description(const reg_fn *f)

@@ -41,6 +41,22 @@ int reg_valid_component(const char *s);
 int reg_add(reg *r, const struct memofs_function *def,
 	    const char *version_suffix);
 
+/* The current version suffix of a function whose code can change while
+ * mounted (a command function's program and script: cmdfn.h).  Writes at
+ * most REG_SUFFIX_MAX characters and a NUL into suffix.  Returns 0 or a
+ * negative errno.  Called from any thread, for every cache key of the
+ * function (memo.h), so it must be cheap while nothing changes. */
+#define REG_SUFFIX_MAX 64
+#define REG_VERSION_BUF (REG_NAME_MAX + 1 + REG_SUFFIX_MAX + 1)
+typedef int (*reg_version_fn)(void *udata, char *suffix);
+
+/* Like reg_add(), with a suffix that version_now() gives afresh each time
+ * a key is made (reg_fn_version_now()); reg_fn_version() keeps the one it
+ * gave at registration.  The declared version is at most REG_NAME_MAX
+ * bytes (-EINVAL).  Returns 0, version_now()'s error, or reg_add()'s. */
+int reg_add_versioned(reg *r, const struct memofs_function *def,
+		      reg_version_fn version_now);
+
 /* Makes memofs_register() append "+" suffix to every version it registers
  * until the next call (NULL: no suffix).  The plugin loader sets the
  * plugin file's digest while the plugin registers.  Returns 0 or -ENOMEM. */
@@ -56,6 +72,15 @@ const reg_fn *reg_find(const reg *r, const char *name);	/* NULL: none */
 
 const char *reg_fn_name(const reg_fn *f);
 const char *reg_fn_version(const reg_fn *f);	/* suffix included */
+
+/* The version cache keys use now: reg_fn_version(), or for a function
+ * registered by reg_add_versioned() the declared version, "+" and what
+ * its hook gives now (written into buf; "?" when the hook fails, a suffix
+ * no computation is ever cached under: memo.h). */
+const char *reg_fn_version_now(const reg_fn *f, char buf[REG_VERSION_BUF]);
+
+/* Was f registered by reg_add_versioned()? */
+int reg_fn_versioned(const reg_fn *f);
 const char *reg_fn_description(const reg_fn *f);
 
 /* Runs f's compute callback. */

@@ -15,6 +15,7 @@
 #include "ds.h"
 #include "memo.h"
 #include "mfs_node.h"
+#include "pool.h"
 #include "reg.h"
 
 struct mfs_wait;
@@ -24,6 +25,8 @@ struct mfs {
 	const ds *data;
 	memo *m;
 	cmdfn *cmds;			/* stopped at unmount */
+	pool *digests;			/* lookups that read large files */
+	_Atomic int stopping;		/* the session loop has ended */
 	struct fuse_session *se;
 	int no_open;			/* kernel does zero-message opens */
 	int no_opendir;			/* set once, in init */

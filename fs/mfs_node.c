@@ -1,7 +1,7 @@
 /* mfs_node.c -- the inodes of a memofs mount (see mfs_node.h).
  *
  * Result nodes live in a chained hash table hashed by (function, name)
- * and matched on (function, name, canonical argument), grown by
+ * and matched on (function, name, canonical argument, version), grown by
  * doubling.  Directory nodes live in an array indexed like the registry.
  * Callers hold the mount's lock.
  */
@@ -52,6 +52,7 @@ static void mfs_node_free(struct mfs_node *n)
 {
 	free(n->name);
 	free(n->arg);
+	free(n->version);
 	free(n);
 }
 
@@ -136,7 +137,7 @@ static void mfs_node_grow(mfs_node_table *t)
 }
 
 static struct mfs_node *mfs_node_new(const reg_fn *fn, const char *name,
-				     const char *arg)
+				     const char *arg, const char *version)
 {
 	struct mfs_node *n = calloc(1, sizeof(*n));
 
@@ -147,25 +148,32 @@ static struct mfs_node *mfs_node_new(const reg_fn *fn, const char *name,
 	n->size = -1;
 	n->name = strdup(name);
 	n->arg = strdup(arg);
-	if (!n->name || !n->arg) {
+	n->version = version ? strdup(version) : NULL;
+	if (!n->name || !n->arg || (version && !n->version)) {
 		mfs_node_free(n);
 		return NULL;
 	}
 	return n;
 }
 
+static int mfs_node_same_version(const struct mfs_node *n, const char *v)
+{
+	return n->version ? v && strcmp(n->version, v) == 0 : !v;
+}
+
 struct mfs_node *mfs_node_lookup(mfs_node_table *t, const reg_fn *fn,
-				 const char *name, const char *arg)
+				 const char *name, const char *arg,
+				 const char *version)
 {
 	size_t h = mfs_node_hash(t, fn, name);
 	struct mfs_node *n;
 
 	for (n = t->buckets[h]; n; n = n->hnext)
 		if (n->fn == fn && strcmp(n->name, name) == 0 &&
-		    strcmp(n->arg, arg) == 0)
+		    strcmp(n->arg, arg) == 0 && mfs_node_same_version(n, version))
 			break;
 	if (!n) {
-		n = mfs_node_new(fn, name, arg);
+		n = mfs_node_new(fn, name, arg, version);
 		if (!n)
 			return NULL;
 		n->hnext = t->buckets[h];

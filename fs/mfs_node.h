@@ -25,6 +25,9 @@ struct mfs_node {
 	const reg_fn *fn;	/* FNDIR, RESULT */
 	char *name;		/* RESULT: the name looked up */
 	char *arg;		/* RESULT: the canonical argument */
+	char *version;		/* RESULT of a function whose version can
+				 * change (reg_fn_versioned()): the one it
+				 * was looked up with; else NULL */
 	uint64_t nlookup;	/* kernel references (RESULT) */
 	unsigned refs;		/* deferred replies still pending */
 	_Atomic int64_t size;	/* result size, -1 until known */
@@ -47,12 +50,15 @@ struct mfs_node *mfs_node_get(mfs_node_table *t, fuse_ino_t ino);
 struct mfs_node *mfs_node_fndir(mfs_node_table *t, size_t i);
 struct mfs_node *mfs_node_fndir_of(mfs_node_table *t, const reg_fn *fn);
 
-/* Finds or creates the result node (fn, name, arg) and adds one kernel
- * reference.  (A name's canonical argument changes when it is a file that
- * was edited: the edited file gets a new node, so a new inode whose page
- * cache starts empty.)  Returns NULL when out of memory. */
+/* Finds or creates the result node (fn, name, arg, version) and adds one
+ * kernel reference.  (A name's canonical argument changes when it is a
+ * file that was edited, and the version when the function's script was:
+ * either gets a new node, so a new inode whose page cache starts empty.)
+ * version is NULL for a function whose version cannot change.  Returns
+ * NULL when out of memory. */
 struct mfs_node *mfs_node_lookup(mfs_node_table *t, const reg_fn *fn,
-				 const char *name, const char *arg);
+				 const char *name, const char *arg,
+				 const char *version);
 
 /* Drops n kernel references; frees the node when none are left. */
 void mfs_node_forget(mfs_node_table *t, struct mfs_node *node, uint64_t n);

@@ -16,6 +16,9 @@
  *     fixes the file size in the kernel even when a racing getattr reply
  *     would be dropped as stale, so concurrent cold readers never see an
  *     empty file.
+ * Lookups that must digest a large file (a file argument of a directory
+ * DATA that is new, edited, or edited in the last 2 s) run on fs->digests
+ * and reply from there, so the FUSE threads stay free for cached results.
  * Locking: fs->lock protects the node table and the wait list; it is never
  * held across a FUSE reply, a notify, a store call or memo_submit().
  */
@@ -292,12 +295,25 @@ static void mfs_defer(struct mfs *fs, fuse_req_t req, struct mfs_node *node,
 /* ---- lookups and attributes --------------------------------------------- */
 
 /* Seconds the kernel may keep the name of n: a file argument of a
- * directory DATA may be edited at any time, and its new content must be
- * looked up again (it gets a new node), so its name is never cached. */
+ * directory DATA may be edited at any time, and so may a command's script
+ * (reg_fn_versioned()); the new content must be looked up again (it gets
+ * a new node), so such a name is never cached. */
 static double mfs_entry_timeout(const struct mfs *fs, const struct mfs_node *n)
 {
-	return n->kind == MFS_RESULT && reg_fn_dir(fs->r, n->fn) ? 0.0
-								   : MFS_TIMEOUT;
+	return n->kind == MFS_RESULT && (reg_fn_dir(fs->r, n->fn) ||
+					 reg_fn_versioned(n->fn))
+		       ? 0.0 : MFS_TIMEOUT;
+}
+
+/* Is n's function still at the version n was looked up with?  A read
+ * through a node of an older version fails with ESTALE (read it again):
+ * its page cache must only ever hold its own version's bytes. */
+static int mfs_node_current(const struct mfs_node *n)
+{
+	char version[REG_VERSION_BUF];
+
+	return !n->version ||
+	       strcmp(n->version, reg_fn_version_now(n->fn, version)) == 0;
 }
 
 /* The directory of a function over a DATA directory's files shows that
@@ -335,12 +351,26 @@ static void mfs_reply_entry(fuse_req_t req, const struct mfs_node *n)
 	fuse_reply_entry(req, &e);
 }
 
-static void mfs_lookup_result(fuse_req_t req, struct mfs *fs,
-			      struct mfs_node *dir, const char *name)
+/* The canonical argument of name in dir's function.  quick: read no large
+ * file (argdir_resolve_quick()): -EWOULDBLOCK when that would be needed. */
+static int mfs_resolve(struct mfs *fs, const struct mfs_node *dir,
+		       const char *name, int quick, char canon[REG_ARG_MAX + 1])
 {
-	char canon[REG_ARG_MAX + 1];
+	argdir *d = reg_fn_dir(fs->r, dir->fn);
+
+	if (quick && d)
+		return argdir_resolve_quick(d, name, canon, REG_ARG_MAX + 1);
+	return reg_arg_resolve(fs->r, dir->fn, name, canon, REG_ARG_MAX + 1);
+}
+
+/* Answers the lookup of name in dir, resolved (rc) to canon. */
+static void mfs_lookup_reply(fuse_req_t req, struct mfs *fs,
+			     struct mfs_node *dir, const char *name, int rc,
+			     const char *canon)
+{
+	char vbuf[REG_VERSION_BUF];
+	const char *version = NULL;
 	struct mfs_node *n;
-	int rc = reg_arg_resolve(fs->r, dir->fn, name, canon, sizeof(canon));
 
 	if (rc) {
 		if (rc != -ENOENT)
@@ -349,8 +379,10 @@ static void mfs_lookup_result(fuse_req_t req, struct mfs *fs,
 		fuse_reply_err(req, rc == -ENAMETOOLONG ? ENOENT : -rc);
 		return;
 	}
+	if (reg_fn_versioned(dir->fn))
+		version = reg_fn_version_now(dir->fn, vbuf);
 	pthread_mutex_lock(&fs->lock);
-	n = mfs_node_lookup(fs->nodes, dir->fn, name, canon);
+	n = mfs_node_lookup(fs->nodes, dir->fn, name, canon, version);
 	pthread_mutex_unlock(&fs->lock);
 	if (!n) {
 		fuse_reply_err(req, ENOMEM);
@@ -359,6 +391,62 @@ static void mfs_lookup_result(fuse_req_t req, struct mfs *fs,
 	if (n->size < 0)
 		mfs_probe(fs, n, NULL);
 	mfs_reply_entry(req, n);
+}
+
+/* A lookup that must digest a large file, on fs->digests. */
+struct mfs_lookup_job {
+	struct mfs *fs;
+	fuse_req_t req;
+	struct mfs_node *dir;		/* a function directory: never freed */
+	char name[];
+};
+
+static void mfs_lookup_job_run(void *arg)
+{
+	struct mfs_lookup_job *j = arg;
+	char canon[REG_ARG_MAX + 1];
+	int rc = -ESHUTDOWN;
+
+	if (!j->fs->stopping)
+		rc = mfs_resolve(j->fs, j->dir, j->name, 0, canon);
+	mfs_lookup_reply(j->req, j->fs, j->dir, j->name, rc, canon);
+	free(j);
+}
+
+/* Hands the lookup to fs->digests.  Returns 0 (the job replies), or a
+ * negative errno (the caller still has to). */
+static int mfs_lookup_defer(fuse_req_t req, struct mfs *fs,
+			    struct mfs_node *dir, const char *name)
+{
+	size_t len = strlen(name) + 1;
+	struct mfs_lookup_job *j = malloc(sizeof(*j) + len);
+	int rc;
+
+	if (!j)
+		return -ENOMEM;
+	*j = (struct mfs_lookup_job){ .fs = fs, .req = req, .dir = dir };
+	memcpy(j->name, name, len);
+	rc = pool_submit(fs->digests, mfs_lookup_job_run, j);
+	if (rc)
+		free(j);
+	return rc;
+}
+
+/* A lookup in a function's directory.  One that needs to read a large
+ * file (a file argument whose digest is not known) goes to fs->digests,
+ * so that digests never hold the threads that serve cached results. */
+static void mfs_lookup_result(fuse_req_t req, struct mfs *fs,
+			      struct mfs_node *dir, const char *name)
+{
+	char canon[REG_ARG_MAX + 1];
+	int rc = mfs_resolve(fs, dir, name, 1, canon);
+
+	if (rc == -EWOULDBLOCK) {
+		if (mfs_lookup_defer(req, fs, dir, name) == 0)
+			return;
+		rc = mfs_resolve(fs, dir, name, 0, canon);
+	}
+	mfs_lookup_reply(req, fs, dir, name, rc, canon);
 }
 
 static void mfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -418,6 +506,10 @@ static void mfs_getattr_result(fuse_req_t req, struct mfs *fs,
 	struct stat st;
 	int rc = 0;
 
+	if (computes && !n->pushed && !mfs_node_current(n)) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
 	if (n->size < 0 || (computes && !n->pushed))
 		rc = mfs_probe(fs, n, computes ? &res : NULL);
 	if (rc == -ENOENT && computes) {
@@ -469,6 +561,10 @@ static void mfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
+	if (!mfs_node_current(n)) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
 	rc = memo_lookup(fs->m, n->fn, n->arg, &res);
 	if (rc == -ENOENT) {
 		mfs_defer(fs, req, n, MFS_WAIT_READ, size, off);
@@ -504,27 +600,32 @@ static fuse_ino_t mfs_pseudo_ino(size_t dir, size_t i)
 }
 
 /* The directory of a function whose arguments are the files of a DATA
- * directory: listed afresh at each call (offset = index in the sorted
- * listing; files that come and go between calls may be missed or seen
- * twice, as on any directory that changes while it is read). */
+ * directory: listed afresh when read from offset 0, and the later pieces
+ * come from that listing (offset = index in it), so a listing costs one
+ * read of the directory however many pieces the kernel asks for.  Files
+ * that come and go meanwhile may be missed or seen twice, as on any
+ * directory that changes while it is read. */
 static void mfs_readdir_files(fuse_req_t req, struct mfs *fs,
 			      struct mfs_node *dir, fuse_ino_t ino,
 			      size_t size, off_t off)
 {
-	size_t pos = 0, count = 0, dir_index = 0;
-	char **names = NULL, *buf = malloc(size);
-	int rc = buf ? argdir_list(reg_fn_dir(fs->r, dir->fn), &names, &count)
-		     : -ENOMEM;
+	argdir *d = reg_fn_dir(fs->r, dir->fn);
+	size_t pos = 0, count, dir_index = 0;
+	argdir_listing *l = NULL;
+	char *buf = malloc(size);
+	int rc = buf ? argdir_listing_get(d, off == 0, &l) : -ENOMEM;
 
 	if (rc) {
 		fuse_reply_err(req, -rc);
 		free(buf);
 		return;
 	}
+	count = argdir_listing_count(l);
 	while (mfs_node_fndir(fs->nodes, dir_index) != dir)
 		dir_index++;
 	for (size_t i = (size_t)off; i < count + 2; i++) {
-		const char *entry = i < 2 ? (i == 0 ? "." : "..") : names[i - 2];
+		const char *entry = i < 2 ? (i == 0 ? "." : "..")
+					  : argdir_listing_name(l, i - 2);
 		mode_t mode = i < 2 ? S_IFDIR : S_IFREG;
 		fuse_ino_t eino = i < 2 ? ino : mfs_pseudo_ino(dir_index, i - 2);
 
@@ -533,7 +634,7 @@ static void mfs_readdir_files(fuse_req_t req, struct mfs *fs,
 			break;
 	}
 	fuse_reply_buf(req, buf, pos);
-	free(names);
+	argdir_listing_release(d, l);
 	free(buf);
 }
 

@@ -136,6 +136,94 @@ static void test_edits(argdir *d)
 	CHECK_INT(argdir_check(d, before, name, sizeof(name)), -ESTALE);
 }
 
+/* A command's file: opened once, never through a link, and the open file
+ * stays the digested one whatever the name becomes. */
+static void test_open_arg(argdir *d)
+{
+	char canon[REG_ARG_MAX + 1], name[REG_NAME_MAX + 1], bad[300];
+	char path[PATH_MAX], moved[PATH_MAX], buf[32];
+	int fd = -1;
+
+	put("arg", "digested\n");
+	CHECK_INT(argdir_resolve(d, "arg", canon, sizeof(canon)), 0);
+	CHECK_INT(argdir_open_arg(d, canon, name, sizeof(name), &fd), 0);
+	CHECK_STR(name, "arg");
+	snprintf(path, sizeof(path), "%s/arg", root);
+	snprintf(moved, sizeof(moved), "%s/arg.old", root);
+	CHECK_INT(rename(path, moved), 0);
+	CHECK_INT(symlink("/etc/passwd", path), 0);
+	CHECK_INT((int)pread(fd, buf, sizeof(buf), 0), 9);
+	CHECK(memcmp(buf, "digested\n", 9) == 0);
+	CHECK_INT(argdir_check_fd(d, "arg", fd, canon), 0);
+	CHECK_INT(argdir_open_arg(d, canon, name, sizeof(name), &fd), -ENOENT);
+	CHECK_INT(fd, -1);
+	CHECK_INT(unlink(path), 0);
+	CHECK_INT(rename(moved, path), 0);
+	CHECK_INT(argdir_open_arg(d, canon, name, sizeof(name), &fd), 0);
+	CHECK_INT((int)pwrite(fd, "D", 1, 0), -1);	/* read only */
+	put("arg", "Digested\n");		/* same inode, same size */
+	CHECK_INT(argdir_check_fd(d, "arg", fd, canon), -ESTALE);
+	close(fd);
+	snprintf(bad, sizeof(bad), "fifo/%032d", 0);
+	CHECK_INT(argdir_open_arg(d, bad, name, sizeof(name), &fd), -ENOENT);
+	snprintf(bad, sizeof(bad), "arg/%032d", 0);
+	CHECK_INT(argdir_open_arg(d, bad, name, sizeof(name), &fd), -ESTALE);
+	CHECK_INT(argdir_open_arg(d, "arg", name, sizeof(name), &fd), -ENOENT);
+}
+
+/* argdir_resolve_quick() reads small files and cached digests only. */
+static void test_quick(argdir *d)
+{
+	char canon[REG_ARG_MAX + 1], want[REG_ARG_MAX + 1];
+	char *big = malloc(ARGDIR_QUICK_MAX + 2);
+
+	CHECK(big != NULL);
+	if (!big)
+		return;
+	memset(big, 'x', ARGDIR_QUICK_MAX + 1);
+	big[ARGDIR_QUICK_MAX + 1] = '\0';
+	put("big", big);
+	CHECK_INT(argdir_resolve_quick(d, "big", canon, sizeof(canon)),
+		  -EWOULDBLOCK);
+	CHECK_INT(argdir_resolve_quick(d, "plain", canon, sizeof(canon)), 0);
+	CHECK_INT(argdir_resolve_quick(d, "missing", canon, sizeof(canon)),
+		  -ENOENT);
+	/* Settled: changed (ctime too) more than ARGDIR_RACY_NS ago. */
+	nanosleep(&(struct timespec){ ARGDIR_RACY_NS / 1000000000 + 1, 0 },
+		  NULL);
+	CHECK_INT(argdir_resolve(d, "big", want, sizeof(want)), 0);
+	CHECK_INT(argdir_resolve_quick(d, "big", canon, sizeof(canon)), 0);
+	CHECK_STR(canon, want);
+	free(big);
+}
+
+/* A listing is shared until a reader starts afresh. */
+static void test_listings(argdir *d)
+{
+	argdir_listing *a = NULL, *b = NULL, *c = NULL;
+	size_t n;
+
+	CHECK_INT(argdir_listing_get(d, 0, &a), 0);	/* none yet: made */
+	n = argdir_listing_count(a);
+	CHECK(n >= 5);
+	CHECK_STR(argdir_listing_name(a, 0), "$(touch x)");
+	CHECK(argdir_listing_name(a, n) == NULL);
+	CHECK_INT(argdir_listing_get(d, 0, &b), 0);
+	CHECK(a == b);
+	put("zzz", "z");
+	argdir_listing_release(d, b);
+	CHECK_INT(argdir_listing_get(d, 0, &b), 0);
+	CHECK_INT(argdir_listing_count(b), n);
+	CHECK_INT(argdir_listing_get(d, 1, &c), 0);
+	CHECK(c != a);
+	CHECK_INT(argdir_listing_count(c), n + 1);
+	CHECK_STR(argdir_listing_name(c, n), "zzz");
+	CHECK_INT(argdir_listing_count(a), n);	/* still readable */
+	argdir_listing_release(d, a);
+	argdir_listing_release(d, b);
+	argdir_listing_release(d, c);
+}
+
 static void setup(void)
 {
 	char path[PATH_MAX];
@@ -180,6 +268,9 @@ int main(void)
 		test_listing(d);
 		test_resolve(d);
 		test_edits(d);
+		test_open_arg(d);
+		test_quick(d);
+		test_listings(d);
 		argdir_free(d);
 	}
 	argdir_free(NULL);

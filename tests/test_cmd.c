@@ -114,7 +114,7 @@ static struct cmd_spec spec_of(const char *path, char *const *argv)
 {
 	return (struct cmd_spec){ .path = path, .argv = argv,
 				  .envp = default_env, .timeout = 20,
-				  .max_output = SIZE_MAX };
+				  .max_output = SIZE_MAX, .file_fd = -1 };
 }
 
 /* Runs /bin/sh -c script with the given arguments ($1...). */
@@ -407,6 +407,105 @@ static void test_background_child(cmd_set *s)
 	out_reset(&o);
 }
 
+/* Is process pid gone (reaped, not a zombie)? */
+static int pid_gone(pid_t pid)
+{
+	return pid > 1 && kill(pid, 0) < 0 && errno == ESRCH;
+}
+
+/* Reads the pids a script printed, one a line, into pids[n]. */
+static int read_pids(const struct out *o, pid_t *pids, int n)
+{
+	const char *p = out_str(o);
+	int got = 0;
+
+	while (got < n && *p) {
+		pids[got++] = (pid_t)strtol(p, (char **)&p, 10);
+		p += strspn(p, "\n");
+	}
+	return got;
+}
+
+/* Escapees: whatever a command does to leave its process group (setsid,
+ * a double fork, both, ignoring SIGTERM), nothing it started is left once
+ * cmd_run() returns: on exit, on a failure, on a timeout. */
+static void test_escapees(cmd_set *s)
+{
+	static const char *const scripts[] = {
+		"setsid sleep 300 & echo $!; sleep 0.1",
+		"(sleep 300 & echo $!); sleep 0.1",
+		"(setsid sh -c 'trap \"\" TERM HUP; echo $$; exec sleep 300' &);"
+		" sleep 0.2; exit 3",
+		"setsid sh -c 'echo $$; (sleep 300 &); sleep 300' & sleep 300",
+	};
+	struct out o = { 0 };
+	char err[CMD_ERR_MAX];
+	pid_t pid;
+
+	for (size_t i = 0; i < sizeof(scripts) / sizeof(*scripts); i++) {
+		double t0 = now();
+		int rc = run_sh(s, scripts[i], 1, &o, err, NULL);
+
+		CHECK_INT(rc, i < 2 ? 0 : i == 2 ? -EIO : -ETIMEDOUT);
+		CHECK(now() - t0 < 1 + SLACK);
+		CHECK_INT(read_pids(&o, &pid, 1), 1);
+		CHECK(pid_gone(pid));
+		out_reset(&o);
+	}
+}
+
+struct sweep_job {
+	cmd_set *s;
+	int rc;
+	struct out o;
+	char err[CMD_ERR_MAX];
+};
+
+static void *sweep_job_run(void *arg)
+{
+	struct sweep_job *j = arg;
+
+	j->rc = run_sh(j->s, "sleep 0.8; echo done", 20, &j->o, j->err, NULL);
+	return NULL;
+}
+
+/* An escapee of a run that ended while another one, started before it,
+ * still runs may be that one's: it is killed at the latest when that one
+ * ends.  The daemon's own children (its process group) are never touched. */
+static void test_escapee_attribution(void)
+{
+	struct sweep_job j = { 0 };
+	struct out o = { 0 };
+	char err[CMD_ERR_MAX];
+	cmd_set *s = NULL;
+	pthread_t t;
+	pid_t own, pid;
+
+	CHECK_INT(cmd_set_new(&s), 0);
+	j.s = s;
+	CHECK_INT(pthread_create(&t, NULL, sweep_job_run, &j), 0);
+	sleep_ms(100);
+	own = fork();
+	if (own == 0) {
+		pause();
+		_exit(0);
+	}
+	CHECK_INT(run_sh(s, "setsid sleep 300 & echo $!", 20, &o, err, NULL),
+		  0);
+	CHECK_INT(read_pids(&o, &pid, 1), 1);
+	pthread_join(t, NULL);
+	CHECK_INT(j.rc, 0);
+	CHECK_STR(out_str(&j.o), "done\n");
+	CHECK(pid_gone(pid));
+	cmd_set_free(s);	/* a last sweep */
+	CHECK_INT(kill(own, 0), 0);
+	CHECK_INT(waitpid(own, NULL, WNOHANG), 0);
+	kill(own, SIGKILL);
+	CHECK_INT(waitpid(own, NULL, 0), own);
+	out_reset(&o);
+	out_reset(&j.o);
+}
+
 static void test_max_output(cmd_set *s)
 {
 	char *argv[] = { (char *)"sh", (char *)"-c", (char *)"printf abcde",
@@ -606,6 +705,55 @@ static void test_no_leaked_fds(cmd_set *s)
 	out_reset(&o);
 	close(fd);
 	close(high);
+}
+
+/* spec.file_fd is the program's descriptor 3: the very file opened, even
+ * once its name is a symbolic link to another one, and nothing else leaks
+ * with it, whatever descriptor number the caller had it under. */
+static void test_file_fd(cmd_set *s)
+{
+	char *argv[] = { (char *)"sh", (char *)"-c",
+			 (char *)"cat /dev/fd/3; cat <&3; ls /proc/self/fd",
+			 NULL };
+	struct cmd_spec spec = spec_of("/bin/sh", argv);
+	char dir[] = "/tmp/test_cmd_XXXXXX", path[64], other[64];
+	struct out o = { 0 };
+	char err[CMD_ERR_MAX];
+	int fd, at3;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/a", dir);
+	snprintf(other, sizeof(other), "%s/secret", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	CHECK(fd >= 0);
+	at3 = fcntl(fd, F_DUPFD_CLOEXEC, 10);	/* not 3: that comes next */
+	close(fd);
+	fd = at3;
+	CHECK_INT(write(fd, "mine\n", 5), 5);
+	CHECK_INT(open(other, O_WRONLY | O_CREAT | O_CLOEXEC, 0600) > 0, 1);
+	CHECK_INT(unlink(path), 0);
+	CHECK_INT(symlink(other, path), 0);
+	spec.file_fd = fd;
+	/* cat <&3 reads from the shared offset: at the end, nothing. */
+	CHECK_INT(cmd_run(s, &spec, out_sink, &o, err, sizeof(err)), 0);
+	CHECK_STR(out_str(&o), "mine\n0\n1\n2\n3\n4\n");	/* 4: ls's */
+	out_reset(&o);
+	lseek(fd, 0, SEEK_SET);
+	at3 = dup2(fd, 3);	/* the caller's own descriptor 3 */
+	CHECK_INT(at3, 3);
+	spec.file_fd = 3;
+	CHECK_INT(cmd_run(s, &spec, out_sink, &o, err, sizeof(err)), 0);
+	CHECK_STR(out_str(&o), "mine\nmine\n0\n1\n2\n3\n4\n");
+	out_reset(&o);
+	spec.file_fd = -1;	/* none: descriptor 3 is not passed */
+	CHECK_INT(cmd_run(s, &spec, out_sink, &o, err, sizeof(err)), 0);
+	CHECK_STR(out_str(&o), "0\n1\n2\n3\n");
+	out_reset(&o);
+	close(at3);
+	close(fd);
+	unlink(path);
+	unlink(other);
+	rmdir(dir);
 }
 
 static void test_cwd(cmd_set *s)
@@ -842,6 +990,7 @@ int main(void)
 	test_signal(s);
 	test_timeout(s);
 	test_background_child(s);
+	test_escapees(s);
 	test_max_output(s);
 	test_sink_error(s);
 	if (under_valgrind())
@@ -852,12 +1001,14 @@ int main(void)
 	test_env(s);
 	test_signal_state(s);
 	test_no_leaked_fds(s);
+	test_file_fd(s);
 	test_cwd(s);
 	test_argv(s);
 	test_threads(s);
 	cmd_set_free(s);
 	cmd_set_free(NULL);
 	test_cancel();
+	test_escapee_attribution();
 	test_without_pidfd();
 	check_groups_gone();
 	CHECK(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD);

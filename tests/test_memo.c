@@ -20,7 +20,7 @@
 
 #define NROWS 1001
 
-static atomic_int slow_runs, flaky_runs;
+static atomic_int slow_runs, flaky_runs, moving_version = 1;
 
 /* ---- test functions ---------------------------------------------------- */
 
@@ -50,6 +50,24 @@ static int fn_flaky(memofs_ctx *ctx, const char *arg, void *udata)
 	if (atomic_fetch_add(&flaky_runs, 1) == 0)
 		return memofs_error(ctx, "first try fails");
 	return memofs_printf(ctx, "ok\n");
+}
+
+/* A function whose code can change: its version is moving_version, and
+ * computing "b" changes it, as an edit of a script while it runs would. */
+static int moving_version_of(void *udata, char *suffix)
+{
+	snprintf(suffix, REG_SUFFIX_MAX + 1, "v%d",
+		 atomic_load(&moving_version));
+	return 0;
+}
+
+static int fn_moving(memofs_ctx *ctx, const char *arg, void *udata)
+{
+	int v = atomic_load(&moving_version);
+
+	if (strcmp(arg, "b") == 0)
+		atomic_fetch_add(&moving_version, 1);
+	return memofs_printf(ctx, "v%d\n", v);
 }
 
 /* cyc(a) -> cyc(b) -> cyc(a); self(a) -> self(a) */
@@ -157,6 +175,8 @@ static int env_open(struct env *e)
 		{ "self", "1", "", MEMOFS_ARGS_LIST, cyc_args, fn_cyc, e },
 		{ "stuck", "1", "", MEMOFS_ARGS_LIST, cyc_args, fn_stuck, NULL },
 	};
+	struct memofs_function moving = { "moving", "1", "", MEMOFS_ARGS_LIST,
+					  cyc_args, fn_moving, NULL };
 	char err[DS_ERR_MAX];
 
 	strcpy(e->dir, "/tmp/memofs-test-memo-XXXXXX");
@@ -169,6 +189,8 @@ static int env_open(struct env *e)
 	for (size_t i = 0; i < sizeof(defs) / sizeof(defs[0]); i++)
 		if (memofs_register(e->r, &defs[i]))
 			return -1;
+	if (reg_add_versioned(e->r, &moving, moving_version_of))
+		return -1;
 	if (reg_bind_dataset(e->r, e->d))
 		return -1;
 	return store_open(e->dir, &e->st);
@@ -295,6 +317,32 @@ static void test_failures(struct env *e, memo *m)
 	CHECK_INT(atomic_load(&flaky_runs), 2);
 	CHECK_STR(get(m, e->r, "cyc", "a"), "(error)");
 	CHECK_STR(get(m, e->r, "self", "a"), "(error)");
+}
+
+/* Keys follow the version as it is when they are made; a computation
+ * during which it changed is an error, cached under neither version. */
+static void test_versions(struct env *e, memo *m)
+{
+	const reg_fn *fn = reg_find(e->r, "moving");
+	memo_result *res = NULL;
+
+	atomic_store(&moving_version, 1);
+	CHECK_STR(get(m, e->r, "moving", "a"), "v1\n");
+	atomic_store(&moving_version, 2);
+	CHECK_INT(memo_lookup(m, fn, "a", &res), -ENOENT);
+	CHECK_STR(get(m, e->r, "moving", "a"), "v2\n");
+	atomic_store(&moving_version, 1);
+	CHECK_INT(memo_lookup(m, fn, "a", &res), 0);
+	if (res)
+		CHECK(memcmp(memo_result_data(res), "v1\n", 3) == 0);
+	memo_result_unref(res);
+	CHECK_STR(get(m, e->r, "moving", "b"), "(error)");	/* 1 -> 2 */
+	CHECK_INT(memo_lookup(m, fn, "b", &res), -ENOENT);
+	atomic_store(&moving_version, 1);
+	CHECK_INT(memo_lookup(m, fn, "b", &res), -ENOENT);
+	atomic_store(&moving_version, 3);
+	CHECK_STR(get(m, e->r, "moving", "b"), "(error)");	/* 3 -> 4 */
+	CHECK_STR(get(m, e->r, "moving", "a"), "v4\n");
 }
 
 static void test_damaged(struct env *e, memo *m)
@@ -436,6 +484,7 @@ int main(void)
 	test_reuse(&e, m);
 	test_single_flight(&e, m);
 	test_failures(&e, m);
+	test_versions(&e, m);
 	test_damaged(&e, m);
 	memo_free(m);
 	env_close(&e);

@@ -143,9 +143,58 @@ static void test_columns(void)
 	unlink(path);
 }
 
+/* The hook of a versioned function: udata is an int, the version now;
+ * negative: the hook fails with that errno. */
+static int version_of(void *udata, char *suffix)
+{
+	int v = *(int *)udata;
+
+	if (v < 0)
+		return v;
+	snprintf(suffix, REG_SUFFIX_MAX + 1, "v%d", v);
+	return 0;
+}
+
+static void test_versioned(void)
+{
+	static const char *const list[] = { "a", NULL };
+	char long_version[REG_NAME_MAX + 2], buf[REG_VERSION_BUF];
+	int now = 1;
+	struct memofs_function def = { "f", "2", "desc", MEMOFS_ARGS_LIST,
+				       list, nop, &now };
+	const reg_fn *f;
+	reg *r = NULL;
+
+	CHECK_INT(reg_new(&r), 0);
+	CHECK_INT(reg_add_versioned(r, &def, version_of), 0);
+	f = reg_find(r, "f");
+	CHECK(reg_fn_versioned(f));
+	CHECK_STR(reg_fn_version(f), "2+v1");
+	CHECK_STR(reg_fn_version_now(f, buf), "2+v1");
+	now = 7;
+	CHECK_STR(reg_fn_version_now(f, buf), "2+v7");
+	CHECK_STR(reg_fn_version(f), "2+v1");	/* as registered */
+	now = -EIO;
+	CHECK_STR(reg_fn_version_now(f, buf), "2+?");
+	def.name = "g";		/* a failing hook fails the registration */
+	CHECK_INT(reg_add_versioned(r, &def, version_of), -EIO);
+	memset(long_version, 'x', sizeof(long_version) - 1);
+	long_version[sizeof(long_version) - 1] = '\0';
+	def.version = long_version;
+	now = 1;
+	CHECK_INT(reg_add_versioned(r, &def, version_of), -EINVAL);
+	def.version = "1";
+	CHECK_INT(reg_add(r, &def, NULL), 0);
+	f = reg_find(r, "g");
+	CHECK(!reg_fn_versioned(f));
+	CHECK(reg_fn_version_now(f, buf) == reg_fn_version(f));
+	reg_free(r);
+}
+
 int main(void)
 {
 	test_definitions();
+	test_versioned();
 	test_parse_column();
 	test_columns();
 	return check_report("reg");
