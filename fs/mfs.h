@@ -27,6 +27,7 @@ struct mfs {
 	struct fuse_session *se;
 	int no_open;			/* kernel does zero-message opens */
 	int no_opendir;			/* set once, in init */
+	int stat_compute;		/* -o stat=compute */
 	pthread_mutex_t lock;
 	mfs_node_table *nodes;		/* protected by lock */
 	struct mfs_wait *waits;		/* protected by lock: deferred replies */

@@ -29,6 +29,10 @@ struct mfs_node {
 	unsigned refs;		/* deferred replies still pending */
 	_Atomic int64_t size;	/* result size, -1 until known */
 	_Atomic int pushed;	/* result stored into the page cache */
+	/* The last computation that an fstat started failed: its error, the
+	 * thread that asked and when (CLOCK_MONOTONIC ns); see mfs_ops.c. */
+	int fail_err, fail_tid;
+	int64_t fail_ns;
 	struct mfs_node *hnext;	/* hash chain */
 };
 

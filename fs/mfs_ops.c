@@ -8,24 +8,41 @@
  *   - open and opendir answer ENOSYS, so the kernel stops sending them
  *     (zero-message opens) and keeps file pages between opens;
  *   - a computed result has a long attribute timeout and its true size; an
- *     uncomputed one reports size 0 with a zero timeout, so stat and ls
- *     never compute, while read() first sends a getattr with a file handle,
- *     which is what starts the computation;
+ *     uncomputed one reports a placeholder size of one page with a zero
+ *     timeout, so stat and ls never compute, while read() first sends a
+ *     getattr with a file handle, which is what starts the computation;
+ *   - the placeholder is not 0 because the kernel's splice path (sendfile,
+ *     splice, copy_file_range, and mmap) trusts the size it holds and sends
+ *     nothing for a file of size 0 (measured: shutil.copyfile wrote 0
+ *     bytes); with one page it sends a READ for page 0, which computes; the
+ *     answer then fixes the size: a short READ trims it (fuse_short_read),
+ *     and a longer result is first stored past page 0, which extends it;
+ *   - fstat() sends the same getattr as stat() (no file handle), so a
+ *     getattr from a process that has the file open computes too (checked
+ *     in /proc/PID/fd): programs that fstat then read exactly st_size
+ *     bytes, or mmap that many, get the true size; -o stat=compute makes
+ *     every getattr compute;
  *   - a finished result is pushed into the page cache with
- *     fuse_lowlevel_notify_store() before any waiter is answered: that also
- *     fixes the file size in the kernel even when a racing getattr reply
- *     would be dropped as stale, so concurrent cold readers never see an
- *     empty file.
+ *     fuse_lowlevel_notify_store() before any waiter is answered (except
+ *     the pages a waiting READ holds locked: storing into them would wait
+ *     for that READ's answer): that also fixes the file size in the kernel
+ *     even when a racing getattr reply would be dropped as stale, so
+ *     concurrent cold readers never see an empty file.
  * Locking: fs->lock protects the node table and the wait list; it is never
  * held across a FUSE reply, a notify, a store call or memo_submit().
  */
 #include <assert.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -34,14 +51,24 @@
 #define MFS_TIMEOUT 86400.0		/* for anything that cannot change */
 #define MFS_PUSH_MAX (256u << 20)	/* push whole results up to this */
 #define MFS_PUSH_CHUNK (1u << 20)
+#define MFS_PAGE 4096u
+/* The size of a result not computed yet: one page (see the top). */
+#define MFS_PLACEHOLDER_SIZE MFS_PAGE
 #define MFS_DESC_XATTR "user.memofs.description"
 
-enum mfs_wait_kind { MFS_WAIT_GETATTR, MFS_WAIT_READ };
+/* GETATTR: with a file handle (before a read()); STAT: without one (an
+ * fstat from a process that has the file open, or -o stat=compute). */
+enum mfs_wait_kind { MFS_WAIT_GETATTR, MFS_WAIT_STAT, MFS_WAIT_READ };
+
+/* How long a failure that an fstat started answers the same thread's
+ * next requests for that result (see mfs_failure()). */
+#define MFS_FAIL_KEEP_NS (10 * 1000000000LL)
 
 struct mfs_wait {
 	struct mfs *fs;
 	struct mfs_node *node;		/* held (mfs_node_hold) */
 	fuse_req_t req;
+	int tid;			/* the thread that asked */
 	enum mfs_wait_kind kind;
 	size_t size;			/* read: how much, from where */
 	off_t off;
@@ -68,7 +95,7 @@ static void mfs_fill_attr(const struct mfs_node *n, struct stat *st)
 	if (n->kind == MFS_RESULT) {
 		st->st_mode = S_IFREG | 0444;
 		st->st_nlink = 1;
-		st->st_size = n->size > 0 ? n->size : 0;
+		st->st_size = n->size >= 0 ? n->size : MFS_PLACEHOLDER_SIZE;
 		st->st_blocks = (st->st_size + 511) / 512;
 	} else {
 		st->st_mode = S_IFDIR | 0555;
@@ -82,22 +109,56 @@ static double mfs_attr_timeout(const struct mfs_node *n)
 	return (n->kind != MFS_RESULT || n->size >= 0) ? MFS_TIMEOUT : 0.0;
 }
 
+/* A byte range of a result that a waiting READ holds (its pages are
+ * locked in the kernel until it is answered). */
+struct mfs_range {
+	fuse_req_t req;
+	size_t off, size;
+};
+
+/* Where the next push from off may go: returns the end of the range to
+ * push, or moves *off past the held pages it is in and returns 0. */
+static size_t mfs_push_end(const struct mfs_range *held, size_t nheld,
+			   size_t *off, size_t len)
+{
+	size_t end = len - *off < MFS_PUSH_CHUNK ? len : *off + MFS_PUSH_CHUNK;
+
+	for (size_t i = 0; i < nheld; i++) {
+		size_t a = held[i].off & ~(size_t)(MFS_PAGE - 1);
+		size_t b = held[i].off + held[i].size;
+
+		b = (b + MFS_PAGE - 1) & ~(size_t)(MFS_PAGE - 1);
+		if (*off >= a && *off < b) {
+			*off = b;
+			return 0;
+		}
+		if (a > *off && a < end)
+			end = a;
+	}
+	return end;
+}
+
 /* Pushes res into the kernel's page cache for node (whole, or only its
- * last page when very large: enough to fix the file size). */
+ * last page when very large: enough to fix the file size), except the
+ * pages of held. */
 static void mfs_push(struct mfs *fs, struct mfs_node *node,
-		     const memo_result *res)
+		     const memo_result *res, const struct mfs_range *held,
+		     size_t nheld)
 {
 	const char *data = memo_result_data(res);
 	size_t len = memo_result_len(res), off = 0;
 	fuse_ino_t ino = mfs_node_ino(node);
 
 	if (len > MFS_PUSH_MAX)
-		off = (len - 1) & ~(size_t)4095;
+		off = (len - 1) & ~(size_t)(MFS_PAGE - 1);
 	while (off < len) {
-		size_t n = len - off < MFS_PUSH_CHUNK ? len - off
-						      : MFS_PUSH_CHUNK;
+		size_t end = mfs_push_end(held, nheld, &off, len);
+		size_t n = end - off;
 		struct fuse_bufvec bv = FUSE_BUFVEC_INIT(n);
 		int rc;
+
+		if (end == 0)
+			continue;
 
 		bv.buf[0].mem = (void *)(data + off);
 		rc = fuse_lowlevel_notify_store(fs->se, ino, (off_t)off, &bv, 0);
@@ -112,9 +173,10 @@ static void mfs_push(struct mfs *fs, struct mfs_node *node,
 }
 
 /* Records that node's result is res, pushing it into the kernel first if
- * nobody has.  Called without fs->lock. */
+ * nobody has (except the pages of held).  Called without fs->lock. */
 static void mfs_settle(struct mfs *fs, struct mfs_node *node,
-		       const memo_result *res)
+		       const memo_result *res, const struct mfs_range *held,
+		       size_t nheld)
 {
 	int pushed;
 
@@ -122,7 +184,7 @@ static void mfs_settle(struct mfs *fs, struct mfs_node *node,
 	pushed = node->pushed;
 	pthread_mutex_unlock(&fs->lock);
 	if (!pushed)
-		mfs_push(fs, node, res);
+		mfs_push(fs, node, res, held, nheld);
 	pthread_mutex_lock(&fs->lock);
 	node->pushed = 1;
 	node->size = (int64_t)memo_result_len(res);
@@ -198,6 +260,99 @@ static int mfs_wait_claim(struct mfs *fs, struct mfs_wait *w)
 	return 1;
 }
 
+/* Claims every unanswered READ waiting for node, into *held (caller
+ * frees).  Returns how many, or 0 with *held NULL when there are none or
+ * no memory (the READs are then answered by their own callbacks, and
+ * nothing may be pushed: see mfs_on_done()).  Caller holds fs->lock. */
+static size_t mfs_claim_reads(struct mfs *fs, struct mfs_node *node,
+			      struct mfs_range **held, int *nomem)
+{
+	struct mfs_wait *w, *next;
+	size_t n = 0;
+
+	*held = NULL;
+	for (w = fs->waits; w; w = w->next)
+		n += w->node == node && w->kind == MFS_WAIT_READ;
+	if (n == 0)
+		return 0;
+	*held = malloc(n * sizeof(**held));
+	if (!*held) {
+		*nomem = 1;
+		return 0;
+	}
+	n = 0;
+	for (w = fs->waits; w; w = next) {
+		next = w->next;
+		if (w->node != node || w->kind != MFS_WAIT_READ ||
+		    !mfs_wait_claim(fs, w))
+			continue;
+		/* A copy: w is freed by its own callback, maybe meanwhile. */
+		(*held)[n++] = (struct mfs_range){ .req = w->req,
+						   .off = (size_t)w->off,
+						   .size = w->size };
+	}
+	return n;
+}
+
+/* The result is ready: pushes it (past the pages waiting READs hold, so
+ * that the file size is right before they are answered), answers those
+ * READs, then pushes nothing more: their answers filled their pages. */
+static void mfs_settle_and_read(struct mfs *fs, struct mfs_node *node,
+				const memo_result *res)
+{
+	struct mfs_range *held;
+	int nomem = 0;
+	size_t n;
+
+	pthread_mutex_lock(&fs->lock);
+	n = mfs_claim_reads(fs, node, &held, &nomem);
+	pthread_mutex_unlock(&fs->lock);
+	if (nomem) {
+		/* Unknown held pages: a push could wait for a READ that this
+		 * thread is to answer.  Record the size only. */
+		pthread_mutex_lock(&fs->lock);
+		node->size = (int64_t)memo_result_len(res);
+		pthread_mutex_unlock(&fs->lock);
+		return;
+	}
+	mfs_settle(fs, node, res, held, n);
+	for (size_t i = 0; i < n; i++)
+		mfs_reply_read(held[i].req, res, held[i].size,
+			       (off_t)held[i].off);
+	free(held);
+}
+
+static int64_t mfs_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* A program that fstats then reads asks twice or more (Python's open()
+ * and read() fstat twice, then read() sends a getattr with a handle):
+ * when the computation its fstat started failed, its next requests for
+ * the result get that error instead of running the failing computation
+ * again, until one that reads (consume), for MFS_FAIL_KEEP_NS at most.
+ * Other threads compute again.  Returns the error or 0. */
+static int mfs_failure(struct mfs *fs, struct mfs_node *n, fuse_req_t req,
+		       int consume)
+{
+	int err = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	if (n->fail_err && mfs_now_ns() - n->fail_ns > MFS_FAIL_KEEP_NS)
+		n->fail_err = 0;
+	if (n->fail_err && n->fail_tid == (int)fuse_req_ctx(req)->pid) {
+		err = n->fail_err;
+		if (consume)
+			n->fail_err = 0;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return err;
+}
+
 /* memo's callback: the result w waits for is ready (or failed). */
 static void mfs_on_done(void *arg, int err, memo_result *res)
 {
@@ -206,8 +361,15 @@ static void mfs_on_done(void *arg, int err, memo_result *res)
 	int mine;
 
 	if (!err)
-		mfs_settle(fs, w->node, res);
+		mfs_settle_and_read(fs, w->node, res);
 	pthread_mutex_lock(&fs->lock);
+	if (err && w->kind == MFS_WAIT_STAT) {
+		w->node->fail_err = err;
+		w->node->fail_tid = w->tid;
+		w->node->fail_ns = mfs_now_ns();
+	} else if (!err) {
+		w->node->fail_err = 0;
+	}
 	mine = mfs_wait_claim(fs, w);
 	pthread_mutex_unlock(&fs->lock);
 	if (mine)
@@ -251,6 +413,7 @@ static void mfs_defer(struct mfs *fs, fuse_req_t req, struct mfs_node *node,
 		return;
 	}
 	*w = (struct mfs_wait){ .fs = fs, .node = node, .req = req,
+				.tid = (int)fuse_req_ctx(req)->pid,
 				.kind = kind, .size = size, .off = off };
 	pthread_mutex_lock(&fs->lock);
 	mfs_node_hold(node);
@@ -399,20 +562,87 @@ static void mfs_forget_multi(fuse_req_t req, size_t count,
 	fuse_reply_none(req);
 }
 
-/* A result's attributes.  Without a file handle (stat, ls, and fstat too:
- * the kernel sends no handle for it) this never computes; with one (the
- * getattr the kernel sends before a read()) it does. */
+/* Does /proc/PID/fdinfo/FD (dir is /proc/PID/fdinfo) name inode ino? */
+static int mfs_fdinfo_is(int dir, const char *fd, fuse_ino_t ino)
+{
+	char line[128];
+	unsigned long long v;
+	int hit = 0, fdi = openat(dir, fd, O_RDONLY | O_CLOEXEC);
+	FILE *f = fdi >= 0 ? fdopen(fdi, "r") : NULL;
+
+	if (!f) {
+		if (fdi >= 0)
+			close(fdi);
+		return 0;
+	}
+	while (!hit && fgets(line, sizeof(line), f))
+		hit = sscanf(line, "ino: %llu", &v) == 1 && v == ino;
+	fclose(f);
+	return hit;
+}
+
+/* Has the process that sent req (its thread id) node open?  Its fds whose
+ * target path ends in /FUNCTION/NAME are checked by inode number in
+ * fdinfo; nothing here sends a request to memofs.  A process whose /proc
+ * memofs may not read (another user's, unless memofs runs as root), or
+ * one in another pid namespace (pid 0), counts as not having it open. */
+static int mfs_opened_by(fuse_req_t req, const struct mfs_node *node)
+{
+	pid_t pid = fuse_req_ctx(req)->pid;
+	char path[64], link[PATH_MAX], tail[2 * REG_NAME_MAX + 3];
+	const char *fn = reg_fn_name(node->fn);
+	size_t tlen;
+	int hit = 0, fdinfo;
+	struct dirent *e;
+	DIR *d;
+
+	if (pid <= 0 || pid == getpid())
+		return 0;
+	tlen = (size_t)snprintf(tail, sizeof(tail), "/%s/%s", fn, node->name);
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo", (int)pid);
+	fdinfo = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	while (fdinfo >= 0 && !hit && (e = readdir(d))) {
+		ssize_t len = readlinkat(dirfd(d), e->d_name, link,
+					 sizeof(link));
+
+		if (len < (ssize_t)tlen || (size_t)len >= sizeof(link) ||
+		    memcmp(link + len - tlen, tail, tlen) != 0)
+			continue;
+		hit = mfs_fdinfo_is(fdinfo, e->d_name, mfs_node_ino(node));
+	}
+	if (fdinfo >= 0)
+		close(fdinfo);
+	closedir(d);
+	return hit;
+}
+
+/* A result's attributes.  A getattr with a file handle (the one the
+ * kernel sends before a read()) computes; one without (stat, ls, and
+ * fstat too: the kernel sends no handle for it) computes only when the
+ * sender has the file open, or with -o stat=compute. */
 static void mfs_getattr_result(fuse_req_t req, struct mfs *fs,
 			       struct mfs_node *n, int computes)
 {
+	enum mfs_wait_kind kind = MFS_WAIT_GETATTR;
 	memo_result *res = NULL;
 	struct stat st;
 	int rc = 0;
 
 	if (n->size < 0 || (computes && !n->pushed))
 		rc = mfs_probe(fs, n, computes ? &res : NULL);
+	if (rc == -ENOENT && !computes) {
+		kind = MFS_WAIT_STAT;
+		computes = fs->stat_compute || mfs_opened_by(req, n);
+	}
+	if (rc == -ENOENT && computes &&
+	    mfs_failure(fs, n, req, kind == MFS_WAIT_GETATTR))
+		rc = -EIO;
 	if (rc == -ENOENT && computes) {
-		mfs_defer(fs, req, n, MFS_WAIT_GETATTR, 0, 0);
+		mfs_defer(fs, req, n, kind, 0, 0);
 		return;
 	}
 	if (rc && rc != -ENOENT) {
@@ -420,7 +650,7 @@ static void mfs_getattr_result(fuse_req_t req, struct mfs *fs,
 		return;
 	}
 	if (res) {
-		mfs_settle(fs, n, res);
+		mfs_settle(fs, n, res, NULL, 0);
 		memo_result_unref(res);
 	}
 	mfs_fill_attr(n, &st);
@@ -461,6 +691,8 @@ static void mfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	rc = memo_lookup(fs->m, n->fn, n->arg, &res);
+	if (rc == -ENOENT && mfs_failure(fs, n, req, 1))
+		rc = -EIO;
 	if (rc == -ENOENT) {
 		mfs_defer(fs, req, n, MFS_WAIT_READ, size, off);
 		return;

