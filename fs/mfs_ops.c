@@ -88,7 +88,7 @@ static struct mfs *mfs_of(fuse_req_t req)
 static void mfs_fill_attr(const struct mfs_node *n, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
-	st->st_ino = mfs_node_ino(n);
+	st->st_ino = n->number;
 	st->st_uid = getuid();
 	st->st_gid = getgid();
 	st->st_blksize = 4096;
@@ -563,7 +563,7 @@ static void mfs_forget_multi(fuse_req_t req, size_t count,
 }
 
 /* Does /proc/PID/fdinfo/FD (dir is /proc/PID/fdinfo) name inode ino? */
-static int mfs_fdinfo_is(int dir, const char *fd, fuse_ino_t ino)
+static int mfs_fdinfo_is(int dir, const char *fd, uint32_t ino)
 {
 	char line[128];
 	unsigned long long v;
@@ -612,7 +612,7 @@ static int mfs_opened_by(fuse_req_t req, const struct mfs_node *node)
 		if (len < (ssize_t)tlen || (size_t)len >= sizeof(link) ||
 		    memcmp(link + len - tlen, tail, tlen) != 0)
 			continue;
-		hit = mfs_fdinfo_is(fdinfo, e->d_name, mfs_node_ino(node));
+		hit = mfs_fdinfo_is(fdinfo, e->d_name, node->number);
 	}
 	if (fdinfo >= 0)
 		close(fdinfo);
@@ -719,11 +719,18 @@ static int mfs_dirent(fuse_req_t req, char *buf, size_t size, size_t *pos,
 	return 1;
 }
 
-/* A stable, non-zero inode number for a listed name that has no node yet
- * (readdir must not create nodes the kernel will never forget). */
-static fuse_ino_t mfs_pseudo_ino(size_t dir, size_t i)
+/* The inode number of the listed result dir/name: the one stat shows
+ * (readdir must not create nodes the kernel will never forget, so it asks
+ * the number only). */
+static uint32_t mfs_listed_number(struct mfs *fs, const struct mfs_node *dir,
+				  const char *name)
 {
-	return ((fuse_ino_t)(dir + 1) << 32) | (fuse_ino_t)(i + 2);
+	uint32_t number;
+
+	pthread_mutex_lock(&fs->lock);
+	number = mfs_node_number(fs->nodes, dir->fn, name);
+	pthread_mutex_unlock(&fs->lock);
+	return number;
 }
 
 /* The directory of a function whose arguments are the files of a DATA
@@ -731,10 +738,9 @@ static fuse_ino_t mfs_pseudo_ino(size_t dir, size_t i)
  * listing; files that come and go between calls may be missed or seen
  * twice, as on any directory that changes while it is read). */
 static void mfs_readdir_files(fuse_req_t req, struct mfs *fs,
-			      struct mfs_node *dir, fuse_ino_t ino,
-			      size_t size, off_t off)
+			      struct mfs_node *dir, size_t size, off_t off)
 {
-	size_t pos = 0, count = 0, dir_index = 0;
+	size_t pos = 0, count = 0;
 	char **names = NULL, *buf = malloc(size);
 	int rc = buf ? argdir_list(reg_fn_dir(fs->r, dir->fn), &names, &count)
 		     : -ENOMEM;
@@ -744,12 +750,11 @@ static void mfs_readdir_files(fuse_req_t req, struct mfs *fs,
 		free(buf);
 		return;
 	}
-	while (mfs_node_fndir(fs->nodes, dir_index) != dir)
-		dir_index++;
 	for (size_t i = (size_t)off; i < count + 2; i++) {
 		const char *entry = i < 2 ? (i == 0 ? "." : "..") : names[i - 2];
 		mode_t mode = i < 2 ? S_IFDIR : S_IFREG;
-		fuse_ino_t eino = i < 2 ? ino : mfs_pseudo_ino(dir_index, i - 2);
+		fuse_ino_t eino = i == 0 ? dir->number : i == 1 ? FUSE_ROOT_ID
+			: mfs_listed_number(fs, dir, entry);
 
 		if (!mfs_dirent(req, buf, size, &pos, entry, mode, eino,
 				(off_t)i + 1))
@@ -766,7 +771,7 @@ static void mfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 	struct mfs *fs = mfs_of(req);
 	struct mfs_node *dir = mfs_node_get(fs->nodes, ino);
 	char name[REG_NAME_MAX + 1];
-	size_t pos = 0, count, dir_index = 0;
+	size_t pos = 0, count;
 	char *buf;
 
 	if (dir->kind == MFS_RESULT) {
@@ -774,7 +779,7 @@ static void mfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 		return;
 	}
 	if (dir->kind == MFS_FNDIR && reg_fn_dir(fs->r, dir->fn)) {
-		mfs_readdir_files(req, fs, dir, ino, size, off);
+		mfs_readdir_files(req, fs, dir, size, off);
 		return;
 	}
 	buf = malloc(size);
@@ -784,9 +789,6 @@ static void mfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 	}
 	count = dir->kind == MFS_ROOT ? reg_count(fs->r)
 				      : reg_arg_count(fs->r, dir->fn);
-	if (dir->kind == MFS_FNDIR)
-		while (mfs_node_fndir(fs->nodes, dir_index) != dir)
-			dir_index++;
 	for (size_t i = (size_t)off; i < count + 2; i++) {
 		const char *entry = name;
 		mode_t mode = S_IFREG;
@@ -795,18 +797,18 @@ static void mfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 		if (i < 2) {
 			entry = i == 0 ? "." : "..";
 			mode = S_IFDIR;
-			eino = ino;
+			eino = i == 0 ? dir->number : FUSE_ROOT_ID;
 		} else if (dir->kind == MFS_ROOT) {
 			struct mfs_node *d = mfs_node_fndir(fs->nodes, i - 2);
 
 			entry = reg_fn_name(d->fn);
 			mode = S_IFDIR;
-			eino = mfs_node_ino(d);
+			eino = d->number;
 		} else {
 			if (reg_arg_name(fs->r, dir->fn, i - 2, name,
 					 sizeof(name)))
 				continue;
-			eino = mfs_pseudo_ino(dir_index, i - 2);
+			eino = mfs_listed_number(fs, dir, name);
 		}
 		if (!mfs_dirent(req, buf, size, &pos, entry, mode, eino,
 				(off_t)i + 1))

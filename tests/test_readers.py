@@ -386,3 +386,105 @@ def test_command_result_copied_cold(mount_factory, tmp_path):
             with open(dst, "rb") as f:
                 assert f.read() == (data / name).read_bytes(), \
                     f"{how} of copy/{name}: expected the command's output"
+
+
+# ---- item 4: inode numbers ----------------------------------------------------
+
+def numbers(root):
+    """{path relative to root: (readdir's d_ino, stat's st_ino)} for every
+    directory and file under root."""
+    out = {}
+    stack = [str(root)]
+    while stack:
+        d = stack.pop()
+        with os.scandir(d) as it:
+            for e in it:
+                rel = os.path.relpath(e.path, root)
+                out[rel] = (e.inode(), os.stat(e.path).st_ino)
+                if e.is_dir(follow_symlinks=False):
+                    stack.append(e.path)
+    return out
+
+
+def check_numbers(root):
+    """Asserts one number per path, equal in readdir and stat, below 2**32,
+    distinct; returns {path: number}."""
+    got = numbers(root)
+    for rel, (d_ino, st_ino) in got.items():
+        assert d_ino == st_ino, \
+            f"{rel}: readdir says inode {d_ino}, stat says {st_ino}"
+        assert 1 < st_ino < 2 ** 32, f"{rel}: inode {st_ino} out of range"
+    by_number = {}
+    for rel, (_, ino) in got.items():
+        assert ino not in by_number, \
+            f"{rel} and {by_number[ino]} share inode {ino}"
+        by_number[ino] = rel
+    assert os.stat(root).st_ino == 1
+    return {rel: ino for rel, (_, ino) in got.items()}
+
+
+def test_inode_numbers_listing_stat_find_remount(mount_factory, tmp_path):
+    csv = tmp_path / "t.csv"
+    csv.write_text("price,qty\n1,2\n3,4\n")
+    cache = tmp_path / "cache"
+    m = mount_factory(data=csv, opts=[f"cache={cache}"])
+    first = check_numbers(m.path)
+    assert "mean/price" in first and "mean/col0" in first
+    # ls -i (readdir) and stat -c %i agree for every entry of a directory.
+    ls = subprocess.run(["ls", "-i", str(m.p("mean"))], capture_output=True,
+                        text=True, check=True).stdout.split()
+    for ino, name in zip(ls[::2], ls[1::2]):
+        st = subprocess.run(["stat", "-c", "%i", str(m.p(f"mean/{name}"))],
+                            capture_output=True, text=True,
+                            check=True).stdout.strip()
+        assert ino == st, f"mean/{name}: ls -i {ino}, stat -c %i {st}"
+    # find -inum finds a result and a directory, before and after reading.
+    for rel in ("mean/col0", "mean", "column/qty"):
+        for _ in ("cold", "read"):
+            ino = subprocess.run(["stat", "-c", "%i", str(m.p(rel))],
+                                 capture_output=True, text=True,
+                                 check=True).stdout.strip()
+            found = subprocess.run(["find", str(m.path), "-inum", ino],
+                                   capture_output=True, text=True,
+                                   check=True).stdout.split()
+            assert found == [str(m.p(rel))], \
+                f"find -inum {ino}: expected {rel}, got {found}"
+            if rel != "mean":
+                m.read(rel)
+    assert check_numbers(m.path) == first, "numbers changed after reading"
+    m.unmount()
+    # The same data and functions: the same numbers, with or without the
+    # cache, on another mount point.
+    m = mount_factory(data=csv, opts=[f"cache={cache}"])
+    assert check_numbers(m.path) == first
+    m.unmount()
+    m = mount_factory(data=csv)
+    assert check_numbers(m.path) == first
+
+
+def test_inode_numbers_of_directory_data(mount_factory, tmp_path):
+    """A directory DATA: 3000 files get distinct numbers, the same in
+    readdir and stat; an edited file keeps its number (and serves its new
+    content); a remount gives the same numbers."""
+    data = tmp_path / "data"
+    data.mkdir()
+    for i in range(3000):
+        (data / f"f{i}").write_text(f"{i}\n")
+    fns = tmp_path / "f.ini"
+    fns.write_text("[wc]\nargs = files\ncommand = wc -c {file}\n"
+                   "[head]\nargs = files\ncommand = head -c 1 {file}\n")
+    m = mount_factory(data=data, opts=[f"functions={fns}"])
+    first = check_numbers(m.path)
+    assert len(first) == 2 + 2 * 3000
+    before = os.stat(m.p("head/f7")).st_ino
+    assert m.read("head/f7") == b"7"
+    (data / "f7").write_text("x\n")
+    assert m.read("head/f7") == b"x", "expected the edited content"
+    assert os.stat(m.p("head/f7")).st_ino == before
+    found = subprocess.run(["find", str(m.path), "-inum", str(before)],
+                           capture_output=True, text=True,
+                           check=True).stdout.split()
+    assert found == [str(m.p("head/f7"))]
+    m.unmount()
+    m = mount_factory(data=data, opts=[f"functions={fns}"])
+    assert check_numbers(m.path) == first
