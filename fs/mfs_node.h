@@ -40,6 +40,7 @@ struct mfs_node {
 	uint32_t number;	/* the inode number shown (see above) */
 	uint64_t nlookup;	/* kernel references (RESULT) */
 	unsigned refs;		/* deferred replies still pending */
+	unsigned reads;		/* of which READs (see mfs_ops.c) */
 	_Atomic int64_t size;	/* result size, -1 until known */
 	_Atomic int pushed;	/* result stored into the page cache */
 	/* The last computation that an fstat started failed: its error, the

@@ -14,9 +14,18 @@
  *   - the placeholder is not 0 because the kernel's splice path (sendfile,
  *     splice, copy_file_range, and mmap) trusts the size it holds and sends
  *     nothing for a file of size 0 (measured: shutil.copyfile wrote 0
- *     bytes); with one page it sends a READ for page 0, which computes; the
- *     answer then fixes the size: a short READ trims it (fuse_short_read),
- *     and a longer result is first stored past page 0, which extends it;
+ *     bytes); with one page it sends a READ for page 0 (readahead), which
+ *     computes.  A longer result is then stored past page 0, which extends
+ *     the size, and the READ answered.  A shorter one needs the kernel to
+ *     trim the size to a short answer, which it skips when attributes of
+ *     the file were set after it sent the READ (fuse_read_update_size()):
+ *     that READ is answered EIO, the kernel asks again at once (read_folio
+ *     after a failed readahead) and the new READ, sent after the result
+ *     exists, is trimmed.  Meanwhile plain stats and lookups of the file
+ *     wait for the result instead of sending the placeholder again
+ *     (mfs_attrs_must_wait()).  Measured with 20 sendfile copies racing 10
+ *     stat loops per mount: 202 of 300 copies ended in zeros without both,
+ *     7 of 300 with the retry alone, 0 of 1200 with both;
  *   - fstat() sends the same getattr as stat() (no file handle), so a
  *     getattr from a process that has the file open computes too (checked
  *     in /proc/PID/fd): programs that fstat then read exactly st_size
@@ -57,8 +66,13 @@
 #define MFS_DESC_XATTR "user.memofs.description"
 
 /* GETATTR: with a file handle (before a read()); STAT: without one (an
- * fstat from a process that has the file open, or -o stat=compute). */
-enum mfs_wait_kind { MFS_WAIT_GETATTR, MFS_WAIT_STAT, MFS_WAIT_READ };
+ * fstat from a process that has the file open, or -o stat=compute); ATTR
+ * and LOOKUP: a plain stat or lookup that waits for a computation others
+ * started because a READ waits for it too (see mfs_attrs_must_wait()). */
+enum mfs_wait_kind {
+	MFS_WAIT_GETATTR, MFS_WAIT_STAT, MFS_WAIT_ATTR, MFS_WAIT_LOOKUP,
+	MFS_WAIT_READ
+};
 
 /* How long a failure that an fstat started answers the same thread's
  * next requests for that result (see mfs_failure()). */
@@ -180,14 +194,16 @@ static void mfs_settle(struct mfs *fs, struct mfs_node *node,
 {
 	int pushed;
 
+	/* The size first: from now on no reply carries the placeholder,
+	 * which, applied after the push, would shrink the file again. */
 	pthread_mutex_lock(&fs->lock);
+	node->size = (int64_t)memo_result_len(res);
 	pushed = node->pushed;
 	pthread_mutex_unlock(&fs->lock);
 	if (!pushed)
 		mfs_push(fs, node, res, held, nheld);
 	pthread_mutex_lock(&fs->lock);
 	node->pushed = 1;
-	node->size = (int64_t)memo_result_len(res);
 	pthread_mutex_unlock(&fs->lock);
 }
 
@@ -227,11 +243,30 @@ static void mfs_reply_read(fuse_req_t req, const memo_result *res,
 							: size);
 }
 
+static void mfs_reply_entry(fuse_req_t req, const struct mfs_node *n);
+
+/* Answers w with err (an interrupt, no memory): a LOOKUP that fails gives
+ * the kernel no reference, so the one mfs_node_lookup() added goes. */
+static void mfs_answer_err(struct mfs *fs, struct mfs_wait *w, int err)
+{
+	if (w->kind == MFS_WAIT_LOOKUP) {
+		pthread_mutex_lock(&fs->lock);
+		mfs_node_forget(fs->nodes, w->node, 1);
+		pthread_mutex_unlock(&fs->lock);
+	}
+	fuse_reply_err(w->req, err);
+}
+
 static void mfs_answer(struct mfs_wait *w, int err, const memo_result *res)
 {
 	struct stat st;
 
-	if (err) {
+	if (w->kind == MFS_WAIT_LOOKUP) {
+		mfs_reply_entry(w->req, w->node);  /* placeholder on failure */
+	} else if (err && w->kind == MFS_WAIT_ATTR) {
+		mfs_fill_attr(w->node, &st);
+		fuse_reply_attr(w->req, &st, 0.0);
+	} else if (err) {
 		fuse_reply_err(w->req, -err);
 	} else if (w->kind == MFS_WAIT_READ) {
 		mfs_reply_read(w->req, res, w->size, w->off);
@@ -250,6 +285,8 @@ static int mfs_wait_claim(struct mfs *fs, struct mfs_wait *w)
 	if (w->answered)
 		return 0;
 	w->answered = 1;
+	if (w->kind == MFS_WAIT_READ)
+		w->node->reads--;
 	if (w->prev)
 		w->prev->next = w->next;
 	else
@@ -296,7 +333,8 @@ static size_t mfs_claim_reads(struct mfs *fs, struct mfs_node *node,
 
 /* The result is ready: pushes it (past the pages waiting READs hold, so
  * that the file size is right before they are answered), answers those
- * READs, then pushes nothing more: their answers filled their pages. */
+ * READs (EIO, to be asked again, when the result is shorter than the
+ * placeholder: see the top of this file), and pushes nothing more. */
 static void mfs_settle_and_read(struct mfs *fs, struct mfs_node *node,
 				const memo_result *res)
 {
@@ -317,8 +355,11 @@ static void mfs_settle_and_read(struct mfs *fs, struct mfs_node *node,
 	}
 	mfs_settle(fs, node, res, held, n);
 	for (size_t i = 0; i < n; i++)
-		mfs_reply_read(held[i].req, res, held[i].size,
-			       (off_t)held[i].off);
+		if (memo_result_len(res) < MFS_PLACEHOLDER_SIZE)
+			fuse_reply_err(held[i].req, EIO);
+		else
+			mfs_reply_read(held[i].req, res, held[i].size,
+				       (off_t)held[i].off);
 	free(held);
 }
 
@@ -396,6 +437,9 @@ static void mfs_on_interrupt(fuse_req_t req, void *data)
 		w->interrupted = 1;	/* answered by mfs_defer() */
 	else if (w)
 		mine = mfs_wait_claim(fs, w);
+	/* Once claimed, w may be freed by its callback: use it only here. */
+	if (mine && w->kind == MFS_WAIT_LOOKUP)
+		mfs_node_forget(fs->nodes, w->node, 1);
 	pthread_mutex_unlock(&fs->lock);
 	if (mine)
 		fuse_reply_err(req, EINTR);
@@ -417,6 +461,7 @@ static void mfs_defer(struct mfs *fs, fuse_req_t req, struct mfs_node *node,
 				.kind = kind, .size = size, .off = off };
 	pthread_mutex_lock(&fs->lock);
 	mfs_node_hold(node);
+	node->reads += kind == MFS_WAIT_READ;
 	w->next = fs->waits;
 	if (fs->waits)
 		fs->waits->prev = w;
@@ -436,11 +481,29 @@ static void mfs_defer(struct mfs *fs, fuse_req_t req, struct mfs_node *node,
 
 	pthread_mutex_lock(&fs->lock);
 	mine = mfs_wait_claim(fs, w);
-	mfs_node_release(fs->nodes, node);
 	pthread_mutex_unlock(&fs->lock);
 	if (mine)
-		fuse_reply_err(req, -rc);
+		mfs_answer_err(fs, w, -rc);
+	pthread_mutex_lock(&fs->lock);
+	mfs_node_release(fs->nodes, node);
+	pthread_mutex_unlock(&fs->lock);
 	free(w);
+}
+
+/* Must a plain stat or lookup of the uncomputed node wait for its result?
+ * Yes while a READ waits for it: a placeholder set in the kernel while
+ * that READ (or the one the kernel sends again, see the top of this file)
+ * is pending keeps the kernel from trimming the size to the result, and
+ * the reader would get a page of zeros past it.  Waiting, they get the
+ * true size. */
+static int mfs_attrs_must_wait(struct mfs *fs, const struct mfs_node *n)
+{
+	int wait;
+
+	pthread_mutex_lock(&fs->lock);
+	wait = n->reads > 0 && n->size < 0;
+	pthread_mutex_unlock(&fs->lock);
+	return wait;
 }
 
 /* ---- lookups and attributes --------------------------------------------- */
@@ -510,8 +573,11 @@ static void mfs_lookup_result(fuse_req_t req, struct mfs *fs,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	if (n->size < 0)
-		mfs_probe(fs, n, NULL);
+	if (n->size < 0 && mfs_probe(fs, n, NULL) == -ENOENT &&
+	    mfs_attrs_must_wait(fs, n)) {
+		mfs_defer(fs, req, n, MFS_WAIT_LOOKUP, 0, 0);
+		return;
+	}
 	mfs_reply_entry(req, n);
 }
 
@@ -637,6 +703,10 @@ static void mfs_getattr_result(fuse_req_t req, struct mfs *fs,
 	if (rc == -ENOENT && !computes) {
 		kind = MFS_WAIT_STAT;
 		computes = fs->stat_compute || mfs_opened_by(req, n);
+	}
+	if (rc == -ENOENT && !computes && mfs_attrs_must_wait(fs, n)) {
+		mfs_defer(fs, req, n, MFS_WAIT_ATTR, 0, 0);
+		return;
 	}
 	if (rc == -ENOENT && computes &&
 	    mfs_failure(fs, n, req, kind == MFS_WAIT_GETATTR))
