@@ -13,10 +13,12 @@ stat, and across remounts.
 import mmap
 import os
 import shutil
+import signal
 import stat
 import subprocess
 import sys
 import tarfile
+import time
 
 import numpy as np
 import pytest
@@ -544,3 +546,39 @@ def test_sendfile_racing_stat_loops(mount_factory, tmp_path, cheap):
             assert got == want, f"round {round_}, {kind} of {rel}: " \
                 f"expected {want!r}, got {len(got)} bytes {got[:40]!r}"
         m.unmount()
+
+
+def test_stat_waits_for_a_bare_sendfile_reader(mount_factory, tmp_path):
+    """While a bare sendfile computes a short result of a directory DATA
+    (each path walk is a lookup there), stat of that file waits and then
+    shows the true size; a stat interrupted while it waits gives up at
+    once and leaves the mount consistent (its lookup reference is not
+    counted: a clean unmount)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "a").write_bytes(b"hello\n")
+    fns = tmp_path / "f.ini"
+    fns.write_text("[slow]\nargs = files\n"
+                   "command = sh -c 'sleep 1; cat \"$1\"' sh {file}\n")
+    m = mount_factory(data=data, opts=[f"functions={fns}"])
+    src, dst = str(m.p("slow/a")), str(tmp_path / "copy")
+    reader = subprocess.Popen([sys.executable, "-c", CONCURRENT_READER,
+                               "sendfile", src, dst])
+    m.wait_log(r"slow\(a/[0-9a-f]+\): computing")
+    waiting = subprocess.Popen(["stat", "-c", "%s", src],
+                               stdout=subprocess.PIPE)
+    gives_up = subprocess.Popen(["stat", "-c", "%s", src],
+                                stdout=subprocess.PIPE)
+    time.sleep(0.2)
+    assert gives_up.poll() is None, "expected stat to wait for the result"
+    gives_up.send_signal(signal.SIGINT)
+    gives_up.wait(timeout=5)
+    assert reader.wait(timeout=30) == 0
+    out, _ = waiting.communicate(timeout=30)
+    assert waiting.returncode == 0 and out.strip() == b"6", \
+        f"stat while computing: expected the true size 6, got {out!r}"
+    with open(dst, "rb") as f:
+        assert f.read() == b"hello\n"
+    assert os.stat(src).st_size == 6
+    computing = [l for l in m.computing_lines() if "slow(a/" in l]
+    assert len(computing) == 1, f"expected one computation: {computing}"
