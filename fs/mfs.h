@@ -34,6 +34,7 @@ struct mfs {
 	gid_t gid;			/* group every file shows (-o gid) */
 	mode_t file_mode;		/* permission bits of results */
 	mode_t dir_mode;		/* permission bits of directories */
+	int stat_compute;		/* -o stat=compute */
 	pthread_mutex_t lock;
 	mfs_node_table *nodes;		/* protected by lock */
 	struct mfs_wait *waits;		/* protected by lock: deferred replies */

@@ -333,7 +333,8 @@ out_destroy:
 static int mfs_serve(const reg *r, const ds *d, cmdfn *cmds,
 		     struct mfs_start *s)
 {
-	struct mfs fs = { .r = r, .data = d, .cmds = cmds };
+	struct mfs fs = { .r = r, .data = d, .cmds = cmds,
+			  .stat_compute = s->o->stat_compute };
 	char err[MFS_ERR_MAX + PATH_MAX];
 	store *st = NULL;
 	int rc;

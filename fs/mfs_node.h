@@ -1,10 +1,22 @@
 /* mfs_node.h -- the inodes of a memofs mount.
  *
  * The tree has three levels: the root, one directory per function, and
- * one file per (function, argument name, canonical argument).  Root and directories exist for
- * the whole mount; result files are created on lookup and freed when the
- * kernel forgets them and no deferred reply still needs them.  An inode
- * number is the node's address (FUSE_ROOT_ID for the root).
+ * one file per (function, argument name, canonical argument).  Root and
+ * directories exist for the whole mount; result files are created on
+ * lookup and freed when the kernel forgets them and no deferred reply
+ * still needs them.
+ *
+ * Two numbers per node:
+ *   - its node id (mfs_node_ino()), the handle the kernel sends back in
+ *     every request: the node's address (FUSE_ROOT_ID for the root), so
+ *     finding a node costs nothing and FORGET frees it;
+ *   - its inode number (n->number), what stat, ls -i and readdir show:
+ *     one per path (function, name), below 2^32, the same in readdir and
+ *     stat (readdir asks mfs_node_number() without creating nodes), and
+ *     across remounts: a hash of the function's and the argument's names,
+ *     probed to the next free number on a collision, remembered for the
+ *     whole mount.  An edited file argument gets a new node (a fresh page
+ *     cache) with the same number, as an edited file keeps its inode.
  *
  * The table is not locked by itself: every call takes the caller's lock
  * (struct mfs's lock) as held, except mfs_node_table_new/free.
@@ -28,10 +40,16 @@ struct mfs_node {
 	char *version;		/* RESULT of a function whose version can
 				 * change (reg_fn_versioned()): the one it
 				 * was looked up with; else NULL */
+	uint32_t number;	/* the inode number shown (see above) */
 	uint64_t nlookup;	/* kernel references (RESULT) */
 	unsigned refs;		/* deferred replies still pending */
+	unsigned reads;		/* of which READs (see mfs_ops.c) */
 	_Atomic int64_t size;	/* result size, -1 until known */
 	_Atomic int pushed;	/* result stored into the page cache */
+	/* The last computation that an fstat started failed: its error, the
+	 * thread that asked and when (CLOCK_MONOTONIC ns); see mfs_ops.c. */
+	int fail_err, fail_tid;
+	int64_t fail_ns;
 	struct mfs_node *hnext;	/* hash chain */
 };
 
@@ -59,6 +77,17 @@ struct mfs_node *mfs_node_fndir_of(mfs_node_table *t, const reg_fn *fn);
 struct mfs_node *mfs_node_lookup(mfs_node_table *t, const reg_fn *fn,
 				 const char *name, const char *arg,
 				 const char *version);
+
+/* The number the result path fn_name/name gets when no other path took
+ * it first (its hash, folded to 32 bits; may be 0 or 1, which no result
+ * gets). */
+uint32_t mfs_node_home(const char *fn_name, const char *name);
+
+/* The inode number of the path fn/name (a result), claiming a free one
+ * the first time; the same for the whole mount.  Without memory for the
+ * claim, the unchecked hash (it may then collide). */
+uint32_t mfs_node_number(mfs_node_table *t, const reg_fn *fn,
+			 const char *name);
 
 /* Drops n kernel references; frees the node when none are left. */
 void mfs_node_forget(mfs_node_table *t, struct mfs_node *node, uint64_t n);

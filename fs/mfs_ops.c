@@ -8,14 +8,35 @@
  *   - open and opendir answer ENOSYS, so the kernel stops sending them
  *     (zero-message opens) and keeps file pages between opens;
  *   - a computed result has a long attribute timeout and its true size; an
- *     uncomputed one reports size 0 with a zero timeout, so stat and ls
- *     never compute, while read() first sends a getattr with a file handle,
- *     which is what starts the computation;
+ *     uncomputed one reports a placeholder size of one page with a zero
+ *     timeout, so stat and ls never compute, while read() first sends a
+ *     getattr with a file handle, which is what starts the computation;
+ *   - the placeholder is not 0 because the kernel's splice path (sendfile,
+ *     splice, copy_file_range, and mmap) trusts the size it holds and sends
+ *     nothing for a file of size 0 (measured: shutil.copyfile wrote 0
+ *     bytes); with one page it sends a READ for page 0 (readahead), which
+ *     computes.  A longer result is then stored past page 0, which extends
+ *     the size, and the READ answered.  A shorter one needs the kernel to
+ *     trim the size to a short answer, which it skips when attributes of
+ *     the file were set after it sent the READ (fuse_read_update_size()):
+ *     that READ is answered EIO, the kernel asks again at once (read_folio
+ *     after a failed readahead) and the new READ, sent after the result
+ *     exists, is trimmed.  Meanwhile plain stats and lookups of the file
+ *     wait for the result instead of sending the placeholder again
+ *     (mfs_attrs_must_wait()).  Measured with 20 sendfile copies racing 10
+ *     stat loops per mount: 202 of 300 copies ended in zeros without both,
+ *     7 of 300 with the retry alone, 0 of 1200 with both;
+ *   - fstat() sends the same getattr as stat() (no file handle), so a
+ *     getattr from a process that has the file open computes too (checked
+ *     in /proc/PID/fd): programs that fstat then read exactly st_size
+ *     bytes, or mmap that many, get the true size; -o stat=compute makes
+ *     every getattr compute;
  *   - a finished result is pushed into the page cache with
- *     fuse_lowlevel_notify_store() before any waiter is answered: that also
- *     fixes the file size in the kernel even when a racing getattr reply
- *     would be dropped as stale, so concurrent cold readers never see an
- *     empty file.
+ *     fuse_lowlevel_notify_store() before any waiter is answered (except
+ *     the pages a waiting READ holds locked: storing into them would wait
+ *     for that READ's answer): that also fixes the file size in the kernel
+ *     even when a racing getattr reply would be dropped as stale, so
+ *     concurrent cold readers never see an empty file.
  * Lookups that must digest a large file (a file argument of a directory
  * DATA that is new, edited, or edited in the last 2 s) run on fs->digests
  * and reply from there, so the FUSE threads stay free for cached results.
@@ -23,12 +44,17 @@
  * held across a FUSE reply, a notify, a store call or memo_submit().
  */
 #include <assert.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -37,14 +63,29 @@
 #define MFS_TIMEOUT 86400.0		/* for anything that cannot change */
 #define MFS_PUSH_MAX (256u << 20)	/* push whole results up to this */
 #define MFS_PUSH_CHUNK (1u << 20)
+#define MFS_PAGE 4096u
+/* The size of a result not computed yet: one page (see the top). */
+#define MFS_PLACEHOLDER_SIZE MFS_PAGE
 #define MFS_DESC_XATTR "user.memofs.description"
 
-enum mfs_wait_kind { MFS_WAIT_GETATTR, MFS_WAIT_READ };
+/* GETATTR: with a file handle (before a read()); STAT: without one (an
+ * fstat from a process that has the file open, or -o stat=compute); ATTR
+ * and LOOKUP: a plain stat or lookup that waits for a computation others
+ * started because a READ waits for it too (see mfs_attrs_must_wait()). */
+enum mfs_wait_kind {
+	MFS_WAIT_GETATTR, MFS_WAIT_STAT, MFS_WAIT_ATTR, MFS_WAIT_LOOKUP,
+	MFS_WAIT_READ
+};
+
+/* How long a failure that an fstat started answers the same thread's
+ * next requests for that result (see mfs_failure()). */
+#define MFS_FAIL_KEEP_NS (10 * 1000000000LL)
 
 struct mfs_wait {
 	struct mfs *fs;
 	struct mfs_node *node;		/* held (mfs_node_hold) */
 	fuse_req_t req;
+	int tid;			/* the thread that asked */
 	enum mfs_wait_kind kind;
 	size_t size;			/* read: how much, from where */
 	off_t off;
@@ -65,14 +106,14 @@ static void mfs_fill_attr(const struct mfs *fs, const struct mfs_node *n,
 			  struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
-	st->st_ino = mfs_node_ino(n);
+	st->st_ino = n->number;
 	st->st_uid = fs->uid;
 	st->st_gid = fs->gid;
 	st->st_blksize = 4096;
 	if (n->kind == MFS_RESULT) {
 		st->st_mode = S_IFREG | fs->file_mode;
 		st->st_nlink = 1;
-		st->st_size = n->size > 0 ? n->size : 0;
+		st->st_size = n->size >= 0 ? n->size : MFS_PLACEHOLDER_SIZE;
 		st->st_blocks = (st->st_size + 511) / 512;
 	} else {
 		st->st_mode = S_IFDIR | fs->dir_mode;
@@ -86,22 +127,56 @@ static double mfs_attr_timeout(const struct mfs_node *n)
 	return (n->kind != MFS_RESULT || n->size >= 0) ? MFS_TIMEOUT : 0.0;
 }
 
+/* A byte range of a result that a waiting READ holds (its pages are
+ * locked in the kernel until it is answered). */
+struct mfs_range {
+	fuse_req_t req;
+	size_t off, size;
+};
+
+/* Where the next push from off may go: returns the end of the range to
+ * push, or moves *off past the held pages it is in and returns 0. */
+static size_t mfs_push_end(const struct mfs_range *held, size_t nheld,
+			   size_t *off, size_t len)
+{
+	size_t end = len - *off < MFS_PUSH_CHUNK ? len : *off + MFS_PUSH_CHUNK;
+
+	for (size_t i = 0; i < nheld; i++) {
+		size_t a = held[i].off & ~(size_t)(MFS_PAGE - 1);
+		size_t b = held[i].off + held[i].size;
+
+		b = (b + MFS_PAGE - 1) & ~(size_t)(MFS_PAGE - 1);
+		if (*off >= a && *off < b) {
+			*off = b;
+			return 0;
+		}
+		if (a > *off && a < end)
+			end = a;
+	}
+	return end;
+}
+
 /* Pushes res into the kernel's page cache for node (whole, or only its
- * last page when very large: enough to fix the file size). */
+ * last page when very large: enough to fix the file size), except the
+ * pages of held. */
 static void mfs_push(struct mfs *fs, struct mfs_node *node,
-		     const memo_result *res)
+		     const memo_result *res, const struct mfs_range *held,
+		     size_t nheld)
 {
 	const char *data = memo_result_data(res);
 	size_t len = memo_result_len(res), off = 0;
 	fuse_ino_t ino = mfs_node_ino(node);
 
 	if (len > MFS_PUSH_MAX)
-		off = (len - 1) & ~(size_t)4095;
+		off = (len - 1) & ~(size_t)(MFS_PAGE - 1);
 	while (off < len) {
-		size_t n = len - off < MFS_PUSH_CHUNK ? len - off
-						      : MFS_PUSH_CHUNK;
+		size_t end = mfs_push_end(held, nheld, &off, len);
+		size_t n = end - off;
 		struct fuse_bufvec bv = FUSE_BUFVEC_INIT(n);
 		int rc;
+
+		if (end == 0)
+			continue;
 
 		bv.buf[0].mem = (void *)(data + off);
 		rc = fuse_lowlevel_notify_store(fs->se, ino, (off_t)off, &bv, 0);
@@ -116,20 +191,23 @@ static void mfs_push(struct mfs *fs, struct mfs_node *node,
 }
 
 /* Records that node's result is res, pushing it into the kernel first if
- * nobody has.  Called without fs->lock. */
+ * nobody has (except the pages of held).  Called without fs->lock. */
 static void mfs_settle(struct mfs *fs, struct mfs_node *node,
-		       const memo_result *res)
+		       const memo_result *res, const struct mfs_range *held,
+		       size_t nheld)
 {
 	int pushed;
 
+	/* The size first: from now on no reply carries the placeholder,
+	 * which, applied after the push, would shrink the file again. */
 	pthread_mutex_lock(&fs->lock);
+	node->size = (int64_t)memo_result_len(res);
 	pushed = node->pushed;
 	pthread_mutex_unlock(&fs->lock);
 	if (!pushed)
-		mfs_push(fs, node, res);
+		mfs_push(fs, node, res, held, nheld);
 	pthread_mutex_lock(&fs->lock);
 	node->pushed = 1;
-	node->size = (int64_t)memo_result_len(res);
 	pthread_mutex_unlock(&fs->lock);
 }
 
@@ -177,11 +255,30 @@ static int mfs_wait_errno(int err)
 	return err == -ESHUTDOWN ? ENOTCONN : -err;
 }
 
+static void mfs_reply_entry(fuse_req_t req, const struct mfs_node *n);
+
+/* Answers w with err (an interrupt, no memory): a LOOKUP that fails gives
+ * the kernel no reference, so the one mfs_node_lookup() added goes. */
+static void mfs_answer_err(struct mfs *fs, struct mfs_wait *w, int err)
+{
+	if (w->kind == MFS_WAIT_LOOKUP) {
+		pthread_mutex_lock(&fs->lock);
+		mfs_node_forget(fs->nodes, w->node, 1);
+		pthread_mutex_unlock(&fs->lock);
+	}
+	fuse_reply_err(w->req, err);
+}
+
 static void mfs_answer(struct mfs_wait *w, int err, const memo_result *res)
 {
 	struct stat st;
 
-	if (err) {
+	if (w->kind == MFS_WAIT_LOOKUP) {
+		mfs_reply_entry(w->req, w->node);  /* placeholder on failure */
+	} else if (err && w->kind == MFS_WAIT_ATTR) {
+		mfs_fill_attr(w->fs, w->node, &st);
+		fuse_reply_attr(w->req, &st, 0.0);
+	} else if (err) {
 		fuse_reply_err(w->req, mfs_wait_errno(err));
 	} else if (w->kind == MFS_WAIT_READ) {
 		mfs_reply_read(w->req, res, w->size, w->off);
@@ -200,6 +297,8 @@ static int mfs_wait_claim(struct mfs *fs, struct mfs_wait *w)
 	if (w->answered)
 		return 0;
 	w->answered = 1;
+	if (w->kind == MFS_WAIT_READ)
+		w->node->reads--;
 	if (w->prev)
 		w->prev->next = w->next;
 	else
@@ -210,6 +309,103 @@ static int mfs_wait_claim(struct mfs *fs, struct mfs_wait *w)
 	return 1;
 }
 
+/* Claims every unanswered READ waiting for node, into *held (caller
+ * frees).  Returns how many, or 0 with *held NULL when there are none or
+ * no memory (the READs are then answered by their own callbacks, and
+ * nothing may be pushed: see mfs_on_done()).  Caller holds fs->lock. */
+static size_t mfs_claim_reads(struct mfs *fs, struct mfs_node *node,
+			      struct mfs_range **held, int *nomem)
+{
+	struct mfs_wait *w, *next;
+	size_t n = 0;
+
+	*held = NULL;
+	for (w = fs->waits; w; w = w->next)
+		n += w->node == node && w->kind == MFS_WAIT_READ;
+	if (n == 0)
+		return 0;
+	*held = malloc(n * sizeof(**held));
+	if (!*held) {
+		*nomem = 1;
+		return 0;
+	}
+	n = 0;
+	for (w = fs->waits; w; w = next) {
+		next = w->next;
+		if (w->node != node || w->kind != MFS_WAIT_READ ||
+		    !mfs_wait_claim(fs, w))
+			continue;
+		/* A copy: w is freed by its own callback, maybe meanwhile. */
+		(*held)[n++] = (struct mfs_range){ .req = w->req,
+						   .off = (size_t)w->off,
+						   .size = w->size };
+	}
+	return n;
+}
+
+/* The result is ready: pushes it (past the pages waiting READs hold, so
+ * that the file size is right before they are answered), answers those
+ * READs (EIO, to be asked again, when the result is shorter than the
+ * placeholder: see the top of this file), and pushes nothing more. */
+static void mfs_settle_and_read(struct mfs *fs, struct mfs_node *node,
+				const memo_result *res)
+{
+	struct mfs_range *held;
+	int nomem = 0;
+	size_t n;
+
+	pthread_mutex_lock(&fs->lock);
+	n = mfs_claim_reads(fs, node, &held, &nomem);
+	pthread_mutex_unlock(&fs->lock);
+	if (nomem) {
+		/* Unknown held pages: a push could wait for a READ that this
+		 * thread is to answer.  Record the size only. */
+		pthread_mutex_lock(&fs->lock);
+		node->size = (int64_t)memo_result_len(res);
+		pthread_mutex_unlock(&fs->lock);
+		return;
+	}
+	mfs_settle(fs, node, res, held, n);
+	for (size_t i = 0; i < n; i++)
+		if (memo_result_len(res) < MFS_PLACEHOLDER_SIZE)
+			fuse_reply_err(held[i].req, EIO);
+		else
+			mfs_reply_read(held[i].req, res, held[i].size,
+				       (off_t)held[i].off);
+	free(held);
+}
+
+static int64_t mfs_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* A program that fstats then reads asks twice or more (Python's open()
+ * and read() fstat twice, then read() sends a getattr with a handle):
+ * when the computation its fstat started failed, its next requests for
+ * the result get that error instead of running the failing computation
+ * again, until one that reads (consume), for MFS_FAIL_KEEP_NS at most.
+ * Other threads compute again.  Returns the error or 0. */
+static int mfs_failure(struct mfs *fs, struct mfs_node *n, fuse_req_t req,
+		       int consume)
+{
+	int err = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	if (n->fail_err && mfs_now_ns() - n->fail_ns > MFS_FAIL_KEEP_NS)
+		n->fail_err = 0;
+	if (n->fail_err && n->fail_tid == (int)fuse_req_ctx(req)->pid) {
+		err = n->fail_err;
+		if (consume)
+			n->fail_err = 0;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return err;
+}
+
 /* memo's callback: the result w waits for is ready (or failed). */
 static void mfs_on_done(void *arg, int err, memo_result *res)
 {
@@ -218,8 +414,15 @@ static void mfs_on_done(void *arg, int err, memo_result *res)
 	int mine;
 
 	if (!err)
-		mfs_settle(fs, w->node, res);
+		mfs_settle_and_read(fs, w->node, res);
 	pthread_mutex_lock(&fs->lock);
+	if (err && w->kind == MFS_WAIT_STAT) {
+		w->node->fail_err = err;
+		w->node->fail_tid = w->tid;
+		w->node->fail_ns = mfs_now_ns();
+	} else if (!err) {
+		w->node->fail_err = 0;
+	}
 	mine = mfs_wait_claim(fs, w);
 	pthread_mutex_unlock(&fs->lock);
 	if (mine)
@@ -246,6 +449,9 @@ static void mfs_on_interrupt(fuse_req_t req, void *data)
 		w->interrupted = 1;	/* answered by mfs_defer() */
 	else if (w)
 		mine = mfs_wait_claim(fs, w);
+	/* Once claimed, w may be freed by its callback: use it only here. */
+	if (mine && w->kind == MFS_WAIT_LOOKUP)
+		mfs_node_forget(fs->nodes, w->node, 1);
 	pthread_mutex_unlock(&fs->lock);
 	if (mine)
 		fuse_reply_err(req, EINTR);
@@ -263,9 +469,11 @@ static void mfs_defer(struct mfs *fs, fuse_req_t req, struct mfs_node *node,
 		return;
 	}
 	*w = (struct mfs_wait){ .fs = fs, .node = node, .req = req,
+				.tid = (int)fuse_req_ctx(req)->pid,
 				.kind = kind, .size = size, .off = off };
 	pthread_mutex_lock(&fs->lock);
 	mfs_node_hold(node);
+	node->reads += kind == MFS_WAIT_READ;
 	w->next = fs->waits;
 	if (fs->waits)
 		fs->waits->prev = w;
@@ -285,11 +493,29 @@ static void mfs_defer(struct mfs *fs, fuse_req_t req, struct mfs_node *node,
 
 	pthread_mutex_lock(&fs->lock);
 	mine = mfs_wait_claim(fs, w);
-	mfs_node_release(fs->nodes, node);
 	pthread_mutex_unlock(&fs->lock);
 	if (mine)
-		fuse_reply_err(req, mfs_wait_errno(rc));
+		mfs_answer_err(fs, w, mfs_wait_errno(rc));
+	pthread_mutex_lock(&fs->lock);
+	mfs_node_release(fs->nodes, node);
+	pthread_mutex_unlock(&fs->lock);
 	free(w);
+}
+
+/* Must a plain stat or lookup of the uncomputed node wait for its result?
+ * Yes while a READ waits for it: a placeholder set in the kernel while
+ * that READ (or the one the kernel sends again, see the top of this file)
+ * is pending keeps the kernel from trimming the size to the result, and
+ * the reader would get a page of zeros past it.  Waiting, they get the
+ * true size. */
+static int mfs_attrs_must_wait(struct mfs *fs, const struct mfs_node *n)
+{
+	int wait;
+
+	pthread_mutex_lock(&fs->lock);
+	wait = n->reads > 0 && n->size < 0;
+	pthread_mutex_unlock(&fs->lock);
+	return wait;
 }
 
 /* ---- lookups and attributes --------------------------------------------- */
@@ -388,8 +614,11 @@ static void mfs_lookup_reply(fuse_req_t req, struct mfs *fs,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	if (n->size < 0)
-		mfs_probe(fs, n, NULL);
+	if (n->size < 0 && mfs_probe(fs, n, NULL) == -ENOENT &&
+	    mfs_attrs_must_wait(fs, n)) {
+		mfs_defer(fs, req, n, MFS_WAIT_LOOKUP, 0, 0);
+		return;
+	}
 	mfs_reply_entry(req, n);
 }
 
@@ -496,12 +725,72 @@ static void mfs_forget_multi(fuse_req_t req, size_t count,
 	fuse_reply_none(req);
 }
 
-/* A result's attributes.  Without a file handle (stat, ls, and fstat too:
- * the kernel sends no handle for it) this never computes; with one (the
- * getattr the kernel sends before a read()) it does. */
+/* Does /proc/PID/fdinfo/FD (dir is /proc/PID/fdinfo) name inode ino? */
+static int mfs_fdinfo_is(int dir, const char *fd, uint32_t ino)
+{
+	char line[128];
+	unsigned long long v;
+	int hit = 0, fdi = openat(dir, fd, O_RDONLY | O_CLOEXEC);
+	FILE *f = fdi >= 0 ? fdopen(fdi, "r") : NULL;
+
+	if (!f) {
+		if (fdi >= 0)
+			close(fdi);
+		return 0;
+	}
+	while (!hit && fgets(line, sizeof(line), f))
+		hit = sscanf(line, "ino: %llu", &v) == 1 && v == ino;
+	fclose(f);
+	return hit;
+}
+
+/* Has the process that sent req (its thread id) node open?  Its fds whose
+ * target path ends in /FUNCTION/NAME are checked by inode number in
+ * fdinfo; nothing here sends a request to memofs.  A process whose /proc
+ * memofs may not read (another user's, unless memofs runs as root), or
+ * one in another pid namespace (pid 0), counts as not having it open. */
+static int mfs_opened_by(fuse_req_t req, const struct mfs_node *node)
+{
+	pid_t pid = fuse_req_ctx(req)->pid;
+	char path[64], link[PATH_MAX], tail[2 * REG_NAME_MAX + 3];
+	const char *fn = reg_fn_name(node->fn);
+	size_t tlen;
+	int hit = 0, fdinfo;
+	struct dirent *e;
+	DIR *d;
+
+	if (pid <= 0 || pid == getpid())
+		return 0;
+	tlen = (size_t)snprintf(tail, sizeof(tail), "/%s/%s", fn, node->name);
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo", (int)pid);
+	fdinfo = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	while (fdinfo >= 0 && !hit && (e = readdir(d))) {
+		ssize_t len = readlinkat(dirfd(d), e->d_name, link,
+					 sizeof(link));
+
+		if (len < (ssize_t)tlen || (size_t)len >= sizeof(link) ||
+		    memcmp(link + len - tlen, tail, tlen) != 0)
+			continue;
+		hit = mfs_fdinfo_is(fdinfo, e->d_name, node->number);
+	}
+	if (fdinfo >= 0)
+		close(fdinfo);
+	closedir(d);
+	return hit;
+}
+
+/* A result's attributes.  A getattr with a file handle (the one the
+ * kernel sends before a read()) computes; one without (stat, ls, and
+ * fstat too: the kernel sends no handle for it) computes only when the
+ * sender has the file open, or with -o stat=compute. */
 static void mfs_getattr_result(fuse_req_t req, struct mfs *fs,
 			       struct mfs_node *n, int computes)
 {
+	enum mfs_wait_kind kind = MFS_WAIT_GETATTR;
 	memo_result *res = NULL;
 	struct stat st;
 	int rc = 0;
@@ -512,8 +801,19 @@ static void mfs_getattr_result(fuse_req_t req, struct mfs *fs,
 	}
 	if (n->size < 0 || (computes && !n->pushed))
 		rc = mfs_probe(fs, n, computes ? &res : NULL);
+	if (rc == -ENOENT && !computes) {
+		kind = MFS_WAIT_STAT;
+		computes = fs->stat_compute || mfs_opened_by(req, n);
+	}
+	if (rc == -ENOENT && !computes && mfs_attrs_must_wait(fs, n)) {
+		mfs_defer(fs, req, n, MFS_WAIT_ATTR, 0, 0);
+		return;
+	}
+	if (rc == -ENOENT && computes &&
+	    mfs_failure(fs, n, req, kind == MFS_WAIT_GETATTR))
+		rc = -EIO;
 	if (rc == -ENOENT && computes) {
-		mfs_defer(fs, req, n, MFS_WAIT_GETATTR, 0, 0);
+		mfs_defer(fs, req, n, kind, 0, 0);
 		return;
 	}
 	if (rc && rc != -ENOENT) {
@@ -521,7 +821,7 @@ static void mfs_getattr_result(fuse_req_t req, struct mfs *fs,
 		return;
 	}
 	if (res) {
-		mfs_settle(fs, n, res);
+		mfs_settle(fs, n, res, NULL, 0);
 		memo_result_unref(res);
 	}
 	mfs_fill_attr(fs, n, &st);
@@ -566,6 +866,8 @@ static void mfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	rc = memo_lookup(fs->m, n->fn, n->arg, &res);
+	if (rc == -ENOENT && mfs_failure(fs, n, req, 1))
+		rc = -EIO;
 	if (rc == -ENOENT) {
 		mfs_defer(fs, req, n, MFS_WAIT_READ, size, off);
 		return;
@@ -592,11 +894,18 @@ static int mfs_dirent(fuse_req_t req, char *buf, size_t size, size_t *pos,
 	return 1;
 }
 
-/* A stable, non-zero inode number for a listed name that has no node yet
- * (readdir must not create nodes the kernel will never forget). */
-static fuse_ino_t mfs_pseudo_ino(size_t dir, size_t i)
+/* The inode number of the listed result dir/name: the one stat shows
+ * (readdir must not create nodes the kernel will never forget, so it asks
+ * the number only). */
+static uint32_t mfs_listed_number(struct mfs *fs, const struct mfs_node *dir,
+				  const char *name)
 {
-	return ((fuse_ino_t)(dir + 1) << 32) | (fuse_ino_t)(i + 2);
+	uint32_t number;
+
+	pthread_mutex_lock(&fs->lock);
+	number = mfs_node_number(fs->nodes, dir->fn, name);
+	pthread_mutex_unlock(&fs->lock);
+	return number;
 }
 
 /* The directory of a function whose arguments are the files of a DATA
@@ -606,11 +915,10 @@ static fuse_ino_t mfs_pseudo_ino(size_t dir, size_t i)
  * that come and go meanwhile may be missed or seen twice, as on any
  * directory that changes while it is read. */
 static void mfs_readdir_files(fuse_req_t req, struct mfs *fs,
-			      struct mfs_node *dir, fuse_ino_t ino,
-			      size_t size, off_t off)
+			      struct mfs_node *dir, size_t size, off_t off)
 {
 	argdir *d = reg_fn_dir(fs->r, dir->fn);
-	size_t pos = 0, count, dir_index = 0;
+	size_t pos = 0, count;
 	argdir_listing *l = NULL;
 	char *buf = malloc(size);
 	int rc = buf ? argdir_listing_get(d, off == 0, &l) : -ENOMEM;
@@ -621,13 +929,12 @@ static void mfs_readdir_files(fuse_req_t req, struct mfs *fs,
 		return;
 	}
 	count = argdir_listing_count(l);
-	while (mfs_node_fndir(fs->nodes, dir_index) != dir)
-		dir_index++;
 	for (size_t i = (size_t)off; i < count + 2; i++) {
 		const char *entry = i < 2 ? (i == 0 ? "." : "..")
 					  : argdir_listing_name(l, i - 2);
 		mode_t mode = i < 2 ? S_IFDIR : S_IFREG;
-		fuse_ino_t eino = i < 2 ? ino : mfs_pseudo_ino(dir_index, i - 2);
+		fuse_ino_t eino = i == 0 ? dir->number : i == 1 ? FUSE_ROOT_ID
+			: mfs_listed_number(fs, dir, entry);
 
 		if (!mfs_dirent(req, buf, size, &pos, entry, mode, eino,
 				(off_t)i + 1))
@@ -644,7 +951,7 @@ static void mfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 	struct mfs *fs = mfs_of(req);
 	struct mfs_node *dir = mfs_node_get(fs->nodes, ino);
 	char name[REG_NAME_MAX + 1];
-	size_t pos = 0, count, dir_index = 0;
+	size_t pos = 0, count;
 	char *buf;
 
 	if (dir->kind == MFS_RESULT) {
@@ -652,7 +959,7 @@ static void mfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 		return;
 	}
 	if (dir->kind == MFS_FNDIR && reg_fn_dir(fs->r, dir->fn)) {
-		mfs_readdir_files(req, fs, dir, ino, size, off);
+		mfs_readdir_files(req, fs, dir, size, off);
 		return;
 	}
 	buf = malloc(size);
@@ -662,9 +969,6 @@ static void mfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 	}
 	count = dir->kind == MFS_ROOT ? reg_count(fs->r)
 				      : reg_arg_count(fs->r, dir->fn);
-	if (dir->kind == MFS_FNDIR)
-		while (mfs_node_fndir(fs->nodes, dir_index) != dir)
-			dir_index++;
 	for (size_t i = (size_t)off; i < count + 2; i++) {
 		const char *entry = name;
 		mode_t mode = S_IFREG;
@@ -673,18 +977,18 @@ static void mfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 		if (i < 2) {
 			entry = i == 0 ? "." : "..";
 			mode = S_IFDIR;
-			eino = ino;
+			eino = i == 0 ? dir->number : FUSE_ROOT_ID;
 		} else if (dir->kind == MFS_ROOT) {
 			struct mfs_node *d = mfs_node_fndir(fs->nodes, i - 2);
 
 			entry = reg_fn_name(d->fn);
 			mode = S_IFDIR;
-			eino = mfs_node_ino(d);
+			eino = d->number;
 		} else {
 			if (reg_arg_name(fs->r, dir->fn, i - 2, name,
 					 sizeof(name)))
 				continue;
-			eino = mfs_pseudo_ino(dir_index, i - 2);
+			eino = mfs_listed_number(fs, dir, name);
 		}
 		if (!mfs_dirent(req, buf, size, &pos, entry, mode, eino,
 				(off_t)i + 1))

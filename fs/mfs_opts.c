@@ -86,7 +86,10 @@ void mfs_opts_usage(const char *progname)
 	       " mount;\n"
 	       "  -o ro,rw,default_permissions, atime and sync flags: accepted,"
 	       " no effect\n"
-	       "                     (memofs is read-only)\n",
+	       "                     (memofs is read-only)\n"
+	       "  -o stat=compute    stat of a result not computed yet computes\n"
+	       "                     it (for tar, rsync...; default stat=cheap:\n"
+	       "                     only reading, or fstat of an open file)\n",
 	       progname, progname);
 }
 
@@ -303,6 +306,11 @@ static int mfs_parse_one(struct mfs_opts *o, char *opt, char *err,
 					"cache=: expected a directory");
 		if (mfs_set_string(&o->cache_dir, v))
 			return -ENOMEM;
+	} else if (strcmp(opt, "stat") == 0 && v) {
+		if (strcmp(v, "compute") != 0 && strcmp(v, "cheap") != 0)
+			return mfs_fail(err, errlen, "stat=%s: expected "
+					"'cheap' or 'compute'", v);
+		o->stat_compute = strcmp(v, "compute") == 0;
 	} else if (strcmp(opt, "timeout") == 0 && v) {
 		if (mfs_parse_seconds(v, &o->timeout) || o->timeout == 0)
 			return mfs_fail(err, errlen,

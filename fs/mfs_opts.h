@@ -28,6 +28,7 @@ struct mfs_opts {
 	char *cache_dir;	/* -o cache=DIR, or NULL: a temporary one */
 	int quiet;		/* -o quiet: no per-computation log lines */
 	int allow_other;	/* -o allow_other */
+	int stat_compute;	/* -o stat=compute (default stat=cheap) */
 	char **plugins;		/* -o plugin=PATH, repeatable, in order */
 	size_t nplugins;
 	char **functions;	/* -o functions=FILE, repeatable, in order */

@@ -1,0 +1,164 @@
+/* test_node.c -- unit test of the inode table of the FUSE layer
+ * (fs/mfs_node.c): node ids, inode numbers, collisions, forgetting. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "mfs_node.h"
+
+static int nop(memofs_ctx *ctx, const char *arg, void *udata)
+{
+	return 0;
+}
+
+static reg *test_registry(void)
+{
+	static const char *const list[] = { "a", "b", NULL };
+	struct memofs_function def = { "f", "1", "desc", MEMOFS_ARGS_LIST,
+				       list, nop, NULL };
+	reg *r = NULL;
+
+	CHECK_INT(reg_new(&r), 0);
+	CHECK_INT(memofs_register(r, &def), 0);
+	def.name = "g";
+	CHECK_INT(memofs_register(r, &def), 0);
+	return r;
+}
+
+/* Two names of f whose home numbers are equal (a 32-bit collision),
+ * found by brute force: about 2^16 names. */
+static void find_collision(char *a, char *b, size_t len)
+{
+	size_t nslots = (size_t)1 << 22;
+	uint32_t *home = calloc(nslots, sizeof(*home));
+	unsigned *who = calloc(nslots, sizeof(*who));
+
+	CHECK(home && who);
+	for (unsigned i = 1; home && who; i++) {
+		char name[32];
+		uint32_t h;
+		size_t s;
+
+		snprintf(name, sizeof(name), "n%u", i);
+		h = mfs_node_home("f", name);
+		for (s = h & (nslots - 1); who[s]; s = (s + 1) & (nslots - 1))
+			if (home[s] == h)
+				break;
+		if (who[s]) {
+			snprintf(a, len, "n%u", who[s]);
+			snprintf(b, len, "%s", name);
+			break;
+		}
+		home[s] = h;
+		who[s] = i;
+	}
+	free(home);
+	free(who);
+}
+
+static int cmp_u32(const void *x, const void *y)
+{
+	uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+static void test_numbers(const reg *r)
+{
+	const reg_fn *f = reg_find(r, "f"), *g = reg_find(r, "g");
+	mfs_node_table *t = NULL, *t2 = NULL;
+	struct mfs_node *root, *n, *n2, *n3;
+	uint32_t x, y;
+
+	CHECK_INT(mfs_node_table_new(r, &t), 0);
+	CHECK_INT(mfs_node_table_new(r, &t2), 0);
+	root = mfs_node_get(t, FUSE_ROOT_ID);
+	CHECK_INT(root->number, 1);
+	CHECK(mfs_node_fndir(t, 0)->number > 1);
+	CHECK(mfs_node_fndir(t, 0)->number != mfs_node_fndir(t, 1)->number);
+	/* Same data, same functions: the same numbers on another mount. */
+	CHECK_INT(mfs_node_fndir(t, 1)->number, mfs_node_fndir(t2, 1)->number);
+
+	/* One number per path, whoever asks first (readdir or lookup). */
+	x = mfs_node_number(t, f, "a");
+	CHECK_INT(x, mfs_node_home("f", "a"));
+	CHECK_INT(mfs_node_number(t, f, "a"), x);
+	CHECK(mfs_node_number(t, g, "a") != x);
+	n = mfs_node_lookup(t, f, "a", "a", NULL);
+	CHECK(n != NULL);
+	CHECK_INT(n->number, x);
+	CHECK(mfs_node_get(t, mfs_node_ino(n)) == n);
+	/* An edited file: a new node (fresh page cache), the same number. */
+	n2 = mfs_node_lookup(t, f, "a", "a/digest2", NULL);
+	CHECK(n2 != NULL && n2 != n);
+	CHECK_INT(n2->number, x);
+	/* An edited script (another version): a new node, the same number. */
+	n3 = mfs_node_lookup(t, f, "a", "a/digest2", "2+abc");
+	CHECK(n3 != NULL && n3 != n2 && n3 != n);
+	CHECK_INT(n3->number, x);
+	CHECK(mfs_node_lookup(t, f, "a", "a/digest2", "2+abc") == n3);
+	mfs_node_forget(t, n3, 2);
+	mfs_node_forget(t, n, 1);
+	mfs_node_forget(t, n2, 1);
+	n = mfs_node_lookup(t, f, "a", "a", NULL);
+	CHECK(n != NULL);
+	CHECK_INT(n->number, x);
+	mfs_node_forget(t, n, 1);
+	CHECK_INT(mfs_node_number(t2, f, "a"), x);
+
+	/* A collision: the second path numbered gets the next free number,
+	 * and keeps it. */
+	char a[32] = "", b[32] = "";
+
+	find_collision(a, b, sizeof(a));
+	CHECK(a[0] && b[0]);
+	CHECK_INT(mfs_node_home("f", a), mfs_node_home("f", b));
+	x = mfs_node_number(t, f, a);
+	y = mfs_node_number(t, f, b);
+	CHECK(x != y);
+	CHECK_INT(x, mfs_node_home("f", a));
+	CHECK_INT(mfs_node_number(t, f, b), y);
+	CHECK_INT(mfs_node_number(t, f, a), x);
+	n = mfs_node_lookup(t, f, b, b, NULL);
+	CHECK(n && n->number == y);
+	mfs_node_forget(t, n, 1);
+	/* In the other order, on another mount: b has the home number. */
+	CHECK_INT(mfs_node_number(t2, f, b), mfs_node_home("f", b));
+	CHECK(mfs_node_number(t2, f, a) != mfs_node_number(t2, f, b));
+
+	/* 200,000 paths: all distinct, none 0 or 1 (the tables grow). */
+	size_t count = 200000;
+	uint32_t *all = malloc(count * sizeof(*all));
+
+	CHECK(all != NULL);
+	for (size_t i = 0; all && i < count; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "file-%zu", i);
+		all[i] = mfs_node_number(t, i % 2 ? f : g, name);
+		CHECK(all[i] > 1);
+	}
+	if (all) {
+		size_t dups = 0;
+
+		qsort(all, count, sizeof(*all), cmp_u32);
+		for (size_t i = 1; i < count; i++)
+			dups += all[i] == all[i - 1];
+		CHECK_INT(dups, 0);
+		CHECK_INT(mfs_node_number(t, g, "file-0"),
+			  mfs_node_number(t, g, "file-0"));
+	}
+	free(all);
+	mfs_node_table_free(t);
+	mfs_node_table_free(t2);
+}
+
+int main(void)
+{
+	reg *r = test_registry();
+
+	test_numbers(r);
+	reg_free(r);
+	return check_report("node");
+}
