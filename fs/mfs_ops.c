@@ -796,7 +796,9 @@ static void mfs_getattr_result(fuse_req_t req, struct mfs *fs,
 	int rc = 0;
 
 	if (computes && !n->pushed && !mfs_node_current(n)) {
-		fuse_reply_err(req, ESTALE);
+		/* The computation this thread's fstat started may have
+		 * failed because the version moved: that failure first. */
+		fuse_reply_err(req, mfs_failure(fs, n, req, 1) ? EIO : ESTALE);
 		return;
 	}
 	if (n->size < 0 || (computes && !n->pushed))
@@ -862,7 +864,7 @@ static void mfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	if (!mfs_node_current(n)) {
-		fuse_reply_err(req, ESTALE);
+		fuse_reply_err(req, mfs_failure(fs, n, req, 1) ? EIO : ESTALE);
 		return;
 	}
 	rc = memo_lookup(fs->m, n->fn, n->arg, &res);
