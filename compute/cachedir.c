@@ -136,20 +136,30 @@ static int cachedir_check_entries(const char *dir, int fd, char *err,
 
 /* ---- the walk ----------------------------------------------------------- */
 
-/* Opens the directory name in the directory fd without following a link,
- * creating it (mode 0700) when it is missing.  Returns the descriptor or
- * a negative errno (-ELOOP for a link, -ENOTDIR for another file). */
+/* Opens the directory name in the directory fd without following a link.
+ * Returns the descriptor or a negative errno. */
+static int cachedir_open_dir(int fd, const char *name)
+{
+	int nfd = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+				   O_CLOEXEC);
+
+	if (nfd < 0)
+		return -errno;
+	return nfd;
+}
+
+/* cachedir_open_dir(), creating the directory (mode 0700) when it is
+ * missing.  Returns the descriptor or a negative errno (-ELOOP for a
+ * link, -ENOTDIR for another file). */
 static int cachedir_open_at(int fd, const char *name)
 {
-	int nfd;
+	int nfd = cachedir_open_dir(fd, name);
 
-	nfd = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (nfd >= 0 || errno != ENOENT)
-		return nfd >= 0 ? nfd : -errno;
+	if (nfd != -ENOENT)
+		return nfd;
 	if (mkdirat(fd, name, 0700) != 0 && errno != EEXIST)
 		return -errno;
-	nfd = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	return nfd >= 0 ? nfd : -errno;
+	return cachedir_open_dir(fd, name);
 }
 
 /* Walks the absolute canonical path from "/", checking the existing

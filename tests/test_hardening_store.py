@@ -217,9 +217,13 @@ def test_cachedir_rules_hold_for_an_unprivileged_user(shared_dir):
     home = shared_dir / "nobody"
     home.mkdir(mode=0o700)
     os.chown(home, NOBODY, NOBODY)
+    # The build directory may be where nobody cannot go (a clone in
+    # /root, or in a mktemp -d directory): run a copy from shared_dir.
+    exe = shared_dir / "test_cachedir"
+    shutil.copy(os.path.join(build, "tests", "test_cachedir"), exe)
+    exe.chmod(0o755)
     r = subprocess.run(["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}",
-                        "--clear-groups", "env", f"TMPDIR={home}",
-                        os.path.join(build, "tests", "test_cachedir")],
+                        "--clear-groups", "env", f"TMPDIR={home}", str(exe)],
                        stdin=subprocess.DEVNULL, capture_output=True,
                        text=True, timeout=60)
     assert r.returncode == 0, r.stderr

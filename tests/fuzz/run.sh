@@ -36,9 +36,15 @@ case $seconds in
 esac
 mkdir -p "$build" && build=$(cd "$build" && pwd) || exit 2
 
+# memofs_config.h is meson's; the fuzz build writes its own (the version
+# is not fuzzed) into BUILD_DIR.
+printf '#define MEMOFS_VERSION "fuzz"\n' >"$build/memofs_config.h.tmp" &&
+	{ cmp -s "$build/memofs_config.h.tmp" "$build/memofs_config.h" ||
+	  mv "$build/memofs_config.h.tmp" "$build/memofs_config.h"; }
+rm -f "$build/memofs_config.h.tmp"
 cflags=(-g -O1 -fsanitize=fuzzer,address,undefined
 	-fno-sanitize-recover=all -D_GNU_SOURCE -std=gnu11
-	-Wall -Wextra -I"$root/compute")
+	-Wall -Wextra -I"$root/compute" -I"$build")
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
