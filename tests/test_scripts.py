@@ -140,3 +140,51 @@ def test_demo_replays_the_seed(env):
     maxes = [float(x) for x in re.search(r"maxes: (.*)", out).group(1).split()]
     assert maxes == DEMO.max(axis=0).tolist()
     assert "unmounted" in out
+
+
+def test_memofs_mount_never_unmounts_another_filesystem(env, tmp_path):
+    """memofs-mount -u (and the stale-mount clearing of a mount) touch
+    memofs mounts only: a tmpfs, and a bind mount of a directory, stay
+    mounted with their files."""
+    t = tmp_path / "tfs"
+    t.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs",
+                    str(t)], check=True)
+    try:
+        (t / "file").write_text("keep\n")
+        r = run([SCRIPTS / "memofs-mount", "-u", t], env)
+        assert r.returncode == 1
+        assert "not a memofs mount (tmpfs)" in r.stderr
+        assert is_mounted(t) and (t / "file").read_text() == "keep\n"
+        # Mounting over it refuses as memofs does, and clears nothing.
+        r = run([SCRIPTS / "memofs-mount", t], env)
+        assert r.returncode != 0
+        assert is_mounted(t) and (t / "file").read_text() == "keep\n"
+    finally:
+        subprocess.run(["umount", str(t)])
+
+
+def test_memofs_mount_waits_for_a_daemon_mounted_by_a_relative_path(
+        env, memofs_bin, tmp_path):
+    """A daemon started by hand with a relative mount point: -u still
+    finds it and returns only once it has exited (its cache lock freed)."""
+    (tmp_path / "m4").mkdir()
+    cache = tmp_path / "cache"
+    r = run([memofs_bin, "-o", f"quiet,delay=1,cache={cache}", "m4"],
+            dict(env, PWD=str(tmp_path)), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    pid = daemon_pid("m4")
+    assert pid
+    reader = subprocess.Popen(["cat", str(tmp_path / "m4/column/col1")],
+                              stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    time.sleep(0.2)
+    r = run([SCRIPTS / "memofs-mount", "-u", "m4"], env, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert not pid_alive(pid)
+    reader.wait(timeout=10)
+    # The cache is free at once: a remount opens it.
+    r = run([memofs_bin, "-o", f"quiet,cache={cache}", tmp_path / "m4"], env)
+    assert r.returncode == 0, r.stderr
+    r = run([SCRIPTS / "memofs-mount", "-u", tmp_path / "m4"], env)
+    assert r.returncode == 0, r.stderr
