@@ -10,6 +10,7 @@
 #define FUSE_USE_VERSION 34
 #include <fuse_lowlevel.h>
 #include <pthread.h>
+#include <time.h>
 
 #include "cmdfn.h"
 #include "ds.h"
@@ -35,6 +36,7 @@ struct mfs {
 	mode_t file_mode;		/* permission bits of results */
 	mode_t dir_mode;		/* permission bits of directories */
 	int stat_compute;		/* -o stat=compute */
+	struct timespec mounted;	/* every file's times (CLOCK_REALTIME) */
 	pthread_mutex_t lock;
 	mfs_node_table *nodes;		/* protected by lock */
 	struct mfs_wait *waits;		/* protected by lock: deferred replies */

@@ -339,6 +339,7 @@ static int mfs_serve(const reg *r, const ds *d, cmdfn *cmds,
 	store *st = NULL;
 	int rc;
 
+	clock_gettime(CLOCK_REALTIME, &fs.mounted);
 	pthread_mutex_init(&fs.lock, NULL);
 	mfs_set_identity(&fs, s->o);
 	rc = mfs_stop_signals_install();

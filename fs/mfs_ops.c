@@ -110,6 +110,8 @@ static void mfs_fill_attr(const struct mfs *fs, const struct mfs_node *n,
 	st->st_uid = fs->uid;
 	st->st_gid = fs->gid;
 	st->st_blksize = 4096;
+	/* The mount's time, not 0: archivers reject 1970 (gzip exits 2). */
+	st->st_atim = st->st_mtim = st->st_ctim = fs->mounted;
 	if (n->kind == MFS_RESULT) {
 		st->st_mode = S_IFREG | fs->file_mode;
 		st->st_nlink = 1;

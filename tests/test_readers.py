@@ -261,6 +261,27 @@ def test_stat_then_exact_read_is_short_by_default(mount_factory, demo):
             "after the read, fstat: expected the true size"
 
 
+def test_times_are_the_mount_time_and_gzip_accepts_them(mount_factory,
+                                                       tmp_path):
+    """Every file and directory shows the mount's time, not 1970, so
+    archivers that store it (gzip exits 2 on a 1970 mtime) work."""
+    before = time.time()
+    m = mount_factory()
+    after = time.time()
+    for rel in ("", "mean", "mean/col1", "column/col2"):
+        st = os.stat(m.p(rel) if rel else m.path)
+        for t in (st.st_mtime, st.st_ctime, st.st_atime):
+            assert before - 1 <= t <= after + 1, (rel, t)
+    out = tmp_path / "col1.gz"
+    with open(out, "wb") as f:
+        r = subprocess.run(["gzip", "-c", m.p("mean/col1")], stdout=f,
+                           stderr=subprocess.PIPE, timeout=30)
+    assert r.returncode == 0, r.stderr
+    got = subprocess.run(["gzip", "-dc", str(out)], capture_output=True,
+                         check=True).stdout
+    assert got == m.read("mean/col1")
+
+
 def test_listing_and_stat_stay_cheap(mount_factory):
     """ls -l, stat, find -size and du compute nothing by default, and show
     the placeholder size; with stat=compute, ls -l computes."""
