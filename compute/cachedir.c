@@ -274,6 +274,34 @@ static int cachedir_canonical(const char *abs, char *out, size_t outlen)
 	return 0;
 }
 
+/* Is every symbolic link among the existing components of the absolute
+ * path abs owned by root or by the user?  (A link someone else owns, in a
+ * sticky /tmp say, would let them choose where memofs puts its cache.)
+ * dir is the name the user gave, for messages. */
+static int cachedir_check_links(const char *dir, const char *abs, char *err,
+				size_t errlen)
+{
+	char prefix[PATH_MAX];
+	struct stat sb;
+	size_t n = 0;
+
+	while (abs[n]) {
+		n += 1 + strcspn(abs + n + 1, "/");
+		snprintf(prefix, sizeof(prefix), "%.*s", (int)n, abs);
+		if (lstat(prefix, &sb) != 0)
+			return 0;	/* missing from here on: walked later */
+		if (S_ISLNK(sb.st_mode) && sb.st_uid != 0 &&
+		    sb.st_uid != geteuid()) {
+			snprintf(err, errlen, "cache %s: %s is a symbolic link "
+				 "owned by uid %u, not by you (uid %u) or root",
+				 dir, prefix, (unsigned)sb.st_uid,
+				 (unsigned)geteuid());
+			return -EPERM;
+		}
+	}
+	return 0;
+}
+
 int cachedir_prepare(const char *path, char *out, size_t outlen, char *err,
 		     size_t errlen)
 {
@@ -299,6 +327,9 @@ int cachedir_prepare(const char *path, char *out, size_t outlen, char *err,
 		snprintf(err, errlen, "cache %s: path too long", path);
 		return -ENAMETOOLONG;
 	}
+	rc = cachedir_check_links(path, abs, err, errlen);
+	if (rc)
+		return rc;
 	rc = cachedir_canonical(abs, canon, sizeof(canon));
 	if (rc) {
 		snprintf(err, errlen, "cache %s: %s", path, rc == -EINVAL

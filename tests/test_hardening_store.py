@@ -102,6 +102,15 @@ def prepare(kind, base):
         shared.mkdir()
         shared.chmod(0o777)
         return shared / "c", ["parent", "writable by group or others"]
+    if kind == "parent_link_by_other":
+        # nobody's link in a sticky directory, to a directory of root's:
+        # it would choose where root's cache goes.
+        (base / "rootdir").mkdir(mode=0o755)
+        stick = base / "stick"
+        stick.mkdir()
+        stick.chmod(0o1777)
+        as_nobody("ln", "-s", base / "rootdir", stick / "lnk")
+        return stick / "lnk" / "c", ["symbolic link owned by uid 65534"]
     own = base / "own"
     own.mkdir(mode=0o700)
     c = own / "c"
@@ -128,7 +137,7 @@ def prepare(kind, base):
 @pytest.mark.parametrize("kind", [
     "other_owner", "parent_by_other", "parent_other_sticky",
     "parent_world_writable", "mode_0777", "mode_0770", "symlinked_path",
-    "symlink_inside", "file_by_other"])
+    "symlink_inside", "file_by_other", "parent_link_by_other"])
 def test_untrusted_cache_dir_is_refused(mount_factory, shared_dir, kind):
     """Each way another user can prepare or reach into the cache is
     refused with its own line, before mounting; nothing is written
@@ -142,6 +151,7 @@ def test_untrusted_cache_dir_is_refused(mount_factory, shared_dir, kind):
     if before is not None:
         assert sorted(os.listdir(cache)) == before
     assert not (shared_dir / "pub" / "new").exists()
+    assert not (shared_dir / "rootdir" / "c").exists()
 
 
 def test_untrusted_tmpdir_is_refused(mount_factory, shared_dir):
