@@ -12,7 +12,9 @@
  *   - every parent of DIR, after symbolic links in the path are resolved
  *     (DIR's own name never is), is owned by root or by that user and is
  *     not writable by group or others, unless it has the sticky bit (as
- *     /tmp has: others may not rename or remove what they do not own);
+ *     /tmp has: others may not rename or remove what they do not own),
+ *     and every symbolic link on the path as given is owned by root or
+ *     by that user;
  *   - the directories memofs creates (DIR and missing parents) are created
  *     with mode 0700.
  * Only start-up calls these functions (one thread); they never follow a
