@@ -11,12 +11,12 @@
 #include <fuse_lowlevel.h>
 #include <pthread.h>
 
-#include "cmdfn.h"
-#include "ds.h"
-#include "memo.h"
+#include "functions/cmdfn.h"
+#include "data/ds.h"
+#include "engine/memo.h"
 #include "mfs_node.h"
-#include "pool.h"
-#include "reg.h"
+#include "engine/pool.h"
+#include "functions/reg.h"
 
 struct mfs_wait;
 

@@ -57,7 +57,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "util/log.h"
 #include "mfs.h"
 
 #define MFS_TIMEOUT 86400.0		/* for anything that cannot change */

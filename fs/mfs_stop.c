@@ -25,7 +25,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "log.h"
+#include "util/log.h"
 #include "mfs_stop.h"
 
 #define MFS_KICK_NS 50000000L	/* re-interrupt the loop's wait this often */

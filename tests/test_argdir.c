@@ -10,9 +10,9 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-#include "argdir.h"
+#include "functions/argdir.h"
 #include "check.h"
-#include "reg.h"
+#include "functions/reg.h"
 
 static char root[256];
 

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "cmdfile.h"
+#include "functions/cmdfile.h"
 
 #define P "t.ini"
 

@@ -13,10 +13,10 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "fn_builtin.h"
-#include "key.h"
-#include "log.h"
-#include "memo.h"
+#include "functions/fn_builtin.h"
+#include "engine/key.h"
+#include "util/log.h"
+#include "engine/memo.h"
 
 #define NROWS 1001
 

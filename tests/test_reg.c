@@ -6,8 +6,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "fn_builtin.h"
-#include "reg.h"
+#include "functions/fn_builtin.h"
+#include "functions/reg.h"
 
 static int nop(memofs_ctx *ctx, const char *arg, void *udata)
 {

@@ -38,7 +38,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cmdfile.h"
+#include "functions/cmdfile.h"
 #include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -89,7 +89,7 @@ static char *fz_strndup(const char *s, size_t n)
 #define realloc fz_realloc
 #define strdup fz_strdup
 #define strndup fz_strndup
-#include "cmdfile.c"
+#include "functions/cmdfile.c"
 #undef malloc
 #undef calloc
 #undef realloc

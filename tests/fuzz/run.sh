@@ -38,25 +38,27 @@ mkdir -p "$build" && build=$(cd "$build" && pwd) || exit 2
 
 cflags=(-g -O1 -fsanitize=fuzzer,address,undefined
 	-fno-sanitize-recover=all -D_GNU_SOURCE -std=gnu11
-	-Wall -Wextra -I"$root/compute")
+	-Wall -Wextra -I"$root/compute" -I"$root/include")
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 # The compute sources and libraries each target needs.
 sources() {
 	case $1 in
-	csv | npy) echo ds.c log.c quote.c rng.c ;;
-	path) echo ds.c log.c quote.c rng.c reg.c argdir.c fn_builtin.c memo.c \
-		pool.c key.c store.c fmt.c ;;
-	fmt) echo fmt.c ;;
-	cmdfile) echo quote.c ;;	# and cmdfile.c itself: see includes()
+	csv | npy) echo data/ds.c util/log.c data/quote.c data/rng.c ;;
+	path) echo data/ds.c util/log.c data/quote.c data/rng.c \
+		functions/reg.c functions/argdir.c functions/fn_builtin.c \
+		engine/memo.c engine/pool.c engine/key.c engine/store.c \
+		data/fmt.c ;;
+	fmt) echo data/fmt.c ;;
+	cmdfile) echo data/quote.c ;;	# and cmdfile.c itself: see includes()
 	esac
 }
 # The compute sources a target #includes instead of linking (to wrap the
 # allocator they call): not compiled on their own, but a reason to rebuild.
 includes() {
 	case $1 in
-	cmdfile) echo cmdfile.c ;;
+	cmdfile) echo functions/cmdfile.c ;;
 	esac
 }
 libs() {
@@ -81,7 +83,7 @@ build() {
 	for f in $(sources "$t"); do srcs+=("$root/compute/$f"); done
 	for f in $(includes "$t"); do deps+=("$root/compute/$f"); done
 	for f in "$here/fuzz_$t.c" "$here"/*.h "${srcs[@]}" "${deps[@]}" \
-		"$root"/compute/*.h; do
+		"$root"/compute/*/*.h "$root"/include/*.h; do
 		if [ ! -e "$exe" ] || [ "$f" -nt "$exe" ]; then
 			# shellcheck disable=SC2046
 			"$cc" "${cflags[@]}" "$here/fuzz_$t.c" "${srcs[@]}" \

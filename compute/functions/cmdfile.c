@@ -25,8 +25,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cmdfile.h"
-#include "quote.h"
+#include "functions/cmdfile.h"
+#include "data/quote.h"
 
 #define CMDFILE_NAME_MAX 255	/* a function name or list item, bytes */
 #define CMDFILE_VERSION_MAX 255

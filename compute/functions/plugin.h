@@ -11,7 +11,7 @@
 
 #include <stddef.h>
 
-#include "reg.h"
+#include "functions/reg.h"
 
 typedef struct plugin plugin;
 

@@ -12,7 +12,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "rng.h"
+#include "data/rng.h"
 
 #define RNG_N 624			/* words of state */
 #define RNG_M 397			/* the twist's middle offset */

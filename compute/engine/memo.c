@@ -35,11 +35,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "fmt.h"
-#include "key.h"
-#include "log.h"
-#include "memo.h"
-#include "pool.h"
+#include "data/fmt.h"
+#include "engine/key.h"
+#include "util/log.h"
+#include "engine/memo.h"
+#include "engine/pool.h"
 
 #define MEMO_CACHE_ENTRIES 64		/* results kept in memory */
 #define MEMO_CACHE_BYTES (256u << 20)	/* their total size (but see put) */

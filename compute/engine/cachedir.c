@@ -25,9 +25,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cachedir.h"
-#include "log.h"
-#include "quote.h"
+#include "engine/cachedir.h"
+#include "util/log.h"
+#include "data/quote.h"
 
 #define CACHEDIR_LOCK "memofs-lock"
 #define CACHEDIR_TEMP_PREFIX "memofs-"

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "memofs_config.h"
-#include "reg.h"
+#include "functions/reg.h"
 
 /* The size of struct memofs_function in ABI 1: what a plugin built then
  * passes; every later field is read as 0 for it. */

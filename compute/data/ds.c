@@ -31,10 +31,10 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-#include "ds.h"
-#include "log.h"
-#include "quote.h"
-#include "rng.h"
+#include "data/ds.h"
+#include "util/log.h"
+#include "data/quote.h"
+#include "data/rng.h"
 
 #define DS_READ_HINT (64u << 10)	/* first buffer when size is unknown */
 #define DS_DEMO_ROWS 10000

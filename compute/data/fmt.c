@@ -21,7 +21,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "fmt.h"
+#include "data/fmt.h"
 
 /* The longest output: sign, 17 digits, point and a three-digit exponent. */
 _Static_assert(FMT_DOUBLE_MAX >= sizeof("-1.2345678901234567e-308"),

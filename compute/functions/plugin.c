@@ -9,7 +9,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-#include "plugin.h"
+#include "functions/plugin.h"
 
 struct plugin {
 	void *handle;		/* from dlopen(), closed by plugin_free() */

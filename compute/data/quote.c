@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "quote.h"
+#include "data/quote.h"
 
 void quote_bytes(char out[QUOTE_BUF], const char *s, size_t n)
 {

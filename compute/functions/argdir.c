@@ -24,8 +24,8 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-#include "argdir.h"
-#include "reg.h"
+#include "functions/argdir.h"
+#include "functions/reg.h"
 
 #define ARGDIR_BUCKETS 1024
 #define ARGDIR_READ_CHUNK (1u << 18)

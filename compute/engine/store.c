@@ -45,8 +45,8 @@
 #include <rocksdb/c.h>
 #include <xxhash.h>
 
-#include "log.h"
-#include "store.h"
+#include "util/log.h"
+#include "engine/store.h"
 
 #define STORE_FORMAT 1u
 #define STORE_HDR_LEN 40

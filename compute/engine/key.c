@@ -19,7 +19,7 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
-#include "key.h"
+#include "engine/key.h"
 
 _Static_assert(sizeof(XXH128_canonical_t) == KEY_LEN,
 	       "a key is one canonical XXH128 hash");

@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-#include "pool.h"
+#include "util/log.h"
+#include "engine/pool.h"
 
 struct pool_job {
 	pool_job_fn fn;

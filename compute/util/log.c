@@ -7,7 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "util/log.h"
 
 /* The process's one logging configuration.  Atomic because a daemon
  * switches to syslog (log_init again) while its workers may log. */

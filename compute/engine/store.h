@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "key.h"
+#include "engine/key.h"
 
 typedef struct store store;
 

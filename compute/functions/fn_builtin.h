@@ -12,7 +12,7 @@
 #ifndef MEMOFS_FN_BUILTIN_H
 #define MEMOFS_FN_BUILTIN_H
 
-#include "reg.h"
+#include "functions/reg.h"
 
 /* Registers the built-ins in r.  delay (seconds, >= 0) is borrowed and
  * must outlive r.  Returns 0 or a negative errno from reg_add(). */

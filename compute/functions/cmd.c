@@ -51,7 +51,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cmd.h"
+#include "functions/cmd.h"
 
 #define CMD_READ_MAX 16384	/* bytes read from a pipe at once */
 #define CMD_POLL_MS 5		/* waitid() interval without a pidfd */

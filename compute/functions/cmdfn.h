@@ -49,9 +49,9 @@
 
 #include <stddef.h>
 
-#include "argdir.h"
-#include "ds.h"
-#include "reg.h"
+#include "functions/argdir.h"
+#include "data/ds.h"
+#include "functions/reg.h"
 
 #define CMDFN_PATH "/usr/local/bin:/usr/bin:/bin"
 #define CMDFN_FILE_PATH "/dev/fd/3"	/* what {file} becomes */

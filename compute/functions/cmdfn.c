@@ -21,9 +21,9 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-#include "cmd.h"
-#include "cmdfile.h"
-#include "cmdfn.h"
+#include "functions/cmd.h"
+#include "functions/cmdfile.h"
+#include "functions/cmdfn.h"
 
 #define CMDFN_NENV 4
 #define CMDFN_RACY_NS ARGDIR_RACY_NS	/* see cmdfn_hex_fresh() */

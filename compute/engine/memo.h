@@ -22,9 +22,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ds.h"
-#include "reg.h"
-#include "store.h"
+#include "data/ds.h"
+#include "functions/reg.h"
+#include "engine/store.h"
 
 typedef struct memo memo;
 typedef struct memo_result memo_result;

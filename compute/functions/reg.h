@@ -10,8 +10,8 @@
 
 #include <stddef.h>
 
-#include "argdir.h"
-#include "ds.h"
+#include "functions/argdir.h"
+#include "data/ds.h"
 #include "memofs.h"
 
 #define REG_NAME_MAX 255	/* longest function or argument name */

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fn_builtin.h"
-#include "memo.h"
+#include "functions/fn_builtin.h"
+#include "engine/memo.h"
 
 #define FN_VERSION "1"
 
