@@ -57,6 +57,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/clock.h"
 #include "util/log.h"
 #include "mfs.h"
 
@@ -375,14 +376,6 @@ static void mfs_settle_and_read(struct mfs *fs, struct mfs_node *node,
 	free(held);
 }
 
-static int64_t mfs_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 /* A program that fstats then reads asks twice or more (Python's open()
  * and read() fstat twice, then read() sends a getattr with a handle):
  * when the computation its fstat started failed, its next requests for
@@ -395,7 +388,7 @@ static int mfs_failure(struct mfs *fs, struct mfs_node *n, fuse_req_t req,
 	int err = 0;
 
 	pthread_mutex_lock(&fs->lock);
-	if (n->fail_err && mfs_now_ns() - n->fail_ns > MFS_FAIL_KEEP_NS)
+	if (n->fail_err && util_now_ns() - n->fail_ns > MFS_FAIL_KEEP_NS)
 		n->fail_err = 0;
 	if (n->fail_err && n->fail_tid == (int)fuse_req_ctx(req)->pid) {
 		err = n->fail_err;
@@ -419,7 +412,7 @@ static void mfs_on_done(void *arg, int err, memo_result *res)
 	if (err && w->kind == MFS_WAIT_STAT) {
 		w->node->fail_err = err;
 		w->node->fail_tid = w->tid;
-		w->node->fail_ns = mfs_now_ns();
+		w->node->fail_ns = util_now_ns();
 	} else if (!err) {
 		w->node->fail_err = 0;
 	}

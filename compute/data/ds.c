@@ -32,11 +32,15 @@
 #include <xxhash.h>
 
 #include "data/ds.h"
+#include "util/clock.h"
+#include "util/file.h"
+#include "util/mem.h"
 #include "util/log.h"
 #include "data/quote.h"
 #include "data/rng.h"
 
 #define DS_READ_HINT (64u << 10)	/* first buffer when size is unknown */
+#define DS_READ_MAX (SIZE_MAX / 4)	/* the largest file read */
 #define DS_DEMO_ROWS 10000
 #define DS_DEMO_COLS 4
 #define DS_DEMO_SEED 42
@@ -187,82 +191,13 @@ const char *ds_name(const ds *d)
 
 static double ds_seconds(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)util_now_ns() / 1e9;
 }
 
-#define DS_HUGE_MIN (4u << 20)	/* buffers this large ask for huge pages */
-#define DS_HUGE_PAGE (2u << 20)
-
-/* malloc() for the file and value buffers, which can be gigabytes: those
- * are aligned to and backed by transparent huge pages where the kernel
- * allows it (madvise mode), which makes first touching them ~10x cheaper.
- * Freed with free(). */
-static void *ds_big_alloc(size_t n)
-{
-	void *p = NULL;
-
-	if (n < DS_HUGE_MIN)
-		return malloc(n);
-	if (posix_memalign(&p, DS_HUGE_PAGE, n) != 0)
-		return NULL;
-	madvise(p, n & ~(size_t)(DS_HUGE_PAGE - 1), MADV_HUGEPAGE);
-	return p;
-}
-
-/* Reads fd to its end into a malloc'd, NUL-terminated buffer; *len excludes
- * the NUL.  hint is the expected size.  The caller frees *buf. */
-static int ds_read_fd(const struct ds_msg *m, int fd, size_t hint,
-		      char **buf, size_t *len)
-{
-	size_t cap = hint + 2, used = 0;	/* +1 to see EOF, +1 for NUL */
-	char *b = ds_big_alloc(cap), *nb;
-	ssize_t n;
-	int rc;
-
-	if (!b)
-		return ds_nomem(m);
-	for (;;) {
-		if (cap - used < 2) {
-			if (cap > SIZE_MAX / 2) {
-				rc = ds_nomem(m);
-				goto out_free_buf;
-			}
-			nb = realloc(b, cap * 2);
-			if (!nb) {
-				rc = ds_nomem(m);
-				goto out_free_buf;
-			}
-			b = nb;
-			cap *= 2;
-		}
-		n = read(fd, b + used, cap - used - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = -errno;
-			ds_fail(m, rc, "%s", strerror(-rc));
-			goto out_free_buf;
-		}
-		if (n == 0)
-			break;
-		used += (size_t)n;
-	}
-	b[used] = '\0';
-	*buf = b;
-	*len = used;
-	return 0;
-
-out_free_buf:
-	free(b);
-	return rc;
-}
-
-/* Reads the file at m->path; see ds_read_fd().  Directories are refused
- * with -EISDIR, and devices and sockets with -EINVAL (a device such as
- * /dev/zero never ends); pipes are read to their end. */
+/* Reads the file at m->path into a NUL-terminated buffer (*len excludes
+ * the NUL; the caller frees *buf).  Directories are refused with -EISDIR,
+ * and devices and sockets with -EINVAL (a device such as /dev/zero never
+ * ends); pipes are read to their end. */
 static int ds_read_file(const struct ds_msg *m, char **buf, size_t *len,
 			struct stat *st_out)
 {
@@ -289,12 +224,22 @@ static int ds_read_file(const struct ds_msg *m, char **buf, size_t *len,
 		rc = ds_fail(m, -EINVAL, "not a regular file");
 		goto out_close;
 	}
-	if (S_ISREG(st.st_mode) && (uintmax_t)st.st_size > SIZE_MAX / 4) {
+	if (S_ISREG(st.st_mode) && (uintmax_t)st.st_size > DS_READ_MAX) {
 		rc = ds_fail(m, -EFBIG, "%s", strerror(EFBIG));
 		goto out_close;
 	}
 	hint = S_ISREG(st.st_mode) ? (size_t)st.st_size : DS_READ_HINT;
-	rc = ds_read_fd(m, fd, hint, buf, len);
+	rc = util_file_read_fd(fd, hint, DS_READ_MAX, buf, len);
+	if (rc) {
+		ds_fail(m, rc, "%s", strerror(-rc));
+		goto out_close;
+	}
+	if (*len > DS_READ_MAX) {
+		free(*buf);
+		*buf = NULL;
+		rc = ds_fail(m, -EFBIG, "%s", strerror(EFBIG));
+		goto out_close;
+	}
 	*st_out = st;
 out_close:
 	close(fd);
@@ -1215,7 +1160,7 @@ static int npy_fill(ds *d, struct npy *n)
 	if (need > have)
 		return npy_fail(n, n->hdr_end, "truncated data: need %zu "
 				"bytes, have %zu", need, have);
-	d->values = ds_big_alloc(bytes);
+	d->values = util_big_alloc(bytes);
 	if (!d->values)
 		return ds_nomem(n->m);
 	npy_convert(n->buf + n->hdr_end, &n->type, rows, cols, n->fortran,

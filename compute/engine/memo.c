@@ -37,7 +37,9 @@
 
 #include "data/fmt.h"
 #include "engine/key.h"
+#include "util/clock.h"
 #include "util/log.h"
+#include "util/mem.h"
 #include "engine/memo.h"
 #include "engine/pool.h"
 
@@ -425,14 +427,6 @@ static int memo_stopping(memo *m)
 	return stopping;
 }
 
-static uint64_t memo_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static void memo_ctx_release(memofs_ctx *ctx)
 {
 	for (size_t i = 0; i < ctx->nheld; i++)
@@ -467,12 +461,12 @@ static int memo_compute(memo *m, struct memo_flight *f, unsigned depth,
 			memo_result **out)
 {
 	memofs_ctx ctx = { .m = m, .f = f, .depth = depth };
-	uint64_t t0 = memo_now_ns(), ns;
+	uint64_t t0 = (uint64_t)util_now_ns(), ns;
 	int rc;
 
 	log_info("%s(%s): computing", reg_fn_name(f->fn), f->arg);
 	rc = reg_fn_compute(f->fn, &ctx, f->arg);
-	ns = memo_now_ns() - t0;
+	ns = (uint64_t)util_now_ns() - t0;
 	if (rc) {
 		log_warn("%s(%s): failed after %.3f s: %s", reg_fn_name(f->fn),
 			 f->arg, ns / 1e9,
@@ -657,16 +651,10 @@ static struct memo_flight *memo_flight_get(memo *m, const reg_fn *fn,
 
 static int memo_hold(memofs_ctx *ctx, memo_result *res)
 {
-	if (ctx->nheld == ctx->capheld) {
-		size_t cap = ctx->capheld ? 2 * ctx->capheld : 4;
-		memo_result **held = realloc(ctx->held, cap * sizeof(*held));
-
-		if (!held) {
-			memo_result_unref(res);
-			return -ENOMEM;
-		}
-		ctx->held = held;
-		ctx->capheld = cap;
+	if (util_grow(&ctx->held, &ctx->capheld, ctx->nheld + 1,
+		      sizeof(*ctx->held), 4) != 0) {
+		memo_result_unref(res);
+		return -ENOMEM;
 	}
 	ctx->held[ctx->nheld++] = res;
 	return 0;
@@ -813,21 +801,9 @@ const double *memofs_data_column(const memofs_ctx *ctx, size_t col)
 
 int memofs_write(memofs_ctx *ctx, const void *buf, size_t len)
 {
-	if (len > ctx->cap - ctx->len) {
-		size_t cap = ctx->cap ? ctx->cap : 256;
-		char *out;
-
-		while (cap - ctx->len < len) {
-			if (cap > SIZE_MAX / 2)
-				return -ENOMEM;
-			cap *= 2;
-		}
-		out = realloc(ctx->out, cap);
-		if (!out)
-			return -ENOMEM;
-		ctx->out = out;
-		ctx->cap = cap;
-	}
+	if (len > SIZE_MAX - ctx->len ||
+	    util_grow(&ctx->out, &ctx->cap, ctx->len + len, 1, 256) != 0)
+		return -ENOMEM;
 	memcpy(ctx->out + ctx->len, buf, len);
 	ctx->len += len;
 	return 0;
@@ -925,7 +901,7 @@ static struct timespec memo_deadline(double seconds)
 
 	if (seconds > 1e9)
 		seconds = 1e9;
-	ns = memo_now_ns() + (uint64_t)(seconds * 1e9);
+	ns = (uint64_t)util_now_ns() + (uint64_t)(seconds * 1e9);
 	ts.tv_sec = (time_t)(ns / 1000000000u);
 	ts.tv_nsec = (long)(ns % 1000000000u);
 	return ts;

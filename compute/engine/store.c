@@ -45,6 +45,7 @@
 #include <rocksdb/c.h>
 #include <xxhash.h>
 
+#include "util/clock.h"
 #include "util/log.h"
 #include "engine/store.h"
 
@@ -592,14 +593,6 @@ void store_rec_free(store_rec *rec)
 
 /* ---- writes ------------------------------------------------------------- */
 
-static uint64_t store_mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Drops st->drop_sst, if set, from the database just reopened without
  * compactions (so that none is reading it), then turns compactions back
  * on.  Caller write-holds st->lock. */
@@ -637,7 +630,7 @@ static int store_recover(store *st)
 
 	if (since == 0)
 		return 0;
-	now = store_mono_ns();
+	now = (uint64_t)util_now_ns();
 	if (now - since < STORE_RETRY_NS)
 		return st->stopped_rc;
 	pthread_rwlock_wrlock(&st->lock);
@@ -713,7 +706,7 @@ static int store_write(store *st, const uint8_t key[KEY_LEN],
 		return store_fail("put", key, err, rc);	/* no reopen cures it */
 	if (st->stopped_since == 0) {
 		st->stopped_rc = rc;
-		st->stopped_since = store_mono_ns();
+		st->stopped_since = (uint64_t)util_now_ns();
 	}
 	return store_fail("put", key, err, rc);
 }

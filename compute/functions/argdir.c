@@ -26,24 +26,17 @@
 
 #include "functions/argdir.h"
 #include "functions/reg.h"
+#include "util/clock.h"
+#include "util/file.h"
+#include "util/mem.h"
 
 #define ARGDIR_BUCKETS 1024
-#define ARGDIR_READ_CHUNK (1u << 18)
 #define ARGDIR_DIGEST_TRIES 3
 #define ARGDIR_HARDLINKS_SYSCTL "/proc/sys/fs/protected_hardlinks"	/* a file that keeps changing while read */
 
-/* What identifies one version of a file's content. */
-struct argdir_ident {
-	dev_t dev;
-	ino_t ino;
-	off_t size;
-	struct timespec mtime;
-	struct timespec ctime;
-};
-
 struct argdir_entry {
 	char *name;
-	struct argdir_ident id;
+	struct util_file_ident id;
 	char hex[ARGDIR_HEX_LEN + 1];
 	struct argdir_entry *next;		/* hash chain */
 };
@@ -142,84 +135,32 @@ int argdir_stat(const argdir *d, struct stat *out)
 
 /* ---- identities and digests --------------------------------------------- */
 
-static void argdir_ident_of(const struct stat *st, struct argdir_ident *id)
-{
-	id->dev = st->st_dev;
-	id->ino = st->st_ino;
-	id->size = st->st_size;
-	id->mtime = st->st_mtim;
-	id->ctime = st->st_ctim;
-}
-
-static int argdir_ts_eq(struct timespec a, struct timespec b)
-{
-	return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
-}
-
-static int argdir_ident_eq(const struct argdir_ident *a,
-			   const struct argdir_ident *b)
-{
-	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
-	       argdir_ts_eq(a->mtime, b->mtime) && argdir_ts_eq(a->ctime, b->ctime);
-}
-
-static long long argdir_ns(struct timespec t)
-{
-	return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
-}
-
-/* May a digest taken at time now be trusted for this identity later?  Not
- * when the file changed within ARGDIR_RACY_NS of now: a write in the same
- * timestamp tick would leave the identity unchanged. */
-static int argdir_ident_settled(const struct argdir_ident *id,
-				struct timespec now)
-{
-	long long newest = argdir_ns(id->mtime) > argdir_ns(id->ctime)
-				   ? argdir_ns(id->mtime) : argdir_ns(id->ctime);
-
-	return argdir_ns(now) - newest >= ARGDIR_RACY_NS;
-}
-
 /* XXH3-128 of what fd holds, read from the start, as hex. */
 static int argdir_hash_fd(int fd, char hex[ARGDIR_HEX_LEN + 1])
 {
 	XXH3_state_t *st = XXH3_createState();
-	char *buf = malloc(ARGDIR_READ_CHUNK);
 	XXH128_canonical_t c;
-	off_t off = 0;
-	ssize_t n;
-	int rc = 0;
+	int rc;
 
-	if (!st || !buf) {
-		rc = -ENOMEM;
-		goto out_free;
-	}
+	if (!st)
+		return -ENOMEM;
 	XXH3_128bits_reset(st);
-	while ((n = pread(fd, buf, ARGDIR_READ_CHUNK, off)) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = -errno;
-			goto out_free;
-		}
-		XXH3_128bits_update(st, buf, (size_t)n);
-		off += n;
+	rc = util_file_hash(fd, st, UTIL_HASH_128);
+	if (rc == 0) {
+		XXH128_canonicalFromHash(&c, XXH3_128bits_digest(st));
+		for (int i = 0; i < 16; i++)
+			snprintf(hex + 2 * i, 3, "%02x", c.digest[i]);
 	}
-	XXH128_canonicalFromHash(&c, XXH3_128bits_digest(st));
-	for (int i = 0; i < 16; i++)
-		snprintf(hex + 2 * i, 3, "%02x", c.digest[i]);
-out_free:
-	free(buf);
 	XXH3_freeState(st);
 	return rc;
 }
 
 /* Digests the regular file fd; *id is its identity, unchanged from before
  * the read to after it.  -EAGAIN when it kept changing. */
-static int argdir_digest(int fd, struct argdir_ident *id,
+static int argdir_digest(int fd, struct util_file_ident *id,
 		      char hex[ARGDIR_HEX_LEN + 1])
 {
-	struct argdir_ident after;
+	struct util_file_ident after;
 	struct stat st;
 
 	for (int i = 0; i < ARGDIR_DIGEST_TRIES; i++) {
@@ -229,14 +170,14 @@ static int argdir_digest(int fd, struct argdir_ident *id,
 			return -errno;
 		if (!S_ISREG(st.st_mode))
 			return -ENOENT;
-		argdir_ident_of(&st, id);
+		util_file_ident_of(&st, id);
 		rc = argdir_hash_fd(fd, hex);
 		if (rc)
 			return rc;
 		if (fstat(fd, &st) != 0)
 			return -errno;
-		argdir_ident_of(&st, &after);
-		if (argdir_ident_eq(id, &after))
+		util_file_ident_of(&st, &after);
+		if (util_file_ident_eq(id, &after))
 			return 0;
 	}
 	return -EAGAIN;
@@ -261,7 +202,7 @@ static struct argdir_entry *argdir_cache_find(argdir *d, const char *name)
 
 /* Copies the cached digest of name into hex if it is for identity id. */
 static int argdir_cache_get(argdir *d, const char *name,
-			    const struct argdir_ident *id,
+			    const struct util_file_ident *id,
 			    char hex[ARGDIR_HEX_LEN + 1])
 {
 	struct argdir_entry *e;
@@ -269,7 +210,7 @@ static int argdir_cache_get(argdir *d, const char *name,
 
 	pthread_mutex_lock(&d->lock);
 	e = argdir_cache_find(d, name);
-	if (e && argdir_ident_eq(&e->id, id)) {
+	if (e && util_file_ident_eq(&e->id, id)) {
 		memcpy(hex, e->hex, ARGDIR_HEX_LEN + 1);
 		hit = 1;
 	}
@@ -279,7 +220,7 @@ static int argdir_cache_get(argdir *d, const char *name,
 
 /* Remembers name's digest (best effort: without memory, it is not). */
 static void argdir_cache_put(argdir *d, const char *name,
-			     const struct argdir_ident *id,
+			     const struct util_file_ident *id,
 			     const char hex[ARGDIR_HEX_LEN + 1])
 {
 	struct argdir_entry *e;
@@ -322,7 +263,7 @@ static int argdir_admits(const argdir *d, const struct stat *st)
 static int argdir_fd_hex(argdir *d, const char *name, int fd,
 			 char hex[ARGDIR_HEX_LEN + 1])
 {
-	struct argdir_ident id;
+	struct util_file_ident id;
 	struct timespec now;
 	struct stat st;
 	int rc;
@@ -331,12 +272,12 @@ static int argdir_fd_hex(argdir *d, const char *name, int fd,
 		return -errno;
 	if (!argdir_admits(d, &st))
 		return -ENOENT;
-	argdir_ident_of(&st, &id);
+	util_file_ident_of(&st, &id);
 	if (argdir_cache_get(d, name, &id, hex))
 		return 0;
 	clock_gettime(CLOCK_REALTIME, &now);
 	rc = argdir_digest(fd, &id, hex);
-	if (rc == 0 && argdir_ident_settled(&id, now))
+	if (rc == 0 && util_file_ident_settled(&id, util_ts_ns(now), ARGDIR_RACY_NS))
 		argdir_cache_put(d, name, &id, hex);
 	return rc;
 }
@@ -367,7 +308,7 @@ static int argdir_open_name(argdir *d, const char *name)
 static int argdir_file_hex(argdir *d, const char *name, int quick,
 			   char hex[ARGDIR_HEX_LEN + 1])
 {
-	struct argdir_ident id;
+	struct util_file_ident id;
 	struct stat st;
 	int fd, rc;
 
@@ -378,7 +319,7 @@ static int argdir_file_hex(argdir *d, const char *name, int quick,
 		       errno == ENAMETOOLONG ? -ENOENT : -errno;
 	if (!argdir_admits(d, &st))
 		return -ENOENT;
-	argdir_ident_of(&st, &id);
+	util_file_ident_of(&st, &id);
 	if (argdir_cache_get(d, name, &id, hex))
 		return 0;
 	if (quick && st.st_size > ARGDIR_QUICK_MAX)
@@ -492,15 +433,8 @@ struct argdir_names {
 
 static int argdir_names_add(struct argdir_names *l, const char *name)
 {
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 64;
-		char **v = realloc(l->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		l->v = v;
-		l->cap = cap;
-	}
+	if (util_grow(&l->v, &l->cap, l->n + 1, sizeof(*l->v), 64) != 0)
+		return -ENOMEM;
 	l->v[l->n] = strdup(name);
 	if (!l->v[l->n])
 		return -ENOMEM;

@@ -52,6 +52,7 @@
 #include <unistd.h>
 
 #include "functions/cmd.h"
+#include "util/clock.h"
 
 #define CMD_READ_MAX 16384	/* bytes read from a pipe at once */
 #define CMD_POLL_MS 5		/* waitid() interval without a pidfd */
@@ -637,19 +638,11 @@ static int cmd_start(struct cmd_run *r)
 
 /* ---- waiting ------------------------------------------------------------ */
 
-static int64_t cmd_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static int64_t cmd_deadline(double timeout)
 {
 	if (!(timeout > 0) || timeout > CMD_TIMEOUT_MAX)
 		return -1;	/* also for NaN */
-	return cmd_now_ns() + (int64_t)(timeout * 1e9);
+	return util_now_ns() + (int64_t)(timeout * 1e9);
 }
 
 /* Hands len stdout bytes to the sink.  Returns 0 or a negative errno. */
@@ -719,7 +712,7 @@ static int cmd_poll_ms(const struct cmd_run *r)
 	int ms = -1;
 
 	if (r->deadline >= 0) {
-		int64_t left = r->deadline - cmd_now_ns();
+		int64_t left = r->deadline - util_now_ns();
 
 		if (left <= 0)
 			ms = 0;
@@ -770,7 +763,7 @@ static int cmd_step(struct cmd_run *r)
 	}
 	if (cmd_exited(r, pfd))
 		return 1;
-	if (r->deadline >= 0 && cmd_now_ns() >= r->deadline) {
+	if (r->deadline >= 0 && util_now_ns() >= r->deadline) {
 		r->why = CMD_TIMEOUT;
 		return -ETIMEDOUT;
 	}

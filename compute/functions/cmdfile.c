@@ -27,8 +27,11 @@
 
 #include "functions/cmdfile.h"
 #include "data/quote.h"
+#include "util/file.h"
+#include "util/mem.h"
+#include "util/name.h"
 
-#define CMDFILE_NAME_MAX 255	/* a function name or list item, bytes */
+#define CMDFILE_NAME_MAX UTIL_NAME_MAX	/* a function name or list item */
 #define CMDFILE_VERSION_MAX 255
 #define CMDFILE_DESC_MAX 1024
 #define CMDFILE_TIMEOUT_LEN 64	/* longer timeout values are refused */
@@ -133,32 +136,6 @@ static int cmdfile_is(const char *s, size_t n, const char *word)
 	return strlen(word) == n && memcmp(s, word, n) == 0;
 }
 
-/* A file name: 1..255 bytes, no '/', no control character, not "." or
- * "..". */
-static int cmdfile_valid_item(const char *s, size_t n)
-{
-	if (n == 0 || n > CMDFILE_NAME_MAX || cmdfile_is(s, n, ".") ||
-	    cmdfile_is(s, n, ".."))
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (s[i] == '/' || cmdfile_control(s[i]))
-			return 0;
-	return 1;
-}
-
-/* A function name (memofs.h): a file name of [A-Za-z0-9_.-] only. */
-static int cmdfile_valid_name(const char *s, size_t n)
-{
-	if (!cmdfile_valid_item(s, n))
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!(('a' <= s[i] && s[i] <= 'z') ||
-		      ('A' <= s[i] && s[i] <= 'Z') ||
-		      ('0' <= s[i] && s[i] <= '9') || s[i] == '_' ||
-		      s[i] == '.' || s[i] == '-'))
-			return 0;
-	return 1;
-}
 
 static int cmdfile_sorted_cmp(const void *a, const void *b)
 {
@@ -230,15 +207,8 @@ static int cmdfile_add_fn(struct cmdfile_parser *p, const char *name,
 	struct cmdfile *f = p->f;
 	struct cmdfile_fn *fn;
 
-	if (f->n == p->cap) {
-		size_t cap = p->cap ? 2 * p->cap : 8;
-		struct cmdfile_fn *fns = realloc(f->fns, cap * sizeof(*fns));
-
-		if (!fns)
-			return cmdfile_nomem(&p->m);
-		f->fns = fns;
-		p->cap = cap;
-	}
+	if (util_grow(&f->fns, &p->cap, f->n + 1, sizeof(*f->fns), 8) != 0)
+		return cmdfile_nomem(&p->m);
 	fn = &f->fns[f->n];
 	memset(fn, 0, sizeof(*fn));
 	fn->name = strndup(name, n);
@@ -322,7 +292,7 @@ static int cmdfile_add_item(struct cmdfile_parser *p, struct cmdfile_fn *fn,
 	cmdfile_trim(&s, &n);
 	if (n == 0)
 		return cmdfile_bad(p, p->line, "empty item in the list");
-	if (!cmdfile_valid_item(s, n)) {
+	if (!util_name_component(s, n)) {
 		char show[QUOTE_BUF];
 
 		quote_bytes(show, s, n);
@@ -426,20 +396,11 @@ static enum cmdfile_ph cmdfile_find_ph(const char *s, size_t n)
 static int cmdfile_push_arg(struct cmdfile_parser *p, struct cmdfile_fn *fn,
 			    const char *text, size_t len, enum cmdfile_ph ph)
 {
-	if (fn->argc + 1 >= p->argcap) {
-		size_t cap = p->argcap ? 2 * p->argcap : 8;
-		char **argv = realloc(fn->argv, cap * sizeof(*argv));
-		enum cmdfile_ph *phs;
+	size_t cap = p->argcap;	/* argv and ph grow alike */
 
-		if (!argv)
-			return cmdfile_nomem(&p->m);
-		fn->argv = argv;
-		phs = realloc(fn->ph, cap * sizeof(*phs));
-		if (!phs)
-			return cmdfile_nomem(&p->m);
-		fn->ph = phs;
-		p->argcap = cap;
-	}
+	if (util_grow(&fn->argv, &cap, fn->argc + 2, sizeof(*fn->argv), 8) ||
+	    util_grow(&fn->ph, &p->argcap, fn->argc + 2, sizeof(*fn->ph), 8))
+		return cmdfile_nomem(&p->m);
 	fn->argv[fn->argc] = strndup(text, len);
 	if (!fn->argv[fn->argc])
 		return cmdfile_nomem(&p->m);
@@ -645,7 +606,7 @@ static int cmdfile_parse_section(struct cmdfile_parser *p, const char *s,
 				   "function name");
 	if (close != s + n - 1)
 		return cmdfile_bad(p, p->line, "text after ']'");
-	if (!cmdfile_valid_name(s + 1, (size_t)(close - s - 1))) {
+	if (!util_name_function(s + 1, (size_t)(close - s - 1))) {
 		char show[QUOTE_BUF];
 
 		quote_bytes(show, s + 1, (size_t)(close - s - 1));
@@ -776,52 +737,6 @@ out_free_file:
 
 /* ---- Reading ----------------------------------------------------------- */
 
-/* Reads fd to its end, or to one byte past CMDFILE_SIZE_MAX (which
- * cmdfile_parse_buf() then refuses).  hint is the size fstat() saw. */
-static int cmdfile_read_fd(const struct cmdfile_msg *m, int fd, size_t hint,
-			   char **out, size_t *outlen)
-{
-	size_t cap = hint + 1, len = 0;
-	char *buf = malloc(cap), *bigger;
-	ssize_t n;
-	int rc;
-
-	if (!buf)
-		return cmdfile_nomem(m);
-	for (;;) {
-		if (len == cap && cap > CMDFILE_SIZE_MAX)
-			break;
-		if (len == cap) {
-			cap = cap > CMDFILE_SIZE_MAX / 2 ? CMDFILE_SIZE_MAX + 1
-							 : 2 * cap;
-			bigger = realloc(buf, cap);
-			if (!bigger) {
-				rc = cmdfile_nomem(m);
-				goto out_free_buf;
-			}
-			buf = bigger;
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n == 0)
-			break;
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = -errno;
-			cmdfile_fail(m, rc, "%s", strerror(-rc));
-			goto out_free_buf;
-		}
-		len += (size_t)n;
-	}
-	*out = buf;
-	*outlen = len;
-	return 0;
-
-out_free_buf:
-	free(buf);
-	return rc;
-}
-
 /* Opens the regular file at m->path and reads it all into *out. */
 static int cmdfile_read(const struct cmdfile_msg *m, char **out,
 			size_t *outlen)
@@ -847,9 +762,13 @@ static int cmdfile_read(const struct cmdfile_msg *m, char **out,
 		rc = cmdfile_fail(m, -EFBIG, "larger than 1 MiB");
 		goto out_close;
 	}
-	rc = cmdfile_read_fd(m, fd, st.st_size > 0 ? (size_t)st.st_size
-						   : CMDFILE_READ_HINT,
-			     out, outlen);
+	/* To the end, or to one byte past CMDFILE_SIZE_MAX (which
+	 * cmdfile_parse_buf() then refuses). */
+	rc = util_file_read_fd(fd, st.st_size > 0 ? (size_t)st.st_size
+						  : CMDFILE_READ_HINT,
+			       CMDFILE_SIZE_MAX, out, outlen);
+	if (rc)
+		cmdfile_fail(m, rc, "%s", strerror(-rc));
 out_close:
 	close(fd);
 	return rc;

@@ -24,6 +24,8 @@
 #include "functions/cmd.h"
 #include "functions/cmdfile.h"
 #include "functions/cmdfn.h"
+#include "util/clock.h"
+#include "util/file.h"
 
 #define CMDFN_NENV 4
 #define CMDFN_RACY_NS ARGDIR_RACY_NS	/* see cmdfn_hex_fresh() */
@@ -32,10 +34,7 @@
  * (or that it is missing: err). */
 struct cmdfn_ident {
 	int err;
-	dev_t dev;
-	ino_t ino;
-	off_t size;
-	struct timespec mtime, ctime;
+	struct util_file_ident id;	/* when err is 0 */
 };
 
 struct cmdfn_fn {
@@ -171,18 +170,16 @@ void cmdfn_free(cmdfn *c)
 /* Has the table DATA file changed since it was loaded? */
 static int cmdfn_data_changed(const cmdfn *c)
 {
+	struct util_file_ident a, b;
 	struct stat then, now;
 
 	if (!c->data.table || ds_file_stat(c->data.table, &then) != 0)
 		return 0;
 	if (stat(c->data_abs, &now) != 0)
 		return 1;
-	return then.st_dev != now.st_dev || then.st_ino != now.st_ino ||
-	       then.st_size != now.st_size ||
-	       then.st_mtim.tv_sec != now.st_mtim.tv_sec ||
-	       then.st_mtim.tv_nsec != now.st_mtim.tv_nsec ||
-	       then.st_ctim.tv_sec != now.st_ctim.tv_sec ||
-	       then.st_ctim.tv_nsec != now.st_ctim.tv_nsec;
+	util_file_ident_of(&then, &a);
+	util_file_ident_of(&now, &b);
+	return !util_file_ident_eq(&a, &b);
 }
 
 /* For a file argument NAME/HEX: opens the file once and checks it still
@@ -404,10 +401,8 @@ static void cmdfn_hash_str(XXH3_state_t *st, const char *s)
 /* Adds the bytes of the file at path, if it is a regular file. */
 static int cmdfn_hash_file(XXH3_state_t *st, const char *path)
 {
-	char buf[1 << 16];
 	struct stat sb;
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC), rc;
 
 	if (fd < 0)
 		return 0;
@@ -416,10 +411,9 @@ static int cmdfn_hash_file(XXH3_state_t *st, const char *path)
 		return 0;
 	}
 	cmdfn_hash_str(st, path);
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		XXH3_64bits_update(st, buf, (size_t)n);
+	rc = util_file_hash(fd, st, UTIL_HASH_64);
 	close(fd);
-	return n < 0 ? -EIO : 0;
+	return rc == -ENOMEM ? rc : rc < 0 ? -EIO : 0;
 }
 
 /* The digest that joins f's declared version: see cmdfn.h. */
@@ -480,11 +474,6 @@ static int cmdfn_watch_init(struct cmdfn_fn *f)
 
 /* ---- the version now ------------------------------------------------------ */
 
-static long long cmdfn_ns(struct timespec t)
-{
-	return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
-}
-
 static void cmdfn_ident_of(const char *path, struct cmdfn_ident *id)
 {
 	struct stat st;
@@ -494,20 +483,13 @@ static void cmdfn_ident_of(const char *path, struct cmdfn_ident *id)
 		id->err = errno;
 		return;
 	}
-	id->dev = st.st_dev;
-	id->ino = st.st_ino;
-	id->size = st.st_size;
-	id->mtime = st.st_mtim;
-	id->ctime = st.st_ctim;
+	util_file_ident_of(&st, &id->id);
 }
 
 static int cmdfn_ident_eq(const struct cmdfn_ident *a,
 			  const struct cmdfn_ident *b)
 {
-	return a->err == b->err && a->dev == b->dev && a->ino == b->ino &&
-	       a->size == b->size &&
-	       cmdfn_ns(a->mtime) == cmdfn_ns(b->mtime) &&
-	       cmdfn_ns(a->ctime) == cmdfn_ns(b->ctime);
+	return a->err == b->err && util_file_ident_eq(&a->id, &b->id);
 }
 
 /* May f->hex still be trusted, the watched files now being ids?  Only if
@@ -523,8 +505,8 @@ static int cmdfn_hex_fresh(const struct cmdfn_fn *f,
 		if (!cmdfn_ident_eq(&ids[i], &f->seen[i]))
 			return 0;
 		if (ids[i].err == 0 &&
-		    (f->hex_ns - cmdfn_ns(ids[i].mtime) < CMDFN_RACY_NS ||
-		     f->hex_ns - cmdfn_ns(ids[i].ctime) < CMDFN_RACY_NS))
+		    !util_file_ident_settled(&ids[i].id, f->hex_ns,
+					     CMDFN_RACY_NS))
 			return 0;
 	}
 	return 1;
@@ -544,7 +526,7 @@ static int cmdfn_version_now(void *udata, char *suffix)
 	if (!cmdfn_hex_fresh(f, f->now)) {
 		clock_gettime(CLOCK_REALTIME, &now);
 		rc = cmdfn_version_hex(f, f->hex);
-		f->hex_ns = rc ? 0 : cmdfn_ns(now);
+		f->hex_ns = rc ? 0 : util_ts_ns(now);
 		memcpy(f->seen, f->now, f->nwatch * sizeof(*f->now));
 	}
 	if (rc == 0)

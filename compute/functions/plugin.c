@@ -10,39 +10,11 @@
 #include <xxhash.h>
 
 #include "functions/plugin.h"
+#include "util/file.h"
 
 struct plugin {
 	void *handle;		/* from dlopen(), closed by plugin_free() */
 };
-
-/* XXH3-64 of the file's bytes as 16 hex digits.  0 or -errno. */
-static int plugin_digest(const char *path, char hex[17])
-{
-	XXH3_state_t *st = XXH3_createState();
-	char buf[1 << 16];
-	ssize_t n;
-	int fd, rc = 0;
-
-	if (!st)
-		return -ENOMEM;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		rc = -errno;
-		goto out_free_state;
-	}
-	XXH3_64bits_reset(st);
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		XXH3_64bits_update(st, buf, (size_t)n);
-	if (n < 0)
-		rc = -errno;
-	else
-		snprintf(hex, 17, "%016llx",
-			 (unsigned long long)XXH3_64bits_digest(st));
-	close(fd);
-out_free_state:
-	XXH3_freeState(st);
-	return rc;
-}
 
 /* Checks the ABI declaration and finds the entry point. */
 static int plugin_resolve(void *handle, const char *path,
@@ -95,7 +67,7 @@ int plugin_load(reg *r, const char *path, plugin **out, char *err,
 	char hex[17], local[4096];
 	memofs_plugin_init_fn init;
 	plugin *p;
-	int rc = plugin_digest(path, hex);
+	int rc = util_file_hash64_hex(path, hex);
 
 	if (rc) {
 		snprintf(err, errlen, "plugin %s: %s", path, strerror(-rc));

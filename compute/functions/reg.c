@@ -15,6 +15,7 @@
 
 #include "memofs_config.h"
 #include "functions/reg.h"
+#include "util/mem.h"
 
 /* The size of struct memofs_function in ABI 1: what a plugin built then
  * passes; every later field is read as 0 for it. */
@@ -93,35 +94,14 @@ void reg_free(reg *r)
  * "..", no control characters. */
 int reg_valid_component(const char *s)
 {
-	size_t n = strlen(s);
-
-	if (n == 0 || n > REG_NAME_MAX)
-		return 0;
-	if (strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
-		return 0;
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		if (*p == '/' || *p < 0x20 || *p == 0x7f)
-			return 0;
-	return 1;
-}
-
-static int reg_valid_fn_name(const char *s)
-{
-	if (!reg_valid_component(s))
-		return 0;
-	for (const char *p = s; *p; p++)
-		if (!(('a' <= *p && *p <= 'z') || ('A' <= *p && *p <= 'Z') ||
-		      ('0' <= *p && *p <= '9') || *p == '_' || *p == '.' ||
-		      *p == '-'))
-			return 0;
-	return 1;
+	return util_name_component(s, strlen(s));
 }
 
 static int reg_valid_def(const struct memofs_function *def)
 {
 	if (!def || !def->name || !def->version || !def->compute)
 		return 0;
-	if (!reg_valid_fn_name(def->name))
+	if (!util_name_function(def->name, strlen(def->name)))
 		return 0;
 	if (def->args == MEMOFS_ARGS_COLUMNS || def->args == REG_ARGS_FILES)
 		return 1;
@@ -166,15 +146,8 @@ static int reg_copy_arg_list(struct reg_fn *f, const char *const *list)
 
 static int reg_append(reg *r, struct reg_fn *f)
 {
-	if (r->nfns == r->cap) {
-		size_t cap = r->cap ? 2 * r->cap : 16;
-		struct reg_fn **fns = realloc(r->fns, cap * sizeof(*fns));
-
-		if (!fns)
-			return -ENOMEM;
-		r->fns = fns;
-		r->cap = cap;
-	}
+	if (util_grow(&r->fns, &r->cap, r->nfns + 1, sizeof(*r->fns), 16))
+		return -ENOMEM;
 	r->fns[r->nfns++] = f;
 	return 0;
 }

@@ -13,8 +13,9 @@
 #include "functions/argdir.h"
 #include "data/ds.h"
 #include "memofs.h"
+#include "util/name.h"
 
-#define REG_NAME_MAX 255	/* longest function or argument name */
+#define REG_NAME_MAX UTIL_NAME_MAX	/* longest function or argument name */
 /* Longest canonical argument: a file name, '/', its digest (argdir.h). */
 #define REG_ARG_MAX (REG_NAME_MAX + 1 + ARGDIR_HEX_LEN)
 

@@ -45,13 +45,17 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # The compute sources and libraries each target needs.
 sources() {
 	case $1 in
-	csv | npy) echo data/ds.c util/log.c data/quote.c data/rng.c ;;
+	csv | npy) echo data/ds.c util/log.c data/quote.c data/rng.c \
+		util/clock.c util/file.c util/mem.c ;;
 	path) echo data/ds.c util/log.c data/quote.c data/rng.c \
+		util/clock.c util/file.c util/mem.c util/name.c \
 		functions/reg.c functions/argdir.c functions/fn_builtin.c \
 		engine/memo.c engine/pool.c engine/key.c engine/store.c \
 		data/fmt.c ;;
 	fmt) echo data/fmt.c ;;
-	cmdfile) echo data/quote.c ;;	# and cmdfile.c itself: see includes()
+	cmdfile) echo data/quote.c util/clock.c util/file.c util/mem.c \
+		util/name.c ;;
+		# and cmdfile.c itself: see includes()
 	esac
 }
 # The compute sources a target #includes instead of linking (to wrap the
@@ -65,7 +69,8 @@ libs() {
 	case $1 in
 	csv | npy) echo -lxxhash -lm ;;
 	path) echo -lrocksdb -lxxhash -lm -lpthread ;;
-	fmt | cmdfile) echo -lm ;;
+	fmt) echo -lm ;;
+	cmdfile) echo -lxxhash -lm ;;
 	esac
 }
 # Per-target libFuzzer options: fmt's inputs are 8 bytes a value.
