@@ -62,7 +62,6 @@
 #include "mfs.h"
 
 #define MFS_TIMEOUT 86400.0		/* for anything that cannot change */
-#define MFS_PUSH_MAX (256u << 20)	/* push whole results up to this */
 #define MFS_PUSH_CHUNK (1u << 20)
 #define MFS_PAGE 4096u
 /* The size of a result not computed yet: one page (see the top). */

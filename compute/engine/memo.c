@@ -1,10 +1,12 @@
-/* memo.c -- the memo layer (see memo.h).
+/* memo.c -- the memo layer (see memo.h): single flight, driving the pool,
+ * computing and persisting, nested calls, stopping.  The result object is
+ * result.c, the in-memory cache lru.c, and the memofs_* API that compute
+ * callbacks use functions/ctx.c, on memo_ctx_*.
  *
  * State, all protected by memo->lock:
  *   flights  in-flight results (queued or running), a list: there are at
  *            most a few hundred at once, each found by its key;
- *   cache    a small LRU of recently used results, so that a large result
- *            read in many chunks is fetched from RocksDB once;
+ *   cache    a small LRU of recently used results (lru.h);
  *   stats    counters.
  * A flight is QUEUED when a pool job will run it, RUNNING once a thread
  * computes it, and DONE when its waiters have been told.  A nested call
@@ -35,33 +37,19 @@
 #include <string.h>
 #include <time.h>
 
-#include "data/fmt.h"
 #include "engine/key.h"
+#include "engine/lru.h"
+#include "engine/result.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "engine/memo.h"
 #include "engine/pool.h"
 
-#define MEMO_CACHE_ENTRIES 64		/* results kept in memory */
-#define MEMO_CACHE_BYTES (256u << 20)	/* their total size (but see put) */
 #define MEMO_MAX_DEPTH 64		/* nested calls deeper fail, -ELOOP */
 #define MEMO_ERR_MAX 4096
 _Static_assert(MEMO_ERR_MAX + 2 * REG_ARG_MAX + 64 < LOG_LINE_MAX,
 	       "a failure line with its message fits one log line");
-
-struct memo_result {
-	atomic_uint refs;
-	const void *data;
-	size_t len;
-	void *owned;		/* malloc'd bytes, or NULL */
-	store_rec rec;		/* or the store record data points into */
-	pthread_mutex_t parse_lock;
-	double *vals;		/* the bytes parsed as numbers, one per line:
-				 * protected by parse_lock, parsed once */
-	size_t nvals;
-	int parse_rc;		/* 1: not parsed yet; else 0 or -errno */
-};
 
 enum memo_state { MEMO_QUEUED, MEMO_RUNNING, MEMO_DONE };
 
@@ -86,12 +74,6 @@ struct memo_flight {
 	memo *m;
 };
 
-struct memo_cached {
-	uint8_t key[KEY_LEN];
-	memo_result *res;		/* NULL: free slot */
-	uint64_t used;			/* LRU clock value of last use */
-};
-
 struct memo {
 	store *st;			/* protected by st_lock; NULL once let
 					 * go by memo_drain() */
@@ -105,9 +87,7 @@ struct memo {
 	int stopping;			/* protected by lock */
 	unsigned running;		/* protected by lock: jobs computing */
 	struct memo_flight *flights;	/* protected by lock */
-	struct memo_cached cache[MEMO_CACHE_ENTRIES]; /* protected by lock */
-	size_t cache_bytes;		/* protected by lock */
-	uint64_t clock;			/* protected by lock */
+	struct memo_lru cache;		/* protected by lock */
 	struct memo_stats stats;	/* protected by lock */
 };
 
@@ -121,143 +101,6 @@ struct memofs_ctx {
 	memo_result **held;		/* results memofs_call() returned */
 	size_t nheld, capheld;
 };
-
-/* ---- results ------------------------------------------------------------ */
-
-const void *memo_result_data(const memo_result *res)
-{
-	return res->data;
-}
-
-size_t memo_result_len(const memo_result *res)
-{
-	return res->len;
-}
-
-memo_result *memo_result_ref(memo_result *res)
-{
-	atomic_fetch_add(&res->refs, 1);
-	return res;
-}
-
-void memo_result_unref(memo_result *res)
-{
-	if (!res || atomic_fetch_sub(&res->refs, 1) != 1)
-		return;
-	free(res->owned);
-	if (res->rec.raw)
-		store_rec_free(&res->rec);
-	free(res->vals);
-	pthread_mutex_destroy(&res->parse_lock);
-	free(res);
-}
-
-static void memo_result_init(memo_result *res)
-{
-	atomic_init(&res->refs, 1);
-	pthread_mutex_init(&res->parse_lock, NULL);
-	res->parse_rc = 1;
-}
-
-/* Wraps malloc'd bytes (ownership taken, even on failure). */
-static memo_result *memo_result_from_buf(char *buf, size_t len)
-{
-	memo_result *res = calloc(1, sizeof(*res));
-
-	if (!res) {
-		free(buf);
-		return NULL;
-	}
-	memo_result_init(res);
-	res->owned = buf;
-	res->data = buf ? buf : "";
-	res->len = len;
-	return res;
-}
-
-/* Wraps a store record (ownership taken, even on failure). */
-static memo_result *memo_result_from_rec(store_rec *rec)
-{
-	memo_result *res = calloc(1, sizeof(*res));
-
-	if (!res) {
-		store_rec_free(rec);
-		return NULL;
-	}
-	memo_result_init(res);
-	res->rec = *rec;
-	res->data = rec->data;
-	res->len = rec->len;
-	return res;
-}
-
-/* ---- the in-memory LRU -------------------------------------------------- */
-
-/* Caller holds m->lock.  Returns a new reference or NULL. */
-static memo_result *memo_cache_get(memo *m, const uint8_t key[KEY_LEN])
-{
-	for (size_t i = 0; i < MEMO_CACHE_ENTRIES; i++) {
-		struct memo_cached *c = &m->cache[i];
-
-		if (c->res && memcmp(c->key, key, KEY_LEN) == 0) {
-			c->used = ++m->clock;
-			return memo_result_ref(c->res);
-		}
-	}
-	return NULL;
-}
-
-static void memo_cache_evict(memo *m, struct memo_cached *c)
-{
-	m->cache_bytes -= c->res->len;
-	memo_result_unref(c->res);
-	c->res = NULL;
-}
-
-/* The free slot, or the least recently used one after evicting it. */
-static struct memo_cached *memo_cache_slot(memo *m)
-{
-	struct memo_cached *lru = &m->cache[0];
-
-	for (size_t i = 0; i < MEMO_CACHE_ENTRIES; i++) {
-		if (!m->cache[i].res)
-			return &m->cache[i];
-		if (m->cache[i].used < lru->used)
-			lru = &m->cache[i];
-	}
-	memo_cache_evict(m, lru);
-	return lru;
-}
-
-/* Caller holds m->lock.  Keeps a reference to res. */
-static void memo_cache_put(memo *m, const uint8_t key[KEY_LEN],
-			   memo_result *res)
-{
-	struct memo_cached *c;
-
-	for (size_t i = 0; i < MEMO_CACHE_ENTRIES; i++)
-		if (m->cache[i].res &&
-		    memcmp(m->cache[i].key, key, KEY_LEN) == 0)
-			return;
-	/* A result larger than the budget evicts everything else and stays
-	 * alone: reading it in chunks must not fetch it from RocksDB again
-	 * for every chunk. */
-	while (m->cache_bytes > 0 &&
-	       m->cache_bytes + res->len > MEMO_CACHE_BYTES) {
-		struct memo_cached *lru = NULL;
-
-		for (size_t i = 0; i < MEMO_CACHE_ENTRIES; i++)
-			if (m->cache[i].res &&
-			    (!lru || m->cache[i].used < lru->used))
-				lru = &m->cache[i];
-		memo_cache_evict(m, lru);
-	}
-	c = memo_cache_slot(m);
-	memcpy(c->key, key, KEY_LEN);
-	c->res = memo_result_ref(res);
-	c->used = ++m->clock;
-	m->cache_bytes += res->len;
-}
 
 /* ---- lookups ------------------------------------------------------------ */
 
@@ -292,7 +135,7 @@ static int memo_find(memo *m, const uint8_t key[KEY_LEN], memo_result **out)
 	int rc;
 
 	pthread_mutex_lock(&m->lock);
-	res = memo_cache_get(m, key);
+	res = memo_lru_get(&m->cache, key);
 	if (res)
 		m->stats.mem_hits++;
 	pthread_mutex_unlock(&m->lock);
@@ -312,7 +155,7 @@ static int memo_find(memo *m, const uint8_t key[KEY_LEN], memo_result **out)
 		return -ENOMEM;
 	pthread_mutex_lock(&m->lock);
 	m->stats.store_hits++;
-	memo_cache_put(m, key, res);
+	memo_lru_put(&m->cache, key, res);
 	pthread_mutex_unlock(&m->lock);
 	*out = res;
 	return 0;
@@ -443,13 +286,14 @@ static void memo_persist(memo *m, struct memo_flight *f, memo_result *res,
 	int rc;
 
 	pthread_rwlock_rdlock(&m->st_lock);
-	rc = m->st ? store_put(m->st, f->key, res->data, res->len, ns)
+	rc = m->st ? store_put(m->st, f->key, memo_result_data(res),
+				     memo_result_len(res), ns)
 		   : -ESHUTDOWN;
 	pthread_rwlock_unlock(&m->st_lock);
 	pthread_mutex_lock(&m->lock);
 	if (rc)
 		m->stats.store_errors++;
-	memo_cache_put(m, f->key, res);
+	memo_lru_put(&m->cache, f->key, res);
 	pthread_mutex_unlock(&m->lock);
 	if (rc && rc != -ESHUTDOWN)	/* not after memo_drain() gave up */
 		log_warn("%s(%s): result served but not cached: %s",
@@ -489,7 +333,7 @@ static int memo_compute(memo *m, struct memo_flight *f, unsigned depth,
 		return -EIO;
 	}
 	log_info("%s(%s): done in %.3f s, %zu bytes", reg_fn_name(f->fn),
-		 f->arg, ns / 1e9, (*out)->len);
+		 f->arg, ns / 1e9, memo_result_len(*out));
 	memo_persist(m, f, *out, ns);
 	return 0;
 }
@@ -687,9 +531,7 @@ static int memo_call_result(memofs_ctx *ctx, const char *fname,
 	return rc;
 }
 
-/* A nested call whose result stays referenced until the computation
- * that made it ends.  0 and *res (borrowed), or a negative errno. */
-static int memo_call_held(memofs_ctx *ctx, const char *fn, const char *arg,
+int memo_ctx_call(memofs_ctx *ctx, const char *fn, const char *arg,
 			  memo_result **res)
 {
 	int rc = memo_call_result(ctx, fn, arg, res);
@@ -697,109 +539,12 @@ static int memo_call_held(memofs_ctx *ctx, const char *fn, const char *arg,
 	return rc ? rc : memo_hold(ctx, *res);
 }
 
-int memofs_call(memofs_ctx *ctx, const char *fn, const char *arg,
-		const void **data, size_t *len)
+const ds *memo_ctx_data(const memofs_ctx *ctx)
 {
-	memo_result *res;
-	int rc = memo_call_held(ctx, fn, arg, &res);
-
-	if (rc)
-		return rc;
-	*data = res->data;
-	*len = res->len;
-	return 0;
+	return ctx->m->data;
 }
 
-/* Parses one number per line; 0, -EIO (bad line) or -ENOMEM. */
-static int memo_parse_doubles(const char *p, size_t len, double **vals,
-			      size_t *n)
-{
-	size_t lines = 0, k = 0;
-	const char *end = p + len;
-	double *v;
-
-	for (const char *q = p; q < end; q++)
-		lines += *q == '\n';
-	v = malloc((lines ? lines : 1) * sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	while (p < end) {
-		char *stop;
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-
-		if (!nl)
-			goto out_bad;
-		v[k] = strtod(p, &stop);
-		if (stop != nl || stop == p)
-			goto out_bad;
-		k++;
-		p = nl + 1;
-	}
-	*vals = v;
-	*n = k;
-	return 0;
-
-out_bad:
-	free(v);
-	return -EIO;
-}
-
-/* Parses res once (a column read by every reduction is parsed by the
- * first), then hands out copies. */
-static int memo_result_doubles(memo_result *res, double **vals, size_t *n)
-{
-	int rc;
-
-	pthread_mutex_lock(&res->parse_lock);
-	if (res->parse_rc == 1)
-		res->parse_rc = memo_parse_doubles(res->data, res->len,
-						   &res->vals, &res->nvals);
-	rc = res->parse_rc;
-	pthread_mutex_unlock(&res->parse_lock);
-	if (rc)
-		return rc;
-	*vals = malloc(res->nvals ? res->nvals * sizeof(double) : 1);
-	if (!*vals)
-		return -ENOMEM;
-	memcpy(*vals, res->vals, res->nvals * sizeof(double));
-	*n = res->nvals;
-	return 0;
-}
-
-int memofs_call_doubles(memofs_ctx *ctx, const char *fn, const char *arg,
-			double **vals, size_t *n)
-{
-	memo_result *res;
-	int rc = memo_call_held(ctx, fn, arg, &res);
-
-	return rc ? rc : memo_result_doubles(res, vals, n);
-}
-
-/* ---- the rest of the compute API ---------------------------------------- */
-
-size_t memofs_nrows(const memofs_ctx *ctx)
-{
-	return ds_nrows(ctx->m->data);
-}
-
-size_t memofs_ncols(const memofs_ctx *ctx)
-{
-	return ds_ncols(ctx->m->data);
-}
-
-int memofs_arg_column(const memofs_ctx *ctx, const char *arg, size_t *col)
-{
-	return reg_parse_column(arg, ds_ncols(ctx->m->data), col);
-}
-
-const double *memofs_data_column(const memofs_ctx *ctx, size_t col)
-{
-	if (!ctx || col >= ds_ncols(ctx->m->data))
-		return NULL;
-	return ds_column(ctx->m->data, col);
-}
-
-int memofs_write(memofs_ctx *ctx, const void *buf, size_t len)
+int memo_ctx_write(memofs_ctx *ctx, const void *buf, size_t len)
 {
 	if (len > SIZE_MAX - ctx->len ||
 	    util_grow(&ctx->out, &ctx->cap, ctx->len + len, 1, 256) != 0)
@@ -809,47 +554,10 @@ int memofs_write(memofs_ctx *ctx, const void *buf, size_t len)
 	return 0;
 }
 
-int memofs_printf(memofs_ctx *ctx, const char *fmt, ...)
+char *memo_ctx_err(memofs_ctx *ctx, size_t *size)
 {
-	char small[256], *big = NULL;
-	va_list ap;
-	int n, rc;
-
-	va_start(ap, fmt);
-	n = vsnprintf(small, sizeof(small), fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return -EINVAL;
-	if ((size_t)n < sizeof(small))
-		return memofs_write(ctx, small, (size_t)n);
-	big = malloc((size_t)n + 1);
-	if (!big)
-		return -ENOMEM;
-	va_start(ap, fmt);
-	vsnprintf(big, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	rc = memofs_write(ctx, big, (size_t)n);
-	free(big);
-	return rc;
-}
-
-int memofs_write_double(memofs_ctx *ctx, double x)
-{
-	char buf[FMT_DOUBLE_MAX + 1];
-	size_t n = fmt_double(buf, x);
-
-	buf[n++] = '\n';
-	return memofs_write(ctx, buf, n);
-}
-
-int memofs_error(memofs_ctx *ctx, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(ctx->err, sizeof(ctx->err), fmt, ap);
-	va_end(ap);
-	return -EIO;
+	*size = sizeof(ctx->err);
+	return ctx->err;
 }
 
 /* ---- life cycle --------------------------------------------------------- */
@@ -866,6 +574,7 @@ int memo_new(store *st, const reg *r, const ds *d, unsigned workers,
 	m->st = st;
 	m->r = r;
 	m->data = d;
+	memo_lru_init(&m->cache, MEMO_CACHE_BYTES);
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_rwlock_init(&m->st_lock, NULL);
 	pthread_condattr_init(&ca);
@@ -884,6 +593,13 @@ int memo_new(store *st, const reg *r, const ds *d, unsigned workers,
 	return 0;
 }
 
+void memo_set_cache_bytes(memo *m, size_t bytes)
+{
+	pthread_mutex_lock(&m->lock);
+	m->cache.budget = bytes;
+	pthread_mutex_unlock(&m->lock);
+}
+
 void memo_cancel(memo *m)
 {
 	pthread_mutex_lock(&m->lock);
@@ -891,6 +607,7 @@ void memo_cancel(memo *m)
 	pthread_cond_broadcast(&m->changed);
 	pthread_mutex_unlock(&m->lock);
 	pool_cancel(m->workers, memo_job_drop);
+	reg_cancel(m->r);	/* what may never end by itself (commands) */
 }
 
 /* The absolute CLOCK_MONOTONIC time seconds from now. */
@@ -973,9 +690,7 @@ void memo_free(memo *m)
 		return;
 	pool_free(m->workers);
 	assert(!m->flights && !m->running);
-	for (size_t i = 0; i < MEMO_CACHE_ENTRIES; i++)
-		if (m->cache[i].res)
-			memo_result_unref(m->cache[i].res);
+	memo_lru_clear(&m->cache);
 	pthread_cond_destroy(&m->changed);
 	pthread_rwlock_destroy(&m->st_lock);
 	pthread_mutex_destroy(&m->lock);

@@ -24,16 +24,12 @@
 
 #include "data/ds.h"
 #include "functions/reg.h"
+#include "engine/result.h"
 #include "engine/store.h"
 
 typedef struct memo memo;
-typedef struct memo_result memo_result;
 
-/* Immutable result bytes, reference-counted. */
-const void *memo_result_data(const memo_result *res);
-size_t memo_result_len(const memo_result *res);
-memo_result *memo_result_ref(memo_result *res);
-void memo_result_unref(memo_result *res);	/* NULL is a no-op */
+#define MEMO_CACHE_BYTES (256u << 20)	/* default cache budget */
 
 struct memo_stats {
 	uint64_t computed;	/* computations that succeeded */
@@ -58,8 +54,9 @@ void memo_free(memo *m);
  * callbacks get -ESHUTDOWN; memo_submit() and nested calls on results not
  * computed yet fail with -ESHUTDOWN from now on; memo_sleep() in running
  * computations returns early, and a running computation that fails from
- * now on reports -ESHUTDOWN (never cached).  Lookups still work.  May be
- * called from any thread, more than once. */
+ * now on reports -ESHUTDOWN (never cached); and reg_cancel() ends what
+ * may not end by itself (commands).  Lookups still work.  May be called
+ * from any thread, more than once. */
 void memo_cancel(memo *m);
 
 /* After memo_cancel(): waits up to grace seconds for the running
@@ -70,6 +67,31 @@ void memo_cancel(memo *m);
  * the registry, the dataset and the plugins: the caller either ends the
  * process without freeing them, or waits in memo_free(). */
 int memo_drain(memo *m, double grace);
+
+/* The in-memory cache's byte budget (lru.h); MEMO_CACHE_BYTES until set.
+ * Whoever reads results in pieces sets it to the largest result it reads
+ * whole, so that one stays in memory while it is read piece by piece (the
+ * FUSE layer: MFS_PUSH_MAX).  Before the first computation. */
+void memo_set_cache_bytes(memo *m, size_t bytes);
+
+/* The computation a compute callback runs in (memofs.h's memofs_ctx), for
+ * functions/ctx.c, which builds the memofs_* API on these.  Each is
+ * called only from the thread running that computation. */
+const ds *memo_ctx_data(const memofs_ctx *ctx);
+
+/* A nested call: the result of fn(arg), found, computed here or waited
+ * for; it stays referenced until the computation that asked ends.  0 and
+ * *res (borrowed), -ENOENT (no such function or argument), -ELOOP (too
+ * deep, or a cycle), -ESHUTDOWN, -ENOMEM or -EIO. */
+int memo_ctx_call(memofs_ctx *ctx, const char *fn, const char *arg,
+		  memo_result **res);
+
+/* Appends len bytes to the result being made.  0 or -ENOMEM. */
+int memo_ctx_write(memofs_ctx *ctx, const void *buf, size_t len);
+
+/* The buffer for the computation's error message (memofs_error()), and
+ * its size in *size. */
+char *memo_ctx_err(memofs_ctx *ctx, size_t *size);
 
 /* For built-in functions: sleeps seconds, or less if memo_cancel() is
  * called meanwhile.  Returns 0, or -ECANCELED when cancelled. */

@@ -63,6 +63,7 @@ struct cmdfn {
 	size_t nfiles;
 	struct cmdfn_fn **fns;
 	size_t nfns;
+	const reg *hooked;		/* the registry cmdfn_cancel() is on */
 };
 
 /* ---- life cycle ---------------------------------------------------------- */
@@ -639,13 +640,26 @@ static int cmdfn_keep_file(cmdfn *c, struct cmdfile *cf)
 	return 0;
 }
 
+static void cmdfn_cancel_hook(void *arg)
+{
+	cmdfn_cancel(arg);
+}
+
 int cmdfn_load(cmdfn *c, reg *r, const char *path, char *err,
 	       size_t errlen)
 {
 	struct cmdfile *cf = NULL;
 	char *cwd = NULL;
-	int rc = cmdfile_parse(path, &cf, err, errlen);
+	int rc;
 
+	if (c->hooked != r) {	/* memo_cancel() kills the commands */
+		if (reg_on_cancel(r, cmdfn_cancel_hook, c)) {
+			snprintf(err, errlen, "%s: %s", path, strerror(ENOMEM));
+			return -ENOMEM;
+		}
+		c->hooked = r;
+	}
+	rc = cmdfile_parse(path, &cf, err, errlen);
 	if (rc)
 		return rc;
 	if (cmdfn_keep_file(c, cf)) {

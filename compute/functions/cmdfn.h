@@ -84,7 +84,8 @@ int cmdfn_load(cmdfn *c, reg *r, const char *path, char *err,
 	       size_t errlen);
 
 /* Kills every running command; later computations fail at once.  For the
- * end of a mount, before the workers are joined. */
+ * end of a mount, before the workers are joined: cmdfn_load() registers
+ * it with the registry (reg_on_cancel()), so memo_cancel() calls it. */
 void cmdfn_cancel(cmdfn *c);
 
 /* The registry must no longer use c's functions.  NULL is a no-op. */

@@ -40,6 +40,11 @@ struct reg_alias {
 	size_t col;
 };
 
+struct reg_hook {
+	void (*fn)(void *arg);
+	void *arg;
+};
+
 struct memofs_registry {
 	struct reg_fn **fns;
 	size_t nfns;
@@ -51,6 +56,8 @@ struct memofs_registry {
 	argdir *files;		/* bound directory, or NULL */
 	char *suffix;		/* appended by memofs_register(), or NULL */
 	char clash[REG_NAME_MAX + 1]; /* last name refused with -EEXIST */
+	struct reg_hook *hooks;	/* reg_on_cancel() */
+	size_t nhooks, caphooks;
 };
 
 int reg_new(reg **out)
@@ -87,7 +94,25 @@ void reg_free(reg *r)
 	free(r->aliases);
 	free(r->by_name);
 	free(r->suffix);
+	free(r->hooks);
 	free(r);
+}
+
+int reg_on_cancel(reg *r, void (*fn)(void *arg), void *arg)
+{
+	if (util_grow(&r->hooks, &r->caphooks, r->nhooks + 1,
+		      sizeof(*r->hooks), 2))
+		return -ENOMEM;
+	r->hooks[r->nhooks].fn = fn;
+	r->hooks[r->nhooks].arg = arg;
+	r->nhooks++;
+	return 0;
+}
+
+void reg_cancel(const reg *r)
+{
+	for (size_t i = 0; r && i < r->nhooks; i++)
+		r->hooks[i].fn(r->hooks[i].arg);
 }
 
 /* A name usable as one path component: 1..255 bytes, no '/', not "." or

@@ -31,6 +31,14 @@ typedef struct reg_fn reg_fn;
 int reg_new(reg **out);
 void reg_free(reg *r);		/* reg_free(NULL) is a no-op */
 
+/* Stopping: a provider whose computations may not end by themselves
+ * (commands) registers how to end them, at start-up; reg_cancel() calls
+ * every such hook, in registration order, from any thread.  memo_cancel()
+ * calls it, so whoever stops memo stops them too, in the right order.
+ * 0 or -ENOMEM.  reg_cancel(NULL) is a no-op. */
+int reg_on_cancel(reg *r, void (*fn)(void *arg), void *arg);
+void reg_cancel(const reg *r);
+
 /* Is s usable as one path component: 1..REG_NAME_MAX bytes, no '/', no
  * control character, not "." or ".."? */
 int reg_valid_component(const char *s);

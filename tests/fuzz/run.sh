@@ -50,8 +50,8 @@ sources() {
 	path) echo data/ds.c util/log.c data/quote.c data/rng.c \
 		util/clock.c util/file.c util/mem.c util/name.c \
 		functions/reg.c functions/argdir.c functions/fn_builtin.c \
-		engine/memo.c engine/pool.c engine/key.c engine/store.c \
-		data/fmt.c ;;
+		functions/ctx.c engine/memo.c engine/result.c engine/lru.c \
+		engine/pool.c engine/key.c engine/store.c data/fmt.c ;;
 	fmt) echo data/fmt.c ;;
 	cmdfile) echo data/quote.c util/clock.c util/file.c util/mem.c \
 		util/name.c ;;
