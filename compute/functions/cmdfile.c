@@ -331,7 +331,7 @@ static int cmdfile_parse_list(struct cmdfile_parser *p, struct cmdfile_fn *fn,
 			return rc;
 		start = i + 1;
 	}
-	fn->args = CMDFILE_LIST;
+	fn->args = ARGS_LIST;
 	return cmdfile_check_list(p, fn);
 }
 
@@ -341,11 +341,11 @@ static int cmdfile_set_args(struct cmdfile_parser *p, struct cmdfile_fn *fn,
 	char show[QUOTE_BUF];
 
 	if (cmdfile_is(v, n, "columns")) {
-		fn->args = CMDFILE_COLUMNS;
+		fn->args = ARGS_COLUMNS;
 		return 0;
 	}
 	if (cmdfile_is(v, n, "files")) {
-		fn->args = CMDFILE_FILES;
+		fn->args = ARGS_FILES;
 		return 0;
 	}
 	if (n >= 4 && memcmp(v, "list", 4) == 0) {
@@ -578,10 +578,10 @@ static int cmdfile_end_fn(struct cmdfile_parser *p)
 		return cmdfile_bad(p, fn->line, "[%s]: missing 'command'",
 				   fn->name);
 	for (size_t i = 0; i < fn->argc; i++) {
-		if (fn->ph[i] == CMDFILE_FILE && fn->args != CMDFILE_FILES)
+		if (fn->ph[i] == CMDFILE_FILE && fn->args != ARGS_FILES)
 			return cmdfile_bad(p, fn->command_line, "{file} needs "
 					   "'args = files'");
-		if (fn->ph[i] == CMDFILE_COL && fn->args != CMDFILE_COLUMNS)
+		if (fn->ph[i] == CMDFILE_COL && fn->args != ARGS_COLUMNS)
 			return cmdfile_bad(p, fn->command_line, "{col} needs "
 					   "'args = columns'");
 	}

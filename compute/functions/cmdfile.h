@@ -43,14 +43,10 @@
 
 #include <stddef.h>
 
+#include "functions/args.h"
+
 #define CMDFILE_ERR_MAX 512
 #define CMDFILE_SIZE_MAX (1u << 20)	/* larger files are refused */
-
-enum cmdfile_args {
-	CMDFILE_COLUMNS = 1,
-	CMDFILE_LIST = 2,
-	CMDFILE_FILES = 3,
-};
 
 enum cmdfile_ph {
 	CMDFILE_LITERAL = 0,	/* argv[i] is used as it is */
@@ -64,8 +60,8 @@ struct cmdfile_fn {
 	char *name;
 	char *version;		/* "1" when not given */
 	char *description;	/* "" when not given */
-	enum cmdfile_args args;
-	char **list;		/* CMDFILE_LIST: nlist items, else NULL */
+	enum args_kind args;
+	char **list;		/* ARGS_LIST: nlist items, else NULL */
 	size_t nlist;
 	char **argv;		/* argc elements and a NULL; placeholders */
 	enum cmdfile_ph *ph;	/* hold their own text, e.g. "{arg}" */

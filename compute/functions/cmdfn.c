@@ -209,7 +209,7 @@ static const char *cmdfn_element(const struct cmdfn_fn *f, size_t i,
 
 	switch (decl->ph[i]) {
 	case CMDFILE_ARG:
-		return decl->args == CMDFILE_FILES ? name : arg;
+		return decl->args == ARGS_FILES ? name : arg;
 	case CMDFILE_FILE:
 		return CMDFN_FILE_PATH;
 	case CMDFILE_DATA:
@@ -278,7 +278,7 @@ static int cmdfn_compute(memofs_ctx *ctx, const char *arg, void *udata)
 	char name[REG_NAME_MAX + 1] = "";
 	int fd = -1, rc;
 
-	if (f->decl->args == CMDFILE_FILES &&
+	if (f->decl->args == ARGS_FILES &&
 	    (rc = cmdfn_input(ctx, f, arg, name, &fd)) != 0)
 		return rc;
 	rc = cmdfn_run_checked(ctx, f, arg, name, fd);
@@ -365,11 +365,11 @@ static int cmdfn_program(const struct cmdfn_fn *f, const char *path,
 static int cmdfn_check_data(const cmdfn *c, const struct cmdfile_fn *decl,
 			    const char *path, char *err, size_t errlen)
 {
-	if (decl->args == CMDFILE_FILES && !c->data.files)
+	if (decl->args == ARGS_FILES && !c->data.files)
 		return cmdfn_fail(err, errlen, -EINVAL, path, decl->line,
 				  "[%s]: 'args = files' needs a directory as "
 				  "DATA", decl->name);
-	if (decl->args == CMDFILE_COLUMNS && c->data.files)
+	if (decl->args == ARGS_COLUMNS && c->data.files)
 		return cmdfn_fail(err, errlen, -EINVAL, path, decl->line,
 				  "[%s]: 'args = columns' needs a table as "
 				  "DATA, not a directory", decl->name);
@@ -382,7 +382,7 @@ static int cmdfn_check_data(const cmdfn *c, const struct cmdfile_fn *decl,
 					  "[%s]: {data} needs a DATA file (the "
 					  "demo dataset has none)", decl->name);
 		/* Its keys could not follow the directory's contents. */
-		if (c->data.files && decl->args != CMDFILE_FILES)
+		if (c->data.files && decl->args != ARGS_FILES)
 			return cmdfn_fail(err, errlen, -EINVAL, path,
 					  decl->command_line,
 					  "[%s]: {data} is a directory: use it "
@@ -576,9 +576,7 @@ static int cmdfn_register(reg *r, const struct cmdfn_fn *f, const char *path,
 				  "%s", strerror(ENOMEM));
 	for (size_t i = 0; i < decl->nlist; i++)
 		list[i] = decl->list[i];
-	def.args = decl->args == CMDFILE_FILES     ? REG_ARGS_FILES
-		   : decl->args == CMDFILE_COLUMNS ? MEMOFS_ARGS_COLUMNS
-						   : MEMOFS_ARGS_LIST;
+	def.args = (enum memofs_args)decl->args;	/* same values: args.h */
 	rc = reg_add_versioned(r, &def, cmdfn_version_now);
 	free(list);
 	if (rc == -EEXIST)

@@ -28,8 +28,8 @@ struct reg_fn {
 	char *declared;		/* the declared version alone */
 	reg_version_fn version_now;	/* or NULL: version is final */
 	char *description;
-	enum memofs_args args;
-	char **arg_list;	/* MEMOFS_ARGS_LIST: arg_count names */
+	enum args_kind args;
+	char **arg_list;	/* ARGS_LIST: arg_count names */
 	size_t arg_count;
 	memofs_compute_fn compute;
 	void *udata;
@@ -122,15 +122,22 @@ int reg_valid_component(const char *s)
 	return util_name_component(s, strlen(s));
 }
 
+/* The kind of def's arguments (memofs.h's values are args.h's). */
+static enum args_kind reg_def_kind(const struct memofs_function *def)
+{
+	return (enum args_kind)def->args;
+}
+
 static int reg_valid_def(const struct memofs_function *def)
 {
 	if (!def || !def->name || !def->version || !def->compute)
 		return 0;
 	if (!util_name_function(def->name, strlen(def->name)))
 		return 0;
-	if (def->args == MEMOFS_ARGS_COLUMNS || def->args == REG_ARGS_FILES)
+	if (reg_def_kind(def) == ARGS_COLUMNS ||
+	    reg_def_kind(def) == ARGS_FILES)
 		return 1;
-	if (def->args != MEMOFS_ARGS_LIST || !def->arg_list)
+	if (reg_def_kind(def) != ARGS_LIST || !def->arg_list)
 		return 0;
 	for (const char *const *a = def->arg_list; *a; a++)
 		if (!reg_valid_component(*a))
@@ -198,10 +205,10 @@ int reg_add(reg *r, const struct memofs_function *def,
 	f->description = strdup(def->description ? def->description : "");
 	if (!f->name || !f->version || !f->declared || !f->description)
 		goto out_free_fn;
-	f->args = def->args;
+	f->args = reg_def_kind(def);
 	f->compute = def->compute;
 	f->udata = def->udata;
-	if (f->args == MEMOFS_ARGS_LIST) {
+	if (f->args == ARGS_LIST) {
 		rc = reg_copy_arg_list(f, def->arg_list);
 		if (rc)
 			goto out_free_fn;
@@ -243,7 +250,7 @@ int memofs_register_size(memofs_registry *r,
 	 * ours: read the fields both know, the rest as 0. */
 	memset(&def, 0, sizeof(def));
 	memcpy(&def, fn, size < sizeof(def) ? size : sizeof(def));
-	if (def.args == REG_ARGS_FILES)
+	if (reg_def_kind(&def) == ARGS_FILES)	/* commands only */
 		return -EINVAL;
 	return reg_add(r, &def, r->suffix);
 }
@@ -439,14 +446,14 @@ void reg_bind_dir(reg *r, argdir *d)
 
 argdir *reg_fn_dir(const reg *r, const reg_fn *f)
 {
-	return f->args == REG_ARGS_FILES ? r->files : NULL;
+	return f->args == ARGS_FILES ? r->files : NULL;
 }
 
 size_t reg_arg_count(const reg *r, const reg_fn *f)
 {
-	if (f->args == MEMOFS_ARGS_LIST)
+	if (f->args == ARGS_LIST)
 		return f->arg_count;
-	if (f->args == REG_ARGS_FILES)
+	if (f->args == ARGS_FILES)
 		return 0;
 	assert(r->data);
 	return ds_ncols(r->data) + r->naliases;
@@ -466,7 +473,7 @@ int reg_arg_name(const reg *r, const reg_fn *f, size_t i, char *buf,
 	int n;
 
 	assert(i < reg_arg_count(r, f));
-	if (f->args == MEMOFS_ARGS_LIST)
+	if (f->args == ARGS_LIST)
 		return reg_put(buf, buflen, f->arg_list[i]);
 	ncols = ds_ncols(r->data);
 	if (i >= ncols)
@@ -496,11 +503,11 @@ static int reg_resolve_column(const reg *r, const char *name, char *canon,
 int reg_arg_resolve(const reg *r, const reg_fn *f, const char *name,
 		    char *canon, size_t canonlen)
 {
-	if (f->args == MEMOFS_ARGS_COLUMNS) {
+	if (f->args == ARGS_COLUMNS) {
 		assert(r->data);
 		return reg_resolve_column(r, name, canon, canonlen);
 	}
-	if (f->args == REG_ARGS_FILES)
+	if (f->args == ARGS_FILES)
 		return r->files ? argdir_resolve(r->files, name, canon, canonlen)
 				: -ENOENT;
 	for (size_t i = 0; i < f->arg_count; i++)

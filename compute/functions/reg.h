@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 
+#include "functions/args.h"
 #include "functions/argdir.h"
 #include "data/ds.h"
 #include "memofs.h"
@@ -18,11 +19,6 @@
 #define REG_NAME_MAX UTIL_NAME_MAX	/* longest function or argument name */
 /* Longest canonical argument: a file name, '/', its digest (argdir.h). */
 #define REG_ARG_MAX (REG_NAME_MAX + 1 + ARGDIR_HEX_LEN)
-
-/* Arguments that are the regular files of a directory DATA (argdir.h); not
- * part of the plugin API: only command functions take them.  Their
- * canonical form is NAME/HEX, so it changes when the file does. */
-#define REG_ARGS_FILES ((enum memofs_args)3)
 
 typedef struct memofs_registry reg;	/* the registry plugins see */
 typedef struct reg_fn reg_fn;
@@ -43,7 +39,7 @@ void reg_cancel(const reg *r);
  * control character, not "." or ".."? */
 int reg_valid_component(const char *s);
 
-/* Like memofs_register() (which refuses REG_ARGS_FILES), but appends "+"
+/* Like memofs_register() (which refuses ARGS_FILES), but appends "+"
  * version_suffix to the declared version when version_suffix is not NULL
  * (plugins and command functions pass a digest of their code, so a
  * changed one gets fresh cache keys). */
@@ -95,22 +91,22 @@ const char *reg_fn_description(const reg_fn *f);
 /* Runs f's compute callback. */
 int reg_fn_compute(const reg_fn *f, memofs_ctx *ctx, const char *arg);
 
-/* Binds the dataset whose columns MEMOFS_ARGS_COLUMNS functions take
+/* Binds the dataset whose columns ARGS_COLUMNS functions take
  * (borrowed; must outlive r).  Call once, after registration and before
  * any argument is listed or resolved.  Returns 0 or -ENOMEM. */
 int reg_bind_dataset(reg *r, const ds *d);
 
-/* Binds the directory whose files REG_ARGS_FILES functions take
+/* Binds the directory whose files ARGS_FILES functions take
  * (borrowed; must outlive r).  Call once, before any argument is listed
  * or resolved. */
 void reg_bind_dir(reg *r, argdir *d);
 
-/* The directory bound by reg_bind_dir() when f takes REG_ARGS_FILES, else
+/* The directory bound by reg_bind_dir() when f takes ARGS_FILES, else
  * NULL.  Such a function's names are listed with argdir_list(), not with
  * reg_arg_count() and reg_arg_name(), because they change while mounted. */
 argdir *reg_fn_dir(const reg *r, const reg_fn *f);
 
-/* Number of names listed in f's directory (0 for REG_ARGS_FILES). */
+/* Number of names listed in f's directory (0 for ARGS_FILES). */
 size_t reg_arg_count(const reg *r, const reg_fn *f);
 
 /* Writes the i-th listed name (i < reg_arg_count()) into buf.  Returns 0,
