@@ -36,9 +36,20 @@ case $seconds in
 esac
 mkdir -p "$build" && build=$(cd "$build" && pwd) || exit 2
 
+# memofs_config.h, which meson's configure_file() writes into its build
+# directory (reg.c includes it): the same here, rewritten only on change.
+version=$(sed -n "s/^ *version: '\(.*\)',\$/\1/p" "$root/meson.build" |
+	head -n 1)
+printf '#define MEMOFS_VERSION "%s"\n' "$version" >"$build/memofs_config.h.new"
+if cmp -s "$build/memofs_config.h.new" "$build/memofs_config.h"; then
+	rm -f "$build/memofs_config.h.new"
+else
+	mv "$build/memofs_config.h.new" "$build/memofs_config.h"
+fi
+
 cflags=(-g -O1 -fsanitize=fuzzer,address,undefined
 	-fno-sanitize-recover=all -D_GNU_SOURCE -std=gnu11
-	-Wall -Wextra -I"$root/compute" -I"$root/include")
+	-Wall -Wextra -I"$root/compute" -I"$root/include" -I"$build")
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
