@@ -6,6 +6,7 @@
  * written while loading and read-only while computations run, except the
  * cmd_set, which locks itself.
  */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -28,6 +29,7 @@
 #include "util/file.h"
 
 #define CMDFN_NENV 4
+#define CMDFN_COL_BUF 24	/* a column number in decimal */
 #define CMDFN_RACY_NS ARGDIR_RACY_NS	/* see cmdfn_hex_fresh() */
 
 /* What identifies one version of a file the function's version covers
@@ -201,11 +203,15 @@ static int cmdfn_input(memofs_ctx *ctx, const struct cmdfn_fn *f,
 	return 0;
 }
 
-/* The text of element i of f's template for argument arg. */
+/* The text of element i of f's template for argument arg (canonical:
+ * reg_arg_resolve()); {col} is written into colbuf. */
 static const char *cmdfn_element(const struct cmdfn_fn *f, size_t i,
-				 const char *arg, const char *name)
+				 const char *arg, const char *name,
+				 char colbuf[CMDFN_COL_BUF])
 {
 	const struct cmdfile_fn *decl = f->decl;
+	size_t col = 0;
+	int rc;
 
 	switch (decl->ph[i]) {
 	case CMDFILE_ARG:
@@ -214,8 +220,12 @@ static const char *cmdfn_element(const struct cmdfn_fn *f, size_t i,
 		return CMDFN_FILE_PATH;
 	case CMDFILE_DATA:
 		return f->c->data_abs;
-	case CMDFILE_COL:
-		return arg + 3;		/* canonical "colN" */
+	case CMDFILE_COL:	/* N, parsed like any column argument */
+		rc = reg_parse_column(arg, SIZE_MAX, &col);
+		assert(rc == 0);	/* a canonical column argument */
+		(void)rc;
+		snprintf(colbuf, CMDFN_COL_BUF, "%zu", col);
+		return colbuf;
 	case CMDFILE_LITERAL:
 		break;
 	}
@@ -232,7 +242,7 @@ static int cmdfn_run(memofs_ctx *ctx, const struct cmdfn_fn *f,
 {
 	size_t argc = f->decl->argc;
 	char **argv = calloc(argc + 1, sizeof(*argv));
-	char err[CMD_ERR_MAX];
+	char err[CMD_ERR_MAX], colbuf[CMDFN_COL_BUF];
 	struct cmd_spec spec = {
 		.path = f->program, .argv = argv, .envp = f->c->env,
 		.cwd = f->cwd, .timeout = f->timeout,
@@ -243,7 +253,7 @@ static int cmdfn_run(memofs_ctx *ctx, const struct cmdfn_fn *f,
 	if (!argv)
 		return memofs_error(ctx, "%s", strerror(ENOMEM));
 	for (size_t i = 0; i < argc; i++)
-		argv[i] = (char *)cmdfn_element(f, i, arg, name);
+		argv[i] = (char *)cmdfn_element(f, i, arg, name, colbuf);
 	rc = cmd_run(f->c->cmds, &spec, cmdfn_sink, ctx, err, sizeof(err));
 	free(argv);
 	return rc ? memofs_error(ctx, "%s", err) : 0;

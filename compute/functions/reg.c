@@ -444,9 +444,60 @@ void reg_bind_dir(reg *r, argdir *d)
 	r->files = d;
 }
 
-argdir *reg_fn_dir(const reg *r, const reg_fn *f)
+static int reg_put(char *buf, size_t buflen, const char *s)
+{
+	int n = snprintf(buf, buflen, "%s", s);
+
+	return (n < 0 || (size_t)n >= buflen) ? -ERANGE : 0;
+}
+
+static argdir *reg_fn_dir(const reg *r, const reg_fn *f)
 {
 	return f->args == ARGS_FILES ? r->files : NULL;
+}
+
+int reg_fn_takes_files(const reg *r, const reg_fn *f)
+{
+	return reg_fn_dir(r, f) != NULL;
+}
+
+int reg_fn_dir_stat(const reg *r, const reg_fn *f, struct stat *st)
+{
+	argdir *d = reg_fn_dir(r, f);
+
+	return d ? argdir_stat(d, st) : -ENOTDIR;
+}
+
+int reg_listing_get(const reg *r, const reg_fn *f, int fresh,
+		    struct reg_listing *l)
+{
+	argdir *d = reg_fn_dir(r, f);
+
+	l->r = r;
+	l->f = f;
+	l->files = NULL;
+	return d ? argdir_listing_get(d, fresh, &l->files) : 0;
+}
+
+size_t reg_listing_count(const struct reg_listing *l)
+{
+	return l->files ? argdir_listing_count(l->files)
+			: reg_arg_count(l->r, l->f);
+}
+
+int reg_listing_name(const struct reg_listing *l, size_t i, char *buf,
+		     size_t buflen)
+{
+	if (l->files)
+		return reg_put(buf, buflen, argdir_listing_name(l->files, i));
+	return reg_arg_name(l->r, l->f, i, buf, buflen);
+}
+
+void reg_listing_release(struct reg_listing *l)
+{
+	if (l->files)
+		argdir_listing_release(reg_fn_dir(l->r, l->f), l->files);
+	l->files = NULL;
 }
 
 size_t reg_arg_count(const reg *r, const reg_fn *f)
@@ -457,13 +508,6 @@ size_t reg_arg_count(const reg *r, const reg_fn *f)
 		return 0;
 	assert(r->data);
 	return ds_ncols(r->data) + r->naliases;
-}
-
-static int reg_put(char *buf, size_t buflen, const char *s)
-{
-	int n = snprintf(buf, buflen, "%s", s);
-
-	return (n < 0 || (size_t)n >= buflen) ? -ERANGE : 0;
 }
 
 int reg_arg_name(const reg *r, const reg_fn *f, size_t i, char *buf,
@@ -515,4 +559,14 @@ int reg_arg_resolve(const reg *r, const reg_fn *f, const char *name,
 			return reg_put(canon, canonlen, name) ? -ENAMETOOLONG
 							      : 0;
 	return -ENOENT;
+}
+
+int reg_arg_resolve_quick(const reg *r, const reg_fn *f, const char *name,
+			  char *canon, size_t canonlen)
+{
+	argdir *d = reg_fn_dir(r, f);
+
+	if (d)
+		return argdir_resolve_quick(d, name, canon, canonlen);
+	return reg_arg_resolve(r, f, name, canon, canonlen);
 }

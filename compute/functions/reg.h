@@ -101,10 +101,33 @@ int reg_bind_dataset(reg *r, const ds *d);
  * or resolved. */
 void reg_bind_dir(reg *r, argdir *d);
 
-/* The directory bound by reg_bind_dir() when f takes ARGS_FILES, else
- * NULL.  Such a function's names are listed with argdir_list(), not with
- * reg_arg_count() and reg_arg_name(), because they change while mounted. */
-argdir *reg_fn_dir(const reg *r, const reg_fn *f);
+/* Does f take the files of the bound directory (ARGS_FILES)?  Their
+ * names change while mounted: never cached by the kernel. */
+int reg_fn_takes_files(const reg *r, const reg_fn *f);
+
+/* The times of the directory f's arguments are the files of: 0 and *st,
+ * or -ENOTDIR when f takes no files, or fstat's -errno. */
+int reg_fn_dir_stat(const reg *r, const reg_fn *f, struct stat *st);
+
+/* f's directory listed, for a reader paging through it: one way for every
+ * kind.  For ARGS_FILES the bound directory, read afresh when fresh (a
+ * reader at offset 0), else the last listing made (argdir_listing_get());
+ * for the others the fixed names (reg_arg_count(), reg_arg_name()).  0 and
+ * *l, to give back with reg_listing_release(), or -ENOMEM or the
+ * directory's error. */
+struct reg_listing {
+	const reg *r;
+	const reg_fn *f;
+	argdir_listing *files;	/* ARGS_FILES, else NULL */
+};
+int reg_listing_get(const reg *r, const reg_fn *f, int fresh,
+		    struct reg_listing *l);
+size_t reg_listing_count(const struct reg_listing *l);
+/* The i-th name (i < count) into buf.  0, or -ERANGE when it does not
+ * fit (REG_NAME_MAX + 1 bytes always do). */
+int reg_listing_name(const struct reg_listing *l, size_t i, char *buf,
+		     size_t buflen);
+void reg_listing_release(struct reg_listing *l);
 
 /* Number of names listed in f's directory (0 for ARGS_FILES). */
 size_t reg_arg_count(const reg *r, const reg_fn *f);
@@ -121,6 +144,12 @@ int reg_arg_name(const reg *r, const reg_fn *f, size_t i, char *buf,
  * a file an error reading it (-EIO, -EACCES, ...). */
 int reg_arg_resolve(const reg *r, const reg_fn *f, const char *name,
 		    char *canon, size_t canonlen);
+
+/* Like reg_arg_resolve(), but for ARGS_FILES reads no large file
+ * (argdir_resolve_quick()): -EWOULDBLOCK when that would be needed, for
+ * a caller that must not wait (a FUSE thread). */
+int reg_arg_resolve_quick(const reg *r, const reg_fn *f, const char *name,
+			  char *canon, size_t canonlen);
 
 /* Parses "colN" (decimal N without sign or leading zeros, N < ncols).
  * Returns 0 and *col, or -ENOENT. */
