@@ -306,10 +306,10 @@ static int mfs_mount_and_serve(struct mfs *fs, struct mfs_start *s,
 		goto out_destroy;
 	}
 	rc = memo_new(st, fs->r, fs->data, o->workers, &fs->m);
-	if (rc == 0)
+	if (rc == 0) {
 		memo_set_cache_bytes(fs->m, MFS_PUSH_MAX);
-	if (rc == 0)
 		rc = pool_new(MFS_DIGEST_THREADS, &fs->digests);
+	}
 	if (rc) {
 		snprintf(msg, sizeof(msg), "cannot start %u workers: %s",
 			 o->workers, strerror(-rc));
