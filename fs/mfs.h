@@ -12,12 +12,19 @@
 #include <pthread.h>
 #include <time.h>
 
-#include "cmdfn.h"
-#include "ds.h"
-#include "memo.h"
+#include "functions/cmdfn.h"
+#include "data/ds.h"
+#include "engine/memo.h"
 #include "mfs_node.h"
-#include "pool.h"
-#include "reg.h"
+#include "engine/pool.h"
+#include "functions/reg.h"
+
+/* Results up to this size are pushed whole into the page cache when
+ * computed; a larger one only its last page (mfs_ops.c).  The kernel then
+ * reads the rest in chunks, each a lookup in memo: memo's in-memory cache
+ * is given this budget (memo_set_cache_bytes()), so that such a result is
+ * kept in memory for all its chunks, not fetched from RocksDB again. */
+#define MFS_PUSH_MAX (256u << 20)
 
 struct mfs_wait;
 

@@ -21,17 +21,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cachedir.h"
-#include "cmdfn.h"
-#include "argdir.h"
-#include "fn_builtin.h"
-#include "log.h"
+#include "engine/cachedir.h"
+#include "functions/cmdfn.h"
+#include "functions/argdir.h"
+#include "functions/fn_builtin.h"
+#include "util/log.h"
 #include "memofs_config.h"
 #include "mfs.h"
 #include "mfs_opts.h"
 #include "mfs_stop.h"
-#include "plugin.h"
-#include "store.h"
+#include "functions/plugin.h"
+#include "engine/store.h"
 
 #define MFS_FUSE_IDLE_THREADS 10	/* FUSE threads kept when idle */
 #define MFS_DIGEST_THREADS 2	/* lookups that read large files */
@@ -306,8 +306,10 @@ static int mfs_mount_and_serve(struct mfs *fs, struct mfs_start *s,
 		goto out_destroy;
 	}
 	rc = memo_new(st, fs->r, fs->data, o->workers, &fs->m);
-	if (rc == 0)
+	if (rc == 0) {
+		memo_set_cache_bytes(fs->m, MFS_PUSH_MAX);
 		rc = pool_new(MFS_DIGEST_THREADS, &fs->digests);
+	}
 	if (rc) {
 		snprintf(msg, sizeof(msg), "cannot start %u workers: %s",
 			 o->workers, strerror(-rc));

@@ -28,7 +28,7 @@
 #include <fuse_lowlevel.h>
 #include <stdint.h>
 
-#include "reg.h"
+#include "functions/reg.h"
 
 enum mfs_kind { MFS_ROOT, MFS_FNDIR, MFS_RESULT };
 

@@ -57,11 +57,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "util/clock.h"
+#include "util/log.h"
 #include "mfs.h"
 
 #define MFS_TIMEOUT 86400.0		/* for anything that cannot change */
-#define MFS_PUSH_MAX (256u << 20)	/* push whole results up to this */
 #define MFS_PUSH_CHUNK (1u << 20)
 #define MFS_PAGE 4096u
 /* The size of a result not computed yet: one page (see the top). */
@@ -377,14 +377,6 @@ static void mfs_settle_and_read(struct mfs *fs, struct mfs_node *node,
 	free(held);
 }
 
-static int64_t mfs_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 /* A program that fstats then reads asks twice or more (Python's open()
  * and read() fstat twice, then read() sends a getattr with a handle):
  * when the computation its fstat started failed, its next requests for
@@ -397,7 +389,7 @@ static int mfs_failure(struct mfs *fs, struct mfs_node *n, fuse_req_t req,
 	int err = 0;
 
 	pthread_mutex_lock(&fs->lock);
-	if (n->fail_err && mfs_now_ns() - n->fail_ns > MFS_FAIL_KEEP_NS)
+	if (n->fail_err && util_now_ns() - n->fail_ns > MFS_FAIL_KEEP_NS)
 		n->fail_err = 0;
 	if (n->fail_err && n->fail_tid == (int)fuse_req_ctx(req)->pid) {
 		err = n->fail_err;
@@ -421,7 +413,7 @@ static void mfs_on_done(void *arg, int err, memo_result *res)
 	if (err && w->kind == MFS_WAIT_STAT) {
 		w->node->fail_err = err;
 		w->node->fail_tid = w->tid;
-		w->node->fail_ns = mfs_now_ns();
+		w->node->fail_ns = util_now_ns();
 	} else if (!err) {
 		w->node->fail_err = 0;
 	}
@@ -528,7 +520,7 @@ static int mfs_attrs_must_wait(struct mfs *fs, const struct mfs_node *n)
  * a new node), so such a name is never cached. */
 static double mfs_entry_timeout(const struct mfs *fs, const struct mfs_node *n)
 {
-	return n->kind == MFS_RESULT && (reg_fn_dir(fs->r, n->fn) ||
+	return n->kind == MFS_RESULT && (reg_fn_takes_files(fs->r, n->fn) ||
 					 reg_fn_versioned(n->fn))
 		       ? 0.0 : MFS_TIMEOUT;
 }
@@ -552,12 +544,11 @@ static int mfs_node_current(const struct mfs_node *n)
 static double mfs_files_dir_attr(const struct mfs *fs,
 				 const struct mfs_node *n, struct stat *st)
 {
-	argdir *d = n->kind == MFS_FNDIR ? reg_fn_dir(fs->r, n->fn) : NULL;
 	struct stat dst;
 
-	if (!d)
+	if (n->kind != MFS_FNDIR || !reg_fn_takes_files(fs->r, n->fn))
 		return MFS_TIMEOUT;
-	if (argdir_stat(d, &dst) == 0) {
+	if (reg_fn_dir_stat(fs->r, n->fn, &dst) == 0) {
 		st->st_mtim = dst.st_mtim;
 		st->st_ctim = dst.st_ctim;
 	}
@@ -580,14 +571,14 @@ static void mfs_reply_entry(fuse_req_t req, const struct mfs_node *n)
 }
 
 /* The canonical argument of name in dir's function.  quick: read no large
- * file (argdir_resolve_quick()): -EWOULDBLOCK when that would be needed. */
+ * file (reg_arg_resolve_quick()): -EWOULDBLOCK when that would be
+ * needed. */
 static int mfs_resolve(struct mfs *fs, const struct mfs_node *dir,
 		       const char *name, int quick, char canon[REG_ARG_MAX + 1])
 {
-	argdir *d = reg_fn_dir(fs->r, dir->fn);
-
-	if (quick && d)
-		return argdir_resolve_quick(d, name, canon, REG_ARG_MAX + 1);
+	if (quick)
+		return reg_arg_resolve_quick(fs->r, dir->fn, name, canon,
+					     REG_ARG_MAX + 1);
 	return reg_arg_resolve(fs->r, dir->fn, name, canon, REG_ARG_MAX + 1);
 }
 
@@ -912,40 +903,43 @@ static uint32_t mfs_listed_number(struct mfs *fs, const struct mfs_node *dir,
 	return number;
 }
 
-/* The directory of a function whose arguments are the files of a DATA
- * directory: listed afresh when read from offset 0, and the later pieces
- * come from that listing (offset = index in it), so a listing costs one
- * read of the directory however many pieces the kernel asks for.  Files
- * that come and go meanwhile may be missed or seen twice, as on any
- * directory that changes while it is read. */
-static void mfs_readdir_files(fuse_req_t req, struct mfs *fs,
-			      struct mfs_node *dir, size_t size, off_t off)
+/* A function's directory: its arguments, through the registry's listing,
+ * one way for every kind (offset = index in the listing).  A DATA
+ * directory's files are listed afresh when read from offset 0 and the
+ * later pieces come from that listing, so a listing costs one read of the
+ * directory however many pieces the kernel asks for.  Files that come
+ * and go meanwhile may be missed or seen twice, as on any directory that
+ * changes while it is read. */
+static void mfs_readdir_fn(fuse_req_t req, struct mfs *fs,
+			   struct mfs_node *dir, size_t size, off_t off)
 {
-	argdir *d = reg_fn_dir(fs->r, dir->fn);
+	char name[REG_NAME_MAX + 1];
+	struct reg_listing l;
 	size_t pos = 0, count;
-	argdir_listing *l = NULL;
 	char *buf = malloc(size);
-	int rc = buf ? argdir_listing_get(d, off == 0, &l) : -ENOMEM;
+	int rc = buf ? reg_listing_get(fs->r, dir->fn, off == 0, &l) : -ENOMEM;
 
 	if (rc) {
 		fuse_reply_err(req, -rc);
 		free(buf);
 		return;
 	}
-	count = argdir_listing_count(l);
+	count = reg_listing_count(&l);
 	for (size_t i = (size_t)off; i < count + 2; i++) {
-		const char *entry = i < 2 ? (i == 0 ? "." : "..")
-					  : argdir_listing_name(l, i - 2);
+		const char *entry = i == 0 ? "." : i == 1 ? ".." : name;
 		mode_t mode = i < 2 ? S_IFDIR : S_IFREG;
-		fuse_ino_t eino = i == 0 ? dir->number : i == 1 ? FUSE_ROOT_ID
-			: mfs_listed_number(fs, dir, entry);
+		fuse_ino_t eino;
 
+		if (i >= 2 && reg_listing_name(&l, i - 2, name, sizeof(name)))
+			continue;
+		eino = i == 0 ? dir->number : i == 1 ? FUSE_ROOT_ID
+			: mfs_listed_number(fs, dir, name);
 		if (!mfs_dirent(req, buf, size, &pos, entry, mode, eino,
 				(off_t)i + 1))
 			break;
 	}
 	fuse_reply_buf(req, buf, pos);
-	argdir_listing_release(d, l);
+	reg_listing_release(&l);
 	free(buf);
 }
 
@@ -954,7 +948,6 @@ static void mfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 {
 	struct mfs *fs = mfs_of(req);
 	struct mfs_node *dir = mfs_node_get(fs->nodes, ino);
-	char name[REG_NAME_MAX + 1];
 	size_t pos = 0, count;
 	char *buf;
 
@@ -962,39 +955,30 @@ static void mfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 		fuse_reply_err(req, ENOTDIR);
 		return;
 	}
-	if (dir->kind == MFS_FNDIR && reg_fn_dir(fs->r, dir->fn)) {
-		mfs_readdir_files(req, fs, dir, size, off);
+	if (dir->kind == MFS_FNDIR) {
+		mfs_readdir_fn(req, fs, dir, size, off);
 		return;
 	}
-	buf = malloc(size);
+	buf = malloc(size);		/* the root: the functions */
 	if (!buf) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	count = dir->kind == MFS_ROOT ? reg_count(fs->r)
-				      : reg_arg_count(fs->r, dir->fn);
+	count = reg_count(fs->r);
 	for (size_t i = (size_t)off; i < count + 2; i++) {
-		const char *entry = name;
-		mode_t mode = S_IFREG;
+		const char *entry;
 		fuse_ino_t eino;
 
 		if (i < 2) {
 			entry = i == 0 ? "." : "..";
-			mode = S_IFDIR;
 			eino = i == 0 ? dir->number : FUSE_ROOT_ID;
-		} else if (dir->kind == MFS_ROOT) {
+		} else {
 			struct mfs_node *d = mfs_node_fndir(fs->nodes, i - 2);
 
 			entry = reg_fn_name(d->fn);
-			mode = S_IFDIR;
 			eino = d->number;
-		} else {
-			if (reg_arg_name(fs->r, dir->fn, i - 2, name,
-					 sizeof(name)))
-				continue;
-			eino = mfs_listed_number(fs, dir, name);
 		}
-		if (!mfs_dirent(req, buf, size, &pos, entry, mode, eino,
+		if (!mfs_dirent(req, buf, size, &pos, entry, S_IFDIR, eino,
 				(off_t)i + 1))
 			break;
 	}

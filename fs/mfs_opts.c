@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "mfs_opts.h"
-#include "quote.h"
+#include "data/quote.h"
 
 #define MFS_MAX_WORKERS 1024
 #define MFS_MAX_DELAY 86400.0

@@ -25,7 +25,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "log.h"
+#include "util/log.h"
 #include "mfs_stop.h"
 
 #define MFS_KICK_NS 50000000L	/* re-interrupt the loop's wait this often */
@@ -83,8 +83,7 @@ static int mfs_stop_computing(struct mfs *fs)
 {
 	int left;
 
-	memo_cancel(fs->m);
-	cmdfn_cancel(fs->cmds);	/* a command may never end by itself */
+	memo_cancel(fs->m);	/* and, through the registry, commands */
 	left = memo_drain(fs->m, MFS_STOP_GRACE);
 	if (left)
 		log_warn("%d computation%s still running after %.1f s: left "

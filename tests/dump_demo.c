@@ -10,8 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "fmt.h"
-#include "rng.h"
+#include "data/fmt.h"
+#include "data/rng.h"
 
 #define DEMO_SEED 42
 #define DEMO_VALUES (10000 * 4)

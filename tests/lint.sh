@@ -25,7 +25,7 @@ cppcheck --enable=warning,style,performance,portability,information \
 	--inline-suppr --std=c11 --library=posix -q --error-exitcode=1 \
 	--suppress=missingIncludeSystem \
 	--suppressions-list=tests/cppcheck-suppressions.txt \
-	-I compute -I fs compute fs
+	-I compute -I include -I fs compute fs
 rc=$?
 if [ $rc = 0 ]; then
 	echo "lint: cppcheck $(cppcheck --version | sed 's/^Cppcheck //'):" \

@@ -10,9 +10,9 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-#include "argdir.h"
+#include "functions/argdir.h"
 #include "check.h"
-#include "reg.h"
+#include "functions/reg.h"
 
 static char root[256];
 
@@ -224,6 +224,90 @@ static void test_listings(argdir *d)
 	argdir_listing_release(d, c);
 }
 
+static int nop(memofs_ctx *ctx, const char *arg, void *udata)
+{
+	return 0;
+}
+
+/* The registry's one way to list, resolve and stat every kind: a
+ * function over the directory's files gives the same names as argdir's
+ * listing, a list function its list; neither reaches past reg. */
+static void test_reg_listing(argdir *d)
+{
+	static const char *const list[] = { "x", "a b", NULL };
+	struct memofs_function files = {
+		.name = "files", .version = "1",
+		.args = (enum memofs_args)ARGS_FILES, .compute = nop,
+	};
+	struct memofs_function fixed = {
+		.name = "fixed", .version = "1", .args = MEMOFS_ARGS_LIST,
+		.arg_list = list, .compute = nop,
+	};
+	char name[REG_NAME_MAX + 1], canon[REG_ARG_MAX + 1];
+	char want[REG_ARG_MAX + 1];
+	struct reg_listing l;
+	argdir_listing *al = NULL;
+	struct stat st, dst;
+	const reg_fn *ff, *fl;
+	reg *r = NULL;
+
+	CHECK_INT(reg_new(&r), 0);
+	if (!r)
+		return;
+	CHECK_INT(reg_add(r, &files, NULL), 0);
+	CHECK_INT(reg_add(r, &fixed, NULL), 0);
+	reg_bind_dir(r, d);
+	ff = reg_find(r, "files");
+	fl = reg_find(r, "fixed");
+	CHECK(ff && fl);
+	if (!ff || !fl) {
+		reg_free(r);
+		return;
+	}
+	CHECK(reg_fn_takes_files(r, ff));
+	CHECK(!reg_fn_takes_files(r, fl));
+	CHECK_INT(reg_fn_dir_stat(r, ff, &st), 0);
+	CHECK_INT(stat(root, &dst), 0);
+	CHECK(st.st_ino == dst.st_ino && st.st_dev == dst.st_dev);
+	CHECK_INT(reg_fn_dir_stat(r, fl, &st), -ENOTDIR);
+
+	/* Files: argdir's listing, name for name. */
+	CHECK_INT(reg_listing_get(r, ff, 1, &l), 0);
+	CHECK_INT(argdir_listing_get(d, 0, &al), 0);
+	CHECK(reg_listing_count(&l) >= 5);
+	CHECK_INT(reg_listing_count(&l), argdir_listing_count(al));
+	for (size_t i = 0; i < reg_listing_count(&l); i++) {
+		CHECK_INT(reg_listing_name(&l, i, name, sizeof(name)), 0);
+		CHECK_STR(name, argdir_listing_name(al, i));
+	}
+	CHECK_INT(reg_listing_name(&l, 0, name, 2), -ERANGE);
+	argdir_listing_release(d, al);
+	reg_listing_release(&l);
+	CHECK(l.files == NULL);
+	reg_listing_release(&l);	/* twice: harmless */
+
+	/* A list: its names, in order. */
+	CHECK_INT(reg_listing_get(r, fl, 1, &l), 0);
+	CHECK_INT(reg_listing_count(&l), 2);
+	CHECK_INT(reg_listing_name(&l, 1, name, sizeof(name)), 0);
+	CHECK_STR(name, "a b");
+	reg_listing_release(&l);
+
+	/* Resolving, quick or not, the same canonical names. */
+	CHECK_INT(reg_arg_resolve(r, ff, "plain", want, sizeof(want)), 0);
+	CHECK_INT(reg_arg_resolve_quick(r, ff, "plain", canon,
+					sizeof(canon)), 0);
+	CHECK_STR(canon, want);
+	CHECK_INT(reg_arg_resolve_quick(r, ff, "missing", canon,
+					sizeof(canon)), -ENOENT);
+	CHECK_INT(reg_arg_resolve_quick(r, fl, "a b", canon, sizeof(canon)),
+		  0);
+	CHECK_STR(canon, "a b");
+	CHECK_INT(reg_arg_resolve_quick(r, fl, "y", canon, sizeof(canon)),
+		  -ENOENT);
+	reg_free(r);
+}
+
 static void setup(void)
 {
 	char path[PATH_MAX];
@@ -271,6 +355,7 @@ int main(void)
 		test_open_arg(d);
 		test_quick(d);
 		test_listings(d);
+		test_reg_listing(d);
 		argdir_free(d);
 	}
 	argdir_free(NULL);

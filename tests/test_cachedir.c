@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cachedir.h"
+#include "engine/cachedir.h"
 #include "check.h"
 
 static char base[PATH_MAX];

@@ -33,7 +33,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "cmd.h"
+#include "functions/cmd.h"
 
 #define SLACK 5.0	/* seconds a prompt return may take on a slow host */
 #define NTHREADS 8

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "cmdfile.h"
+#include "functions/cmdfile.h"
 
 #define P "t.ini"
 
@@ -164,7 +164,7 @@ static void test_minimal(void)
 	CHECK_STR(fn->name, "lines");
 	CHECK_STR(fn->version, "1");
 	CHECK_STR(fn->description, "");
-	CHECK_INT(fn->args, CMDFILE_FILES);
+	CHECK_INT(fn->args, ARGS_FILES);
 	CHECK(fn->list == NULL);
 	CHECK_INT(fn->nlist, 0);
 	check_argv(fn, want, ph);
@@ -196,7 +196,7 @@ static void test_all_keys(void)
 	CHECK_STR(fn->name, "pick.v-2_x");
 	CHECK_STR(fn->description, "Lines of each input file");
 	CHECK_STR(fn->version, "2.1 (beta) \xce\xb2");
-	CHECK_INT(fn->args, CMDFILE_LIST);
+	CHECK_INT(fn->args, ARGS_LIST);
 	CHECK_INT(fn->nlist, 3);
 	if (fn->nlist == 3) {
 		CHECK_STR(fn->list[0], "a");
@@ -229,7 +229,7 @@ static void test_several(void)
 		CHECK_INT(f->fns[1].line, 5);
 		CHECK_INT(f->fns[2].line, 9);
 		CHECK_INT(f->fns[2].command_line, 10);
-		CHECK_INT(f->fns[1].args, CMDFILE_COLUMNS);
+		CHECK_INT(f->fns[1].args, ARGS_COLUMNS);
 		CHECK_INT(f->fns[1].ph[1], CMDFILE_COL);
 		CHECK(f->fns[1].timeout == 30);
 		CHECK(f->fns[0].timeout == 0);

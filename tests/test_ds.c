@@ -20,7 +20,7 @@
 #include <xxhash.h>
 
 #include "check.h"
-#include "ds.h"
+#include "data/ds.h"
 
 #define NPY_MAX 4096		/* largest .npy built here */
 

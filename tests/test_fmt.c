@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "fmt.h"
+#include "data/fmt.h"
 
 struct fmt_case {
 	double x;

@@ -12,7 +12,7 @@
 #include <xxhash.h>
 
 #include "check.h"
-#include "key.h"
+#include "engine/key.h"
 
 static const uint8_t digest16[16] = {
 	0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,

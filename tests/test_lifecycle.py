@@ -213,7 +213,7 @@ def compile_plugin(tmp_path, name, source):
     c, so = tmp_path / f"{name}.c", tmp_path / f"{name}.so"
     c.write_text(source)
     cc = shutil.which("cc") or shutil.which("gcc")
-    subprocess.run([cc, "-shared", "-fPIC", f"-I{SRC / 'compute'}",
+    subprocess.run([cc, "-shared", "-fPIC", f"-I{SRC / 'include'}",
                     "-o", str(so), str(c)], check=True)
     return so
 

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "log.h"
+#include "util/log.h"
 
 static int pipe_fd[2];
 static int saved_stderr;

@@ -13,10 +13,10 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "fn_builtin.h"
-#include "key.h"
-#include "log.h"
-#include "memo.h"
+#include "functions/fn_builtin.h"
+#include "engine/key.h"
+#include "util/log.h"
+#include "engine/memo.h"
 
 #define NROWS 1001
 
@@ -465,6 +465,30 @@ static void test_drain_gives_up(struct env *e)
 	CHECK_INT(store_get(e->st, key, &rec), -ENOENT);
 }
 
+static void count_hook(void *arg)
+{
+	(*(int *)arg)++;
+}
+
+/* memo_cancel() ends, through the registry, what may not end by itself
+ * (cmdfn registers its commands so): the owner stops in one call. */
+static void test_cancel_hooks(struct env *e)
+{
+	memo *m = NULL;
+	int n = 0;
+
+	CHECK_INT(reg_on_cancel(e->r, count_hook, &n), 0);
+	CHECK_INT(memo_new(e->st, e->r, e->d, 1, &m), 0);
+	CHECK_INT(n, 0);
+	memo_cancel(m);
+	CHECK_INT(n, 1);
+	memo_cancel(m);		/* more than once: each time */
+	CHECK_INT(n, 2);
+	CHECK_INT(memo_drain(m, 1.0), 0);
+	memo_free(m);
+	CHECK_INT(n, 2);
+}
+
 int main(void)
 {
 	struct env e;
@@ -487,6 +511,7 @@ int main(void)
 	test_versions(&e, m);
 	test_damaged(&e, m);
 	memo_free(m);
+	test_cancel_hooks(&e);	/* last: its hook stays on e.r */
 	env_close(&e);
 	return check_report("memo");
 }

@@ -13,8 +13,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "plugin.h"
-#include "reg.h"
+#include "functions/plugin.h"
+#include "functions/reg.h"
 
 static int nop(memofs_ctx *ctx, const char *arg, void *udata)
 {

@@ -1,6 +1,6 @@
 """test_plugin_abi.py -- the plugin ABI can grow and hides memofs's insides.
 
-What compute/memofs.h promises as stable: only memofs_* symbols are visible
+What include/memofs.h promises as stable: only memofs_* symbols are visible
 to plugins, struct memofs_function is registered with its size (older and
 newer plugins both load), misuse is an error return and never an abort, and
 a plugin can ask which memofs and ABI it runs in.
@@ -14,7 +14,7 @@ import pytest
 
 from test_plugins import SRC, compile_plugin
 
-HEADER = SRC / "compute" / "memofs.h"
+HEADER = SRC / "include" / "memofs.h"
 
 
 def header_functions():

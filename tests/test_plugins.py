@@ -1,7 +1,7 @@
 """test_plugins.py -- C plugins: loading, nesting, invalidation, bad plugins.
 
 Uses the example plugin built by meson (MEMOFS_ZSTATS) and small plugins
-compiled here with the system C compiler against compute/memofs.h.
+compiled here with the system C compiler against include/memofs.h.
 """
 import errno
 import os
@@ -25,7 +25,7 @@ def compile_plugin(tmp_path, name, source, cflags=()):
     so = tmp_path / f"{name}.so"
     c.write_text(source)
     cc = shutil.which("cc") or shutil.which("gcc")
-    subprocess.run([cc, "-shared", "-fPIC", f"-I{SRC / 'compute'}",
+    subprocess.run([cc, "-shared", "-fPIC", f"-I{SRC / 'include'}",
                     *cflags, "-o", str(so), str(c)], check=True)
     return so
 

@@ -6,7 +6,7 @@
 #include <time.h>
 
 #include "check.h"
-#include "pool.h"
+#include "engine/pool.h"
 
 static atomic_int counter;
 

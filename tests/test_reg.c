@@ -6,8 +6,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "fn_builtin.h"
-#include "reg.h"
+#include "functions/fn_builtin.h"
+#include "functions/reg.h"
 
 static int nop(memofs_ctx *ctx, const char *arg, void *udata)
 {
@@ -191,11 +191,45 @@ static void test_versioned(void)
 	reg_free(r);
 }
 
+static char hook_log[16];
+
+static void note_hook(void *arg)
+{
+	size_t n = strlen(hook_log);
+
+	if (n + 1 < sizeof(hook_log))
+		hook_log[n] = *(const char *)arg;
+}
+
+/* reg_on_cancel()/reg_cancel(): every hook, in registration order, each
+ * time; none on a NULL or hookless registry. */
+static void test_cancel_hooks(void)
+{
+	static char letters[] = "abc";
+	reg *r = NULL;
+
+	reg_cancel(NULL);
+	CHECK_INT(reg_new(&r), 0);
+	if (!r)
+		return;
+	reg_cancel(r);
+	CHECK_STR(hook_log, "");
+	CHECK_INT(reg_on_cancel(r, note_hook, letters), 0);
+	CHECK_INT(reg_on_cancel(r, note_hook, letters + 1), 0);
+	CHECK_INT(reg_on_cancel(r, note_hook, letters + 2), 0);	/* past 2: grows */
+	reg_cancel(r);
+	CHECK_STR(hook_log, "abc");
+	reg_cancel(r);
+	CHECK_STR(hook_log, "abcabc");
+	reg_free(r);
+}
+
 int main(void)
 {
 	test_definitions();
 	test_versioned();
 	test_parse_column();
 	test_columns();
+	test_cancel_hooks();
 	return check_report("reg");
 }

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "rng.h"
+#include "data/rng.h"
 
 static int same_bits(double a, double b)
 {

@@ -25,8 +25,8 @@
 #include <xxhash.h>
 
 #include "check.h"
-#include "key.h"
-#include "store.h"
+#include "engine/key.h"
+#include "engine/store.h"
 
 #define HDR_LEN 40	/* the record header, as store.c documents it */
 

@@ -19,12 +19,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "ds.h"
-#include "fmt.h"
-#include "fn_builtin.h"
-#include "key.h"
-#include "reg.h"
-#include "store.h"
+#include "data/ds.h"
+#include "data/fmt.h"
+#include "functions/fn_builtin.h"
+#include "engine/key.h"
+#include "functions/reg.h"
+#include "engine/store.h"
 
 /* The result of fn for a one-row column holding v, in text. */
 static size_t one_row_result(const char *fn, double v, char *out)

@@ -38,7 +38,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cmdfile.h"
+#include "functions/cmdfile.h"
 #include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -89,7 +89,7 @@ static char *fz_strndup(const char *s, size_t n)
 #define realloc fz_realloc
 #define strdup fz_strdup
 #define strndup fz_strndup
-#include "cmdfile.c"
+#include "functions/cmdfile.c"
 #undef malloc
 #undef calloc
 #undef realloc
@@ -207,7 +207,7 @@ static void check_header_line(const uint8_t *data, size_t size, unsigned k,
 
 static void check_list(const struct cmdfile_fn *fn)
 {
-	if (fn->args != CMDFILE_LIST) {
+	if (fn->args != ARGS_LIST) {
 		FZ_CHECK(fn->list == NULL && fn->nlist == 0);
 		return;
 	}
@@ -237,9 +237,9 @@ static void check_argv(const struct cmdfile_fn *fn)
 			continue;
 		FZ_CHECK(strcmp(fn->argv[i], cmdfile_ph_text[ph]) == 0);
 		if (ph == CMDFILE_FILE)
-			FZ_CHECK(fn->args == CMDFILE_FILES);
+			FZ_CHECK(fn->args == ARGS_FILES);
 		if (ph == CMDFILE_COL)
-			FZ_CHECK(fn->args == CMDFILE_COLUMNS);
+			FZ_CHECK(fn->args == ARGS_COLUMNS);
 	}
 }
 
@@ -258,8 +258,8 @@ static void check_fn(const struct cmdfile_fn *fn, const uint8_t *data,
 			 !ref_control((unsigned char)fn->description[i]));
 	FZ_CHECK(dlen == 0 || (!ref_blank(fn->description[0]) &&
 			       !ref_blank(fn->description[dlen - 1])));
-	FZ_CHECK(fn->args == CMDFILE_COLUMNS || fn->args == CMDFILE_LIST ||
-		 fn->args == CMDFILE_FILES);
+	FZ_CHECK(fn->args == ARGS_COLUMNS || fn->args == ARGS_LIST ||
+		 fn->args == ARGS_FILES);
 	check_list(fn);
 	check_argv(fn);
 	FZ_CHECK(fn->timeout == 0 || (isfinite(fn->timeout) &&
@@ -326,9 +326,9 @@ static void print_quoted(FILE *out, const char *s)
 
 static void print_fn(FILE *out, const struct cmdfile_fn *fn)
 {
-	static const char *const args[] = { [CMDFILE_COLUMNS] = "columns",
-					    [CMDFILE_LIST] = "list: ",
-					    [CMDFILE_FILES] = "files" };
+	static const char *const args[] = { [ARGS_COLUMNS] = "columns",
+					    [ARGS_LIST] = "list: ",
+					    [ARGS_FILES] = "files" };
 
 	fprintf(out, "\n# %s\n [%s]\t\r\n", fn->name, fn->name);
 	fprintf(out, "description =\t%s\n", fn->description);

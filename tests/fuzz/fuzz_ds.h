@@ -8,7 +8,7 @@
 #include <string.h>
 #include <xxhash.h>
 
-#include "ds.h"
+#include "data/ds.h"
 #include "fuzz_util.h"
 
 /* Message lengths to try: the normal one, none, and ones too short for

@@ -32,11 +32,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ds.h"
-#include "fn_builtin.h"
+#include "data/ds.h"
+#include "functions/fn_builtin.h"
 #include "fuzz_util.h"
-#include "log.h"
-#include "reg.h"
+#include "util/log.h"
+#include "functions/reg.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -36,40 +36,52 @@ case $seconds in
 esac
 mkdir -p "$build" && build=$(cd "$build" && pwd) || exit 2
 
-# memofs_config.h is meson's; the fuzz build writes its own (the version
-# is not fuzzed) into BUILD_DIR.
-printf '#define MEMOFS_VERSION "fuzz"\n' >"$build/memofs_config.h.tmp" &&
-	{ cmp -s "$build/memofs_config.h.tmp" "$build/memofs_config.h" ||
-	  mv "$build/memofs_config.h.tmp" "$build/memofs_config.h"; }
-rm -f "$build/memofs_config.h.tmp"
+# memofs_config.h, which meson's configure_file() writes into its build
+# directory (reg.c includes it): the same here, rewritten only on change.
+version=$(sed -n "s/^ *version: '\(.*\)',\$/\1/p" "$root/meson.build" |
+	head -n 1)
+printf '#define MEMOFS_VERSION "%s"\n' "$version" >"$build/memofs_config.h.new"
+if cmp -s "$build/memofs_config.h.new" "$build/memofs_config.h"; then
+	rm -f "$build/memofs_config.h.new"
+else
+	mv "$build/memofs_config.h.new" "$build/memofs_config.h"
+fi
+
 cflags=(-g -O1 -fsanitize=fuzzer,address,undefined
 	-fno-sanitize-recover=all -D_GNU_SOURCE -std=gnu11
-	-Wall -Wextra -I"$root/compute" -I"$build")
+	-Wall -Wextra -I"$root/compute" -I"$root/include" -I"$build")
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 # The compute sources and libraries each target needs.
 sources() {
 	case $1 in
-	csv | npy) echo ds.c log.c quote.c rng.c ;;
-	path) echo ds.c log.c quote.c rng.c reg.c argdir.c fn_builtin.c memo.c \
-		pool.c key.c store.c fmt.c ;;
-	fmt) echo fmt.c ;;
-	cmdfile) echo quote.c ;;	# and cmdfile.c itself: see includes()
+	csv | npy) echo data/ds.c util/log.c data/quote.c data/rng.c \
+		util/clock.c util/file.c util/mem.c ;;
+	path) echo data/ds.c util/log.c data/quote.c data/rng.c \
+		util/clock.c util/file.c util/mem.c util/name.c \
+		functions/reg.c functions/argdir.c functions/fn_builtin.c \
+		functions/ctx.c engine/memo.c engine/result.c engine/lru.c \
+		engine/pool.c engine/key.c engine/store.c data/fmt.c ;;
+	fmt) echo data/fmt.c ;;
+	cmdfile) echo data/quote.c util/clock.c util/file.c util/mem.c \
+		util/name.c ;;
+		# and cmdfile.c itself: see includes()
 	esac
 }
 # The compute sources a target #includes instead of linking (to wrap the
 # allocator they call): not compiled on their own, but a reason to rebuild.
 includes() {
 	case $1 in
-	cmdfile) echo cmdfile.c ;;
+	cmdfile) echo functions/cmdfile.c ;;
 	esac
 }
 libs() {
 	case $1 in
 	csv | npy) echo -lxxhash -lm ;;
 	path) echo -lrocksdb -lxxhash -lm -lpthread ;;
-	fmt | cmdfile) echo -lm ;;
+	fmt) echo -lm ;;
+	cmdfile) echo -lxxhash -lm ;;
 	esac
 }
 # Per-target libFuzzer options: fmt's inputs are 8 bytes a value.
@@ -87,7 +99,7 @@ build() {
 	for f in $(sources "$t"); do srcs+=("$root/compute/$f"); done
 	for f in $(includes "$t"); do deps+=("$root/compute/$f"); done
 	for f in "$here/fuzz_$t.c" "$here"/*.h "${srcs[@]}" "${deps[@]}" \
-		"$root"/compute/*.h; do
+		"$root"/compute/*/*.h "$root"/include/*.h; do
 		if [ ! -e "$exe" ] || [ "$f" -nt "$exe" ]; then
 			# shellcheck disable=SC2046
 			"$cc" "${cflags[@]}" "$here/fuzz_$t.c" "${srcs[@]}" \

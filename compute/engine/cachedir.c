@@ -1,0 +1,558 @@
+/* cachedir.c -- the cache directory (see cachedir.h for the trust rule).
+ *
+ * cachedir_prepare() resolves the part of the path that exists with
+ * realpath(3) (symbolic links among the parents are fine, as long as the
+ * directories they lead to pass), then walks the resolved path from "/"
+ * with openat(O_NOFOLLOW), checking each existing directory with fstat
+ * on its own descriptor and creating the missing ones (mode 0700)
+ * relative to their parent's descriptor, so that nothing is followed or
+ * checked by a path that someone could change in between.
+ *
+ * Temporary caches carry a lock file, CACHEDIR_LOCK, flock()ed by their
+ * daemon for its whole life and released by the kernel when it dies,
+ * however it dies: that lock, not RocksDB's (which a store reopened after
+ * a full disk releases for a moment), says whether one is in use.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine/cachedir.h"
+#include "util/log.h"
+#include "data/quote.h"
+
+#define CACHEDIR_LOCK "memofs-lock"
+#define CACHEDIR_TEMP_PREFIX "memofs-"
+#define CACHEDIR_TEMP_GRACE_S 60	/* a lock-less temporary cache younger
+					   than this may be a new one */
+#define CACHEDIR_MAX_DEPTH 8		/* RocksDB makes one level at most */
+
+/* ---- checks ------------------------------------------------------------- */
+
+/* May a parent directory with status sb hold a trusted cache? */
+static int cachedir_check_parent(const char *dir, const char *path,
+				 const struct stat *sb, char *err,
+				 size_t errlen)
+{
+	uid_t me = geteuid();
+
+	if (sb->st_uid != 0 && sb->st_uid != me) {
+		snprintf(err, errlen, "cache %s: its parent %s is owned by "
+			 "uid %u, not by you (uid %u) or root", dir, path,
+			 (unsigned)sb->st_uid, (unsigned)me);
+		return -EPERM;
+	}
+	if ((sb->st_mode & (S_IWGRP | S_IWOTH)) && !(sb->st_mode & S_ISVTX)) {
+		snprintf(err, errlen, "cache %s: its parent %s is writable by "
+			 "group or others (mode %04o) without the sticky bit",
+			 dir, path, (unsigned)(sb->st_mode & 07777));
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* Is the cache directory itself, with status sb, trusted? */
+static int cachedir_check_self(const char *dir, const struct stat *sb,
+			       char *err, size_t errlen)
+{
+	uid_t me = geteuid();
+
+	if (sb->st_uid != me) {
+		snprintf(err, errlen, "cache %s: owned by uid %u, not by you "
+			 "(uid %u)", dir, (unsigned)sb->st_uid, (unsigned)me);
+		return -EPERM;
+	}
+	if (sb->st_mode & (S_IWGRP | S_IWOTH)) {
+		snprintf(err, errlen, "cache %s: writable by group or others "
+			 "(mode %04o); chmod go-w it if you trust its content",
+			 dir, (unsigned)(sb->st_mode & 07777));
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* Is the entry name, with status sb, of the cache dir a file of ours that
+ * is no link?  The name is quoted: someone else may have chosen it. */
+static int cachedir_check_entry(const char *dir, const char *name,
+				const struct stat *sb, char *err,
+				size_t errlen)
+{
+	char q[QUOTE_BUF];
+
+	if (!S_ISLNK(sb->st_mode) && sb->st_uid == geteuid())
+		return 0;
+	quote_bytes(q, name, strlen(name));
+	if (S_ISLNK(sb->st_mode)) {
+		snprintf(err, errlen, "cache %s: %s in it is a symbolic link "
+			 "(memofs never follows one there)", dir, q);
+		return -ELOOP;
+	}
+	snprintf(err, errlen, "cache %s: %s in it is owned by uid %u, not by "
+		 "you (uid %u)", dir, q, (unsigned)sb->st_uid,
+		 (unsigned)geteuid());
+	return -EPERM;
+}
+
+/* Is every entry of the directory fd (dir) a file of ours, no link? */
+static int cachedir_check_entries(const char *dir, int fd, char *err,
+				  size_t errlen)
+{
+	int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct dirent *e;
+	struct stat sb;
+	DIR *d;
+	int rc = 0;
+
+	if (dfd < 0 || !(d = fdopendir(dfd))) {
+		rc = -errno;
+		if (dfd >= 0)
+			close(dfd);
+		snprintf(err, errlen, "cache %s: %s", dir, strerror(-rc));
+		return rc;
+	}
+	while (rc == 0 && (e = readdir(d))) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (fstatat(dfd, e->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
+			rc = -errno;
+			snprintf(err, errlen, "cache %s: %s", dir,
+				 strerror(-rc));
+		} else {
+			rc = cachedir_check_entry(dir, e->d_name, &sb, err,
+						  errlen);
+		}
+	}
+	closedir(d);
+	return rc;
+}
+
+/* ---- the walk ----------------------------------------------------------- */
+
+/* Opens the directory name in the directory fd without following a link.
+ * Returns the descriptor or a negative errno. */
+static int cachedir_open_dir(int fd, const char *name)
+{
+	int nfd = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+				   O_CLOEXEC);
+
+	if (nfd < 0)
+		return -errno;
+	return nfd;
+}
+
+/* cachedir_open_dir(), creating the directory (mode 0700) when it is
+ * missing.  Returns the descriptor or a negative errno (-ELOOP for a
+ * link, -ENOTDIR for another file). */
+static int cachedir_open_at(int fd, const char *name)
+{
+	int nfd = cachedir_open_dir(fd, name);
+
+	if (nfd != -ENOENT)
+		return nfd;
+	if (mkdirat(fd, name, 0700) != 0 && errno != EEXIST)
+		return -errno;
+	return cachedir_open_dir(fd, name);
+}
+
+/* Walks the absolute canonical path from "/", checking the existing
+ * parents and creating the missing directories; dir is the name the user
+ * gave, for messages.  Returns 0 with *out_fd open on the last one. */
+static int cachedir_walk(const char *dir, const char *canon, int *out_fd,
+			 char *err, size_t errlen)
+{
+	char prefix[PATH_MAX] = "/", name[NAME_MAX + 1];
+	const char *p = canon, *end;
+	int fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC), nfd;
+	struct stat sb;
+	int rc = fd < 0 ? -errno : 0;
+
+	while (rc == 0) {
+		p += strspn(p, "/");
+		if (!*p)
+			break;
+		end = p + strcspn(p, "/");
+		if (end - p > NAME_MAX) {
+			rc = -ENAMETOOLONG;
+			break;
+		}
+		memcpy(name, p, (size_t)(end - p));
+		name[end - p] = '\0';
+		if (fstat(fd, &sb) != 0) {
+			rc = -errno;
+			break;
+		}
+		rc = cachedir_check_parent(dir, prefix, &sb, err, errlen);
+		if (rc)
+			break;
+		nfd = cachedir_open_at(fd, name);
+		if (nfd < 0) {
+			rc = nfd;
+			if (fstatat(fd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    S_ISLNK(sb.st_mode))
+				rc = -ELOOP;
+			snprintf(err, errlen, "cache %s: %.*s: %s", dir,
+				 (int)(end - canon), canon, rc == -ELOOP
+				 ? "is a symbolic link, which memofs does not "
+				   "follow here"
+				 : strerror(-rc));
+		}
+		close(fd);
+		fd = nfd;
+		if (rc)
+			break;
+		snprintf(prefix, sizeof(prefix), "%.*s", (int)(end - canon),
+			 canon);
+		p = end;
+	}
+	if (rc == 0) {
+		*out_fd = fd;
+		return 0;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (!err[0])
+		snprintf(err, errlen, "cache %s: %s", dir, strerror(-rc));
+	return rc;
+}
+
+/* ---- the canonical path ------------------------------------------------- */
+
+/* Has path a "." or ".." component?  (Such a name, after the part of
+ * the path that exists, would make memofs create or trust a directory
+ * other than the one it names.) */
+static int cachedir_has_dots(const char *path)
+{
+	for (const char *p = path; *p; p++) {
+		size_t n = strcspn(p, "/");
+
+		if ((n == 1 && p[0] == '.') ||
+		    (n == 2 && p[0] == '.' && p[1] == '.'))
+			return 1;
+		p += n;
+		if (!*p)
+			break;
+	}
+	return 0;
+}
+
+/* abs made canonical: the longest existing prefix of its parent resolved
+ * by realpath, then the missing components; abs's last component is
+ * never resolved.  Returns 0, -EINVAL for "..", -ENAMETOOLONG. */
+static int cachedir_canonical(const char *abs, char *out, size_t outlen)
+{
+	char head[PATH_MAX], real[PATH_MAX];
+	const char *tail;
+	size_t cut;
+	struct stat sb;
+
+	snprintf(head, sizeof(head), "%s", abs);
+	/* The parent of the last component; then shorter while missing. */
+	do {
+		char *slash = strrchr(head, '/');
+
+		if (!slash)
+			return -EINVAL;
+		*slash = '\0';
+	} while (head[0] && lstat(head, &sb) != 0 && errno == ENOENT);
+	cut = strlen(head);
+	if (!realpath(head[0] ? head : "/", real))
+		return -errno;
+	tail = abs + cut;	/* "/missing/.../last" */
+	if (cachedir_has_dots(tail))
+		return -EINVAL;
+	if ((size_t)snprintf(out, outlen, "%s%s", strcmp(real, "/") ? real : "",
+			     tail) >= outlen)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* Is every symbolic link among the existing components of the absolute
+ * path abs owned by root or by the user?  (A link someone else owns, in a
+ * sticky /tmp say, would let them choose where memofs puts its cache.)
+ * dir is the name the user gave, for messages. */
+static int cachedir_check_links(const char *dir, const char *abs, char *err,
+				size_t errlen)
+{
+	char prefix[PATH_MAX];
+	struct stat sb;
+	size_t n = 0;
+
+	while (abs[n]) {
+		n += 1 + strcspn(abs + n + 1, "/");
+		snprintf(prefix, sizeof(prefix), "%.*s", (int)n, abs);
+		if (lstat(prefix, &sb) != 0)
+			return 0;	/* missing from here on: walked later */
+		if (S_ISLNK(sb.st_mode) && sb.st_uid != 0 &&
+		    sb.st_uid != geteuid()) {
+			snprintf(err, errlen, "cache %s: %s is a symbolic link "
+				 "owned by uid %u, not by you (uid %u) or root",
+				 dir, prefix, (unsigned)sb.st_uid,
+				 (unsigned)geteuid());
+			return -EPERM;
+		}
+	}
+	return 0;
+}
+
+int cachedir_prepare(const char *path, char *out, size_t outlen, char *err,
+		     size_t errlen)
+{
+	char abs[PATH_MAX], cwd[PATH_MAX], canon[PATH_MAX];
+	struct stat sb;
+	size_t n;
+	int fd, rc;
+
+	err[0] = '\0';
+	if (path[0] == '/') {
+		n = (size_t)snprintf(abs, sizeof(abs), "%s", path);
+	} else if (getcwd(cwd, sizeof(cwd))) {
+		n = (size_t)snprintf(abs, sizeof(abs), "%s/%s", cwd, path);
+	} else {
+		rc = -errno;
+		snprintf(err, errlen, "cache %s: cannot find the working "
+			 "directory: %s", path, strerror(-rc));
+		return rc;
+	}
+	while (n > 1 && abs[n - 1] == '/')
+		abs[--n] = '\0';	/* "dir/" names dir */
+	if (n >= sizeof(abs)) {
+		snprintf(err, errlen, "cache %s: path too long", path);
+		return -ENAMETOOLONG;
+	}
+	rc = cachedir_check_links(path, abs, err, errlen);
+	if (rc)
+		return rc;
+	rc = cachedir_canonical(abs, canon, sizeof(canon));
+	if (rc) {
+		snprintf(err, errlen, "cache %s: %s", path, rc == -EINVAL
+			 ? "'.' or '..' after a missing directory"
+			 : strerror(-rc));
+		return rc;
+	}
+	rc = cachedir_walk(path, canon, &fd, err, errlen);
+	if (rc)
+		return rc;
+	if (fstat(fd, &sb) != 0) {
+		rc = -errno;
+		snprintf(err, errlen, "cache %s: %s", path, strerror(-rc));
+	}
+	if (rc == 0)
+		rc = cachedir_check_self(path, &sb, err, errlen);
+	if (rc == 0)
+		rc = cachedir_check_entries(path, fd, err, errlen);
+	close(fd);
+	if (rc == 0 && (size_t)snprintf(out, outlen, "%s", canon) >= outlen) {
+		snprintf(err, errlen, "cache %s: path too long", path);
+		rc = -ENAMETOOLONG;
+	}
+	return rc;
+}
+
+/* ---- removal ------------------------------------------------------------ */
+
+/* Removes every entry of the directory fd (closed here), recursing into
+ * directories by descriptor, never through a link.  0 or -errno. */
+static int cachedir_empty_fd(int fd, unsigned depth)
+{
+	struct dirent *e;
+	DIR *d = fdopendir(fd);
+	int rc = 0, sub;
+
+	if (!d) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	while ((e = readdir(d))) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (unlinkat(fd, e->d_name, 0) == 0)
+			continue;
+		if (errno != EISDIR && errno != EPERM) {
+			rc = rc ? rc : -errno;
+			continue;
+		}
+		sub = depth < CACHEDIR_MAX_DEPTH
+			      ? openat(fd, e->d_name, O_RDONLY | O_DIRECTORY |
+						  O_NOFOLLOW | O_CLOEXEC)
+			      : -1;
+		if (sub < 0 || cachedir_empty_fd(sub, depth + 1) != 0 ||
+		    unlinkat(fd, e->d_name, AT_REMOVEDIR) != 0)
+			rc = rc ? rc : -EIO;
+	}
+	closedir(d);
+	return rc;
+}
+
+int cachedir_remove(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int rc;
+
+	if (fd < 0)
+		return -errno;
+	rc = cachedir_empty_fd(fd, 0);
+	if (rc == 0 && rmdir(dir) != 0)
+		rc = -errno;
+	return rc;
+}
+
+/* ---- temporary caches --------------------------------------------------- */
+
+int cachedir_make_temp(const char *tmpdir, char *out, size_t outlen,
+		       int *lock_fd, char *err, size_t errlen)
+{
+	char made[PATH_MAX];
+	int dfd, fd = -1, rc;
+
+	if ((size_t)snprintf(made, sizeof(made), "%s/" CACHEDIR_TEMP_PREFIX
+			     "XXXXXX", tmpdir) >= sizeof(made)) {
+		snprintf(err, errlen, "TMPDIR %s: path too long", tmpdir);
+		return -ENAMETOOLONG;
+	}
+	if (!mkdtemp(made)) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot create a temporary cache in %s: "
+			 "%s", tmpdir, strerror(-rc));
+		return rc;
+	}
+	rc = cachedir_prepare(made, out, outlen, err, errlen);
+	dfd = rc ? -1 : open(out, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+					  O_CLOEXEC);
+	if (rc == 0 && dfd < 0)
+		rc = -errno;
+	if (rc == 0) {
+		fd = openat(dfd, CACHEDIR_LOCK, O_RDWR | O_CREAT | O_EXCL |
+						O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0)
+			rc = -errno;
+	}
+	if (dfd >= 0)
+		close(dfd);
+	if (rc) {
+		if (!err[0])
+			snprintf(err, errlen, "cannot lock the temporary cache "
+				 "%s: %s", made, strerror(-rc));
+		if (fd >= 0)
+			close(fd);
+		cachedir_remove(made);
+		return rc;
+	}
+	*lock_fd = fd;
+	return 0;
+}
+
+/* Is the temporary cache name (in the directory tfd) one of ours that no
+ * living memofs uses?  On yes, *lock_fd holds its lock (or -1). */
+static int cachedir_is_stale(int tfd, const char *name, int *lock_fd)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	struct stat sb;
+	int dfd, fd, stale = 0;
+
+	*lock_fd = -1;
+	if (fstatat(tfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0 ||
+	    !S_ISDIR(sb.st_mode) || sb.st_uid != geteuid() ||
+	    (sb.st_mode & 07777) != 0700)
+		return 0;
+	dfd = openat(tfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+				O_CLOEXEC);
+	if (dfd < 0)
+		return 0;
+	fd = openat(dfd, CACHEDIR_LOCK, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0) {
+		stale = flock(fd, LOCK_EX | LOCK_NB) == 0;
+		if (stale)
+			*lock_fd = fd;
+		else
+			close(fd);
+	} else if (errno == ENOENT &&
+		   time(NULL) - sb.st_mtime > CACHEDIR_TEMP_GRACE_S) {
+		/* Made by a memofs killed before it locked, or by an older
+		 * one: RocksDB's fcntl lock then says whether it is used. */
+		fd = openat(dfd, "LOCK", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		stale = fd < 0 ? errno == ENOENT
+			       : fcntl(fd, F_GETLK, &fl) == 0 &&
+					 fl.l_type == F_UNLCK;
+		if (fd >= 0)
+			close(fd);
+	}
+	close(dfd);
+	return stale;
+}
+
+/* Is name memofs-XXXXXX? */
+static int cachedir_is_temp_name(const char *name)
+{
+	size_t n = strlen(CACHEDIR_TEMP_PREFIX);
+
+	return strncmp(name, CACHEDIR_TEMP_PREFIX, n) == 0 &&
+	       strlen(name) == n + 6 && !strchr(name + n, '.');
+}
+
+int cachedir_sweep(const char *tmpdir)
+{
+	char path[PATH_MAX];
+	struct dirent *e;
+	int tfd, lock_fd, removed = 0;
+	DIR *d;
+
+	tfd = open(tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (tfd < 0)
+		return 0;
+	d = fdopendir(tfd);
+	if (!d) {
+		close(tfd);
+		return 0;
+	}
+	while ((e = readdir(d))) {
+		if (!cachedir_is_temp_name(e->d_name) ||
+		    !cachedir_is_stale(tfd, e->d_name, &lock_fd))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", tmpdir, e->d_name);
+		if (cachedir_remove(path) == 0) {
+			removed++;
+			log_info("removed %s, the temporary cache of a memofs "
+				 "that is gone", path);
+		}
+		if (lock_fd >= 0)
+			close(lock_fd);
+	}
+	closedir(d);
+	return removed;
+}
+
+/* ---- damaged caches ----------------------------------------------------- */
+
+int cachedir_set_aside(const char *dir, char *out, size_t outlen)
+{
+	char stamp[32];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	localtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
+	for (unsigned i = 0; i < 100; i++) {
+		int n = i ? snprintf(out, outlen, "%s.damaged-%s-%u", dir,
+				     stamp, i)
+			  : snprintf(out, outlen, "%s.damaged-%s", dir, stamp);
+
+		if (n < 0 || (size_t)n >= outlen)
+			return -ENAMETOOLONG;
+		/* renameat2(RENAME_NOREPLACE) is Linux 3.15+; glibc has it. */
+		if (renameat2(AT_FDCWD, dir, AT_FDCWD, out,
+			      RENAME_NOREPLACE) == 0)
+			return 0;
+		if (errno != EEXIST)
+			return -errno;
+	}
+	return -EEXIST;
+}

@@ -1,0 +1,705 @@
+/* memo.c -- the memo layer (see memo.h): single flight, driving the pool,
+ * computing and persisting, nested calls, stopping.  The result object is
+ * result.c, the in-memory cache lru.c, and the memofs_* API that compute
+ * callbacks use functions/ctx.c, on memo_ctx_*.
+ *
+ * State, all protected by memo->lock:
+ *   flights  in-flight results (queued or running), a list: there are at
+ *            most a few hundred at once, each found by its key;
+ *   cache    a small LRU of recently used results (lru.h);
+ *   stats    counters.
+ * A flight is QUEUED when a pool job will run it, RUNNING once a thread
+ * computes it, and DONE when its waiters have been told.  A nested call
+ * that finds its result QUEUED runs it itself ("steals" it; the pool job
+ * then finds it no longer QUEUED and does nothing), which is why one worker
+ * suffices for any depth of nesting.  A nested call that finds its result
+ * RUNNING waits, unless following waiting_on from that flight leads back
+ * to the caller: that is a dependency cycle, answered with -ELOOP.
+ *
+ * Stopping (memo_cancel, memo_drain): queued jobs are dropped, their
+ * flights finished with -ESHUTDOWN; nothing new starts; running built-ins
+ * wake from memo_sleep(); memo_drain() waits a bounded time for the jobs
+ * still running, then answers their waiters itself and stops using the
+ * store, leaving those jobs (uninterruptible plugin code) to the exit.
+ *
+ * Lock order: memo->lock, then pool's own lock (memo_submit queues a job
+ * while holding memo->lock).  Never held across a computation, a store
+ * call or a callback.  memo->st_lock (read: a store call; write: the
+ * store is let go) is taken without memo->lock held.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine/key.h"
+#include "engine/lru.h"
+#include "engine/result.h"
+#include "util/clock.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "engine/memo.h"
+#include "engine/pool.h"
+
+#define MEMO_MAX_DEPTH 64		/* nested calls deeper fail, -ELOOP */
+#define MEMO_ERR_MAX 4096
+_Static_assert(MEMO_ERR_MAX + 2 * REG_ARG_MAX + 64 < LOG_LINE_MAX,
+	       "a failure line with its message fits one log line");
+
+enum memo_state { MEMO_QUEUED, MEMO_RUNNING, MEMO_DONE };
+
+struct memo_waiter {
+	memo_done_fn cb;
+	void *cbarg;
+	struct memo_waiter *next;
+};
+
+struct memo_flight {
+	uint8_t key[KEY_LEN];
+	const reg_fn *fn;
+	char *arg;
+	enum memo_state state;
+	unsigned refs;			/* table, job, executor, waiters */
+	struct memo_waiter *waiters;	/* async callbacks, newest first */
+	pthread_cond_t done;		/* broadcast when state is DONE */
+	int err;			/* once DONE */
+	memo_result *res;		/* once DONE, if err == 0 */
+	struct memo_flight *waiting_on;	/* flight its computation waits for */
+	struct memo_flight *next;	/* in memo->flights */
+	memo *m;
+};
+
+struct memo {
+	store *st;			/* protected by st_lock; NULL once let
+					 * go by memo_drain() */
+	pthread_rwlock_t st_lock;
+	const reg *r;
+	const ds *data;
+	pool *workers;
+	pthread_mutex_t lock;
+	pthread_cond_t changed;		/* CLOCK_MONOTONIC; broadcast when a
+					 * job ends and on memo_cancel() */
+	int stopping;			/* protected by lock */
+	unsigned running;		/* protected by lock: jobs computing */
+	struct memo_flight *flights;	/* protected by lock */
+	struct memo_lru cache;		/* protected by lock */
+	struct memo_stats stats;	/* protected by lock */
+};
+
+struct memofs_ctx {
+	memo *m;
+	struct memo_flight *f;		/* the result being computed */
+	unsigned depth;			/* 0 for a pool job */
+	char *out;			/* the result so far */
+	size_t len, cap;
+	char err[MEMO_ERR_MAX];		/* memofs_error()'s message */
+	memo_result **held;		/* results memofs_call() returned */
+	size_t nheld, capheld;
+};
+
+/* ---- lookups ------------------------------------------------------------ */
+
+/* The key of fn(arg) now: with the function's current version. */
+static void memo_key(const memo *m, const reg_fn *fn, const char *arg,
+		     uint8_t key[KEY_LEN])
+{
+	char version[REG_VERSION_BUF];
+
+	key_make(key, reg_fn_name(fn), reg_fn_version_now(fn, version), arg,
+		 ds_digest(m->data), DS_DIGEST_LEN);
+}
+
+/* Has f's function changed since its key was made (reg_add_versioned())?
+ * Its result then belongs to no version for sure. */
+static int memo_version_moved(const memo *m, const struct memo_flight *f)
+{
+	uint8_t now[KEY_LEN];
+
+	if (!reg_fn_versioned(f->fn))
+		return 0;
+	memo_key(m, f->fn, f->arg, now);
+	return memcmp(now, f->key, KEY_LEN) != 0;
+}
+
+/* Memory, then the store.  0 and *out, -ENOENT (damaged records count as
+ * missing), -EIO or -ENOMEM. */
+static int memo_find(memo *m, const uint8_t key[KEY_LEN], memo_result **out)
+{
+	store_rec rec;
+	memo_result *res;
+	int rc;
+
+	pthread_mutex_lock(&m->lock);
+	res = memo_lru_get(&m->cache, key);
+	if (res)
+		m->stats.mem_hits++;
+	pthread_mutex_unlock(&m->lock);
+	if (res) {
+		*out = res;
+		return 0;
+	}
+	pthread_rwlock_rdlock(&m->st_lock);
+	rc = m->st ? store_get(m->st, key, &rec) : -ESHUTDOWN;
+	pthread_rwlock_unlock(&m->st_lock);
+	if (rc == -EBADMSG)
+		return -ENOENT;
+	if (rc)
+		return rc;
+	res = memo_result_from_rec(&rec);
+	if (!res)
+		return -ENOMEM;
+	pthread_mutex_lock(&m->lock);
+	m->stats.store_hits++;
+	memo_lru_put(&m->cache, key, res);
+	pthread_mutex_unlock(&m->lock);
+	*out = res;
+	return 0;
+}
+
+int memo_lookup(memo *m, const reg_fn *fn, const char *arg,
+		memo_result **out)
+{
+	uint8_t key[KEY_LEN];
+
+	memo_key(m, fn, arg, key);
+	return memo_find(m, key, out);
+}
+
+/* ---- flights ------------------------------------------------------------ */
+
+/* Caller holds m->lock. */
+static struct memo_flight *memo_flight_find(memo *m,
+					    const uint8_t key[KEY_LEN])
+{
+	for (struct memo_flight *f = m->flights; f; f = f->next)
+		if (memcmp(f->key, key, KEY_LEN) == 0)
+			return f;
+	return NULL;
+}
+
+/* Caller holds m->lock.  Returns a flight with refs 1 (the table's),
+ * linked into m->flights, or NULL. */
+static struct memo_flight *memo_flight_new(memo *m, const reg_fn *fn,
+					   const char *arg,
+					   const uint8_t key[KEY_LEN],
+					   enum memo_state state)
+{
+	struct memo_flight *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return NULL;
+	f->arg = strdup(arg);
+	if (!f->arg) {
+		free(f);
+		return NULL;
+	}
+	memcpy(f->key, key, KEY_LEN);
+	f->fn = fn;
+	f->state = state;
+	f->refs = 1;
+	f->m = m;
+	pthread_cond_init(&f->done, NULL);
+	f->next = m->flights;
+	m->flights = f;
+	return f;
+}
+
+static void memo_flight_unlink(memo *m, struct memo_flight *f)
+{
+	struct memo_flight **pp = &m->flights;
+
+	while (*pp != f)
+		pp = &(*pp)->next;
+	*pp = f->next;
+}
+
+/* Caller holds m->lock. */
+static void memo_flight_put(struct memo_flight *f)
+{
+	assert(f->refs > 0);
+	if (--f->refs)
+		return;
+	assert(f->state == MEMO_DONE && !f->waiters);
+	memo_result_unref(f->res);
+	pthread_cond_destroy(&f->done);
+	free(f->arg);
+	free(f);
+}
+
+/* Publishes the outcome: the flight leaves the table, waiters are told.
+ * Takes ownership of res. */
+static void memo_flight_finish(memo *m, struct memo_flight *f, int err,
+			       memo_result *res)
+{
+	struct memo_waiter *w;
+
+	pthread_mutex_lock(&m->lock);
+	f->state = MEMO_DONE;
+	f->err = err;
+	f->res = res;
+	memo_flight_unlink(m, f);
+	w = f->waiters;
+	f->waiters = NULL;
+	pthread_cond_broadcast(&f->done);
+	memo_flight_put(f);		/* the table's reference */
+	pthread_mutex_unlock(&m->lock);
+	while (w) {
+		struct memo_waiter *next = w->next;
+
+		w->cb(w->cbarg, err, res);
+		free(w);
+		w = next;
+	}
+}
+
+/* ---- computing ---------------------------------------------------------- */
+
+/* Has memo_cancel() been called? */
+static int memo_stopping(memo *m)
+{
+	int stopping;
+
+	pthread_mutex_lock(&m->lock);
+	stopping = m->stopping;
+	pthread_mutex_unlock(&m->lock);
+	return stopping;
+}
+
+static void memo_ctx_release(memofs_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->nheld; i++)
+		memo_result_unref(ctx->held[i]);
+	free(ctx->held);
+	free(ctx->out);
+}
+
+/* Stores the new result; a failure to store is logged and counted, and
+ * the result is still served (it just is not cached on disk). */
+static void memo_persist(memo *m, struct memo_flight *f, memo_result *res,
+			 uint64_t ns)
+{
+	int rc;
+
+	pthread_rwlock_rdlock(&m->st_lock);
+	rc = m->st ? store_put(m->st, f->key, memo_result_data(res),
+				     memo_result_len(res), ns)
+		   : -ESHUTDOWN;
+	pthread_rwlock_unlock(&m->st_lock);
+	pthread_mutex_lock(&m->lock);
+	if (rc)
+		m->stats.store_errors++;
+	memo_lru_put(&m->cache, f->key, res);
+	pthread_mutex_unlock(&m->lock);
+	if (rc && rc != -ESHUTDOWN)	/* not after memo_drain() gave up */
+		log_warn("%s(%s): result served but not cached: %s",
+			 reg_fn_name(f->fn), f->arg, strerror(-rc));
+}
+
+/* Runs f's function.  Returns 0 and *out, or -EIO (logged). */
+static int memo_compute(memo *m, struct memo_flight *f, unsigned depth,
+			memo_result **out)
+{
+	memofs_ctx ctx = { .m = m, .f = f, .depth = depth };
+	uint64_t t0 = (uint64_t)util_now_ns(), ns;
+	int rc;
+
+	log_info("%s(%s): computing", reg_fn_name(f->fn), f->arg);
+	rc = reg_fn_compute(f->fn, &ctx, f->arg);
+	ns = (uint64_t)util_now_ns() - t0;
+	if (rc) {
+		log_warn("%s(%s): failed after %.3f s: %s", reg_fn_name(f->fn),
+			 f->arg, ns / 1e9,
+			 ctx.err[0] ? ctx.err : strerror(rc < 0 ? -rc : EIO));
+		memo_ctx_release(&ctx);
+		return memo_stopping(m) ? -ESHUTDOWN : -EIO;
+	}
+	if (memo_version_moved(m, f)) {
+		log_warn("%s(%s): failed after %.3f s: the function's program "
+			 "or script changed while it ran", reg_fn_name(f->fn),
+			 f->arg, ns / 1e9);
+		memo_ctx_release(&ctx);
+		return -EIO;
+	}
+	*out = memo_result_from_buf(ctx.out, ctx.len);
+	ctx.out = NULL;
+	memo_ctx_release(&ctx);
+	if (!*out) {
+		log_warn("%s(%s): out of memory", reg_fn_name(f->fn), f->arg);
+		return -EIO;
+	}
+	log_info("%s(%s): done in %.3f s, %zu bytes", reg_fn_name(f->fn),
+		 f->arg, ns / 1e9, memo_result_len(*out));
+	memo_persist(m, f, *out, ns);
+	return 0;
+}
+
+/* The caller has made f RUNNING and holds a reference.  Serves f from the
+ * cache if someone stored it meanwhile, else computes; then finishes. */
+static void memo_execute(memo *m, struct memo_flight *f, unsigned depth)
+{
+	memo_result *res = NULL;
+	int rc = memo_find(m, f->key, &res);
+	int computed = 0;
+
+	if (rc == -ENOENT || rc == -EIO) {
+		rc = memo_compute(m, f, depth, &res);
+		computed = 1;
+	}
+	if (computed) {
+		pthread_mutex_lock(&m->lock);
+		if (rc)
+			m->stats.failed++;
+		else
+			m->stats.computed++;
+		pthread_mutex_unlock(&m->lock);
+	}
+	memo_flight_finish(m, f, rc, rc ? NULL : res);
+}
+
+static void memo_job(void *arg)
+{
+	struct memo_flight *f = arg;
+	memo *m = f->m;
+
+	pthread_mutex_lock(&m->lock);
+	if (f->state != MEMO_QUEUED) {	/* stolen by a nested call */
+		memo_flight_put(f);
+		pthread_mutex_unlock(&m->lock);
+		return;
+	}
+	f->state = MEMO_RUNNING;
+	m->running++;
+	pthread_mutex_unlock(&m->lock);
+	memo_execute(m, f, 0);
+	pthread_mutex_lock(&m->lock);
+	m->running--;
+	pthread_cond_broadcast(&m->changed);
+	memo_flight_put(f);
+	pthread_mutex_unlock(&m->lock);
+}
+
+/* pool_cancel()'s drop function: the job will not run; its flight, unless
+ * a nested call has taken it, fails with -ESHUTDOWN. */
+static void memo_job_drop(void *arg)
+{
+	struct memo_flight *f = arg;
+	memo *m = f->m;
+
+	pthread_mutex_lock(&m->lock);
+	if (f->state == MEMO_QUEUED) {
+		f->state = MEMO_RUNNING;
+		pthread_mutex_unlock(&m->lock);
+		memo_flight_finish(m, f, -ESHUTDOWN, NULL);
+		pthread_mutex_lock(&m->lock);
+	}
+	memo_flight_put(f);
+	pthread_mutex_unlock(&m->lock);
+}
+
+int memo_submit(memo *m, const reg_fn *fn, const char *arg, memo_done_fn cb,
+		void *cbarg)
+{
+	uint8_t key[KEY_LEN];
+	struct memo_waiter *w = malloc(sizeof(*w));
+	struct memo_flight *f = NULL;
+	int rc = 0;
+
+	if (!w)
+		return -ENOMEM;
+	w->cb = cb;
+	w->cbarg = cbarg;
+	memo_key(m, fn, arg, key);
+	pthread_mutex_lock(&m->lock);
+	if (m->stopping) {
+		rc = -ESHUTDOWN;
+	} else if ((f = memo_flight_find(m, key)) != NULL) {
+		m->stats.joined++;
+	} else {
+		f = memo_flight_new(m, fn, arg, key, MEMO_QUEUED);
+		rc = f ? pool_submit(m->workers, memo_job, f) : -ENOMEM;
+		if (rc == 0)
+			f->refs++;	/* the job's reference */
+		else if (f) {
+			memo_flight_unlink(m, f);
+			f->state = MEMO_DONE;
+			memo_flight_put(f);
+		}
+	}
+	if (rc == 0) {
+		w->next = f->waiters;
+		f->waiters = w;
+	}
+	pthread_mutex_unlock(&m->lock);
+	if (rc)
+		free(w);
+	return rc;
+}
+
+/* ---- nested calls ------------------------------------------------------- */
+
+/* Caller holds m->lock.  Would waiting for f from ctx close a cycle? */
+static int memo_would_cycle(const memofs_ctx *ctx,
+			    const struct memo_flight *f)
+{
+	for (const struct memo_flight *g = f; g; g = g->waiting_on)
+		if (g == ctx->f)
+			return 1;
+	return 0;
+}
+
+/* Gets f's outcome for a nested caller, computing f here when nobody has
+ * started it.  Caller holds m->lock; it is held again on return. */
+static int memo_await(memofs_ctx *ctx, struct memo_flight *f,
+		      memo_result **out)
+{
+	memo *m = ctx->m;
+	int rc;
+
+	if (f->state == MEMO_RUNNING && memo_would_cycle(ctx, f))
+		return -ELOOP;
+	f->refs++;
+	ctx->f->waiting_on = f;
+	if (f->state == MEMO_QUEUED) {
+		f->state = MEMO_RUNNING;
+		pthread_mutex_unlock(&m->lock);
+		memo_execute(m, f, ctx->depth + 1);
+		pthread_mutex_lock(&m->lock);
+	} else {
+		m->stats.joined++;
+		while (f->state != MEMO_DONE)
+			pthread_cond_wait(&f->done, &m->lock);
+	}
+	ctx->f->waiting_on = NULL;
+	rc = f->err;
+	if (rc == 0)
+		*out = memo_result_ref(f->res);
+	memo_flight_put(f);
+	return rc;
+}
+
+/* The flight for key, joined or created (QUEUED, for memo_await() to run
+ * here).  Caller holds m->lock. */
+static struct memo_flight *memo_flight_get(memo *m, const reg_fn *fn,
+					   const char *arg,
+					   const uint8_t key[KEY_LEN])
+{
+	struct memo_flight *f = memo_flight_find(m, key);
+
+	return f ? f : memo_flight_new(m, fn, arg, key, MEMO_QUEUED);
+}
+
+static int memo_hold(memofs_ctx *ctx, memo_result *res)
+{
+	if (util_grow(&ctx->held, &ctx->capheld, ctx->nheld + 1,
+		      sizeof(*ctx->held), 4) != 0) {
+		memo_result_unref(res);
+		return -ENOMEM;
+	}
+	ctx->held[ctx->nheld++] = res;
+	return 0;
+}
+
+static int memo_call_result(memofs_ctx *ctx, const char *fname,
+			    const char *arg, memo_result **out)
+{
+	memo *m = ctx->m;
+	char canon[REG_ARG_MAX + 1];
+	uint8_t key[KEY_LEN];
+	const reg_fn *fn = reg_find(m->r, fname);
+	struct memo_flight *f;
+	int rc;
+
+	if (!fn || reg_arg_resolve(m->r, fn, arg, canon, sizeof(canon)))
+		return -ENOENT;
+	if (ctx->depth + 1 >= MEMO_MAX_DEPTH)
+		return -ELOOP;
+	memo_key(m, fn, canon, key);
+	rc = memo_find(m, key, out);
+	if (rc != -ENOENT && rc != -EIO)
+		return rc;
+	if (memo_stopping(m))
+		return -ESHUTDOWN;
+	pthread_mutex_lock(&m->lock);
+	f = memo_flight_get(m, fn, canon, key);
+	rc = f ? memo_await(ctx, f, out) : -ENOMEM;
+	pthread_mutex_unlock(&m->lock);
+	return rc;
+}
+
+int memo_ctx_call(memofs_ctx *ctx, const char *fn, const char *arg,
+			  memo_result **res)
+{
+	int rc = memo_call_result(ctx, fn, arg, res);
+
+	return rc ? rc : memo_hold(ctx, *res);
+}
+
+const ds *memo_ctx_data(const memofs_ctx *ctx)
+{
+	return ctx->m->data;
+}
+
+int memo_ctx_write(memofs_ctx *ctx, const void *buf, size_t len)
+{
+	if (len > SIZE_MAX - ctx->len ||
+	    util_grow(&ctx->out, &ctx->cap, ctx->len + len, 1, 256) != 0)
+		return -ENOMEM;
+	memcpy(ctx->out + ctx->len, buf, len);
+	ctx->len += len;
+	return 0;
+}
+
+char *memo_ctx_err(memofs_ctx *ctx, size_t *size)
+{
+	*size = sizeof(ctx->err);
+	return ctx->err;
+}
+
+/* ---- life cycle --------------------------------------------------------- */
+
+int memo_new(store *st, const reg *r, const ds *d, unsigned workers,
+	     memo **out)
+{
+	memo *m = calloc(1, sizeof(*m));
+	pthread_condattr_t ca;
+	int rc;
+
+	if (!m)
+		return -ENOMEM;
+	m->st = st;
+	m->r = r;
+	m->data = d;
+	memo_lru_init(&m->cache, MEMO_CACHE_BYTES);
+	pthread_mutex_init(&m->lock, NULL);
+	pthread_rwlock_init(&m->st_lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&m->changed, &ca);
+	pthread_condattr_destroy(&ca);
+	rc = pool_new(workers, &m->workers);
+	if (rc) {
+		pthread_cond_destroy(&m->changed);
+		pthread_rwlock_destroy(&m->st_lock);
+		pthread_mutex_destroy(&m->lock);
+		free(m);
+		return rc;
+	}
+	*out = m;
+	return 0;
+}
+
+void memo_set_cache_bytes(memo *m, size_t bytes)
+{
+	pthread_mutex_lock(&m->lock);
+	m->cache.budget = bytes;
+	pthread_mutex_unlock(&m->lock);
+}
+
+void memo_cancel(memo *m)
+{
+	pthread_mutex_lock(&m->lock);
+	m->stopping = 1;
+	pthread_cond_broadcast(&m->changed);
+	pthread_mutex_unlock(&m->lock);
+	pool_cancel(m->workers, memo_job_drop);
+	reg_cancel(m->r);	/* what may never end by itself (commands) */
+}
+
+/* The absolute CLOCK_MONOTONIC time seconds from now. */
+static struct timespec memo_deadline(double seconds)
+{
+	struct timespec ts;
+	uint64_t ns;
+
+	if (seconds > 1e9)
+		seconds = 1e9;
+	ns = (uint64_t)util_now_ns() + (uint64_t)(seconds * 1e9);
+	ts.tv_sec = (time_t)(ns / 1000000000u);
+	ts.tv_nsec = (long)(ns % 1000000000u);
+	return ts;
+}
+
+/* Caller holds m->lock.  Takes the waiters off every flight. */
+static struct memo_waiter *memo_take_waiters(memo *m)
+{
+	struct memo_waiter *all = NULL;
+
+	for (struct memo_flight *f = m->flights; f; f = f->next) {
+		while (f->waiters) {
+			struct memo_waiter *w = f->waiters;
+
+			f->waiters = w->next;
+			w->next = all;
+			all = w;
+		}
+	}
+	return all;
+}
+
+int memo_drain(memo *m, double grace)
+{
+	struct timespec until = memo_deadline(grace);
+	struct memo_waiter *w = NULL;
+	unsigned left;
+
+	pthread_mutex_lock(&m->lock);
+	while (m->running && pthread_cond_timedwait(&m->changed, &m->lock,
+						    &until) != ETIMEDOUT)
+		;
+	left = m->running;
+	if (left)
+		w = memo_take_waiters(m);
+	pthread_mutex_unlock(&m->lock);
+	if (!left)
+		return 0;
+	while (w) {
+		struct memo_waiter *next = w->next;
+
+		w->cb(w->cbarg, -ESHUTDOWN, NULL);
+		free(w);
+		w = next;
+	}
+	pthread_rwlock_wrlock(&m->st_lock);
+	m->st = NULL;
+	pthread_rwlock_unlock(&m->st_lock);
+	return (int)left;
+}
+
+int memo_sleep(memofs_ctx *ctx, double seconds)
+{
+	memo *m = ctx->m;
+	struct timespec until = memo_deadline(seconds);
+	int rc = 0;
+
+	pthread_mutex_lock(&m->lock);
+	while (!m->stopping && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&m->changed, &m->lock, &until);
+	rc = m->stopping ? -ECANCELED : 0;
+	pthread_mutex_unlock(&m->lock);
+	return rc;
+}
+
+void memo_free(memo *m)
+{
+	if (!m)
+		return;
+	pool_free(m->workers);
+	assert(!m->flights && !m->running);
+	memo_lru_clear(&m->cache);
+	pthread_cond_destroy(&m->changed);
+	pthread_rwlock_destroy(&m->st_lock);
+	pthread_mutex_destroy(&m->lock);
+	free(m);
+}
+
+void memo_get_stats(memo *m, struct memo_stats *out)
+{
+	pthread_mutex_lock(&m->lock);
+	*out = m->stats;
+	pthread_mutex_unlock(&m->lock);
+}

@@ -1,0 +1,118 @@
+/* memo.h -- the memo layer: compute each result once, serve it ever after.
+ *
+ * memo ties the registry, the worker pool and the store together.  A
+ * result is named by (function, canonical argument); its cache key adds the
+ * function's version and the dataset digest (key.h).  memo guarantees:
+ *   - single flight: however many callers ask for one uncomputed result at
+ *     once, it is computed once and every caller gets the same bytes;
+ *   - nested calls (memofs_call() inside a computation) never deadlock, even
+ *     with one worker: a nested call on a result still queued runs it in the
+ *     calling worker, one already running is waited for, a cycle is -ELOOP;
+ *   - a failed computation is reported to every waiter and never cached;
+ *   - the key holds the function's version as it is now
+ *     (reg_fn_version_now()); a computation during which that changed
+ *     fails (-EIO, logged) and is not cached;
+ *   - a damaged stored record is recomputed, never served.
+ * Every function here may be called from any thread.  Callbacks are never
+ * called with a memo lock held.
+ */
+#ifndef MEMOFS_MEMO_H
+#define MEMOFS_MEMO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "data/ds.h"
+#include "functions/reg.h"
+#include "engine/result.h"
+#include "engine/store.h"
+
+typedef struct memo memo;
+
+#define MEMO_CACHE_BYTES (256u << 20)	/* default cache budget */
+
+struct memo_stats {
+	uint64_t computed;	/* computations that succeeded */
+	uint64_t failed;	/* computations that failed */
+	uint64_t store_hits;	/* results read from the store */
+	uint64_t mem_hits;	/* results served from memory */
+	uint64_t joined;	/* requests that joined a running flight */
+	uint64_t store_errors;	/* results that could not be stored */
+};
+
+/* Creates the memo layer with its own pool of workers threads.  st, r and d
+ * are borrowed and must outlive the memo.  Returns 0 and *out (caller frees
+ * with memo_free()), or a negative errno. */
+int memo_new(store *st, const reg *r, const ds *d, unsigned workers,
+	     memo **out);
+
+/* Waits for queued and running computations, calls their callbacks, then
+ * frees.  memo_free(NULL) is a no-op. */
+void memo_free(memo *m);
+
+/* Stops computing, at once: every queued computation is dropped and its
+ * callbacks get -ESHUTDOWN; memo_submit() and nested calls on results not
+ * computed yet fail with -ESHUTDOWN from now on; memo_sleep() in running
+ * computations returns early, and a running computation that fails from
+ * now on reports -ESHUTDOWN (never cached); and reg_cancel() ends what
+ * may not end by itself (commands).  Lookups still work.  May be called
+ * from any thread, more than once. */
+void memo_cancel(memo *m);
+
+/* After memo_cancel(): waits up to grace seconds for the running
+ * computations to end (their callbacks are called as usual).  Returns 0
+ * when none is left, else the number still running: their callbacks have
+ * then been called with -ESHUTDOWN and memo no longer touches the store
+ * (the caller may close it), but those computations still use the memo,
+ * the registry, the dataset and the plugins: the caller either ends the
+ * process without freeing them, or waits in memo_free(). */
+int memo_drain(memo *m, double grace);
+
+/* The in-memory cache's byte budget (lru.h); MEMO_CACHE_BYTES until set.
+ * Whoever reads results in pieces sets it to the largest result it reads
+ * whole, so that one stays in memory while it is read piece by piece (the
+ * FUSE layer: MFS_PUSH_MAX).  Before the first computation. */
+void memo_set_cache_bytes(memo *m, size_t bytes);
+
+/* The computation a compute callback runs in (memofs.h's memofs_ctx), for
+ * functions/ctx.c, which builds the memofs_* API on these.  Each is
+ * called only from the thread running that computation. */
+const ds *memo_ctx_data(const memofs_ctx *ctx);
+
+/* A nested call: the result of fn(arg), found, computed here or waited
+ * for; it stays referenced until the computation that asked ends.  0 and
+ * *res (borrowed), -ENOENT (no such function or argument), -ELOOP (too
+ * deep, or a cycle), -ESHUTDOWN, -ENOMEM or -EIO. */
+int memo_ctx_call(memofs_ctx *ctx, const char *fn, const char *arg,
+		  memo_result **res);
+
+/* Appends len bytes to the result being made.  0 or -ENOMEM. */
+int memo_ctx_write(memofs_ctx *ctx, const void *buf, size_t len);
+
+/* The buffer for the computation's error message (memofs_error()), and
+ * its size in *size. */
+char *memo_ctx_err(memofs_ctx *ctx, size_t *size);
+
+/* For built-in functions: sleeps seconds, or less if memo_cancel() is
+ * called meanwhile.  Returns 0, or -ECANCELED when cancelled. */
+int memo_sleep(memofs_ctx *ctx, double seconds);
+
+/* Looks fn(arg) up in memory and in the store; never computes.  Returns 0
+ * and *out (caller unrefs), -ENOENT when not computed yet, or -EIO. */
+int memo_lookup(memo *m, const reg_fn *fn, const char *arg,
+		memo_result **out);
+
+/* Called exactly once per successful memo_submit(), from a worker thread:
+ * err 0 with res (borrowed: memo_result_ref() to keep it), or a negative
+ * errno and res NULL. */
+typedef void (*memo_done_fn)(void *cbarg, int err, memo_result *res);
+
+/* Asks for fn(arg) (arg canonical): computes it on the pool unless it is
+ * cached or already being computed, then calls cb.  Returns 0, or a
+ * negative errno (-ENOMEM) and then cb is never called. */
+int memo_submit(memo *m, const reg_fn *fn, const char *arg, memo_done_fn cb,
+		void *cbarg);
+
+void memo_get_stats(memo *m, struct memo_stats *out);
+
+#endif

@@ -1,0 +1,68 @@
+/* store.h -- the persistent result store, on RocksDB.
+ *
+ * Maps a KEY_LEN-byte key to a record: the result bytes plus a header
+ * (format version, XXH3-64 checksum of the bytes, byte count, compute time,
+ * creation time).  store_get() verifies the header and checksum and reports a
+ * damaged record as a miss (-EBADMSG), so a corrupt value is never served.
+ * A store is safe to use from any number of threads at once (RocksDB is).
+ * It does not decide what to cache or when: that is memo's job.
+ */
+#ifndef MEMOFS_STORE_H
+#define MEMOFS_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/key.h"
+
+typedef struct store store;
+
+/* A record read by store_get().  Owned by the caller: store_rec_free(). */
+typedef struct store_rec {
+	const void *data;	/* the result bytes, len of them */
+	size_t len;
+	uint64_t compute_ns;	/* how long the computation took */
+	uint64_t created_ns;	/* CLOCK_REALTIME when it was stored */
+	void *raw;		/* private: the buffer data points into */
+} store_rec;
+
+/* Opens (creating if needed, directory included) the store in dir; missing
+ * directories are created with mode 0700.  The caller has checked that it
+ * trusts dir (cachedir_prepare()).  Returns 0 and *out; -EBUSY when
+ * another process (or store) holds it; -EACCES; -ENOSPC when the disk
+ * has less than 1 MiB free (RocksDB could not write its LOG); -EBADMSG
+ * when the database is damaged beyond opening (a bad MANIFEST or CURRENT:
+ * logged; the caller may move dir aside and start afresh); -EIO for any
+ * other RocksDB failure (logged); the errno of mkdir(2) or stat(2), such
+ * as -ENOTDIR or -EACCES, when dir cannot be made a directory; -EINVAL
+ * for an empty dir; -ENOMEM.  Caller closes with store_close(), after
+ * every other call on the store has returned. */
+int store_open(const char *dir, store **out);
+void store_close(store *st);	/* store_close(NULL) is a no-op */
+
+/* Returns 0 and fills *rec on a hit; -ENOENT on a miss; -EBADMSG when the
+ * stored record is damaged (logged once, to be recomputed and overwritten),
+ * which includes RocksDB's own damage (a block checksum mismatch): the
+ * damaged SST file is then logged once and dropped from the store with
+ * every record it holds, so that no compaction reads it again; -EIO on
+ * another RocksDB error (logged).  On failure *rec is cleared. */
+int store_get(store *st, const uint8_t key[KEY_LEN], store_rec *rec);
+
+/* Frees rec's buffer, not rec, and clears rec; a no-op on a cleared rec
+ * and on NULL. */
+void store_rec_free(store_rec *rec);
+
+/* Stores len bytes of data under key, replacing any old record.  Returns 0,
+ * -ENOSPC when the disk is full (logged; every put then fails, and logs,
+ * until space is freed), -EIO (logged), -EFBIG when the record would reach
+ * 4 GiB (RocksDB's limit for a value). */
+int store_put(store *st, const uint8_t key[KEY_LEN], const void *data,
+	      size_t len, uint64_t compute_ns);
+
+/* Test hook: overwrite the raw record of key (header included) with
+ * len bytes of raw, to simulate on-disk damage.  Returns 0, or -ENOSPC /
+ * -EIO as store_put() does. */
+int store_put_raw(store *st, const uint8_t key[KEY_LEN], const void *raw,
+		  size_t len);
+
+#endif

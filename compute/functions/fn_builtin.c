@@ -1,0 +1,193 @@
+/* fn_builtin.c -- the built-in column functions (see fn_builtin.h).
+ *
+ * Each compute callback runs on a worker thread and touches only its
+ * context and its own allocations.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "functions/fn_builtin.h"
+#include "engine/memo.h"
+
+#define FN_VERSION "1"
+
+static int fn_column(memofs_ctx *ctx, const char *arg, void *udata)
+{
+	const double *delay = udata;
+	const double *v;
+	size_t col, n;
+	int rc;
+
+	if (memofs_arg_column(ctx, arg, &col))
+		return memofs_error(ctx, "no column '%s'", arg);
+	if (*delay > 0 && memo_sleep(ctx, *delay) != 0)
+		return memofs_error(ctx, "cancelled (memofs is stopping)");
+	v = memofs_data_column(ctx, col);
+	n = memofs_nrows(ctx);
+	for (size_t i = 0; i < n; i++) {
+		rc = memofs_write_double(ctx, v[i]);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+double fn_sum(const double *v, size_t n)
+{
+	double s = 0.0, c = 0.0;
+
+	for (size_t i = 0; i < n; i++) {
+		double t = s + v[i];
+
+		if (fabs(s) >= fabs(v[i]))
+			c += (s - t) + v[i];
+		else
+			c += (v[i] - t) + s;
+		s = t;
+	}
+	/* inf/nan make c nan; the plain sum is the right answer then. */
+	return isfinite(s) ? s + c : s;
+}
+
+static double fn_mean(const double *v, size_t n)
+{
+	return n ? fn_sum(v, n) / (double)n : NAN;
+}
+
+/* Population variance (ddof 0), two passes for accuracy. */
+static double fn_var(const double *v, size_t n)
+{
+	double m = fn_mean(v, n), s = 0.0, c = 0.0;
+
+	if (!isfinite(m))	/* empty, or a nan or inf value */
+		return NAN;
+	for (size_t i = 0; i < n; i++) {
+		double d = (v[i] - m) * (v[i] - m);
+		double t = s + d;
+
+		c += (s >= d) ? (s - t) + d : (d - t) + s;
+		s = t;
+	}
+	return (s + c) / (double)n;
+}
+
+static int fn_has_nan(const double *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (isnan(v[i]))
+			return 1;
+	return 0;
+}
+
+static double fn_extreme(const double *v, size_t n, int want_max)
+{
+	double e = v[0];
+
+	if (fn_has_nan(v, n))
+		return NAN;
+	for (size_t i = 1; i < n; i++)
+		if (want_max ? v[i] > e : v[i] < e)
+			e = v[i];
+	return e;
+}
+
+static int fn_cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Like numpy.median: the middle value, or the mean of the two middle
+ * values; nan when any value is nan.  Sorts v in place. */
+static double fn_median(double *v, size_t n)
+{
+	if (!n || fn_has_nan(v, n))
+		return NAN;
+	qsort(v, n, sizeof(*v), fn_cmp_double);
+	if (n % 2)
+		return v[n / 2];
+	return (v[n / 2 - 1] + v[n / 2]) / 2.0;
+}
+
+enum fn_reduction {
+	FN_SUM, FN_MEAN, FN_VAR, FN_STD, FN_MIN, FN_MAX, FN_MEDIAN, FN_COUNT,
+};
+
+/* The udata of each reduction points at one of these. */
+static const enum fn_reduction fn_reductions[] = {
+	FN_SUM, FN_MEAN, FN_VAR, FN_STD, FN_MIN, FN_MAX, FN_MEDIAN, FN_COUNT,
+};
+
+static int fn_reduce(memofs_ctx *ctx, const char *arg, void *udata)
+{
+	enum fn_reduction what = *(const enum fn_reduction *)udata;
+	double *v = NULL, x = 0;
+	size_t n = 0;
+	int rc = memofs_call_doubles(ctx, "column", arg, &v, &n);
+
+	if (rc)
+		return memofs_error(ctx, "column(%s): %s", arg,
+				    rc == -EIO ? "failed" : strerror(-rc));
+	if (what == FN_COUNT) {
+		free(v);
+		return memofs_printf(ctx, "%zu\n", n);
+	}
+	if (!n && (what == FN_MIN || what == FN_MAX)) {
+		free(v);
+		return memofs_error(ctx, "empty column");
+	}
+	switch (what) {
+	case FN_SUM: x = fn_sum(v, n); break;
+	case FN_MEAN: x = fn_mean(v, n); break;
+	case FN_VAR: x = fn_var(v, n); break;
+	case FN_STD: x = sqrt(fn_var(v, n)); break;
+	case FN_MIN: x = fn_extreme(v, n, 0); break;
+	case FN_MAX: x = fn_extreme(v, n, 1); break;
+	case FN_MEDIAN: x = fn_median(v, n); break;
+	case FN_COUNT: break;
+	}
+	free(v);
+	return memofs_write_double(ctx, x);
+}
+
+static int fn_add(reg *r, const char *name, const char *description,
+		  memofs_compute_fn compute, void *udata)
+{
+	struct memofs_function def = {
+		.name = name,
+		.version = FN_VERSION,
+		.description = description,
+		.args = MEMOFS_ARGS_COLUMNS,
+		.compute = compute,
+		.udata = udata,
+	};
+
+	return reg_add(r, &def, NULL);
+}
+
+int fn_register_builtins(reg *r, const double *delay)
+{
+	static const struct {
+		const char *name;
+		const char *description;
+	} red[] = {
+		[FN_SUM] = { "sum", "sum of the column (compensated)" },
+		[FN_MEAN] = { "mean", "arithmetic mean of the column" },
+		[FN_VAR] = { "var", "population variance (ddof 0)" },
+		[FN_STD] = { "std", "population standard deviation (ddof 0)" },
+		[FN_MIN] = { "min", "smallest value (nan if any is nan)" },
+		[FN_MAX] = { "max", "largest value (nan if any is nan)" },
+		[FN_MEDIAN] = { "median", "median, as numpy.median" },
+		[FN_COUNT] = { "count", "number of values" },
+	};
+	int rc = fn_add(r, "column", "the column's values, one per line",
+			fn_column, (void *)delay);
+
+	for (size_t i = 0; rc == 0 && i < sizeof(red) / sizeof(red[0]); i++)
+		rc = fn_add(r, red[i].name, red[i].description, fn_reduce,
+			    (void *)&fn_reductions[i]);
+	return rc;
+}

@@ -1,0 +1,158 @@
+/* reg.h -- the function registry: which functions exist and their arguments.
+ *
+ * Built-ins and plugins register through memofs_register() (memofs.h); a
+ * reg is the memofs_registry behind it.  It is filled at start-up, before
+ * any thread starts, and read-only afterwards, so lookups need no lock.
+ * Argument lists that depend on the dataset take it as a parameter.
+ */
+#ifndef MEMOFS_REG_H
+#define MEMOFS_REG_H
+
+#include <stddef.h>
+
+#include "functions/args.h"
+#include "functions/argdir.h"
+#include "data/ds.h"
+#include "memofs.h"
+#include "util/name.h"
+
+#define REG_NAME_MAX UTIL_NAME_MAX	/* longest function or argument name */
+/* Longest canonical argument: a file name, '/', its digest (argdir.h). */
+#define REG_ARG_MAX (REG_NAME_MAX + 1 + ARGDIR_HEX_LEN)
+
+typedef struct memofs_registry reg;	/* the registry plugins see */
+typedef struct reg_fn reg_fn;
+
+/* Returns 0 and *out (caller frees with reg_free()) or -ENOMEM. */
+int reg_new(reg **out);
+void reg_free(reg *r);		/* reg_free(NULL) is a no-op */
+
+/* Stopping: a provider whose computations may not end by themselves
+ * (commands) registers how to end them, at start-up; reg_cancel() calls
+ * every such hook, in registration order, from any thread.  memo_cancel()
+ * calls it, so whoever stops memo stops them too, in the right order.
+ * 0 or -ENOMEM.  reg_cancel(NULL) is a no-op. */
+int reg_on_cancel(reg *r, void (*fn)(void *arg), void *arg);
+void reg_cancel(const reg *r);
+
+/* Is s usable as one path component: 1..REG_NAME_MAX bytes, no '/', no
+ * control character, not "." or ".."? */
+int reg_valid_component(const char *s);
+
+/* Like memofs_register() (which refuses ARGS_FILES), but appends "+"
+ * version_suffix to the declared version when version_suffix is not NULL
+ * (plugins and command functions pass a digest of their code, so a
+ * changed one gets fresh cache keys). */
+int reg_add(reg *r, const struct memofs_function *def,
+	    const char *version_suffix);
+
+/* The current version suffix of a function whose code can change while
+ * mounted (a command function's program and script: cmdfn.h).  Writes at
+ * most REG_SUFFIX_MAX characters and a NUL into suffix.  Returns 0 or a
+ * negative errno.  Called from any thread, for every cache key of the
+ * function (memo.h), so it must be cheap while nothing changes. */
+#define REG_SUFFIX_MAX 64
+#define REG_VERSION_BUF (REG_NAME_MAX + 1 + REG_SUFFIX_MAX + 1)
+typedef int (*reg_version_fn)(void *udata, char *suffix);
+
+/* Like reg_add(), with a suffix that version_now() gives afresh each time
+ * a key is made (reg_fn_version_now()); reg_fn_version() keeps the one it
+ * gave at registration.  The declared version is at most REG_NAME_MAX
+ * bytes (-EINVAL).  Returns 0, version_now()'s error, or reg_add()'s. */
+int reg_add_versioned(reg *r, const struct memofs_function *def,
+		      reg_version_fn version_now);
+
+/* Makes memofs_register() append "+" suffix to every version it registers
+ * until the next call (NULL: no suffix).  The plugin loader sets the
+ * plugin file's digest while the plugin registers.  Returns 0 or -ENOMEM. */
+int reg_set_suffix(reg *r, const char *suffix);
+
+/* The name of the last function whose registration failed with -EEXIST,
+ * or NULL. */
+const char *reg_last_clash(const reg *r);
+
+size_t reg_count(const reg *r);
+const reg_fn *reg_at(const reg *r, size_t i);	/* in registration order */
+const reg_fn *reg_find(const reg *r, const char *name);	/* NULL: none */
+
+const char *reg_fn_name(const reg_fn *f);
+const char *reg_fn_version(const reg_fn *f);	/* suffix included */
+
+/* The version cache keys use now: reg_fn_version(), or for a function
+ * registered by reg_add_versioned() the declared version, "+" and what
+ * its hook gives now (written into buf; "?" when the hook fails, a suffix
+ * no computation is ever cached under: memo.h). */
+const char *reg_fn_version_now(const reg_fn *f, char buf[REG_VERSION_BUF]);
+
+/* Was f registered by reg_add_versioned()? */
+int reg_fn_versioned(const reg_fn *f);
+const char *reg_fn_description(const reg_fn *f);
+
+/* Runs f's compute callback. */
+int reg_fn_compute(const reg_fn *f, memofs_ctx *ctx, const char *arg);
+
+/* Binds the dataset whose columns ARGS_COLUMNS functions take
+ * (borrowed; must outlive r).  Call once, after registration and before
+ * any argument is listed or resolved.  Returns 0 or -ENOMEM. */
+int reg_bind_dataset(reg *r, const ds *d);
+
+/* Binds the directory whose files ARGS_FILES functions take
+ * (borrowed; must outlive r).  Call once, before any argument is listed
+ * or resolved. */
+void reg_bind_dir(reg *r, argdir *d);
+
+/* Does f take the files of the bound directory (ARGS_FILES)?  Their
+ * names change while mounted: never cached by the kernel. */
+int reg_fn_takes_files(const reg *r, const reg_fn *f);
+
+/* The times of the directory f's arguments are the files of: 0 and *st,
+ * or -ENOTDIR when f takes no files, or fstat's -errno. */
+int reg_fn_dir_stat(const reg *r, const reg_fn *f, struct stat *st);
+
+/* f's directory listed, for a reader paging through it: one way for every
+ * kind.  For ARGS_FILES the bound directory, read afresh when fresh (a
+ * reader at offset 0), else the last listing made (argdir_listing_get());
+ * for the others the fixed names (reg_arg_count(), reg_arg_name()).  0 and
+ * *l, to give back with reg_listing_release(), or -ENOMEM or the
+ * directory's error. */
+struct reg_listing {
+	const reg *r;
+	const reg_fn *f;
+	argdir_listing *files;	/* ARGS_FILES, else NULL */
+};
+int reg_listing_get(const reg *r, const reg_fn *f, int fresh,
+		    struct reg_listing *l);
+size_t reg_listing_count(const struct reg_listing *l);
+/* The i-th name (i < count) into buf.  0, or -ERANGE when it does not
+ * fit (REG_NAME_MAX + 1 bytes always do). */
+int reg_listing_name(const struct reg_listing *l, size_t i, char *buf,
+		     size_t buflen);
+void reg_listing_release(struct reg_listing *l);
+
+/* Number of names listed in f's directory (0 for ARGS_FILES). */
+size_t reg_arg_count(const reg *r, const reg_fn *f);
+
+/* Writes the i-th listed name (i < reg_arg_count()) into buf.  Returns 0,
+ * or -ERANGE when it does not fit in buflen. */
+int reg_arg_name(const reg *r, const reg_fn *f, size_t i, char *buf,
+		 size_t buflen);
+
+/* Checks that name is a valid argument of f and writes its canonical form
+ * (the one cache keys use: "colN" for a header name, NAME/HEX for a file)
+ * into canon (REG_ARG_MAX + 1 bytes are enough).  Returns 0, -ENOENT when
+ * name is not an argument, -ENAMETOOLONG when canon is too small, or for
+ * a file an error reading it (-EIO, -EACCES, ...). */
+int reg_arg_resolve(const reg *r, const reg_fn *f, const char *name,
+		    char *canon, size_t canonlen);
+
+/* Like reg_arg_resolve(), but for ARGS_FILES reads no large file
+ * (argdir_resolve_quick()): -EWOULDBLOCK when that would be needed, for
+ * a caller that must not wait (a FUSE thread). */
+int reg_arg_resolve_quick(const reg *r, const reg_fn *f, const char *name,
+			  char *canon, size_t canonlen);
+
+/* Parses "colN" (decimal N without sign or leading zeros, N < ncols).
+ * Returns 0 and *col, or -ENOENT. */
+int reg_parse_column(const char *arg, size_t ncols, size_t *col);
+
+#endif

@@ -1,0 +1,160 @@
+/* test_mfs_opts.c -- unit test of the command line (fs/mfs_opts.c).
+ *
+ * Each good command line is checked field by field against what
+ * mfs_opts.h promises; each bad one (unknown options, every numeric
+ * option out of range or not a number, names with control bytes, missing
+ * and extra arguments) must fail with -EINVAL and a one-line message that
+ * names the offending text.  Every parse, good or bad, is freed.
+ */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "mfs_opts.h"
+
+#define MAXARGS 16
+
+/* Parses the NULL-terminated argument list after "memofs". */
+static int parse(struct mfs_opts *o, char *err, const char *const *args)
+{
+	char *argv[MAXARGS + 2] = { (char *)"memofs" };
+	int argc = 1;
+
+	for (; *args && argc <= MAXARGS; args++)
+		argv[argc++] = (char *)*args;
+	err[0] = '\0';
+	return mfs_opts_parse(argc, argv, o, err, MFS_ERR_MAX);
+}
+
+#define ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+
+static void test_defaults(void)
+{
+	struct mfs_opts o;
+	char err[MFS_ERR_MAX];
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	CHECK_INT(parse(&o, err, ARGS("/mnt/m")), 0);
+	CHECK_STR(o.mountpoint, "/mnt/m");
+	CHECK(o.data == NULL);
+	CHECK_INT(o.workers, cpus > 0 ? cpus : 1);
+	CHECK_INT(o.uid, -1);
+	CHECK_INT(o.gid, -1);
+	CHECK_INT(o.umask, -1);
+	CHECK(!o.foreground && !o.debug && !o.quiet && !o.stat_compute);
+	CHECK(o.cache_dir == NULL && o.kernel_flags == NULL);
+	CHECK(o.delay == 0 && o.timeout == 0);
+	mfs_opts_free(&o);
+}
+
+static void test_good(void)
+{
+	struct mfs_opts o;
+	char err[MFS_ERR_MAX];
+
+	CHECK_INT(parse(&o, err, ARGS("-d", "-o", "workers=3,delay=0.5",
+				      "-oquiet,stat=compute,cache=/c",
+				      "-o", "plugin=/a.so,plugin=/b.so",
+				      "-o", "functions=/f,timeout=2.5",
+				      "data.csv", "/mnt/m")), 0);
+	CHECK(o.foreground && o.debug && o.quiet && o.stat_compute);
+	CHECK_INT(o.workers, 3);
+	CHECK(o.delay == 0.5 && o.timeout == 2.5);
+	CHECK_STR(o.cache_dir, "/c");
+	CHECK_INT(o.nplugins, 2);
+	CHECK(o.nplugins == 2 && strcmp(o.plugins[0], "/a.so") == 0 &&
+	      strcmp(o.plugins[1], "/b.so") == 0);
+	CHECK(o.nfunctions == 1 && strcmp(o.functions[0], "/f") == 0);
+	CHECK_STR(o.data, "data.csv");
+	CHECK_STR(o.mountpoint, "/mnt/m");
+	mfs_opts_free(&o);
+
+	/* fstab's options: kernel flags kept in order, no-ops accepted. */
+	CHECK_INT(parse(&o, err, ARGS("-o", "rw,nosuid,noatime,nodev,"
+				      "uid=1000,gid=0,umask=027,"
+				      "fsname=memo,subtype=memofs,"
+				      "auto_unmount,allow_other", "/m")), 0);
+	CHECK_STR(o.kernel_flags, "nosuid,nodev");
+	CHECK_INT(o.uid, 1000);
+	CHECK_INT(o.gid, 0);
+	CHECK_INT(o.umask, 027);
+	CHECK_STR(o.fsname, "memo");
+	CHECK_STR(o.subtype, "memofs");
+	CHECK(o.auto_unmount && o.allow_other);
+	mfs_opts_free(&o);
+
+	/* "--" ends the options: "-f" is then the mount point. */
+	CHECK_INT(parse(&o, err, ARGS("--", "-f")), 0);
+	CHECK_STR(o.mountpoint, "-f");
+	CHECK(!o.foreground);
+	mfs_opts_free(&o);
+
+	/* --help and --version need no mount point; --functions takes DATA
+	 * at most. */
+	CHECK_INT(parse(&o, err, ARGS("--help")), 0);
+	CHECK(o.show_help && o.mountpoint == NULL);
+	mfs_opts_free(&o);
+	CHECK_INT(parse(&o, err, ARGS("-V")), 0);
+	CHECK(o.show_version);
+	mfs_opts_free(&o);
+	CHECK_INT(parse(&o, err, ARGS("--functions", "d.npy")), 0);
+	CHECK(o.list_functions && o.mountpoint == NULL);
+	CHECK_STR(o.data, "d.npy");
+	mfs_opts_free(&o);
+}
+
+/* A bad command line: -EINVAL, one line naming what. */
+static void check_bad(const char *const *args, const char *what)
+{
+	struct mfs_opts o;
+	char err[MFS_ERR_MAX];
+
+	CHECK_INT(parse(&o, err, args), -EINVAL);
+	CHECK(err[0] != '\0' && strchr(err, '\n') == NULL);
+	if (!strstr(err, what))
+		fprintf(stderr, "message '%s' does not name '%s'\n", err,
+			what);
+	CHECK(strstr(err, what) != NULL);
+	mfs_opts_free(&o);
+}
+
+static void test_bad(void)
+{
+	check_bad(ARGS("/m", "-x"), "'-x'");
+	check_bad(ARGS("-o", "nosuchopt", "/m"), "nosuchopt");
+	check_bad(ARGS("-o", "quiet=1", "/m"), "quiet=1");
+	check_bad(ARGS("-o"), "-o needs");
+	check_bad(ARGS("-o", "workers=0", "/m"), "workers=0");
+	check_bad(ARGS("-o", "workers=1025", "/m"), "workers=1025");
+	check_bad(ARGS("-o", "workers=2x", "/m"), "workers=2x");
+	check_bad(ARGS("-o", "workers=", "/m"), "workers=");
+	check_bad(ARGS("-o", "workers=-1", "/m"), "workers=-1");
+	check_bad(ARGS("-o", "delay=-1", "/m"), "delay=-1");
+	check_bad(ARGS("-o", "delay=nan", "/m"), "delay=nan");
+	check_bad(ARGS("-o", "delay=86401", "/m"), "delay=86401");
+	check_bad(ARGS("-o", "timeout=0", "/m"), "timeout=0");
+	check_bad(ARGS("-o", "timeout=inf", "/m"), "timeout=inf");
+	check_bad(ARGS("-o", "stat=yes", "/m"), "stat=yes");
+	check_bad(ARGS("-o", "cache=", "/m"), "cache=");
+	check_bad(ARGS("-o", "plugin=", "/m"), "plugin=");
+	check_bad(ARGS("-o", "functions=", "/m"), "functions=");
+	check_bad(ARGS("-o", "uid=-5", "/m"), "uid=");
+	check_bad(ARGS("-o", "uid=4294967295", "/m"), "uid=");
+	check_bad(ARGS("-o", "gid=x", "/m"), "gid=");
+	check_bad(ARGS("-o", "umask=888", "/m"), "umask=");
+	check_bad(ARGS("-o", "umask=1000", "/m"), "umask=");
+	check_bad(ARGS("-o", "subtype=a/b", "/m"), "subtype=");
+	check_bad(ARGS("-o", "fsname=a\tb", "/m"), "fsname=");
+	check_bad(ARGS("-f"), "missing MOUNTPOINT");
+	check_bad(ARGS("a", "b", "c"), "'c'");
+	check_bad(ARGS("--functions", "a", "b"), "--functions");
+}
+
+int main(void)
+{
+	test_defaults();
+	test_good();
+	test_bad();
+	return check_report("mfs_opts");
+}
