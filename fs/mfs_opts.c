@@ -106,24 +106,15 @@ static int mfs_fail(char *err, size_t errlen, const char *fmt, ...)
 	return -EINVAL;
 }
 
-static int mfs_parse_workers(const char *v, unsigned *out)
-{
-	char *end;
-	long n;
-
-	errno = 0;
-	n = strtol(v, &end, 10);
-	if (errno || end == v || *end || n < 1 || n > MFS_MAX_WORKERS)
-		return -EINVAL;
-	*out = (unsigned)n;
-	return 0;
-}
-
+/* Seconds as decimal text: digits, a point, an exponent ("2", "0.5",
+ * "1e-3"), no sign, blank or hexadecimal ("0x10" is not 16 s). */
 static int mfs_parse_seconds(const char *v, double *out)
 {
 	char *end;
 	double d;
 
+	if (!(isdigit((unsigned char)*v) || *v == '.') || strpbrk(v, "xXpP"))
+		return -EINVAL;
 	errno = 0;
 	d = strtod(v, &end);
 	if (errno || end == v || *end || !isfinite(d) || d < 0 ||
@@ -144,6 +135,16 @@ static int mfs_parse_uint(const char *v, int base, long max, long *out)
 	if (errno || !isdigit((unsigned char)*v) || *end || n > max)
 		return -EINVAL;
 	*out = n;
+	return 0;
+}
+
+static int mfs_parse_workers(const char *v, unsigned *out)
+{
+	long n;
+
+	if (mfs_parse_uint(v, 10, MFS_MAX_WORKERS, &n) || n < 1)
+		return -EINVAL;
+	*out = (unsigned)n;
 	return 0;
 }
 

@@ -133,6 +133,14 @@ static void test_bad(void)
 	check_bad(ARGS("-o", "delay=-1", "/m"), "delay=-1");
 	check_bad(ARGS("-o", "delay=nan", "/m"), "delay=nan");
 	check_bad(ARGS("-o", "delay=86401", "/m"), "delay=86401");
+	/* No hexadecimal, signs or blanks where strtod/strtol take them. */
+	check_bad(ARGS("-o", "delay=0x10", "/m"), "delay=0x10");
+	check_bad(ARGS("-o", "delay= 2", "/m"), "delay= 2");
+	check_bad(ARGS("-o", "delay=+2", "/m"), "delay=+2");
+	check_bad(ARGS("-o", "timeout=0x1p3", "/m"), "timeout=0x1p3");
+	check_bad(ARGS("-o", "workers= 2", "/m"), "workers= 2");
+	check_bad(ARGS("-o", "workers=+2", "/m"), "workers=+2");
+	check_bad(ARGS("-o", "workers=0x2", "/m"), "workers=0x2");
 	check_bad(ARGS("-o", "timeout=0", "/m"), "timeout=0");
 	check_bad(ARGS("-o", "timeout=inf", "/m"), "timeout=inf");
 	check_bad(ARGS("-o", "stat=yes", "/m"), "stat=yes");
