@@ -390,8 +390,9 @@ int mfs_opts_parse(int argc, char **argv, struct mfs_opts *o, char *err,
 	int npos = 0, rc = 0, only_pos = 0;
 
 	mfs_defaults(o);
+	err[0] = '\0';
 	if (!pos)
-		return -ENOMEM;
+		rc = -ENOMEM;
 	for (int i = 1; i < argc && rc == 0; i++) {
 		const char *a = argv[i];
 
@@ -423,6 +424,10 @@ int mfs_opts_parse(int argc, char **argv, struct mfs_opts *o, char *err,
 	if (rc == 0)
 		rc = mfs_positional(o, pos, npos, err, errlen);
 	free(pos);
+	/* Every failure has its line: the allocation failures above return
+	 * -ENOMEM without one. */
+	if (rc && !err[0])
+		snprintf(err, errlen, "%s", strerror(-rc));
 	return rc;
 }
 
