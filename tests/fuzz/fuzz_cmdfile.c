@@ -90,6 +90,10 @@ static char *fz_strndup(const char *s, size_t n)
 #define strdup fz_strdup
 #define strndup fz_strndup
 #include "functions/cmdfile.c"
+/* The whole-file reader and the array growth cmdfile calls allocate too:
+ * compiled here as well, so that their failures are walked. */
+#include "util/file.c"
+#include "util/mem.c"
 #undef malloc
 #undef calloc
 #undef realloc

@@ -64,16 +64,15 @@ sources() {
 		functions/ctx.c engine/memo.c engine/result.c engine/lru.c \
 		engine/pool.c engine/key.c engine/store.c data/fmt.c ;;
 	fmt) echo data/fmt.c ;;
-	cmdfile) echo data/quote.c util/clock.c util/file.c util/mem.c \
-		util/name.c ;;
-		# and cmdfile.c itself: see includes()
+	cmdfile) echo data/quote.c util/clock.c util/name.c ;;
+		# and cmdfile.c, util/file.c, util/mem.c: see includes()
 	esac
 }
 # The compute sources a target #includes instead of linking (to wrap the
 # allocator they call): not compiled on their own, but a reason to rebuild.
 includes() {
 	case $1 in
-	cmdfile) echo functions/cmdfile.c ;;
+	cmdfile) echo functions/cmdfile.c util/file.c util/mem.c ;;
 	esac
 }
 libs() {
