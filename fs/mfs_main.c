@@ -22,6 +22,8 @@
 #include <unistd.h>
 
 #include "engine/cachedir.h"
+#include "engine/remote.h"
+#include "util/file.h"
 #include "functions/cmdfn.h"
 #include "functions/argdir.h"
 #include "functions/fn_builtin.h"
@@ -124,6 +126,86 @@ static int mfs_open_store(struct mfs_start *s, store **st, char *err,
 			 rc == -EBUSY ? "in use by another memofs"
 			 : rc == -EBADMSG ? "damaged (see above)"
 			 : strerror(-rc));
+	return rc;
+}
+
+/* Reads the Redis password from path into buf (bufsize bytes): the
+ * whole file but one final newline.  Like ssh with a private key,
+ * refuses a file that is not regular or that group or others may read
+ * or write.  0, or -1 with err filled. */
+static int mfs_read_password(const char *path, char *buf, size_t bufsize,
+			     char *err, size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	struct stat sb;
+	char *text = NULL;
+	size_t len = 0;
+	int rc = -1;
+
+	if (fd < 0 || fstat(fd, &sb) != 0) {
+		snprintf(err, errlen, "remote_password_file %s: %s", path,
+			 strerror(errno));
+		goto out_close;
+	}
+	if (!S_ISREG(sb.st_mode) || (sb.st_mode & 077)) {
+		snprintf(err, errlen, "remote_password_file %s: %s", path,
+			 !S_ISREG(sb.st_mode) ? "not a regular file"
+			 : "group or others may access it (chmod 600 it)");
+		goto out_close;
+	}
+	rc = util_file_read_fd(fd, 64, bufsize - 1, &text, &len);
+	if (rc == 0 && len && text[len - 1] == '\n')
+		len--;
+	if (rc || len == 0 || len >= bufsize || memchr(text, '\0', len) ||
+	    memchr(text, '\n', len)) {
+		snprintf(err, errlen, "remote_password_file %s: %s", path,
+			 rc ? strerror(-rc) : "expected one line of 1 to 512 "
+			 "bytes");
+		rc = -1;
+		goto out_free;
+	}
+	memcpy(buf, text, len);
+	buf[len] = '\0';
+out_free:
+	if (text) {
+		explicit_bzero(text, len);
+		free(text);
+	}
+out_close:
+	if (fd >= 0)
+		close(fd);
+	return rc ? -1 : 0;
+}
+
+/* Opens the remote tier of -o remote=..., or leaves *rm NULL without it.
+ * An unreachable Redis is no error (remote_open() logs it). */
+static int mfs_open_remote(const struct mfs_opts *o, remote **rm, char *err,
+			   size_t errlen)
+{
+	char password[REMOTE_PASSWORD_MAX + 1];
+	struct remote_cfg cfg = {
+		.url = o->remote_url,
+		.prefix = o->remote_prefix ? o->remote_prefix : "memofs",
+		.readonly = o->remote_readonly,
+		.timeout_ms = o->remote_timeout_ms,
+		.max_value = o->remote_max_value,
+	};
+	int rc;
+
+	*rm = NULL;
+	if (!o->remote)
+		return 0;
+	if (o->remote_password_file) {
+		if (mfs_read_password(o->remote_password_file, password,
+				      sizeof(password), err, errlen) != 0)
+			return -EINVAL;
+		cfg.password = password;
+	}
+	rc = remote_open(&cfg, rm);
+	explicit_bzero(password, sizeof(password));
+	if (rc)
+		snprintf(err, errlen, "cannot start the remote tier: %s",
+			 strerror(-rc));
 	return rc;
 }
 
@@ -287,7 +369,7 @@ static int mfs_mount_detached(struct fuse_session *se, const char *mnt)
 }
 
 static int mfs_mount_and_serve(struct mfs *fs, struct mfs_start *s,
-			       store *st)
+			       store *st, remote *rm)
 {
 	const struct mfs_opts *o = s->o;
 	char msg[MFS_ERR_MAX + PATH_MAX];
@@ -308,6 +390,8 @@ static int mfs_mount_and_serve(struct mfs *fs, struct mfs_start *s,
 	rc = memo_new(st, fs->r, fs->data, o->workers, &fs->m);
 	if (rc == 0) {
 		memo_set_cache_bytes(fs->m, MFS_PUSH_MAX);
+		if (rm)
+			memo_set_remote(fs->m, rm);
 		rc = pool_new(MFS_DIGEST_THREADS, &fs->digests);
 	}
 	if (rc) {
@@ -339,6 +423,7 @@ static int mfs_serve(const reg *r, const ds *d, cmdfn *cmds,
 			  .stat_compute = s->o->stat_compute };
 	char err[MFS_ERR_MAX + PATH_MAX];
 	store *st = NULL;
+	remote *rm = NULL;
 	int rc;
 
 	clock_gettime(CLOCK_REALTIME, &fs.mounted);
@@ -361,13 +446,21 @@ static int mfs_serve(const reg *r, const ds *d, cmdfn *cmds,
 		mfs_startup_error(s, err);
 		goto out_cache;
 	}
+	rc = mfs_open_remote(s->o, &rm, err, sizeof(err));
+	if (rc) {
+		mfs_startup_error(s, err);
+		goto out_store;
+	}
 	rc = mfs_node_table_new(r, &fs.nodes);
 	if (rc) {
 		mfs_startup_error(s, "out of memory");
-		goto out_store;
+		goto out_remote;
 	}
-	rc = mfs_mount_and_serve(&fs, s, st);
+	rc = mfs_mount_and_serve(&fs, s, st, rm);
 	mfs_node_table_free(fs.nodes);
+out_remote:
+	if (!s->abandoned)	/* else running computations still use it */
+		remote_close(rm);
 out_store:
 	store_close(st);
 out_cache:

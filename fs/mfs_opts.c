@@ -10,12 +10,14 @@
 
 #include "mfs_opts.h"
 #include "data/quote.h"
+#include "engine/remote.h"
 
 #define MFS_MAX_WORKERS 1024
 #define MFS_MAX_DELAY 86400.0
 #define MFS_MAX_ID 4294967294L	/* (uid_t)-1 means "no change": not an id */
 #define MFS_FSNAME_MAX 255
 #define MFS_SUBTYPE_MAX 64
+#define MFS_MAX_REMOTE_TIMEOUT 600000	/* ms: ten minutes */
 
 /* Mount flags libfuse applies itself (the kernel's MS_NOSUID...): passed
  * on, in order, so that the last of a pair wins as in mount(8). */
@@ -89,7 +91,15 @@ void mfs_opts_usage(const char *progname)
 	       "                     (memofs is read-only)\n"
 	       "  -o stat=compute    stat of a result not computed yet computes\n"
 	       "                     it (for tar, rsync...; default stat=cheap:\n"
-	       "                     only reading, or fstat of an open file)\n",
+	       "                     only reading, or fstat of an open file)\n"
+	       "  -o remote=URL      share results through Redis:\n"
+	       "                     redis://HOST[:PORT][/DB] or unix:/PATH\n"
+	       "  -o remote_prefix=NAME  key prefix in Redis (default memofs)\n"
+	       "  -o remote_readonly use others' results, publish none\n"
+	       "  -o remote_timeout=MS  per Redis call (default 1000)\n"
+	       "  -o remote_max_value=SIZE  larger results stay local\n"
+	       "                     (bytes, or with K, M, G; default 64M)\n"
+	       "  -o remote_password_file=PATH  Redis password (mode 0600)\n",
 	       progname, progname);
 }
 
@@ -228,6 +238,95 @@ static int mfs_parse_path(struct mfs_opts *o, const char *opt, const char *v,
 	return mfs_add_string(&o->functions, &o->nfunctions, v);
 }
 
+/* A byte count: decimal digits and an optional K, M or G (powers of
+ * 1024), from 1 to REMOTE_VALUE_LIMIT. */
+static int mfs_parse_size(const char *v, size_t *out)
+{
+	static const char units[] = "KMG";
+	const char *u;
+	char *end;
+	unsigned long long n;
+
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (errno || !isdigit((unsigned char)*v))
+		return -EINVAL;
+	if (*end) {
+		u = strchr(units, *end);
+		if (!u || end[1] || n > REMOTE_VALUE_LIMIT)
+			return -EINVAL;
+		for (; u >= units; u--)
+			n *= 1024;
+	}
+	if (n < 1 || n > REMOTE_VALUE_LIMIT)
+		return -EINVAL;
+	*out = (size_t)n;
+	return 0;
+}
+
+/* The remote tier's options (engine/remote.h).  Returns 1 when opt is
+ * none of them, else 0, -EINVAL (err filled) or -ENOMEM. */
+static int mfs_parse_remote_opt(struct mfs_opts *o, const char *opt,
+				const char *v, char *err, size_t errlen)
+{
+	char show[QUOTE_BUF] = "", why[128];
+	long n;
+	int rc;
+
+	if (v)
+		quote_bytes(show, v, strlen(v));
+	if (strncmp(opt, "remote_", 7) == 0)
+		o->remote_extra = 1;
+	if (v && strcmp(opt, "remote") == 0) {
+		rc = remote_url_parse(v, &o->remote_url, why, sizeof(why));
+		if (rc)
+			return mfs_fail(err, errlen, "remote=%s: %s", show,
+					why);
+		o->remote = 1;
+	} else if (v && strcmp(opt, "remote_prefix") == 0) {
+		if (remote_prefix_check(v))
+			return mfs_fail(err, errlen, "remote_prefix=%s: "
+					"expected 1 to 64 letters, digits or "
+					"._-", show);
+		return mfs_set_string(&o->remote_prefix, v);
+	} else if (!v && strcmp(opt, "remote_readonly") == 0) {
+		o->remote_readonly = 1;
+	} else if (v && strcmp(opt, "remote_timeout") == 0) {
+		if (mfs_parse_uint(v, 10, MFS_MAX_REMOTE_TIMEOUT, &n) ||
+		    n < 1)
+			return mfs_fail(err, errlen, "remote_timeout=%s: "
+					"expected milliseconds from 1 to "
+					"600000", show);
+		o->remote_timeout_ms = (unsigned)n;
+	} else if (v && strcmp(opt, "remote_max_value") == 0) {
+		if (mfs_parse_size(v, &o->remote_max_value))
+			return mfs_fail(err, errlen, "remote_max_value=%s: "
+					"expected bytes (or K, M, G) from 1 "
+					"to 512M", show);
+	} else if (v && strcmp(opt, "remote_password_file") == 0) {
+		if (!*v)
+			return mfs_fail(err, errlen, "%s",
+					"remote_password_file=: expected a "
+					"file");
+		return mfs_set_string(&o->remote_password_file, v);
+	} else {
+		return 1;
+	}
+	return 0;
+}
+
+/* The remote_* options need remote=URL. */
+static int mfs_check_remote(const struct mfs_opts *o, char *err,
+			    size_t errlen)
+{
+	if (o->remote)
+		return 0;
+	if (o->remote_extra)
+		return mfs_fail(err, errlen, "%s", "remote_* options need "
+				"-o remote=URL");
+	return 0;
+}
+
 /* The options of libfuse filesystems (see mfs_opts.h).  Returns 1 when
  * opt is none of them, else 0 or -EINVAL (err filled, the value quoted:
  * fstab text may hold anything) or -ENOMEM. */
@@ -322,6 +421,8 @@ static int mfs_parse_one(struct mfs_opts *o, char *opt, char *err,
 		return mfs_parse_path(o, opt, v, err, errlen);
 	} else if ((rc = mfs_parse_mount_opt(o, opt, v, err, errlen)) != 1) {
 		return rc;
+	} else if ((rc = mfs_parse_remote_opt(o, opt, v, err, errlen)) != 1) {
+		return rc;
 	} else {
 		if (v)
 			v[-1] = '=';
@@ -381,6 +482,8 @@ static void mfs_defaults(struct mfs_opts *o)
 	o->workers = n > 0 ? (unsigned)n : 1;
 	o->uid = o->gid = -1;
 	o->umask = -1;
+	o->remote_timeout_ms = REMOTE_TIMEOUT_MS;
+	o->remote_max_value = REMOTE_MAX_VALUE;
 }
 
 int mfs_opts_parse(int argc, char **argv, struct mfs_opts *o, char *err,
@@ -422,6 +525,8 @@ int mfs_opts_parse(int argc, char **argv, struct mfs_opts *o, char *err,
 				      "unknown option '%s' (see --help)", a);
 	}
 	if (rc == 0)
+		rc = mfs_check_remote(o, err, errlen);
+	if (rc == 0)
 		rc = mfs_positional(o, pos, npos, err, errlen);
 	free(pos);
 	/* Every failure has its line: the allocation failures above return
@@ -445,5 +550,7 @@ void mfs_opts_free(struct mfs_opts *o)
 	free(o->fsname);
 	free(o->subtype);
 	free(o->kernel_flags);
+	free(o->remote_prefix);
+	free(o->remote_password_file);
 	memset(o, 0, sizeof(*o));
 }

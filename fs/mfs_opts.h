@@ -13,6 +13,8 @@
 
 #include <stddef.h>
 
+#include "engine/remote_url.h"
+
 #define MFS_ERR_MAX 512
 
 struct mfs_opts {
@@ -44,6 +46,17 @@ struct mfs_opts {
 	int auto_unmount;	/* -o auto_unmount: unmount if memofs dies */
 	char *kernel_flags;	/* nosuid, noexec... in order, comma-separated,
 				 * for libfuse to apply; or NULL */
+	/* The remote tier (engine/remote.h): */
+	int remote;		/* -o remote=URL given */
+	struct remote_url remote_url;	/* its URL, parsed */
+	char *remote_prefix;	/* -o remote_prefix=NAME, or NULL: "memofs" */
+	int remote_readonly;	/* -o remote_readonly */
+	unsigned remote_timeout_ms;	/* -o remote_timeout=MS (default
+					 * REMOTE_TIMEOUT_MS) */
+	size_t remote_max_value;	/* -o remote_max_value=SIZE (default
+					 * REMOTE_MAX_VALUE) */
+	char *remote_password_file;	/* -o remote_password_file=PATH */
+	int remote_extra;	/* remote_* options seen (they need remote) */
 };
 
 /* Parses argv into o (zeroed first; defaults filled in).  Returns 0, or

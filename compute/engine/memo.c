@@ -78,6 +78,7 @@ struct memo {
 	store *st;			/* protected by st_lock; NULL once let
 					 * go by memo_drain() */
 	pthread_rwlock_t st_lock;
+	remote *remote;			/* or NULL; set before computing */
 	const reg *r;
 	const ds *data;
 	pool *workers;
@@ -338,18 +339,62 @@ static int memo_compute(memo *m, struct memo_flight *f, unsigned depth,
 	return 0;
 }
 
+/* After a local miss, the remote tier (remote.h): 0 and *out when it had
+ * the result, now also in the store; -ESHUTDOWN; else -ENOENT, and *cl
+ * says whether this machine computes it for every machine. */
+static int memo_remote_find(memo *m, struct memo_flight *f,
+			    struct remote_claim *cl, memo_result **out)
+{
+	store_rec view;
+	void *rec;
+	size_t len;
+	char why[96];
+	int rc;
+
+	if (!m->remote)
+		return -ENOENT;
+	rc = remote_fetch(m->remote, f->key, cl, &rec, &len);
+	if (rc || cl->outcome != REMOTE_HIT)
+		return rc ? rc : -ENOENT;
+	pthread_rwlock_rdlock(&m->st_lock);
+	if (m->st)
+		store_put_raw(m->st, f->key, rec, len);	/* logs failures */
+	pthread_rwlock_unlock(&m->st_lock);
+	rc = store_rec_verify(rec, len, &view, why, sizeof(why));
+	assert(rc == 0);	/* remote_fetch() verified it */
+	memmove(rec, view.data, view.len);
+	*out = memo_result_from_buf(rec, view.len);
+	if (!*out)
+		return -ENOENT;
+	log_info("%s(%s): from the remote cache, %zu bytes",
+		 reg_fn_name(f->fn), f->arg, view.len);
+	pthread_mutex_lock(&m->lock);
+	memo_lru_put(&m->cache, f->key, *out);
+	pthread_mutex_unlock(&m->lock);
+	return 0;
+}
+
 /* The caller has made f RUNNING and holds a reference.  Serves f from the
- * cache if someone stored it meanwhile, else computes; then finishes. */
+ * cache if someone stored it meanwhile, or from the remote tier, else
+ * computes (publishing to the remote tier when leased); then finishes. */
 static void memo_execute(memo *m, struct memo_flight *f, unsigned depth)
 {
+	struct remote_claim cl = { .outcome = REMOTE_LOCAL };
 	memo_result *res = NULL;
 	int rc = memo_find(m, f->key, &res);
 	int computed = 0;
+	int64_t t0 = util_now_ns();
 
+	if (rc == -ENOENT || rc == -EIO)
+		rc = memo_remote_find(m, f, &cl, &res);
 	if (rc == -ENOENT || rc == -EIO) {
 		rc = memo_compute(m, f, depth, &res);
 		computed = 1;
 	}
+	if (m->remote)
+		remote_finish(m->remote, &cl, rc ? NULL : memo_result_data(res),
+			      rc ? 0 : memo_result_len(res),
+			      (uint64_t)(util_now_ns() - t0));
 	if (computed) {
 		pthread_mutex_lock(&m->lock);
 		if (rc)
@@ -600,12 +645,19 @@ void memo_set_cache_bytes(memo *m, size_t bytes)
 	pthread_mutex_unlock(&m->lock);
 }
 
+void memo_set_remote(memo *m, remote *rm)
+{
+	m->remote = rm;
+}
+
 void memo_cancel(memo *m)
 {
 	pthread_mutex_lock(&m->lock);
 	m->stopping = 1;
 	pthread_cond_broadcast(&m->changed);
 	pthread_mutex_unlock(&m->lock);
+	if (m->remote)
+		remote_cancel(m->remote);	/* wakes remote waits */
 	pool_cancel(m->workers, memo_job_drop);
 	reg_cancel(m->r);	/* what may never end by itself (commands) */
 }
@@ -699,7 +751,15 @@ void memo_free(memo *m)
 
 void memo_get_stats(memo *m, struct memo_stats *out)
 {
+	struct remote_stats rs = { 0 };
+
+	if (m->remote)
+		remote_get_stats(m->remote, &rs);
 	pthread_mutex_lock(&m->lock);
 	*out = m->stats;
 	pthread_mutex_unlock(&m->lock);
+	out->remote_hits = rs.hits;
+	out->remote_misses = rs.misses;
+	out->remote_leases = rs.leases;
+	out->remote_waited = rs.waited;
 }

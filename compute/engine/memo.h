@@ -24,6 +24,7 @@
 
 #include "data/ds.h"
 #include "functions/reg.h"
+#include "engine/remote.h"
 #include "engine/result.h"
 #include "engine/store.h"
 
@@ -38,6 +39,10 @@ struct memo_stats {
 	uint64_t mem_hits;	/* results served from memory */
 	uint64_t joined;	/* requests that joined a running flight */
 	uint64_t store_errors;	/* results that could not be stored */
+	uint64_t remote_hits;	/* results copied from the remote tier */
+	uint64_t remote_misses;	/* remote lookups that found nothing */
+	uint64_t remote_leases;	/* remote leases taken: computed for all */
+	uint64_t remote_waited;	/* waits for another machine's lease */
 };
 
 /* Creates the memo layer with its own pool of workers threads.  st, r and d
@@ -73,6 +78,13 @@ int memo_drain(memo *m, double grace);
  * whole, so that one stays in memory while it is read piece by piece (the
  * FUSE layer: MFS_PUSH_MAX).  Before the first computation. */
 void memo_set_cache_bytes(memo *m, size_t bytes);
+
+/* Adds the remote tier (remote.h) below the store: a result missing
+ * locally is looked up there (and copied into the store), and computed
+ * under its lease and published there otherwise.  rm is borrowed and
+ * must outlive the memo; memo_cancel() cancels it.  Before the first
+ * computation. */
+void memo_set_remote(memo *m, remote *rm);
 
 /* The computation a compute callback runs in (memofs.h's memofs_ctx), for
  * functions/ctx.c, which builds the memofs_* API on these.  Each is

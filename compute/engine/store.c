@@ -568,17 +568,13 @@ int store_get(store *st, const uint8_t key[KEY_LEN], store_rec *rec)
 		return store_fail("get", key, err, -EIO);
 	if (!raw)
 		return -ENOENT;
-	rc = store_rec_check(raw, len, why, sizeof(why));
+	rc = store_rec_verify(raw, len, rec, why, sizeof(why));
 	if (rc) {
 		key_hex(key, hex);
 		log_warn("store: damaged record %s: %s", hex, why);
 		rocksdb_free(raw);
 		return rc;
 	}
-	rec->data = raw + STORE_HDR_LEN;
-	rec->len = len - STORE_HDR_LEN;
-	rec->compute_ns = store_dec_u64(raw + 24);
-	rec->created_ns = store_dec_u64(raw + 32);
 	rec->raw = raw;
 	return 0;
 }
@@ -721,6 +717,42 @@ int store_put(store *st, const uint8_t key[KEY_LEN], const void *data,
 		return -EFBIG;
 	store_hdr_encode(hdr, data, len, compute_ns);
 	return store_write(st, key, hdr, sizeof(hdr), data, len);
+}
+
+int store_rec_encode(const void *data, size_t len, uint64_t compute_ns,
+		     void **out, size_t *outlen)
+{
+	uint8_t *buf;
+
+	assert(data || len == 0);
+	if ((uint64_t)len > STORE_MAX_DATA)
+		return -EFBIG;
+	buf = malloc(STORE_HDR_LEN + len);
+	if (!buf)
+		return -ENOMEM;
+	store_hdr_encode(buf, data, len, compute_ns);
+	if (len)
+		memcpy(buf + STORE_HDR_LEN, data, len);
+	*out = buf;
+	*outlen = STORE_HDR_LEN + len;
+	return 0;
+}
+
+int store_rec_verify(const void *raw, size_t len, store_rec *rec, char *why,
+		     size_t whylen)
+{
+	const uint8_t *p = raw;
+	int rc;
+
+	memset(rec, 0, sizeof(*rec));
+	rc = store_rec_check(p, len, why, whylen);
+	if (rc)
+		return rc;
+	rec->data = p + STORE_HDR_LEN;
+	rec->len = len - STORE_HDR_LEN;
+	rec->compute_ns = store_dec_u64(p + 24);
+	rec->created_ns = store_dec_u64(p + 32);
+	return 0;
 }
 
 int store_put_raw(store *st, const uint8_t key[KEY_LEN], const void *raw,

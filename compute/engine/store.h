@@ -59,10 +59,28 @@ void store_rec_free(store_rec *rec);
 int store_put(store *st, const uint8_t key[KEY_LEN], const void *data,
 	      size_t len, uint64_t compute_ns);
 
-/* Test hook: overwrite the raw record of key (header included) with
- * len bytes of raw, to simulate on-disk damage.  Returns 0, or -ENOSPC /
- * -EIO as store_put() does. */
+/* Writes len bytes of raw as the whole record of key (header included),
+ * unchecked: a record store_rec_verify() accepted (memo copies a remote
+ * tier's record with it), or, in tests, damage to simulate.  Returns 0,
+ * or -ENOSPC / -EIO as store_put() does. */
 int store_put_raw(store *st, const uint8_t key[KEY_LEN], const void *raw,
 		  size_t len);
+
+/* The record format, for a tier that keeps the same records elsewhere
+ * (remote.h), so that the format has one owner.
+ *
+ * store_rec_encode() makes the record store_put() would write for len
+ * bytes of data: *out (malloc'd, caller frees with free()) of *outlen
+ * bytes.  0, -EFBIG (4 GiB or more, as store_put) or -ENOMEM. */
+int store_rec_encode(const void *data, size_t len, uint64_t compute_ns,
+		     void **out, size_t *outlen);
+
+/* Checks that raw[0..len) is one whole record of this format with a
+ * matching checksum, as store_get() does, and fills *rec with a view
+ * into raw (rec->raw stays NULL: nothing to free; raw must outlive the
+ * view).  0, or -EBADMSG with what is wrong in why (whylen bytes; not
+ * logged). */
+int store_rec_verify(const void *raw, size_t len, store_rec *rec, char *why,
+		     size_t whylen);
 
 #endif

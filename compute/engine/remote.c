@@ -1,0 +1,757 @@
+/* remote.c -- the remote tier on Redis, through hiredis (see remote.h).
+ *
+ * Redis keys, for the 16-byte content key K (32 hex digits) under the
+ * prefix P:
+ *   P:v:K   the record (store_rec_encode()), a string
+ *   P:l:K   the lease: a string, this lease's token, with an expiry
+ *   P:n:K   the channel remote_finish() publishes on
+ *
+ * Connections: commands run on blocking hiredis connections with
+ * SO_RCVTIMEO/SO_SNDTIMEO of remote_timeout, taken from a small pool of
+ * idle ones (at most REMOTE_IDLE_MAX); one that failed is closed.  A
+ * waiter subscribes on a connection of its own (a subscribed connection
+ * runs no other command) and sleeps in poll(2) on it and on the cancel
+ * pipe: no polling of Redis.
+ *
+ * Down: the first failed call logs one warning and marks the tier down;
+ * while down, calls fail at once for REMOTE_RETRY_MS, then one connection
+ * is tried; its success logs one line and ends the outage.  The idle
+ * connections are closed when the tier goes down (after a restart of
+ * Redis every one of them is dead).
+ *
+ * Lock: rm->lock protects the fields marked so; it is a leaf, never held
+ * across a Redis call, a log line or an allocation of a reply.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <hiredis/hiredis.h>
+
+#include "engine/remote.h"
+#include "engine/store.h"
+#include "util/clock.h"
+#include "util/log.h"
+
+#define REMOTE_IDLE_MAX 16
+/* "P:v:" + 32 hex digits + NUL */
+#define REMOTE_NAME_MAX (REMOTE_PREFIX_MAX + 3 + 2 * KEY_LEN + 1)
+#define REMOTE_WHERE_MAX (REMOTE_HOST_MAX + REMOTE_PATH_MAX + 32)
+#define REMOTE_TOKEN_MAX 17	/* 16 hex digits + NUL */
+
+/* Renews a lease if it is still ours: KEYS[1] the lease, ARGV[1] the
+ * token, ARGV[2] the expiry in ms.  1 if renewed, 0 if lost. */
+static const char remote_lua_renew[] =
+	"if redis.call('get',KEYS[1])==ARGV[1] then "
+	"return redis.call('pexpire',KEYS[1],ARGV[2]) else return 0 end";
+/* Deletes a lease if it is still ours.  1 if deleted, 0 if not ours. */
+static const char remote_lua_release[] =
+	"if redis.call('get',KEYS[1])==ARGV[1] then "
+	"return redis.call('del',KEYS[1]) else return 0 end";
+
+struct remote {
+	struct remote_cfg cfg;		/* strings point to the copies below */
+	char prefix[REMOTE_PREFIX_MAX + 1];
+	char *password;			/* or NULL; wiped at close */
+	char where[REMOTE_WHERE_MAX];	/* the URL, for log lines */
+	struct timeval timeout;
+	uint64_t token_base;		/* random: tokens differ by machine */
+	int cancel_fd[2];		/* readable once remote_cancel() ran */
+	pthread_t renewer;
+	pthread_mutex_t lock;
+	pthread_cond_t tick;		/* CLOCK_MONOTONIC: wakes the renewer */
+	redisContext *idle[REMOTE_IDLE_MAX];	/* protected by lock */
+	unsigned nidle;			/* protected by lock */
+	int down;			/* protected by lock */
+	uint64_t down_since;		/* protected by lock: util_now_ns() */
+	int cancelled;			/* protected by lock */
+	int closing;			/* protected by lock: renewer ends */
+	uint64_t ntokens;		/* protected by lock */
+	struct remote_claim *leases;	/* protected by lock: held, renewed */
+	struct remote_stats stats;	/* protected by lock */
+};
+
+/* ---- names -------------------------------------------------------------- */
+
+static void remote_name(const remote *rm, char kind, const uint8_t key[KEY_LEN],
+			char name[REMOTE_NAME_MAX])
+{
+	char hex[2 * KEY_LEN + 1];
+
+	key_hex(key, hex);
+	snprintf(name, REMOTE_NAME_MAX, "%s:%c:%s", rm->prefix, kind, hex);
+}
+
+static void remote_token_text(uint64_t token, char text[REMOTE_TOKEN_MAX])
+{
+	snprintf(text, REMOTE_TOKEN_MAX, "%016" PRIx64, token);
+}
+
+static void remote_count(remote *rm, uint64_t *counter)
+{
+	pthread_mutex_lock(&rm->lock);
+	(*counter)++;
+	pthread_mutex_unlock(&rm->lock);
+}
+
+/* ---- connections -------------------------------------------------------- */
+
+/* Marks the tier down for why (logged once per outage) and closes the
+ * idle connections. */
+static void remote_down(remote *rm, const char *why)
+{
+	redisContext *idle[REMOTE_IDLE_MAX];
+	unsigned n;
+	int was_down;
+
+	pthread_mutex_lock(&rm->lock);
+	was_down = rm->down;
+	rm->down = 1;
+	rm->down_since = (uint64_t)util_now_ns();
+	rm->stats.errors++;
+	n = rm->nidle;
+	memcpy(idle, rm->idle, n * sizeof(*idle));
+	rm->nidle = 0;
+	pthread_mutex_unlock(&rm->lock);
+	for (unsigned i = 0; i < n; i++)
+		redisFree(idle[i]);
+	if (!was_down)
+		log_warn("remote: %s: %s; computing and serving locally, "
+			 "trying again every %d ms", rm->where, why,
+			 REMOTE_RETRY_MS);
+}
+
+static void remote_up(remote *rm)
+{
+	int was_down;
+
+	pthread_mutex_lock(&rm->lock);
+	was_down = rm->down;
+	rm->down = 0;
+	pthread_mutex_unlock(&rm->lock);
+	if (was_down)
+		log_warn("remote: %s answers again", rm->where);
+}
+
+/* Runs one command on c; a reply that is an error is freed and counts as
+ * a failure.  Returns the reply, or NULL with why filled. */
+static redisReply *remote_call(redisContext *c, int argc, const char **argv,
+			       const size_t *lens, char *why, size_t whylen)
+{
+	redisReply *r = redisCommandArgv(c, argc, argv, lens);
+
+	if (!r) {
+		snprintf(why, whylen, "%s", c->err ? c->errstr : "no reply");
+		return NULL;
+	}
+	if (r->type == REDIS_REPLY_ERROR) {
+		snprintf(why, whylen, "%s: %.*s", argv[0], (int)r->len,
+			 r->str);
+		freeReplyObject(r);
+		return NULL;
+	}
+	return r;
+}
+
+/* Authenticates and selects the database on a new connection. */
+static int remote_setup(remote *rm, redisContext *c, char *why,
+			size_t whylen)
+{
+	char db[16];
+	const char *argv[2];
+	size_t lens[2];
+	redisReply *r;
+
+	if (redisSetTimeout(c, rm->timeout) != REDIS_OK) {
+		snprintf(why, whylen, "cannot set the timeout");
+		return -EIO;
+	}
+	if (rm->password) {
+		argv[0] = "AUTH";
+		argv[1] = rm->password;
+		lens[0] = 4;
+		lens[1] = strlen(rm->password);
+		r = remote_call(c, 2, argv, lens, why, whylen);
+		if (!r)
+			return -EACCES;
+		freeReplyObject(r);
+	}
+	if (rm->cfg.url.db) {
+		snprintf(db, sizeof(db), "%d", rm->cfg.url.db);
+		argv[0] = "SELECT";
+		argv[1] = db;
+		lens[0] = 6;
+		lens[1] = strlen(db);
+		r = remote_call(c, 2, argv, lens, why, whylen);
+		if (!r)
+			return -EIO;
+		freeReplyObject(r);
+	}
+	return 0;
+}
+
+/* A new connection, set up, or NULL (the tier is then down). */
+static redisContext *remote_connect(remote *rm)
+{
+	const struct remote_url *u = &rm->cfg.url;
+	redisContext *c;
+	char why[256];
+
+	c = u->is_unix ? redisConnectUnixWithTimeout(u->path, rm->timeout)
+		       : redisConnectWithTimeout(u->host, u->port, rm->timeout);
+	if (!c) {
+		remote_down(rm, "cannot connect: out of memory");
+		return NULL;
+	}
+	if (c->err) {
+		snprintf(why, sizeof(why), "cannot connect: %s", c->errstr);
+		redisFree(c);
+		remote_down(rm, why);
+		return NULL;
+	}
+	if (remote_setup(rm, c, why, sizeof(why)) != 0) {
+		redisFree(c);
+		remote_down(rm, why);
+		return NULL;
+	}
+	remote_up(rm);
+	return c;
+}
+
+/* An idle connection or a new one; NULL while the tier is down (and
+ * REMOTE_RETRY_MS has not passed) or cancelled, or when none can be
+ * made. */
+static redisContext *remote_conn_get(remote *rm)
+{
+	redisContext *c = NULL;
+	uint64_t now = (uint64_t)util_now_ns();
+	int wait;
+
+	pthread_mutex_lock(&rm->lock);
+	wait = rm->cancelled ||
+	       (rm->down && now - rm->down_since <
+				    (uint64_t)REMOTE_RETRY_MS * 1000000u);
+	if (!wait && rm->nidle)
+		c = rm->idle[--rm->nidle];
+	pthread_mutex_unlock(&rm->lock);
+	if (wait)
+		return NULL;
+	return c ? c : remote_connect(rm);
+}
+
+/* Gives c back to the pool, or closes it when the pool is full. */
+static void remote_conn_put(remote *rm, redisContext *c)
+{
+	pthread_mutex_lock(&rm->lock);
+	if (rm->nidle < REMOTE_IDLE_MAX) {
+		rm->idle[rm->nidle++] = c;
+		c = NULL;
+	}
+	pthread_mutex_unlock(&rm->lock);
+	redisFree(c);
+}
+
+/* One command on a pooled connection.  The reply (caller frees with
+ * freeReplyObject()), or NULL: the tier is down (logged). */
+static redisReply *remote_cmd(remote *rm, int argc, const char **argv,
+			      const size_t *lens)
+{
+	redisContext *c = remote_conn_get(rm);
+	redisReply *r;
+	char why[256];
+
+	if (!c)
+		return NULL;
+	r = remote_call(c, argc, argv, lens, why, sizeof(why));
+	if (!r || c->err) {
+		/* An error reply leaves c usable, but the tier is not. */
+		if (c->err)
+			redisFree(c);
+		else
+			remote_conn_put(rm, c);
+		freeReplyObject(r);
+		remote_down(rm, why);
+		return NULL;
+	}
+	remote_conn_put(rm, c);
+	return r;
+}
+
+/* remote_cmd() with the arguments as NUL-terminated strings, but for
+ * the last: val (vlen bytes) when val is not NULL. */
+static redisReply *remote_cmdv(remote *rm, int argc, const char **argv,
+			       const void *val, size_t vlen)
+{
+	const char *av[8];
+	size_t lens[8];
+
+	assert(argc <= 8);
+	for (int i = 0; i < argc - (val != NULL); i++) {
+		av[i] = argv[i];
+		lens[i] = strlen(argv[i]);
+	}
+	if (val) {
+		av[argc - 1] = val;
+		lens[argc - 1] = vlen;
+	}
+	return remote_cmd(rm, argc, av, lens);
+}
+
+/* ---- values ------------------------------------------------------------- */
+
+/* GET of key's record: 0 and a verified copy in *rec; -ENOENT when there
+ * is none, or a damaged one (logged); -EIO when the tier is down;
+ * -ENOMEM. */
+static int remote_get(remote *rm, const uint8_t key[KEY_LEN], void **rec,
+		      size_t *reclen)
+{
+	char name[REMOTE_NAME_MAX], why[96];
+	const char *argv[2] = { "GET", name };
+	store_rec view;
+	redisReply *r;
+	int rc = -ENOENT;
+
+	remote_name(rm, 'v', key, name);
+	r = remote_cmdv(rm, 2, argv, NULL, 0);
+	if (!r)
+		return -EIO;
+	if (r->type == REDIS_REPLY_STRING &&
+	    store_rec_verify(r->str, r->len, &view, why, sizeof(why)) == 0) {
+		*rec = malloc(r->len ? r->len : 1);
+		rc = *rec ? 0 : -ENOMEM;
+		if (*rec) {
+			memcpy(*rec, r->str, r->len);
+			*reclen = r->len;
+		}
+	} else if (r->type != REDIS_REPLY_NIL) {
+		if (r->type != REDIS_REPLY_STRING)
+			snprintf(why, sizeof(why), "not a string");
+		remote_count(rm, &rm->stats.damaged);
+		log_warn("remote: damaged record %s: %s; not served, "
+			 "recomputed", name, why);
+	}
+	freeReplyObject(r);
+	return rc;
+}
+
+/* ---- leases ------------------------------------------------------------- */
+
+/* Takes key's lease (SET NX PX) into cl.  0 when taken, -EBUSY when
+ * another holds it, -EIO when the tier is down.  With readonly, takes
+ * nothing: -EBUSY when another holds it, else -ENOENT. */
+static int remote_lease_take(remote *rm, struct remote_claim *cl)
+{
+	char name[REMOTE_NAME_MAX], token[REMOTE_TOKEN_MAX], ms[16];
+	const char *set[6] = { "SET", name, token, "NX", "PX", ms };
+	const char *exists[2] = { "EXISTS", name };
+	redisReply *r;
+	int rc;
+
+	remote_name(rm, 'l', cl->key, name);
+	if (rm->cfg.readonly) {
+		r = remote_cmdv(rm, 2, exists, NULL, 0);
+		if (!r)
+			return -EIO;
+		rc = r->type == REDIS_REPLY_INTEGER && r->integer ? -EBUSY
+								  : -ENOENT;
+		freeReplyObject(r);
+		return rc;
+	}
+	pthread_mutex_lock(&rm->lock);
+	cl->token = rm->token_base + ++rm->ntokens;
+	pthread_mutex_unlock(&rm->lock);
+	remote_token_text(cl->token, token);
+	snprintf(ms, sizeof(ms), "%d", REMOTE_LEASE_MS);
+	r = remote_cmdv(rm, 6, set, NULL, 0);
+	if (!r)
+		return -EIO;
+	rc = r->type == REDIS_REPLY_STATUS ? 0 : -EBUSY;
+	freeReplyObject(r);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&rm->lock);
+	cl->next = rm->leases;
+	rm->leases = cl;
+	rm->stats.leases++;
+	pthread_cond_signal(&rm->tick);
+	pthread_mutex_unlock(&rm->lock);
+	return 0;
+}
+
+static void remote_lease_unlink(remote *rm, struct remote_claim *cl)
+{
+	pthread_mutex_lock(&rm->lock);
+	for (struct remote_claim **pp = &rm->leases; *pp; pp = &(*pp)->next) {
+		if (*pp == cl) {
+			*pp = cl->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&rm->lock);
+}
+
+/* Runs script on the lease named name with token (and ms, or NULL).
+ * 1 when it was still ours, 0 when not, -EIO when the tier is down. */
+static int remote_lease_script(remote *rm, const char *script,
+			       const char *name, const char *token,
+			       const char *ms)
+{
+	const char *argv[6] = { "EVAL", script, "1", name, token, ms };
+	redisReply *r = remote_cmdv(rm, ms ? 6 : 5, argv, NULL, 0);
+	int rc;
+
+	if (!r)
+		return -EIO;
+	rc = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+	freeReplyObject(r);
+	return rc;
+}
+
+/* The held leases, copied under the lock: n names and tokens. */
+struct remote_held {
+	char name[REMOTE_NAME_MAX];
+	char token[REMOTE_TOKEN_MAX];
+};
+
+static struct remote_held *remote_held_copy(remote *rm, size_t *n)
+{
+	struct remote_held *h;
+	size_t count = 0, i = 0;
+
+	for (struct remote_claim *cl = rm->leases; cl; cl = cl->next)
+		count++;
+	*n = 0;
+	if (!count)
+		return NULL;
+	h = calloc(count, sizeof(*h));
+	if (!h)
+		return NULL;	/* renewed at the next tick */
+	for (struct remote_claim *cl = rm->leases; cl; cl = cl->next, i++) {
+		remote_name(rm, 'l', cl->key, h[i].name);
+		remote_token_text(cl->token, h[i].token);
+	}
+	*n = count;
+	return h;
+}
+
+/* The renewer: every third of REMOTE_LEASE_MS, extends every held lease
+ * that is still this machine's. */
+static void *remote_renew_main(void *arg)
+{
+	remote *rm = arg;
+	char ms[16];
+	struct timespec until;
+	struct remote_held *h;
+	size_t n;
+
+	snprintf(ms, sizeof(ms), "%d", REMOTE_LEASE_MS);
+	pthread_mutex_lock(&rm->lock);
+	while (!rm->closing) {
+		uint64_t t = (uint64_t)util_now_ns() +
+			     (uint64_t)REMOTE_LEASE_MS / 3 * 1000000u;
+
+		until.tv_sec = (time_t)(t / 1000000000u);
+		until.tv_nsec = (long)(t % 1000000000u);
+		while (!rm->closing &&
+		       pthread_cond_timedwait(&rm->tick, &rm->lock, &until) !=
+			       ETIMEDOUT)
+			;
+		if (rm->closing)
+			break;
+		h = remote_held_copy(rm, &n);
+		pthread_mutex_unlock(&rm->lock);
+		for (size_t i = 0; i < n; i++)
+			if (remote_lease_script(rm, remote_lua_renew,
+						h[i].name, h[i].token,
+						ms) == 0)
+				log_warn("remote: lease %s lost (expired or "
+					 "Redis restarted); another machine "
+					 "may compute it too", h[i].name);
+		free(h);
+		pthread_mutex_lock(&rm->lock);
+	}
+	pthread_mutex_unlock(&rm->lock);
+	return NULL;
+}
+
+/* ---- waiting ------------------------------------------------------------ */
+
+/* A new connection subscribed to key's channel, or NULL (tier down). */
+static redisContext *remote_subscribe(remote *rm, const uint8_t key[KEY_LEN])
+{
+	char name[REMOTE_NAME_MAX], why[256];
+	const char *argv[2] = { "SUBSCRIBE", name };
+	size_t lens[2];
+	redisContext *c = remote_conn_get(rm);
+	redisReply *r;
+
+	if (!c)
+		return NULL;
+	remote_name(rm, 'n', key, name);
+	lens[0] = strlen(argv[0]);
+	lens[1] = strlen(name);
+	r = remote_call(c, 2, argv, lens, why, sizeof(why));
+	if (!r) {
+		redisFree(c);
+		remote_down(rm, why);
+		return NULL;
+	}
+	freeReplyObject(r);
+	return c;
+}
+
+/* Sleeps until a message on sub, REMOTE_LEASE_MS or remote_cancel().
+ * 0, -ETIMEDOUT, -ESHUTDOWN, or -EIO (the tier is then down). */
+static int remote_wait(remote *rm, redisContext *sub)
+{
+	int64_t until = util_now_ns() + (int64_t)REMOTE_LEASE_MS * 1000000;
+
+	for (;;) {
+		struct pollfd p[2] = { { .fd = sub->fd, .events = POLLIN },
+				       { .fd = rm->cancel_fd[0],
+					 .events = POLLIN } };
+		void *reply = NULL;
+		int64_t left = until - util_now_ns();
+		int n;
+
+		if (redisGetReplyFromReader(sub, &reply) != REDIS_OK)
+			break;
+		if (reply) {
+			freeReplyObject(reply);
+			return 0;
+		}
+		if (left <= 0)
+			return -ETIMEDOUT;
+		n = poll(p, 2, (int)(left / 1000000) + 1);
+		if (n < 0 && errno != EINTR)
+			break;
+		if (n > 0 && p[1].revents)
+			return -ESHUTDOWN;
+		if (n > 0 && p[0].revents && redisBufferRead(sub) != REDIS_OK)
+			break;
+	}
+	remote_down(rm, sub->err ? sub->errstr : "subscription failed");
+	return -EIO;
+}
+
+/* ---- the tier ----------------------------------------------------------- */
+
+int remote_fetch(remote *rm, const uint8_t key[KEY_LEN],
+		 struct remote_claim *cl, void **rec, size_t *reclen)
+{
+	redisContext *sub = NULL;
+	int rc, missed = 0;
+
+	memset(cl, 0, sizeof(*cl));
+	memcpy(cl->key, key, KEY_LEN);
+	cl->outcome = REMOTE_LOCAL;
+	*rec = NULL;
+	*reclen = 0;
+	for (;;) {
+		rc = remote_get(rm, key, rec, reclen);
+		if (rc == 0) {
+			cl->outcome = REMOTE_HIT;
+			break;
+		}
+		if (rc != -ENOENT)
+			break;
+		missed = 1;
+		rc = remote_lease_take(rm, cl);
+		if (rc == 0)
+			cl->outcome = REMOTE_LEASED;
+		if (rc != -EBUSY)
+			break;
+		if (!sub) {	/* subscribe, then look again: no message lost */
+			sub = remote_subscribe(rm, key);
+			if (!sub)
+				break;
+			remote_count(rm, &rm->stats.waited);
+			continue;
+		}
+		rc = remote_wait(rm, sub);
+		if (rc != 0 && rc != -ETIMEDOUT)
+			break;
+	}
+	redisFree(sub);
+	pthread_mutex_lock(&rm->lock);
+	if (cl->outcome == REMOTE_HIT)
+		rm->stats.hits++;
+	else if (missed)
+		rm->stats.misses++;
+	rc = rm->cancelled && cl->outcome == REMOTE_LOCAL ? -ESHUTDOWN : 0;
+	pthread_mutex_unlock(&rm->lock);
+	return rc;
+}
+
+/* Stores the record of data under cl's key, unless it is larger than
+ * max_value. */
+static void remote_publish(remote *rm, const struct remote_claim *cl,
+			   const void *data, size_t len, uint64_t compute_ns)
+{
+	char name[REMOTE_NAME_MAX];
+	const char *argv[3] = { "SET", name, NULL };
+	void *rec = NULL;
+	size_t reclen = 0;
+	redisReply *r;
+	int rc = store_rec_encode(data, len, compute_ns, &rec, &reclen);
+
+	remote_name(rm, 'v', cl->key, name);
+	if (rc == 0 && reclen > rm->cfg.max_value)
+		log_info("remote: %s: %zu bytes, above remote_max_value: kept "
+			 "local", name, reclen);
+	else if (rc)
+		log_warn("remote: %s: not shared: %s", name, strerror(-rc));
+	else if ((r = remote_cmdv(rm, 3, argv, rec, reclen)) != NULL)
+		freeReplyObject(r);
+	free(rec);
+}
+
+void remote_finish(remote *rm, struct remote_claim *cl, const void *data,
+		   size_t len, uint64_t compute_ns)
+{
+	char name[REMOTE_NAME_MAX], token[REMOTE_TOKEN_MAX];
+	const char *pub[3] = { "PUBLISH", name, "done" };
+	redisReply *r;
+
+	if (cl->outcome != REMOTE_LEASED)
+		return;
+	remote_lease_unlink(rm, cl);
+	if (data)
+		remote_publish(rm, cl, data, len, compute_ns);
+	remote_name(rm, 'n', cl->key, name);
+	r = remote_cmdv(rm, 3, pub, NULL, 0);
+	freeReplyObject(r);
+	remote_name(rm, 'l', cl->key, name);
+	remote_token_text(cl->token, token);
+	remote_lease_script(rm, remote_lua_release, name, token, NULL);
+	cl->outcome = REMOTE_LOCAL;
+}
+
+void remote_cancel(remote *rm)
+{
+	int first;
+
+	pthread_mutex_lock(&rm->lock);
+	first = !rm->cancelled;
+	rm->cancelled = 1;
+	pthread_mutex_unlock(&rm->lock);
+	/* The pipe stays readable: every waiter, now and later, sees it. */
+	if (first && write(rm->cancel_fd[1], "x", 1) != 1)
+		log_warn("remote: cannot wake the waiters: %s",
+			 strerror(errno));
+}
+
+void remote_get_stats(remote *rm, struct remote_stats *out)
+{
+	pthread_mutex_lock(&rm->lock);
+	*out = rm->stats;
+	pthread_mutex_unlock(&rm->lock);
+}
+
+static void remote_where(remote *rm)
+{
+	const struct remote_url *u = &rm->cfg.url;
+
+	if (u->is_unix)
+		snprintf(rm->where, sizeof(rm->where), "unix:%s", u->path);
+	else
+		snprintf(rm->where, sizeof(rm->where),
+			 strchr(u->host, ':') ? "redis://[%s]:%d/%d"
+					      : "redis://%s:%d/%d",
+			 u->host, u->port, u->db);
+}
+
+/* The first call: reaches Redis, or logs why not (remote_down). */
+static void remote_ping(remote *rm)
+{
+	const char *argv[1] = { "PING" };
+	redisReply *r = remote_cmdv(rm, 1, argv, NULL, 0);
+
+	if (r)
+		log_info("remote: %s: reachable, prefix %s%s", rm->where,
+			 rm->prefix, rm->cfg.readonly ? ", read-only" : "");
+	freeReplyObject(r);
+}
+
+int remote_open(const struct remote_cfg *cfg, remote **out)
+{
+	remote *rm = calloc(1, sizeof(*rm));
+	pthread_condattr_t ca;
+	int rc;
+
+	if (!rm)
+		return -ENOMEM;
+	assert(cfg->timeout_ms > 0 && cfg->prefix &&
+	       remote_prefix_check(cfg->prefix) == 0);
+	rm->cfg = *cfg;
+	snprintf(rm->prefix, sizeof(rm->prefix), "%s", cfg->prefix);
+	rm->cfg.prefix = rm->prefix;
+	rm->password = cfg->password ? strdup(cfg->password) : NULL;
+	rm->cfg.password = rm->password;
+	if (cfg->password && !rm->password) {
+		free(rm);
+		return -ENOMEM;
+	}
+	remote_where(rm);
+	rm->timeout.tv_sec = cfg->timeout_ms / 1000;
+	rm->timeout.tv_usec = (suseconds_t)(cfg->timeout_ms % 1000) * 1000;
+	if (getrandom(&rm->token_base, sizeof(rm->token_base), 0) !=
+	    sizeof(rm->token_base))
+		rm->token_base = (uint64_t)util_now_ns() ^
+				 ((uint64_t)getpid() << 32);
+	if (pipe2(rm->cancel_fd, O_CLOEXEC) != 0) {
+		rc = -errno;
+		free(rm->password);
+		free(rm);
+		return rc;
+	}
+	pthread_mutex_init(&rm->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&rm->tick, &ca);
+	pthread_condattr_destroy(&ca);
+	rc = -pthread_create(&rm->renewer, NULL, remote_renew_main, rm);
+	if (rc) {
+		pthread_cond_destroy(&rm->tick);
+		pthread_mutex_destroy(&rm->lock);
+		close(rm->cancel_fd[0]);
+		close(rm->cancel_fd[1]);
+		free(rm->password);
+		free(rm);
+		return rc;
+	}
+	remote_ping(rm);
+	*out = rm;
+	return 0;
+}
+
+void remote_close(remote *rm)
+{
+	if (!rm)
+		return;
+	pthread_mutex_lock(&rm->lock);
+	rm->closing = 1;
+	pthread_cond_signal(&rm->tick);
+	pthread_mutex_unlock(&rm->lock);
+	pthread_join(rm->renewer, NULL);
+	for (unsigned i = 0; i < rm->nidle; i++)
+		redisFree(rm->idle[i]);
+	close(rm->cancel_fd[0]);
+	close(rm->cancel_fd[1]);
+	if (rm->password) {
+		explicit_bzero(rm->password, strlen(rm->password));
+		free(rm->password);
+	}
+	pthread_cond_destroy(&rm->tick);
+	pthread_mutex_destroy(&rm->lock);
+	free(rm);
+}

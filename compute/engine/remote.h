@@ -1,0 +1,117 @@
+/* remote.h -- the remote tier: results shared by many machines through
+ * Redis, each computed once per cluster.
+ *
+ * memo asks the remote tier after a local miss (memo.c).  For a key:
+ *   - a value under PREFIX:v:KEYHEX is a record in the local store's own
+ *     format (store_rec_encode()); it is verified (store_rec_verify())
+ *     before it is returned, and a damaged one is a miss (logged);
+ *   - otherwise the machine takes the key's lease, PREFIX:l:KEYHEX (SET NX
+ *     PX: atomic set-if-absent with an expiry), and computes; a thread of
+ *     the tier renews every lease held (REMOTE_LEASE_MS, renewed every
+ *     third of it) until remote_finish() stores the record, publishes on
+ *     PREFIX:n:KEYHEX and releases the lease;
+ *   - a machine that finds the lease taken subscribes to PREFIX:n:KEYHEX
+ *     and sleeps until that message, the lease's expiry time (its holder
+ *     may be dead: one waiter then takes the lease over) or
+ *     remote_cancel(); then looks again.
+ * With readonly, nothing is ever written to Redis: no value, no lease, no
+ * message; a lease another machine holds is still waited for.
+ *
+ * Failures never fail a read: Redis unreachable, slow (remote_timeout),
+ * refusing (AUTH, a full memory) or restarted makes remote_fetch()
+ * answer REMOTE_LOCAL (compute here) and the tier "down": one warning
+ * line, then no connection attempt for REMOTE_RETRY_MS, then one line when
+ * it answers again.
+ *
+ * Threads: every function may be called from any thread at once;
+ * remote_close() after every other call has returned.  Lock order:
+ * remote->lock is a leaf, never held across a Redis call.
+ */
+#ifndef MEMOFS_REMOTE_H
+#define MEMOFS_REMOTE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/key.h"
+#include "engine/remote_url.h"
+
+#define REMOTE_LEASE_MS 3000	/* a lease's expiry, renewed every third */
+#define REMOTE_RETRY_MS 1000	/* after a failure, no attempt for this long */
+#define REMOTE_TIMEOUT_MS 1000	/* default remote_timeout */
+#define REMOTE_MAX_VALUE (64u << 20)	/* default remote_max_value */
+#define REMOTE_VALUE_LIMIT (512u << 20)	/* Redis's largest string */
+#define REMOTE_PASSWORD_MAX 512
+
+typedef struct remote remote;
+
+struct remote_cfg {
+	struct remote_url url;
+	const char *prefix;	/* key prefix, remote_prefix_check()ed */
+	int readonly;		/* write nothing to Redis */
+	unsigned timeout_ms;	/* connect and each command; > 0 */
+	size_t max_value;	/* larger records are not published */
+	const char *password;	/* AUTH, or NULL */
+};
+
+/* What remote_fetch() found. */
+enum remote_outcome {
+	REMOTE_HIT,		/* a verified record: serve it */
+	REMOTE_LEASED,		/* this machine holds the lease: compute, then
+				 * remote_finish() */
+	REMOTE_LOCAL,		/* compute here, publish nothing (Redis down,
+				 * readonly, stopping); remote_finish() is a
+				 * no-op */
+};
+
+/* A fetch in progress: filled by remote_fetch(), ended by
+ * remote_finish().  Lives in the caller (on its stack). */
+struct remote_claim {
+	enum remote_outcome outcome;
+	uint8_t key[KEY_LEN];
+	uint64_t token;		/* REMOTE_LEASED: this lease's value */
+	struct remote_claim *next;	/* in remote->leases, while held */
+};
+
+struct remote_stats {
+	uint64_t hits;		/* verified records served from Redis */
+	uint64_t misses;	/* lookups Redis could not answer */
+	uint64_t leases;	/* leases taken (computations started) */
+	uint64_t waited;	/* fetches that waited for another's lease */
+	uint64_t damaged;	/* records that failed verification */
+	uint64_t errors;	/* failed Redis calls (connection, timeout) */
+};
+
+/* Makes the tier for cfg (copied; cfg->password is copied and wiped by
+ * remote_close()) and tries to reach Redis once, logging one line when it
+ * cannot: an unreachable Redis is no error (the tier retries later).
+ * Returns 0 and *out (caller frees with remote_close()), -ENOMEM, or the
+ * errno of pipe(2) or pthread_create(3). */
+int remote_open(const struct remote_cfg *cfg, remote **out);
+
+/* Stops the lease renewer and frees; remote_close(NULL) is a no-op. */
+void remote_close(remote *rm);
+
+/* Wakes every waiting remote_fetch() (they answer REMOTE_LOCAL) and makes
+ * later ones answer REMOTE_LOCAL at once.  Any thread, more than once. */
+void remote_cancel(remote *rm);
+
+/* Looks key up in Redis, taking its lease or waiting for its holder as
+ * above; fills *cl.  On REMOTE_HIT, *rec (malloc'd, caller frees with
+ * free()) holds the whole verified record, *reclen bytes.  Blocks for at
+ * most remote_timeout per Redis call, and while another machine computes
+ * the result.  Returns 0, or -ESHUTDOWN after remote_cancel() (cl is
+ * then REMOTE_LOCAL: nothing to compute). */
+int remote_fetch(remote *rm, const uint8_t key[KEY_LEN],
+		  struct remote_claim *cl, void **rec, size_t *reclen);
+
+/* Ends cl.  For REMOTE_LEASED: with data (len bytes; data NULL: the
+ * computation failed) stores its record under the key unless longer
+ * than max_value, then wakes the waiters and releases the lease (only if
+ * still this machine's).  Failures are logged, never returned. */
+void remote_finish(remote *rm, struct remote_claim *cl, const void *data,
+		   size_t len, uint64_t compute_ns);
+
+void remote_get_stats(remote *rm, struct remote_stats *out);
+
+#endif

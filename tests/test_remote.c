@@ -1,0 +1,415 @@
+/* test_remote.c -- unit test of the remote tier (engine/remote.c,
+ * engine/remote_url.c) and of the record functions it shares with the
+ * store (store_rec_encode, store_rec_verify).
+ *
+ * The URL parser gets good URLs field by field and hostile ones that must
+ * fail.  The tier runs against a real redis-server that this test starts
+ * on a Unix socket in its own mkdtemp() directory (no TCP port, nothing
+ * saved to disk) and kills by its pid; two remote objects on one server
+ * stand for two machines.  An unreachable server (a socket path where
+ * nothing listens) must degrade to REMOTE_LOCAL, at once.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <hiredis/hiredis.h>
+
+#include "check.h"
+#include "engine/remote.h"
+#include "engine/store.h"
+#include "util/clock.h"
+
+static char tmp[256], sock[300];
+static pid_t redis_pid = -1;
+
+/* ---- URLs --------------------------------------------------------------- */
+
+static void test_url_good(void)
+{
+	struct remote_url u;
+	char why[128];
+
+	CHECK_INT(remote_url_parse("redis://127.0.0.1:6380/3", &u, why,
+				   sizeof(why)), 0);
+	CHECK(!u.is_unix);
+	CHECK_STR(u.host, "127.0.0.1");
+	CHECK_INT(u.port, 6380);
+	CHECK_INT(u.db, 3);
+	CHECK_INT(remote_url_parse("redis://cache-1.example.org", &u, why,
+				   sizeof(why)), 0);
+	CHECK_STR(u.host, "cache-1.example.org");
+	CHECK_INT(u.port, 6379);
+	CHECK_INT(u.db, 0);
+	CHECK_INT(remote_url_parse("redis://[::1]:7000", &u, why, sizeof(why)),
+		  0);
+	CHECK_STR(u.host, "::1");
+	CHECK_INT(u.port, 7000);
+	CHECK_INT(remote_url_parse("redis://h/9999", &u, why, sizeof(why)), 0);
+	CHECK_INT(u.db, 9999);
+	CHECK_INT(remote_url_parse("unix:/run/redis/redis.sock", &u, why,
+				   sizeof(why)), 0);
+	CHECK(u.is_unix);
+	CHECK_STR(u.path, "/run/redis/redis.sock");
+	CHECK_INT(remote_prefix_check("team-a.v2_x"), 0);
+}
+
+static void test_url_bad(void)
+{
+	static const char *const bad[] = {
+		"", "redis:/", "redis://", "redis://:6379", "redis://h:",
+		"redis://h:0", "redis://h:65536", "redis://h:99999999",
+		"redis://h:-1", "redis://h:+1", "redis://h: 1", "redis://h/",
+		"redis://h/10000", "redis://h/-1", "redis://h/1/2",
+		"redis://h/1?x", "redis://u:pw@h", "redis://pw@h:1",
+		"redis://h_x", "redis://h x", "redis://[::1", "redis://[]",
+		"redis://[::1]x", "http://h", "REDIS://h", "unix:", "unix:rel",
+		"unix:/a\nb", "redis://h:1/0x1", "redis://h:0x10",
+		NULL
+	};
+	struct remote_url u;
+	char why[128], longpath[200], longhost[300];
+
+	for (int i = 0; bad[i]; i++) {
+		why[0] = '\0';
+		if (remote_url_parse(bad[i], &u, why, sizeof(why)) != -EINVAL)
+			fprintf(stderr, "accepted: '%s'\n", bad[i]);
+		CHECK(remote_url_parse(bad[i], &u, why, sizeof(why)) ==
+		      -EINVAL);
+		CHECK(why[0] != '\0');
+	}
+	CHECK_INT(remote_url_parse("rediss://h:6379", &u, why, sizeof(why)),
+		  -ENOTSUP);
+	CHECK(strstr(why, "TLS") != NULL);
+	memset(longpath, 'a', sizeof(longpath));
+	memcpy(longpath, "unix:/", 6);
+	longpath[5 + 108] = '\0';
+	CHECK_INT(remote_url_parse(longpath, &u, why, sizeof(why)), -EINVAL);
+	memset(longhost, 'h', sizeof(longhost));
+	memcpy(longhost, "redis://", 8);
+	longhost[8 + 254] = '\0';
+	CHECK_INT(remote_url_parse(longhost, &u, why, sizeof(why)), -EINVAL);
+	CHECK_INT(remote_prefix_check(""), -EINVAL);
+	CHECK_INT(remote_prefix_check("a:b"), -EINVAL);
+	CHECK_INT(remote_prefix_check("a b"), -EINVAL);
+	CHECK_INT(remote_prefix_check("a*"), -EINVAL);
+	CHECK_INT(remote_prefix_check(
+		"a12345678901234567890123456789012345678901234567890123456789"
+		"01234"), -EINVAL);
+}
+
+/* ---- records ------------------------------------------------------------ */
+
+static void test_records(void)
+{
+	static const char data[] = "0.25\n";
+	store_rec view;
+	char why[96];
+	void *rec;
+	uint8_t *p;
+	size_t len;
+
+	CHECK_INT(store_rec_encode(data, 5, 42, &rec, &len), 0);
+	CHECK_INT(len, 40 + 5);
+	CHECK_INT(store_rec_verify(rec, len, &view, why, sizeof(why)), 0);
+	CHECK_INT(view.len, 5);
+	CHECK(memcmp(view.data, data, 5) == 0);
+	CHECK_INT(view.compute_ns, 42);
+	CHECK(view.raw == NULL);
+	p = rec;
+	p[42] ^= 1;		/* a flipped bit in the data */
+	CHECK_INT(store_rec_verify(rec, len, &view, why, sizeof(why)),
+		  -EBADMSG);
+	CHECK(strstr(why, "checksum") != NULL);
+	p[42] ^= 1;
+	CHECK_INT(store_rec_verify(rec, len - 1, &view, why, sizeof(why)),
+		  -EBADMSG);
+	CHECK_INT(store_rec_verify(rec, 39, &view, why, sizeof(why)),
+		  -EBADMSG);
+	p[0] = 'X';
+	CHECK_INT(store_rec_verify(rec, len, &view, why, sizeof(why)),
+		  -EBADMSG);
+	free(rec);
+	CHECK_INT(store_rec_encode("", 0, 0, &rec, &len), 0);
+	CHECK_INT(store_rec_verify(rec, len, &view, why, sizeof(why)), 0);
+	CHECK_INT(view.len, 0);
+	free(rec);
+}
+
+/* ---- a real redis-server ------------------------------------------------ */
+
+static void redis_start(void)
+{
+	const char *base = getenv("TMPDIR");
+
+	snprintf(tmp, sizeof(tmp), "%s/test_remote.XXXXXX",
+		 base ? base : "/tmp");
+	if (!mkdtemp(tmp)) {
+		perror("mkdtemp");
+		exit(1);
+	}
+	snprintf(sock, sizeof(sock), "%s/redis.sock", tmp);
+	redis_pid = fork();
+	if (redis_pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		if (null >= 0)
+			dup2(null, STDOUT_FILENO);
+		execlp("redis-server", "redis-server", "--port", "0",
+		       "--unixsocket", sock, "--unixsocketperm", "700",
+		       "--dir", tmp, "--save", "", "--appendonly", "no",
+		       "--loglevel", "warning", (char *)NULL);
+		perror("redis-server");
+		_exit(127);
+	}
+	for (int i = 0; i < 500; i++) {	/* 5 s */
+		struct stat sb;
+
+		if (stat(sock, &sb) == 0)
+			return;
+		usleep(10000);
+	}
+	fprintf(stderr, "redis-server did not start\n");
+	exit(1);
+}
+
+static void redis_stop(void)
+{
+	char path[400];
+
+	if (redis_pid > 0) {
+		kill(redis_pid, SIGTERM);
+		waitpid(redis_pid, NULL, 0);
+	}
+	snprintf(path, sizeof(path), "%s/redis.sock", tmp);
+	unlink(path);
+	rmdir(tmp);
+}
+
+/* A direct client, to look at and damage what the tier stored. */
+static redisReply *redis_do(const char *fmt, const void *a, size_t alen)
+{
+	redisContext *c = redisConnectUnix(sock);
+	redisReply *r;
+
+	if (!c || c->err)
+		return NULL;
+	r = redisCommand(c, fmt, a, alen);
+	redisFree(c);
+	return r;
+}
+
+static remote *tier(const char *path, int readonly)
+{
+	struct remote_cfg cfg = { .prefix = "t", .readonly = readonly,
+				  .timeout_ms = 500, .max_value = 1 << 20 };
+	char why[128];
+	char url[400];
+	remote *rm = NULL;
+
+	snprintf(url, sizeof(url), "unix:%s", path);
+	CHECK_INT(remote_url_parse(url, &cfg.url, why, sizeof(why)), 0);
+	CHECK_INT(remote_open(&cfg, &rm), 0);
+	return rm;
+}
+
+struct fetcher {
+	remote *rm;
+	uint8_t key[KEY_LEN];
+	struct remote_claim cl;
+	void *rec;
+	size_t len;
+	int rc;
+};
+
+static void *fetch_main(void *arg)
+{
+	struct fetcher *f = arg;
+
+	f->rc = remote_fetch(f->rm, f->key, &f->cl, &f->rec, &f->len);
+	return NULL;
+}
+
+/* Machine A leases and computes; machine B waits and gets A's bytes. */
+static void test_lease_and_wait(void)
+{
+	remote *a = tier(sock, 0), *b = tier(sock, 0);
+	struct fetcher fb = { .rm = b };
+	struct remote_claim cl;
+	struct remote_stats st;
+	store_rec view;
+	redisReply *r;
+	pthread_t t;
+	void *rec;
+	size_t len;
+	char why[96], hex[2 * KEY_LEN + 1];
+	int64_t t0;
+
+	memset(fb.key, 7, KEY_LEN);
+	key_hex(fb.key, hex);
+	CHECK_INT(remote_fetch(a, fb.key, &cl, &rec, &len), 0);
+	CHECK_INT(cl.outcome, REMOTE_LEASED);
+	pthread_create(&t, NULL, fetch_main, &fb);
+	usleep(300000);		/* b is waiting now */
+	t0 = util_now_ns();
+	remote_finish(a, &cl, "1.5\n", 4, 9);
+	pthread_join(t, NULL);
+	CHECK(util_now_ns() - t0 < 500000000);	/* woken, not timed out */
+	CHECK_INT(fb.rc, 0);
+	CHECK_INT(fb.cl.outcome, REMOTE_HIT);
+	CHECK_INT(store_rec_verify(fb.rec, fb.len, &view, why, sizeof(why)),
+		  0);
+	CHECK(view.len == 4 && memcmp(view.data, "1.5\n", 4) == 0);
+	free(fb.rec);
+	remote_get_stats(b, &st);
+	CHECK_INT(st.hits, 1);
+	CHECK_INT(st.waited, 1);
+	CHECK_INT(st.leases, 0);
+	remote_get_stats(a, &st);
+	CHECK_INT(st.leases, 1);
+	CHECK_INT(st.misses, 1);
+	/* The lease is gone once finished; the value stays. */
+	r = redis_do("EXISTS t:l:%b", hex, 2 * KEY_LEN);
+	CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer == 0);
+	freeReplyObject(r);
+	r = redis_do("EXISTS t:v:%b", hex, 2 * KEY_LEN);
+	CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer == 1);
+	freeReplyObject(r);
+	remote_close(a);
+	remote_close(b);
+}
+
+/* A damaged value is a miss (and counted), never a hit. */
+static void test_damaged_value(void)
+{
+	remote *a = tier(sock, 0);
+	struct remote_claim cl;
+	struct remote_stats st;
+	uint8_t key[KEY_LEN];
+	char hex[2 * KEY_LEN + 1], name[64];
+	void *rec, *good;
+	size_t len, glen;
+	redisReply *r;
+
+	memset(key, 9, KEY_LEN);
+	key_hex(key, hex);
+	snprintf(name, sizeof(name), "SET t:v:%s %%b", hex);
+	CHECK_INT(store_rec_encode("2\n", 2, 0, &good, &glen), 0);
+	((char *)good)[40] = '3';	/* the data, not its checksum */
+	r = redis_do(name, good, glen);
+	CHECK(r && r->type == REDIS_REPLY_STATUS);
+	freeReplyObject(r);
+	CHECK_INT(remote_fetch(a, key, &cl, &rec, &len), 0);
+	CHECK_INT(cl.outcome, REMOTE_LEASED);
+	CHECK(rec == NULL);
+	remote_finish(a, &cl, "2\n", 2, 0);
+	CHECK_INT(remote_fetch(a, key, &cl, &rec, &len), 0);
+	CHECK_INT(cl.outcome, REMOTE_HIT);	/* the overwrite is good */
+	free(rec);
+	remote_get_stats(a, &st);
+	CHECK_INT(st.damaged, 1);
+	free(good);
+	remote_close(a);
+}
+
+/* readonly: no lease, no value. */
+static void test_readonly(void)
+{
+	remote *ro = tier(sock, 1);
+	struct remote_claim cl;
+	uint8_t key[KEY_LEN];
+	char hex[2 * KEY_LEN + 1];
+	void *rec;
+	size_t len;
+	redisReply *r;
+
+	memset(key, 11, KEY_LEN);
+	key_hex(key, hex);
+	CHECK_INT(remote_fetch(ro, key, &cl, &rec, &len), 0);
+	CHECK_INT(cl.outcome, REMOTE_LOCAL);
+	remote_finish(ro, &cl, "1\n", 2, 0);
+	r = redis_do("KEYS *%b", hex, 2 * KEY_LEN);
+	CHECK(r && r->type == REDIS_REPLY_ARRAY && r->elements == 0);
+	freeReplyObject(r);
+	remote_close(ro);
+}
+
+/* Nothing listens: REMOTE_LOCAL at once, one error, and cancel ends
+ * fetches with -ESHUTDOWN. */
+static void test_unreachable(void)
+{
+	char dead[400];
+	remote *rm;
+	struct remote_claim cl;
+	struct remote_stats st;
+	uint8_t key[KEY_LEN] = { 1 };
+	void *rec;
+	size_t len;
+	int64_t t0;
+
+	snprintf(dead, sizeof(dead), "%s/nobody.sock", tmp);
+	rm = tier(dead, 0);
+	t0 = util_now_ns();
+	for (int i = 0; i < 100; i++) {
+		CHECK_INT(remote_fetch(rm, key, &cl, &rec, &len), 0);
+		CHECK_INT(cl.outcome, REMOTE_LOCAL);
+		remote_finish(rm, &cl, "x", 1, 0);
+	}
+	CHECK(util_now_ns() - t0 < 100000000);	/* no retry within 1 s */
+	remote_get_stats(rm, &st);
+	CHECK_INT(st.errors, 1);
+	CHECK_INT(st.hits + st.misses + st.leases, 0);
+	remote_cancel(rm);
+	remote_cancel(rm);
+	CHECK_INT(remote_fetch(rm, key, &cl, &rec, &len), -ESHUTDOWN);
+	remote_close(rm);
+	remote_close(NULL);
+}
+
+/* A waiter is woken by remote_cancel(), not by the lease's expiry. */
+static void test_cancel_wakes_waiter(void)
+{
+	remote *a = tier(sock, 0), *b = tier(sock, 0);
+	struct fetcher fb = { .rm = b };
+	struct remote_claim cl;
+	pthread_t t;
+	void *rec;
+	size_t len;
+	int64_t t0;
+
+	memset(fb.key, 13, KEY_LEN);
+	CHECK_INT(remote_fetch(a, fb.key, &cl, &rec, &len), 0);
+	CHECK_INT(cl.outcome, REMOTE_LEASED);
+	pthread_create(&t, NULL, fetch_main, &fb);
+	usleep(200000);
+	t0 = util_now_ns();
+	remote_cancel(b);
+	pthread_join(t, NULL);
+	CHECK(util_now_ns() - t0 < 500000000);
+	CHECK_INT(fb.rc, -ESHUTDOWN);
+	remote_finish(a, &cl, NULL, 0, 0);	/* failed: no value */
+	remote_close(a);
+	remote_close(b);
+}
+
+int main(void)
+{
+	test_url_good();
+	test_url_bad();
+	test_records();
+	redis_start();
+	test_lease_and_wait();
+	test_damaged_value();
+	test_readonly();
+	test_unreachable();
+	test_cancel_wakes_waiter();
+	redis_stop();
+	return check_report("test_remote");
+}
