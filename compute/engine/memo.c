@@ -406,10 +406,42 @@ static void memo_execute(memo *m, struct memo_flight *f, unsigned depth)
 	memo_flight_finish(m, f, rc, rc ? NULL : res);
 }
 
+static void memo_job_drop(void *arg);
+static void memo_job_wake(void *arg);
+
+/* A pool job whose result another machine is computing (its remote lease
+ * is taken) gives its worker back: the flight is QUEUED again, and the
+ * remote tier's listener resubmits the job (memo_job_wake) when that
+ * result is published or the lease may have expired.  Returns 1 when the
+ * job is done with f (parked, the job's reference passed on; or taken
+ * meanwhile by a nested call, the reference dropped), 0 to run it here.
+ * Nested calls never park: their caller needs the result now. */
+static int memo_job_park(memo *m, struct memo_flight *f)
+{
+	int rc, mine;
+
+	/* (A job is a local miss: memo_lookup() came first.) */
+	if (!m->remote || !remote_busy(m->remote, f->key))
+		return 0;
+	pthread_mutex_lock(&m->lock);
+	f->state = MEMO_QUEUED;
+	pthread_mutex_unlock(&m->lock);
+	rc = remote_watch(m->remote, f->key, memo_job_wake, f);
+	pthread_mutex_lock(&m->lock);
+	mine = rc != 0 && f->state == MEMO_QUEUED;
+	if (mine)
+		f->state = MEMO_RUNNING;	/* look again, here */
+	else if (rc != 0)
+		memo_flight_put(f);		/* stolen meanwhile */
+	pthread_mutex_unlock(&m->lock);
+	return !mine;
+}
+
 static void memo_job(void *arg)
 {
 	struct memo_flight *f = arg;
 	memo *m = f->m;
+	int parked;
 
 	pthread_mutex_lock(&m->lock);
 	if (f->state != MEMO_QUEUED) {	/* stolen by a nested call */
@@ -420,12 +452,25 @@ static void memo_job(void *arg)
 	f->state = MEMO_RUNNING;
 	m->running++;
 	pthread_mutex_unlock(&m->lock);
-	memo_execute(m, f, 0);
+	parked = memo_job_park(m, f);
+	if (!parked)
+		memo_execute(m, f, 0);
 	pthread_mutex_lock(&m->lock);
 	m->running--;
 	pthread_cond_broadcast(&m->changed);
-	memo_flight_put(f);
+	if (!parked)
+		memo_flight_put(f);
 	pthread_mutex_unlock(&m->lock);
+}
+
+/* remote_watch()'s wake: the parked job runs again, or, once the pool is
+ * stopping, is dropped. */
+static void memo_job_wake(void *arg)
+{
+	struct memo_flight *f = arg;
+
+	if (pool_submit(f->m->workers, memo_job, f) != 0)
+		memo_job_drop(f);
 }
 
 /* pool_cancel()'s drop function: the job will not run; its flight, unless
@@ -740,6 +785,8 @@ void memo_free(memo *m)
 {
 	if (!m)
 		return;
+	if (m->remote)
+		remote_cancel(m->remote);	/* parked jobs run, and end */
 	pool_free(m->workers);
 	assert(!m->flights && !m->running);
 	memo_lru_clear(&m->cache);

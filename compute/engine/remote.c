@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -58,6 +59,18 @@ static const char remote_lua_release[] =
 	"if redis.call('get',KEYS[1])==ARGV[1] then "
 	"return redis.call('del',KEYS[1]) else return 0 end";
 
+/* A parked waiter (remote_watch). */
+struct remote_watch {
+	uint8_t key[KEY_LEN];
+	remote_wake_fn wake;
+	void *arg;
+	int64_t deadline;		/* util_now_ns(): look again then */
+	struct remote_watch *next;
+};
+
+/* Which watches remote_fire() wakes. */
+enum remote_fire_what { REMOTE_FIRE_KEY, REMOTE_FIRE_DUE, REMOTE_FIRE_ALL };
+
 struct remote {
 	struct remote_cfg cfg;		/* strings point to the copies below */
 	char prefix[REMOTE_PREFIX_MAX + 1];
@@ -66,7 +79,9 @@ struct remote {
 	struct timeval timeout;
 	uint64_t token_base;		/* random: tokens differ by machine */
 	int cancel_fd[2];		/* readable once remote_cancel() ran */
+	int wake_fd[2];			/* pokes the listener (non-blocking) */
 	pthread_t renewer;
+	pthread_t listener;
 	pthread_mutex_t lock;
 	pthread_cond_t tick;		/* CLOCK_MONOTONIC: wakes the renewer */
 	redisContext *idle[REMOTE_IDLE_MAX];	/* protected by lock */
@@ -77,6 +92,8 @@ struct remote {
 	int closing;			/* protected by lock: renewer ends */
 	uint64_t ntokens;		/* protected by lock */
 	struct remote_claim *leases;	/* protected by lock: held, renewed */
+	struct remote_watch *watches;	/* protected by lock: parked */
+	int listening;			/* protected by lock: PSUBSCRIBE up */
 	struct remote_stats stats;	/* protected by lock */
 };
 
@@ -143,7 +160,9 @@ static void remote_up(remote *rm)
 }
 
 /* Runs one command on c; a reply that is an error is freed and counts as
- * a failure.  Returns the reply, or NULL with why filled. */
+ * a failure, but for WRONGTYPE (a key of ours that someone made a list or
+ * a hash: the caller treats it as a damaged value).  Returns the reply,
+ * or NULL with why filled. */
 static redisReply *remote_call(redisContext *c, int argc, const char **argv,
 			       const size_t *lens, char *why, size_t whylen)
 {
@@ -153,7 +172,8 @@ static redisReply *remote_call(redisContext *c, int argc, const char **argv,
 		snprintf(why, whylen, "%s", c->err ? c->errstr : "no reply");
 		return NULL;
 	}
-	if (r->type == REDIS_REPLY_ERROR) {
+	if (r->type == REDIS_REPLY_ERROR &&
+	    strncmp(r->str, "WRONGTYPE", 9) != 0) {
 		snprintf(why, whylen, "%s: %.*s", argv[0], (int)r->len,
 			 r->str);
 		freeReplyObject(r);
@@ -543,6 +563,250 @@ static int remote_wait(remote *rm, redisContext *sub)
 	return -EIO;
 }
 
+/* ---- parked waiters: the listener -------------------------------------- */
+
+/* Takes the watches that what selects off rm->watches (those of key, those
+ * due by now, or all) and wakes them, without the lock. */
+static void remote_fire(remote *rm, enum remote_fire_what what,
+			const uint8_t *key, int64_t now)
+{
+	struct remote_watch *fired = NULL, **pp, *w;
+
+	pthread_mutex_lock(&rm->lock);
+	pp = &rm->watches;
+	while ((w = *pp) != NULL) {
+		if (what == REMOTE_FIRE_ALL ||
+		    (what == REMOTE_FIRE_KEY &&
+		     memcmp(w->key, key, KEY_LEN) == 0) ||
+		    (what == REMOTE_FIRE_DUE && w->deadline <= now)) {
+			*pp = w->next;
+			w->next = fired;
+			fired = w;
+		} else {
+			pp = &w->next;
+		}
+	}
+	pthread_mutex_unlock(&rm->lock);
+	while (fired) {
+		w = fired;
+		fired = w->next;
+		w->wake(w->arg);
+		free(w);
+	}
+}
+
+static void remote_poke(remote *rm)
+{
+	/* A full pipe has been poked already: nothing to do. */
+	if (write(rm->wake_fd[1], "x", 1) < 0 && errno != EAGAIN)
+		log_warn("remote: cannot wake the listener: %s",
+			 strerror(errno));
+}
+
+/* A new connection subscribed to every PREFIX:n:* channel, or NULL. */
+static redisContext *remote_psubscribe(remote *rm)
+{
+	char pattern[REMOTE_PREFIX_MAX + 8], why[256];
+	const char *argv[2] = { "PSUBSCRIBE", pattern };
+	size_t lens[2];
+	redisContext *c = remote_conn_get(rm);
+	redisReply *r;
+
+	if (!c)
+		return NULL;
+	snprintf(pattern, sizeof(pattern), "%s:n:*", rm->prefix);
+	lens[0] = strlen(argv[0]);
+	lens[1] = strlen(pattern);
+	r = remote_call(c, 2, argv, lens, why, sizeof(why));
+	if (!r) {
+		redisFree(c);
+		remote_down(rm, why);
+		return NULL;
+	}
+	freeReplyObject(r);
+	return c;
+}
+
+/* The key of a channel name "PREFIX:n:HEX", or -EINVAL. */
+static int remote_channel_key(const remote *rm, const char *name, size_t len,
+			      uint8_t key[KEY_LEN])
+{
+	size_t plen = strlen(rm->prefix);
+
+	if (len != plen + 3 + 2 * KEY_LEN || memcmp(name, rm->prefix, plen) ||
+	    memcmp(name + plen, ":n:", 3))
+		return -EINVAL;
+	name += plen + 3;
+	for (int i = 0; i < KEY_LEN; i++) {
+		unsigned v = 0;
+
+		for (int j = 0; j < 2; j++) {
+			char c = name[2 * i + j];
+
+			v <<= 4;
+			if (c >= '0' && c <= '9')
+				v |= (unsigned)(c - '0');
+			else if (c >= 'a' && c <= 'f')
+				v |= (unsigned)(c - 'a' + 10);
+			else
+				return -EINVAL;
+		}
+		key[i] = (uint8_t)v;
+	}
+	return 0;
+}
+
+/* Wakes the watches of the channel a pmessage reply names. */
+static void remote_on_message(remote *rm, const redisReply *r)
+{
+	const redisReply *ch;
+	uint8_t key[KEY_LEN];
+
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 4)
+		return;
+	ch = r->element[2];
+	if (ch->type == REDIS_REPLY_STRING &&
+	    remote_channel_key(rm, ch->str, ch->len, key) == 0)
+		remote_fire(rm, REMOTE_FIRE_KEY, key, 0);
+}
+
+/* Reads what sub has.  0, or -EIO when the subscription is lost. */
+static int remote_listen_read(remote *rm, redisContext *sub)
+{
+	void *reply = NULL;
+
+	if (redisBufferRead(sub) != REDIS_OK)
+		return -EIO;
+	while (redisGetReplyFromReader(sub, &reply) == REDIS_OK && reply) {
+		remote_on_message(rm, reply);
+		freeReplyObject(reply);
+		reply = NULL;
+	}
+	return sub->err ? -EIO : 0;
+}
+
+/* Makes or drops the subscription; every watch then looks again, since a
+ * message may have passed unseen. */
+static redisContext *remote_listen_set(remote *rm, redisContext *sub,
+				       int up)
+{
+	if (sub && !up) {
+		remote_down(rm, sub->err ? sub->errstr : "subscription lost");
+		redisFree(sub);
+		sub = NULL;
+	} else if (!sub && up) {
+		sub = remote_psubscribe(rm);
+	}
+	pthread_mutex_lock(&rm->lock);
+	rm->listening = sub != NULL;
+	pthread_mutex_unlock(&rm->lock);
+	remote_fire(rm, REMOTE_FIRE_ALL, NULL, 0);
+	return sub;
+}
+
+/* The listener: one subscription for every parked waiter; sleeps in
+ * poll(2) until a message, a poke, or the next watch's deadline. */
+static void *remote_listen_main(void *arg)
+{
+	remote *rm = arg;
+	redisContext *sub = NULL;
+	char drain[64];
+
+	for (;;) {
+		struct pollfd p[2] = { { .fd = rm->wake_fd[0],
+					 .events = POLLIN },
+				       { .fd = sub ? sub->fd : -1,
+					 .events = POLLIN } };
+		int64_t next = INT64_MAX, now;
+		int closing, have, n;
+
+		pthread_mutex_lock(&rm->lock);
+		closing = rm->closing;
+		have = rm->watches != NULL;
+		for (struct remote_watch *w = rm->watches; w; w = w->next)
+			if (w->deadline < next)
+				next = w->deadline;
+		pthread_mutex_unlock(&rm->lock);
+		if (closing)
+			break;
+		if (have && !sub) {
+			sub = remote_listen_set(rm, sub, 1);
+			continue;
+		}
+		now = util_now_ns();
+		n = poll(p, 2, !have ? -1 : next <= now ? 0
+				       : (int)((next - now) / 1000000) + 1);
+		if (n > 0 && p[0].revents)
+			while (read(rm->wake_fd[0], drain, sizeof(drain)) > 0)
+				;
+		if (n > 0 && sub && p[1].revents &&
+		    remote_listen_read(rm, sub) != 0)
+			sub = remote_listen_set(rm, sub, 0);
+		remote_fire(rm, REMOTE_FIRE_DUE, NULL, util_now_ns());
+	}
+	redisFree(sub);
+	return NULL;
+}
+
+int remote_busy(remote *rm, const uint8_t key[KEY_LEN])
+{
+	char name[REMOTE_NAME_MAX];
+	const char *argv[2] = { "EXISTS", name };
+	redisReply *r;
+	int busy;
+
+	remote_name(rm, 'l', key, name);
+	r = remote_cmdv(rm, 2, argv, NULL, 0);
+	busy = r && r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+	freeReplyObject(r);
+	return busy;
+}
+
+int remote_watch(remote *rm, const uint8_t key[KEY_LEN], remote_wake_fn wake,
+		 void *arg)
+{
+	struct remote_watch *w = malloc(sizeof(*w)), **pp;
+	int listening, found = 0;
+
+	if (!w)
+		return -EAGAIN;	/* the caller waits the blocking way */
+	memcpy(w->key, key, KEY_LEN);
+	w->wake = wake;
+	w->arg = arg;
+	w->deadline = util_now_ns() + (int64_t)REMOTE_LEASE_MS * 1000000;
+	pthread_mutex_lock(&rm->lock);
+	if (rm->cancelled || rm->closing) {
+		pthread_mutex_unlock(&rm->lock);
+		free(w);
+		return -ESHUTDOWN;
+	}
+	w->next = rm->watches;
+	rm->watches = w;
+	listening = rm->listening;
+	pthread_mutex_unlock(&rm->lock);
+	remote_poke(rm);
+	/* Subscribed before this look: the holder's message cannot pass
+	 * unseen.  (Not subscribed yet: the listener wakes every watch once
+	 * it is.) */
+	if (!listening || remote_busy(rm, key)) {
+		remote_count(rm, &rm->stats.waited);
+		return 0;
+	}
+	pthread_mutex_lock(&rm->lock);
+	for (pp = &rm->watches; *pp; pp = &(*pp)->next) {
+		if (*pp == w) {
+			*pp = w->next;
+			found = 1;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&rm->lock);
+	if (!found)
+		return 0;	/* woken already */
+	free(w);
+	return -EAGAIN;
+}
+
 /* ---- the tier ----------------------------------------------------------- */
 
 int remote_fetch(remote *rm, const uint8_t key[KEY_LEN],
@@ -648,6 +912,7 @@ void remote_cancel(remote *rm)
 	if (first && write(rm->cancel_fd[1], "x", 1) != 1)
 		log_warn("remote: cannot wake the waiters: %s",
 			 strerror(errno));
+	remote_fire(rm, REMOTE_FIRE_ALL, NULL, 0);
 }
 
 void remote_get_stats(remote *rm, struct remote_stats *out)
@@ -708,11 +973,12 @@ int remote_open(const struct remote_cfg *cfg, remote **out)
 	    sizeof(rm->token_base))
 		rm->token_base = (uint64_t)util_now_ns() ^
 				 ((uint64_t)getpid() << 32);
-	if (pipe2(rm->cancel_fd, O_CLOEXEC) != 0) {
+	rm->cancel_fd[0] = rm->cancel_fd[1] = -1;
+	rm->wake_fd[0] = rm->wake_fd[1] = -1;
+	if (pipe2(rm->cancel_fd, O_CLOEXEC) != 0 ||
+	    pipe2(rm->wake_fd, O_CLOEXEC | O_NONBLOCK) != 0) {
 		rc = -errno;
-		free(rm->password);
-		free(rm);
-		return rc;
+		goto out_close_pipes;
 	}
 	pthread_mutex_init(&rm->lock, NULL);
 	pthread_condattr_init(&ca);
@@ -720,18 +986,34 @@ int remote_open(const struct remote_cfg *cfg, remote **out)
 	pthread_cond_init(&rm->tick, &ca);
 	pthread_condattr_destroy(&ca);
 	rc = -pthread_create(&rm->renewer, NULL, remote_renew_main, rm);
-	if (rc) {
-		pthread_cond_destroy(&rm->tick);
-		pthread_mutex_destroy(&rm->lock);
-		close(rm->cancel_fd[0]);
-		close(rm->cancel_fd[1]);
-		free(rm->password);
-		free(rm);
-		return rc;
-	}
+	if (rc)
+		goto out_destroy;
+	rc = -pthread_create(&rm->listener, NULL, remote_listen_main, rm);
+	if (rc)
+		goto out_stop_renewer;
 	remote_ping(rm);
 	*out = rm;
 	return 0;
+
+out_stop_renewer:
+	pthread_mutex_lock(&rm->lock);
+	rm->closing = 1;
+	pthread_cond_signal(&rm->tick);
+	pthread_mutex_unlock(&rm->lock);
+	pthread_join(rm->renewer, NULL);
+out_destroy:
+	pthread_cond_destroy(&rm->tick);
+	pthread_mutex_destroy(&rm->lock);
+out_close_pipes:
+	for (int i = 0; i < 2; i++) {
+		if (rm->cancel_fd[i] >= 0)
+			close(rm->cancel_fd[i]);
+		if (rm->wake_fd[i] >= 0)
+			close(rm->wake_fd[i]);
+	}
+	free(rm->password);
+	free(rm);
+	return rc;
 }
 
 void remote_close(remote *rm)
@@ -742,11 +1024,16 @@ void remote_close(remote *rm)
 	rm->closing = 1;
 	pthread_cond_signal(&rm->tick);
 	pthread_mutex_unlock(&rm->lock);
+	remote_poke(rm);
 	pthread_join(rm->renewer, NULL);
+	pthread_join(rm->listener, NULL);
+	remote_fire(rm, REMOTE_FIRE_ALL, NULL, 0);	/* none, normally */
 	for (unsigned i = 0; i < rm->nidle; i++)
 		redisFree(rm->idle[i]);
-	close(rm->cancel_fd[0]);
-	close(rm->cancel_fd[1]);
+	for (int i = 0; i < 2; i++) {
+		close(rm->cancel_fd[i]);
+		close(rm->wake_fd[i]);
+	}
 	if (rm->password) {
 		explicit_bzero(rm->password, strlen(rm->password));
 		free(rm->password);

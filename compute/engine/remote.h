@@ -23,6 +23,10 @@
  * line, then no connection attempt for REMOTE_RETRY_MS, then one line when
  * it answers again.
  *
+ * A caller that must not block a thread (memo's pool jobs) checks
+ * remote_busy() and parks with remote_watch() instead: one listener
+ * thread, subscribed to every PREFIX:n:* channel (PSUBSCRIBE), wakes it.
+ *
  * Threads: every function may be called from any thread at once;
  * remote_close() after every other call has returned.  Lock order:
  * remote->lock is a leaf, never held across a Redis call.
@@ -104,6 +108,25 @@ void remote_cancel(remote *rm);
  * then REMOTE_LOCAL: nothing to compute). */
 int remote_fetch(remote *rm, const uint8_t key[KEY_LEN],
 		  struct remote_claim *cl, void **rec, size_t *reclen);
+
+/* Does another machine hold key's lease now (and so is computing it)?
+ * 1 or 0; 0 too when the tier is down or cancelled.  One round trip. */
+int remote_busy(remote *rm, const uint8_t key[KEY_LEN]);
+
+/* Called once per successful remote_watch(), from the tier's listener
+ * thread or from remote_cancel()/remote_close(), without a tier lock. */
+typedef void (*remote_wake_fn)(void *arg);
+
+/* The asynchronous form of remote_fetch()'s wait, for a caller that has
+ * better to do with its thread: calls wake(arg) once, when key's channel
+ * has a message, its lease may have expired (REMOTE_LEASE_MS), the
+ * subscription was (re)made or lost, or on remote_cancel(); the caller
+ * then looks again (remote_busy(), remote_fetch()).  Returns 0 (wake
+ * will be called, maybe before this returns), -EAGAIN when the lease is
+ * gone already (look again now), or -ESHUTDOWN after remote_cancel();
+ * on failure wake is never called. */
+int remote_watch(remote *rm, const uint8_t key[KEY_LEN], remote_wake_fn wake,
+		 void *arg);
 
 /* Ends cl.  For REMOTE_LEASED: with data (len bytes; data NULL: the
  * computation failed) stores its record under the key unless longer
