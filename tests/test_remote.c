@@ -233,7 +233,7 @@ static void *fetch_main(void *arg)
 {
 	struct fetcher *f = arg;
 
-	f->rc = remote_fetch(f->rm, f->key, &f->cl, &f->rec, &f->len);
+	f->rc = remote_fetch(f->rm, f->key, 1, &f->cl, &f->rec, &f->len);
 	return NULL;
 }
 
@@ -254,7 +254,7 @@ static void test_lease_and_wait(void)
 
 	memset(fb.key, 7, KEY_LEN);
 	key_hex(fb.key, hex);
-	CHECK_INT(remote_fetch(a, fb.key, &cl, &rec, &len), 0);
+	CHECK_INT(remote_fetch(a, fb.key, 1, &cl, &rec, &len), 0);
 	CHECK_INT(cl.outcome, REMOTE_LEASED);
 	pthread_create(&t, NULL, fetch_main, &fb);
 	usleep(300000);		/* b is waiting now */
@@ -306,11 +306,11 @@ static void test_damaged_value(void)
 	r = redis_do(name, good, glen);
 	CHECK(r && r->type == REDIS_REPLY_STATUS);
 	freeReplyObject(r);
-	CHECK_INT(remote_fetch(a, key, &cl, &rec, &len), 0);
+	CHECK_INT(remote_fetch(a, key, 1, &cl, &rec, &len), 0);
 	CHECK_INT(cl.outcome, REMOTE_LEASED);
 	CHECK(rec == NULL);
 	remote_finish(a, &cl, "2\n", 2, 0);
-	CHECK_INT(remote_fetch(a, key, &cl, &rec, &len), 0);
+	CHECK_INT(remote_fetch(a, key, 1, &cl, &rec, &len), 0);
 	CHECK_INT(cl.outcome, REMOTE_HIT);	/* the overwrite is good */
 	free(rec);
 	remote_get_stats(a, &st);
@@ -332,7 +332,7 @@ static void test_readonly(void)
 
 	memset(key, 11, KEY_LEN);
 	key_hex(key, hex);
-	CHECK_INT(remote_fetch(ro, key, &cl, &rec, &len), 0);
+	CHECK_INT(remote_fetch(ro, key, 1, &cl, &rec, &len), 0);
 	CHECK_INT(cl.outcome, REMOTE_LOCAL);
 	remote_finish(ro, &cl, "1\n", 2, 0);
 	r = redis_do("KEYS *%b", hex, 2 * KEY_LEN);
@@ -358,7 +358,7 @@ static void test_unreachable(void)
 	rm = tier(dead, 0);
 	t0 = util_now_ns();
 	for (int i = 0; i < 100; i++) {
-		CHECK_INT(remote_fetch(rm, key, &cl, &rec, &len), 0);
+		CHECK_INT(remote_fetch(rm, key, 1, &cl, &rec, &len), 0);
 		CHECK_INT(cl.outcome, REMOTE_LOCAL);
 		remote_finish(rm, &cl, "x", 1, 0);
 	}
@@ -368,7 +368,7 @@ static void test_unreachable(void)
 	CHECK_INT(st.hits + st.misses + st.leases, 0);
 	remote_cancel(rm);
 	remote_cancel(rm);
-	CHECK_INT(remote_fetch(rm, key, &cl, &rec, &len), -ESHUTDOWN);
+	CHECK_INT(remote_fetch(rm, key, 1, &cl, &rec, &len), -ESHUTDOWN);
 	remote_close(rm);
 	remote_close(NULL);
 }
@@ -385,7 +385,7 @@ static void test_cancel_wakes_waiter(void)
 	int64_t t0;
 
 	memset(fb.key, 13, KEY_LEN);
-	CHECK_INT(remote_fetch(a, fb.key, &cl, &rec, &len), 0);
+	CHECK_INT(remote_fetch(a, fb.key, 1, &cl, &rec, &len), 0);
 	CHECK_INT(cl.outcome, REMOTE_LEASED);
 	pthread_create(&t, NULL, fetch_main, &fb);
 	usleep(200000);
@@ -395,6 +395,96 @@ static void test_cancel_wakes_waiter(void)
 	CHECK(util_now_ns() - t0 < 500000000);
 	CHECK_INT(fb.rc, -ESHUTDOWN);
 	remote_finish(a, &cl, NULL, 0, 0);	/* failed: no value */
+	remote_close(a);
+	remote_close(b);
+}
+
+struct woken {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int n;
+};
+
+static void on_wake(void *arg)
+{
+	struct woken *w = arg;
+
+	pthread_mutex_lock(&w->lock);
+	w->n++;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* Waits up to ms for w->n to reach n; returns w->n. */
+static int woken_wait(struct woken *w, int n, int ms)
+{
+	struct timespec until;
+	int got;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&w->lock);
+	while (w->n < n &&
+	       pthread_cond_timedwait(&w->cond, &w->lock, &until) == 0)
+		;
+	got = w->n;
+	pthread_mutex_unlock(&w->lock);
+	return got;
+}
+
+/* Without wait, a taken lease is REMOTE_BUSY; remote_watch() wakes once
+ * on the holder's message, not at the lease's expiry; a watch on a free
+ * key is -EAGAIN; remote_cancel() wakes the watches left. */
+static void test_busy_and_watch(void)
+{
+	remote *a = tier(sock, 0), *b = tier(sock, 0);
+	struct woken w = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
+			   0 };
+	struct remote_claim cl, cb;
+	uint8_t key[KEY_LEN], other[KEY_LEN];
+	void *rec;
+	size_t len;
+	int64_t t0;
+
+	memset(key, 21, KEY_LEN);
+	memset(other, 22, KEY_LEN);
+	CHECK_INT(remote_fetch(a, key, 0, &cl, &rec, &len), 0);
+	CHECK_INT(cl.outcome, REMOTE_LEASED);
+	CHECK_INT(remote_fetch(b, key, 0, &cb, &rec, &len), 0);
+	CHECK_INT(cb.outcome, REMOTE_BUSY);
+	/* The first watch makes the listener subscribe, which wakes it (a
+	 * message may have passed before); once subscribed, a watch on a
+	 * free key is refused. */
+	CHECK_INT(remote_watch(b, key, on_wake, &w), 0);
+	CHECK_INT(woken_wait(&w, 1, 1000), 1);
+	pthread_mutex_lock(&w.lock);
+	w.n = 0;
+	pthread_mutex_unlock(&w.lock);
+	CHECK_INT(remote_watch(b, other, on_wake, &w), -EAGAIN);
+	CHECK_INT(remote_watch(b, key, on_wake, &w), 0);
+	usleep(200000);
+	CHECK_INT(woken_wait(&w, 1, 0), 0);	/* not before the message */
+	t0 = util_now_ns();
+	remote_finish(a, &cl, "7\n", 2, 0);
+	CHECK_INT(woken_wait(&w, 1, 2000), 1);
+	CHECK(util_now_ns() - t0 < 1000000000);
+	CHECK_INT(remote_fetch(b, key, 0, &cb, &rec, &len), 0);
+	CHECK_INT(cb.outcome, REMOTE_HIT);
+	free(rec);
+	/* A watch left is woken by remote_cancel(), then refused. */
+	memset(key, 23, KEY_LEN);
+	CHECK_INT(remote_fetch(a, key, 0, &cl, &rec, &len), 0);
+	CHECK_INT(cl.outcome, REMOTE_LEASED);
+	CHECK_INT(remote_watch(b, key, on_wake, &w), 0);
+	remote_cancel(b);
+	CHECK_INT(woken_wait(&w, 2, 1000), 2);
+	CHECK_INT(remote_watch(b, key, on_wake, &w), -ESHUTDOWN);
+	remote_finish(a, &cl, NULL, 0, 0);
 	remote_close(a);
 	remote_close(b);
 }
@@ -410,6 +500,7 @@ int main(void)
 	test_readonly();
 	test_unreachable();
 	test_cancel_wakes_waiter();
+	test_busy_and_watch();
 	redis_stop();
 	return check_report("test_remote");
 }

@@ -340,9 +340,10 @@ static int memo_compute(memo *m, struct memo_flight *f, unsigned depth,
 }
 
 /* After a local miss, the remote tier (remote.h): 0 and *out when it had
- * the result, now also in the store; -ESHUTDOWN; else -ENOENT, and *cl
- * says whether this machine computes it for every machine. */
-static int memo_remote_find(memo *m, struct memo_flight *f,
+ * the result, now also in the store; -EBUSY when another machine computes
+ * it and wait is 0; -ESHUTDOWN; else -ENOENT, and *cl says whether this
+ * machine computes it for every machine. */
+static int memo_remote_find(memo *m, struct memo_flight *f, int wait,
 			    struct remote_claim *cl, memo_result **out)
 {
 	store_rec view;
@@ -353,9 +354,9 @@ static int memo_remote_find(memo *m, struct memo_flight *f,
 
 	if (!m->remote)
 		return -ENOENT;
-	rc = remote_fetch(m->remote, f->key, cl, &rec, &len);
+	rc = remote_fetch(m->remote, f->key, wait, cl, &rec, &len);
 	if (rc || cl->outcome != REMOTE_HIT)
-		return rc ? rc : -ENOENT;
+		return rc ? rc : cl->outcome == REMOTE_BUSY ? -EBUSY : -ENOENT;
 	pthread_rwlock_rdlock(&m->st_lock);
 	if (m->st)
 		store_put_raw(m->st, f->key, rec, len);	/* logs failures */
@@ -376,8 +377,10 @@ static int memo_remote_find(memo *m, struct memo_flight *f,
 
 /* The caller has made f RUNNING and holds a reference.  Serves f from the
  * cache if someone stored it meanwhile, or from the remote tier, else
- * computes (publishing to the remote tier when leased); then finishes. */
-static void memo_execute(memo *m, struct memo_flight *f, unsigned depth)
+ * computes (publishing to the remote tier when leased); then finishes.
+ * A pool job (depth 0) does not wait for another machine's computation:
+ * it gets -EBUSY, f not finished.  Else 0. */
+static int memo_execute(memo *m, struct memo_flight *f, unsigned depth)
 {
 	struct remote_claim cl = { .outcome = REMOTE_LOCAL };
 	memo_result *res = NULL;
@@ -386,7 +389,9 @@ static void memo_execute(memo *m, struct memo_flight *f, unsigned depth)
 	int64_t t0 = util_now_ns();
 
 	if (rc == -ENOENT || rc == -EIO)
-		rc = memo_remote_find(m, f, &cl, &res);
+		rc = memo_remote_find(m, f, depth > 0, &cl, &res);
+	if (rc == -EBUSY)
+		return rc;
 	if (rc == -ENOENT || rc == -EIO) {
 		rc = memo_compute(m, f, depth, &res);
 		computed = 1;
@@ -404,25 +409,24 @@ static void memo_execute(memo *m, struct memo_flight *f, unsigned depth)
 		pthread_mutex_unlock(&m->lock);
 	}
 	memo_flight_finish(m, f, rc, rc ? NULL : res);
+	return 0;
 }
 
 static void memo_job_drop(void *arg);
 static void memo_job_wake(void *arg);
 
-/* A pool job whose result another machine is computing (its remote lease
- * is taken) gives its worker back: the flight is QUEUED again, and the
+/* A pool job whose result another machine computes (memo_execute() said
+ * -EBUSY) gives its worker back: the flight is QUEUED again, and the
  * remote tier's listener resubmits the job (memo_job_wake) when that
  * result is published or the lease may have expired.  Returns 1 when the
  * job is done with f (parked, the job's reference passed on; or taken
- * meanwhile by a nested call, the reference dropped), 0 to run it here.
- * Nested calls never park: their caller needs the result now. */
+ * meanwhile by a nested call, the reference dropped), 0 to look again
+ * here at once.  Nested calls never park: their caller needs the result
+ * now. */
 static int memo_job_park(memo *m, struct memo_flight *f)
 {
 	int rc, mine;
 
-	/* (A job is a local miss: memo_lookup() came first.) */
-	if (!m->remote || !remote_busy(m->remote, f->key))
-		return 0;
 	pthread_mutex_lock(&m->lock);
 	f->state = MEMO_QUEUED;
 	pthread_mutex_unlock(&m->lock);
@@ -441,7 +445,7 @@ static void memo_job(void *arg)
 {
 	struct memo_flight *f = arg;
 	memo *m = f->m;
-	int parked;
+	int parked = 0;
 
 	pthread_mutex_lock(&m->lock);
 	if (f->state != MEMO_QUEUED) {	/* stolen by a nested call */
@@ -452,9 +456,8 @@ static void memo_job(void *arg)
 	f->state = MEMO_RUNNING;
 	m->running++;
 	pthread_mutex_unlock(&m->lock);
-	parked = memo_job_park(m, f);
-	if (!parked)
-		memo_execute(m, f, 0);
+	while (!parked && memo_execute(m, f, 0) == -EBUSY)
+		parked = memo_job_park(m, f);
 	pthread_mutex_lock(&m->lock);
 	m->running--;
 	pthread_cond_broadcast(&m->changed);

@@ -748,7 +748,9 @@ static void *remote_listen_main(void *arg)
 	return NULL;
 }
 
-int remote_busy(remote *rm, const uint8_t key[KEY_LEN])
+/* Does another machine hold key's lease now?  1 or 0 (0 too when the
+ * tier is down or cancelled). */
+static int remote_busy(remote *rm, const uint8_t key[KEY_LEN])
 {
 	char name[REMOTE_NAME_MAX];
 	const char *argv[2] = { "EXISTS", name };
@@ -809,7 +811,7 @@ int remote_watch(remote *rm, const uint8_t key[KEY_LEN], remote_wake_fn wake,
 
 /* ---- the tier ----------------------------------------------------------- */
 
-int remote_fetch(remote *rm, const uint8_t key[KEY_LEN],
+int remote_fetch(remote *rm, const uint8_t key[KEY_LEN], int wait,
 		 struct remote_claim *cl, void **rec, size_t *reclen)
 {
 	redisContext *sub = NULL;
@@ -832,7 +834,9 @@ int remote_fetch(remote *rm, const uint8_t key[KEY_LEN],
 		rc = remote_lease_take(rm, cl);
 		if (rc == 0)
 			cl->outcome = REMOTE_LEASED;
-		if (rc != -EBUSY)
+		if (rc == -EBUSY && !wait)
+			cl->outcome = REMOTE_BUSY;
+		if (rc != -EBUSY || !wait)
 			break;
 		if (!sub) {	/* subscribe, then look again: no message lost */
 			sub = remote_subscribe(rm, key);
@@ -849,8 +853,8 @@ int remote_fetch(remote *rm, const uint8_t key[KEY_LEN],
 	pthread_mutex_lock(&rm->lock);
 	if (cl->outcome == REMOTE_HIT)
 		rm->stats.hits++;
-	else if (missed)
-		rm->stats.misses++;
+	else if (missed && cl->outcome != REMOTE_BUSY)
+		rm->stats.misses++;	/* (a parked fetch comes back) */
 	rc = rm->cancelled && cl->outcome == REMOTE_LOCAL ? -ESHUTDOWN : 0;
 	pthread_mutex_unlock(&rm->lock);
 	return rc;
@@ -889,14 +893,17 @@ void remote_finish(remote *rm, struct remote_claim *cl, const void *data,
 	if (cl->outcome != REMOTE_LEASED)
 		return;
 	remote_lease_unlink(rm, cl);
+	/* Value, release, message: in this order, so that a waiter that
+	 * subscribed too late for the message finds the lease gone when it
+	 * looks again (remote_watch, remote_fetch). */
 	if (data)
 		remote_publish(rm, cl, data, len, compute_ns);
-	remote_name(rm, 'n', cl->key, name);
-	r = remote_cmdv(rm, 3, pub, NULL, 0);
-	freeReplyObject(r);
 	remote_name(rm, 'l', cl->key, name);
 	remote_token_text(cl->token, token);
 	remote_lease_script(rm, remote_lua_release, name, token, NULL);
+	remote_name(rm, 'n', cl->key, name);
+	r = remote_cmdv(rm, 3, pub, NULL, 0);
+	freeReplyObject(r);
 	cl->outcome = REMOTE_LOCAL;
 }
 

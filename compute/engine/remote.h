@@ -23,8 +23,8 @@
  * line, then no connection attempt for REMOTE_RETRY_MS, then one line when
  * it answers again.
  *
- * A caller that must not block a thread (memo's pool jobs) checks
- * remote_busy() and parks with remote_watch() instead: one listener
+ * A caller that must not block a thread (memo's pool jobs) fetches
+ * without waiting and parks with remote_watch() instead: one listener
  * thread, subscribed to every PREFIX:n:* channel (PSUBSCRIBE), wakes it.
  *
  * Threads: every function may be called from any thread at once;
@@ -66,6 +66,8 @@ enum remote_outcome {
 	REMOTE_LOCAL,		/* compute here, publish nothing (Redis down,
 				 * readonly, stopping); remote_finish() is a
 				 * no-op */
+	REMOTE_BUSY,		/* without wait: another machine holds the
+				 * lease; park with remote_watch() */
 };
 
 /* A fetch in progress: filled by remote_fetch(), ended by
@@ -100,18 +102,15 @@ void remote_close(remote *rm);
  * later ones answer REMOTE_LOCAL at once.  Any thread, more than once. */
 void remote_cancel(remote *rm);
 
-/* Looks key up in Redis, taking its lease or waiting for its holder as
- * above; fills *cl.  On REMOTE_HIT, *rec (malloc'd, caller frees with
- * free()) holds the whole verified record, *reclen bytes.  Blocks for at
- * most remote_timeout per Redis call, and while another machine computes
- * the result.  Returns 0, or -ESHUTDOWN after remote_cancel() (cl is
+/* Looks key up in Redis, taking its lease or (with wait) waiting for its
+ * holder as above; fills *cl.  On REMOTE_HIT, *rec (malloc'd, caller
+ * frees with free()) holds the whole verified record, *reclen bytes.
+ * Blocks for at most remote_timeout per Redis call, and, with wait,
+ * while another machine computes the result; without wait, that is
+ * REMOTE_BUSY.  Returns 0, or -ESHUTDOWN after remote_cancel() (cl is
  * then REMOTE_LOCAL: nothing to compute). */
-int remote_fetch(remote *rm, const uint8_t key[KEY_LEN],
-		  struct remote_claim *cl, void **rec, size_t *reclen);
-
-/* Does another machine hold key's lease now (and so is computing it)?
- * 1 or 0; 0 too when the tier is down or cancelled.  One round trip. */
-int remote_busy(remote *rm, const uint8_t key[KEY_LEN]);
+int remote_fetch(remote *rm, const uint8_t key[KEY_LEN], int wait,
+		 struct remote_claim *cl, void **rec, size_t *reclen);
 
 /* Called once per successful remote_watch(), from the tier's listener
  * thread or from remote_cancel()/remote_close(), without a tier lock. */
@@ -121,7 +120,7 @@ typedef void (*remote_wake_fn)(void *arg);
  * better to do with its thread: calls wake(arg) once, when key's channel
  * has a message, its lease may have expired (REMOTE_LEASE_MS), the
  * subscription was (re)made or lost, or on remote_cancel(); the caller
- * then looks again (remote_busy(), remote_fetch()).  Returns 0 (wake
+ * then looks again (remote_fetch()).  Returns 0 (wake
  * will be called, maybe before this returns), -EAGAIN when the lease is
  * gone already (look again now), or -ESHUTDOWN after remote_cancel();
  * on failure wake is never called. */
