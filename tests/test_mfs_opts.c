@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "engine/remote.h"
 #include "mfs_opts.h"
 
 #define MAXARGS 16
@@ -159,10 +160,85 @@ static void test_bad(void)
 	check_bad(ARGS("--functions", "a", "b"), "--functions");
 }
 
+static void test_remote(void)
+{
+	struct mfs_opts o;
+	char err[MFS_ERR_MAX];
+
+	CHECK_INT(parse(&o, err, ARGS("/m")), 0);
+	CHECK(!o.remote && !o.remote_readonly && o.remote_prefix == NULL);
+	CHECK_INT(o.remote_timeout_ms, REMOTE_TIMEOUT_MS);
+	CHECK_INT(o.remote_max_value, REMOTE_MAX_VALUE);
+	mfs_opts_free(&o);
+	CHECK_INT(parse(&o, err, ARGS("-o", "remote=redis://10.0.0.5:7000/2,"
+				      "remote_prefix=team.a,remote_readonly",
+				      "-o", "remote_timeout=250,"
+				      "remote_max_value=16M,"
+				      "remote_password_file=/etc/pw", "/m")),
+		  0);
+	CHECK(o.remote && !o.remote_url.is_unix && o.remote_readonly);
+	CHECK_STR(o.remote_url.host, "10.0.0.5");
+	CHECK_INT(o.remote_url.port, 7000);
+	CHECK_INT(o.remote_url.db, 2);
+	CHECK_STR(o.remote_prefix, "team.a");
+	CHECK_INT(o.remote_timeout_ms, 250);
+	CHECK_INT(o.remote_max_value, 16u << 20);
+	CHECK_STR(o.remote_password_file, "/etc/pw");
+	mfs_opts_free(&o);
+	CHECK_INT(parse(&o, err, ARGS("-o", "remote=unix:/run/r.sock,"
+				      "remote_max_value=512M", "/m")), 0);
+	CHECK(o.remote && o.remote_url.is_unix);
+	CHECK_STR(o.remote_url.path, "/run/r.sock");
+	CHECK_INT(o.remote_max_value, 512u << 20);
+	mfs_opts_free(&o);
+	CHECK_INT(parse(&o, err, ARGS("-o", "remote=redis://h,"
+				      "remote_max_value=1", "/m")), 0);
+	CHECK_INT(o.remote_max_value, 1);
+	mfs_opts_free(&o);
+
+	check_bad(ARGS("-o", "remote=", "/m"), "remote=");
+	check_bad(ARGS("-o", "remote=redis://u:p@h", "/m"), "password");
+	check_bad(ARGS("-o", "remote=rediss://h", "/m"), "TLS");
+	check_bad(ARGS("-o", "remote=redis://h:65536", "/m"), "port");
+	check_bad(ARGS("-o", "remote=unix:rel", "/m"), "absolute");
+	check_bad(ARGS("-o", "remote", "/m"), "remote");
+	check_bad(ARGS("-o", "remote=redis://h,remote_prefix=", "/m"),
+		  "remote_prefix=");
+	check_bad(ARGS("-o", "remote=redis://h,remote_prefix=a:b", "/m"),
+		  "remote_prefix=");
+	check_bad(ARGS("-o", "remote=redis://h,remote_readonly=1", "/m"),
+		  "remote_readonly=1");
+	check_bad(ARGS("-o", "remote=redis://h,remote_timeout=0", "/m"),
+		  "remote_timeout=0");
+	check_bad(ARGS("-o", "remote=redis://h,remote_timeout=600001", "/m"),
+		  "remote_timeout=600001");
+	check_bad(ARGS("-o", "remote=redis://h,remote_timeout=+5", "/m"),
+		  "remote_timeout=+5");
+	check_bad(ARGS("-o", "remote=redis://h,remote_max_value=0", "/m"),
+		  "remote_max_value=0");
+	check_bad(ARGS("-o", "remote=redis://h,remote_max_value=513M", "/m"),
+		  "remote_max_value=513M");
+	check_bad(ARGS("-o", "remote=redis://h,remote_max_value=1G", "/m"),
+		  "remote_max_value=1G");
+	check_bad(ARGS("-o", "remote=redis://h,remote_max_value=2KB", "/m"),
+		  "remote_max_value=2KB");
+	check_bad(ARGS("-o", "remote=redis://h,remote_max_value=-1", "/m"),
+		  "remote_max_value=-1");
+	check_bad(ARGS("-o", "remote=redis://h,remote_max_value="
+		       "99999999999999999999", "/m"), "remote_max_value=");
+	check_bad(ARGS("-o", "remote=redis://h,remote_password_file=", "/m"),
+		  "remote_password_file=");
+	/* remote_* without remote=URL. */
+	check_bad(ARGS("-o", "remote_readonly", "/m"), "need -o remote");
+	check_bad(ARGS("-o", "remote_timeout=1000", "/m"), "need -o remote");
+	check_bad(ARGS("-o", "remote_prefix=x", "/m"), "need -o remote");
+}
+
 int main(void)
 {
 	test_defaults();
 	test_good();
 	test_bad();
+	test_remote();
 	return check_report("mfs_opts");
 }

@@ -28,7 +28,7 @@ if [ "${1:-}" = "--regress" ]; then
 fi
 build=${1:-$root/build-fuzz}
 seconds=${2:-30}
-targets=${FUZZ_TARGETS:-csv npy path fmt cmdfile}
+targets=${FUZZ_TARGETS:-csv npy path fmt cmdfile remote_url}
 cc=${CC_FUZZ:-clang}
 
 case $seconds in
@@ -62,9 +62,11 @@ sources() {
 		util/clock.c util/file.c util/mem.c util/name.c \
 		functions/reg.c functions/argdir.c functions/fn_builtin.c \
 		functions/ctx.c engine/memo.c engine/result.c engine/lru.c \
-		engine/pool.c engine/key.c engine/store.c data/fmt.c ;;
+		engine/pool.c engine/key.c engine/store.c data/fmt.c \
+		engine/remote.c engine/remote_url.c ;;
 	fmt) echo data/fmt.c ;;
 	cmdfile) echo data/quote.c util/clock.c util/name.c ;;
+	remote_url) echo engine/remote_url.c ;;
 		# and cmdfile.c, util/file.c, util/mem.c: see includes()
 	esac
 }
@@ -78,9 +80,10 @@ includes() {
 libs() {
 	case $1 in
 	csv | npy) echo -lxxhash -lm ;;
-	path) echo -lrocksdb -lxxhash -lm -lpthread ;;
+	path) echo -lrocksdb -lhiredis -lxxhash -lm -lpthread ;;
 	fmt) echo -lm ;;
 	cmdfile) echo -lxxhash -lm ;;
+	remote_url) echo ;;
 	esac
 }
 # Per-target libFuzzer options: fmt's inputs are 8 bytes a value.
