@@ -12,7 +12,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-build}
 packages=(build-essential meson ninja-build pkg-config fuse3 libfuse3-dev
           librocksdb-dev libxxhash-dev python3-pytest python3-numpy
-          python3-joblib rsync)
+          python3-joblib rsync libhiredis-dev redis-server)
 
 missing=()
 for p in "${packages[@]}"; do
