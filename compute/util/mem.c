@@ -33,6 +33,29 @@ int util_grow(void *pv, size_t *cap, size_t need, size_t size, size_t first)
 	return 0;
 }
 
+int util_append(void *pv, size_t *n, const void *elem, size_t size)
+{
+	void *p, *np;
+
+	if (size && *n + 1 > SIZE_MAX / size)
+		return -ENOMEM;
+	memcpy(&p, pv, sizeof(p));
+	np = realloc(p, (*n + 1) * size);
+	if (!np)
+		return -ENOMEM;
+	memcpy((char *)np + *n * size, elem, size);
+	memcpy(pv, &np, sizeof(np));
+	(*n)++;
+	return 0;
+}
+
+void util_strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
 void *util_big_alloc(size_t n)
 {
 	void *p = NULL;
