@@ -35,16 +35,13 @@ int util_grow(void *pv, size_t *cap, size_t need, size_t size, size_t first)
 
 int util_append(void *pv, size_t *n, const void *elem, size_t size)
 {
-	void *p, *np;
+	size_t room = *n;	/* a list kept exactly full: no spare room */
+	char *p;
 
-	if (size && *n + 1 > SIZE_MAX / size)
+	if (util_grow(pv, &room, *n + 1, size, 1) != 0)
 		return -ENOMEM;
 	memcpy(&p, pv, sizeof(p));
-	np = realloc(p, (*n + 1) * size);
-	if (!np)
-		return -ENOMEM;
-	memcpy((char *)np + *n * size, elem, size);
-	memcpy(pv, &np, sizeof(np));
+	memcpy(p + *n * size, elem, size);
 	(*n)++;
 	return 0;
 }

@@ -17,9 +17,9 @@ int util_grow(void *pv, size_t *cap, size_t need, size_t size, size_t first);
 
 /* Appends one element of size bytes, copied from elem, to the array at pv
  * (a T ** for an array of T, NULL while empty) of *n elements, realloc()ing
- * it to exactly *n + 1: for short lists filled once (start-up
- * configuration), where util_grow()'s spare room is not worth a capacity
- * field.  0 and *n incremented, or -ENOMEM with both unchanged. */
+ * it on every call (util_grow() from a room of *n): for short lists filled
+ * once (start-up configuration), where a capacity field is not worth
+ * keeping.  0 and *n incremented, or -ENOMEM with both unchanged. */
 int util_append(void *pv, size_t *n, const void *elem, size_t size);
 
 /* Frees the n strings of v, then v.  util_strv_free(NULL, 0) is a no-op. */
