@@ -23,6 +23,7 @@
 
 #include "engine/cachedir.h"
 #include "engine/remote.h"
+#include "util/errmsg.h"
 #include "util/file.h"
 #include "functions/cmdfn.h"
 #include "functions/argdir.h"
@@ -132,10 +133,11 @@ static int mfs_open_store(struct mfs_start *s, store **st, char *err,
 /* Reads the Redis password from path into buf (bufsize bytes): the
  * whole file but one final newline.  Like ssh with a private key,
  * refuses a file that is not regular or that group or others may read
- * or write.  0, or -1 with err filled. */
+ * or write.  0, or -1 with err filled ("PATH: what"). */
 static int mfs_read_password(const char *path, char *buf, size_t bufsize,
 			     char *err, size_t errlen)
 {
+	static const char what[] = "remote password file";
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	struct stat sb;
 	char *text = NULL;
@@ -143,14 +145,15 @@ static int mfs_read_password(const char *path, char *buf, size_t bufsize,
 	int rc = -1;
 
 	if (fd < 0 || fstat(fd, &sb) != 0) {
-		snprintf(err, errlen, "remote_password_file %s: %s", path,
-			 strerror(errno));
+		util_path_error(err, errlen, path, -1, "%s: %s", what,
+				strerror(errno));
 		goto out_close;
 	}
 	if (!S_ISREG(sb.st_mode) || (sb.st_mode & 077)) {
-		snprintf(err, errlen, "remote_password_file %s: %s", path,
-			 !S_ISREG(sb.st_mode) ? "not a regular file"
-			 : "group or others may access it (chmod 600 it)");
+		util_path_error(err, errlen, path, -1, "%s: %s", what,
+				!S_ISREG(sb.st_mode) ? "not a regular file"
+				: "group or others may access it (chmod 600 "
+				  "it)");
 		goto out_close;
 	}
 	rc = util_file_read_fd(fd, 64, bufsize - 1, &text, &len);
@@ -158,9 +161,9 @@ static int mfs_read_password(const char *path, char *buf, size_t bufsize,
 		len--;
 	if (rc || len == 0 || len >= bufsize || memchr(text, '\0', len) ||
 	    memchr(text, '\n', len)) {
-		snprintf(err, errlen, "remote_password_file %s: %s", path,
-			 rc ? strerror(-rc) : "expected one line of 1 to 512 "
-			 "bytes");
+		util_path_error(err, errlen, path, -1, "%s: %s", what,
+				rc ? strerror(-rc) : "expected one line of 1 "
+				"to 512 bytes");
 		rc = -1;
 		goto out_free;
 	}

@@ -250,6 +250,12 @@ def test_bad_remote_options(mount_factory, data, tmp_path):
     pw = tmp_path / "pw"
     pw.write_text("x\n")
     pw.chmod(0o644)
+    empty, long, two = tmp_path / "empty", tmp_path / "long", tmp_path / "two"
+    empty.write_text("")
+    long.write_text("x" * 513)
+    two.write_text("a\nb\n")
+    for f in (empty, long, two):
+        f.chmod(0o600)
     cases = [
         ("remote=redis://u:p@h:1", "password"),
         ("remote=rediss://h:1", "TLS"),
@@ -265,6 +271,11 @@ def test_bad_remote_options(mount_factory, data, tmp_path):
         (f"remote=redis://h,remote_password_file={pw}", "chmod 600"),
         (f"remote=redis://h,remote_password_file={tmp_path}/none",
          "No such file"),
+        (f"remote=redis://h,remote_password_file={tmp_path}",
+         "not a regular file"),
+        (f"remote=redis://h,remote_password_file={empty}", "one line"),
+        (f"remote=redis://h,remote_password_file={long}", "one line"),
+        (f"remote=redis://h,remote_password_file={two}", "one line"),
     ]
     for opts, word in cases:
         r = mount_factory.run(["-f", "-o", opts, str(data), str(mnt)])
