@@ -11,7 +11,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,8 +25,12 @@
 #include <hiredis/hiredis.h>
 
 #include "check.h"
+#include "data/ds.h"
+#include "engine/memo.h"
 #include "engine/remote.h"
 #include "engine/store.h"
+#include "functions/reg.h"
+#include "memofs.h"
 #include "util/clock.h"
 
 static char tmp[256], sock[300];
@@ -489,6 +495,181 @@ static void test_busy_and_watch(void)
 	remote_close(b);
 }
 
+/* ---- two memo layers: two machines -------------------------------------- */
+
+static atomic_int slow_runs;
+
+static int fn_slow(memofs_ctx *ctx, const char *arg, void *udata)
+{
+	atomic_fetch_add(&slow_runs, 1);
+	usleep(400000);
+	return memofs_printf(ctx, "slow %s\n", arg);
+}
+
+static int fn_fast(memofs_ctx *ctx, const char *arg, void *udata)
+{
+	return memofs_printf(ctx, "fast %s\n", arg);
+}
+
+/* outer(x) calls slow(x): a nested call, which waits in place. */
+static int fn_outer(memofs_ctx *ctx, const char *arg, void *udata)
+{
+	const void *data;
+	size_t len;
+	int rc = memofs_call(ctx, "slow", arg, &data, &len);
+
+	return rc ? rc : memofs_printf(ctx, "outer %.*s", (int)len,
+				       (const char *)data);
+}
+
+struct done {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int n, err;
+	char text[4][32];	/* in the order the callbacks came */
+};
+
+static void on_done(void *arg, int err, memo_result *res)
+{
+	struct done *d = arg;
+
+	pthread_mutex_lock(&d->lock);
+	if (err)
+		d->err = err;
+	else if (d->n < 4)
+		snprintf(d->text[d->n], sizeof(d->text[0]), "%.*s",
+			 (int)memo_result_len(res),
+			 (const char *)memo_result_data(res));
+	d->n++;
+	pthread_cond_broadcast(&d->cond);
+	pthread_mutex_unlock(&d->lock);
+}
+
+static int done_wait(struct done *d, int n)
+{
+	struct timespec until;
+	int got;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 10;
+	pthread_mutex_lock(&d->lock);
+	while (d->n < n &&
+	       pthread_cond_timedwait(&d->cond, &d->lock, &until) == 0)
+		;
+	got = d->n;
+	pthread_mutex_unlock(&d->lock);
+	return got;
+}
+
+struct machine {
+	char dir[300];
+	store *st;
+	remote *rm;
+	memo *m;
+};
+
+static void machine_open(struct machine *mc, const reg *r, const ds *d,
+			 unsigned workers)
+{
+	snprintf(mc->dir, sizeof(mc->dir), "%s/store.XXXXXX", tmp);
+	CHECK(mkdtemp(mc->dir) != NULL);
+	CHECK_INT(store_open(mc->dir, &mc->st), 0);
+	mc->rm = tier(sock, 0);
+	CHECK_INT(memo_new(mc->st, r, d, workers, &mc->m), 0);
+	memo_set_remote(mc->m, mc->rm);
+}
+
+static int rm_entry(const char *p, const struct stat *sb, int flag,
+		    struct FTW *ftw)
+{
+	return remove(p);
+}
+
+static void machine_close(struct machine *mc)
+{
+	memo_free(mc->m);
+	remote_close(mc->rm);
+	store_close(mc->st);
+	nftw(mc->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Two memo layers with their own stores, on one Redis: a result asked on
+ * both at once is computed once (top-level and nested asks); a machine
+ * with one worker, whose job waits for the other machine's lease, parks
+ * it and computes something else meanwhile. */
+static void test_two_machines(void)
+{
+	static const char *const args[] = { "a", "b", "c", "d", NULL };
+	const struct memofs_function defs[] = {
+		{ "slow", "1", "", MEMOFS_ARGS_LIST, args, fn_slow, NULL },
+		{ "fast", "1", "", MEMOFS_ARGS_LIST, args, fn_fast, NULL },
+		{ "outer", "1", "", MEMOFS_ARGS_LIST, args, fn_outer, NULL },
+	};
+	struct done da = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
+			   0, 0, { "" } };
+	struct done db = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
+			   0, 0, { "" } };
+	struct machine a, b;
+	struct memo_stats st;
+	reg *r = NULL;
+	ds *d = NULL;
+
+	CHECK_INT(ds_demo(&d), 0);
+	CHECK_INT(reg_new(&r), 0);
+	for (size_t i = 0; i < sizeof(defs) / sizeof(defs[0]); i++)
+		CHECK_INT(memofs_register(r, &defs[i]), 0);
+	CHECK_INT(reg_bind_dataset(r, d), 0);
+	machine_open(&a, r, d, 2);
+	machine_open(&b, r, d, 1);
+
+	/* slow(a) on both, and outer(a) (nested) on b: one computation. */
+	CHECK_INT(memo_submit(a.m, reg_find(r, "slow"), "a", on_done, &da), 0);
+	usleep(100000);		/* a holds the lease */
+	CHECK_INT(memo_submit(b.m, reg_find(r, "slow"), "a", on_done, &db), 0);
+	CHECK_INT(memo_submit(b.m, reg_find(r, "fast"), "a", on_done, &db), 0);
+	/* b's one worker parked slow(a): fast(a) is answered first. */
+	CHECK_INT(done_wait(&db, 1), 1);
+	CHECK_STR(db.text[0], "fast a\n");
+	CHECK_INT(done_wait(&da, 1), 1);
+	CHECK_INT(done_wait(&db, 2), 2);
+	CHECK_STR(da.text[0], "slow a\n");
+	CHECK_STR(db.text[1], "slow a\n");
+	CHECK_INT(atomic_load(&slow_runs), 1);
+	memo_get_stats(b.m, &st);
+	CHECK_INT(st.computed, 1);		/* fast(a) only */
+	CHECK_INT(st.remote_hits, 1);
+	CHECK(st.remote_waited >= 1);
+	memo_get_stats(a.m, &st);
+	CHECK_INT(st.remote_leases, 1);
+	CHECK_INT(st.remote_misses, 1);
+
+	/* A nested call on b waits in place for a's lease on slow(b). */
+	CHECK_INT(memo_submit(a.m, reg_find(r, "slow"), "b", on_done, &da), 0);
+	usleep(100000);
+	CHECK_INT(memo_submit(b.m, reg_find(r, "outer"), "b", on_done, &db),
+		  0);
+	CHECK_INT(done_wait(&da, 2), 2);
+	CHECK_INT(done_wait(&db, 3), 3);
+	CHECK_STR(db.text[2], "outer slow b\n");
+	CHECK_INT(atomic_load(&slow_runs), 2);
+	CHECK_INT(da.err + db.err, 0);
+
+	/* A job parked when b stops ends with -ESHUTDOWN, at once. */
+	CHECK_INT(memo_submit(a.m, reg_find(r, "slow"), "c", on_done, &da), 0);
+	usleep(100000);
+	CHECK_INT(memo_submit(b.m, reg_find(r, "slow"), "c", on_done, &db), 0);
+	usleep(100000);
+	memo_cancel(b.m);
+	CHECK_INT(done_wait(&db, 4), 4);
+	CHECK_INT(db.err, -ESHUTDOWN);
+	CHECK_INT(done_wait(&da, 3), 3);
+	CHECK_INT(atomic_load(&slow_runs), 3);
+	machine_close(&a);
+	machine_close(&b);
+	reg_free(r);
+	ds_free(d);
+}
+
 int main(void)
 {
 	test_url_good();
@@ -501,6 +682,7 @@ int main(void)
 	test_unreachable();
 	test_cancel_wakes_waiter();
 	test_busy_and_watch();
+	test_two_machines();
 	redis_stop();
 	return check_report("test_remote");
 }
