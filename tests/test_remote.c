@@ -325,6 +325,37 @@ static void test_damaged_value(void)
 	remote_close(a);
 }
 
+/* A lease key that memofs cannot have made (no expiry, or a longer one)
+ * stalls nobody: the result is computed here, at once. */
+static void test_foreign_lease(void)
+{
+	static const char *const cmds[] = { "SET t:l:%b x",
+					    "SET t:l:%b x PX 3600000" };
+	remote *a = tier(sock, 0);
+	struct remote_claim cl;
+	uint8_t key[KEY_LEN];
+	char hex[2 * KEY_LEN + 1];
+	void *rec;
+	size_t len;
+	redisReply *r;
+	int64_t t0;
+
+	for (int i = 0; i < 2; i++) {
+		memset(key, 30 + i, KEY_LEN);
+		key_hex(key, hex);
+		r = redis_do(cmds[i], hex, 2 * KEY_LEN);
+		CHECK(r && r->type == REDIS_REPLY_STATUS);
+		freeReplyObject(r);
+		t0 = util_now_ns();
+		CHECK_INT(remote_fetch(a, key, 1, &cl, &rec, &len), 0);
+		CHECK_INT(cl.outcome, REMOTE_LOCAL);
+		CHECK(util_now_ns() - t0 < 500000000);
+		CHECK_INT(remote_fetch(a, key, 0, &cl, &rec, &len), 0);
+		CHECK_INT(cl.outcome, REMOTE_LOCAL);
+	}
+	remote_close(a);
+}
+
 /* readonly: no lease, no value. */
 static void test_readonly(void)
 {
@@ -679,6 +710,7 @@ int main(void)
 	test_lease_and_wait();
 	test_damaged_value();
 	test_readonly();
+	test_foreign_lease();
 	test_unreachable();
 	test_cancel_wakes_waiter();
 	test_busy_and_watch();

@@ -365,46 +365,79 @@ static int remote_get(remote *rm, const uint8_t key[KEY_LEN], void **rec,
 
 /* ---- leases ------------------------------------------------------------- */
 
+/* The state of the lease named name: 1 when held (by another machine,
+ * for memofs: an expiry of at most REMOTE_LEASE_MS), 0 when there is
+ * none, -EINVAL when the key is no lease of memofs (no expiry, a longer
+ * one, another type: logged; the result is then computed here, so that
+ * such a key cannot stall the cluster), -EIO when the tier is down. */
+static int remote_lease_state(remote *rm, const char *name)
+{
+	const char *argv[2] = { "PTTL", name };
+	redisReply *r = remote_cmdv(rm, 2, argv, NULL, 0);
+	long long ttl;
+
+	if (!r)
+		return -EIO;
+	ttl = r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+	freeReplyObject(r);
+	if (ttl == -2)
+		return 0;
+	if (ttl >= 0 && ttl <= REMOTE_LEASE_MS)
+		return 1;
+	log_warn("remote: %s is no lease of memofs (%s); computing locally",
+		 name, ttl == -1 ? "no expiry" : "expiry too far");
+	return -EINVAL;
+}
+
+/* Does another machine hold key's lease now?  1 or 0 (0 too when the
+ * tier is down or cancelled, or for a foreign key). */
+static int remote_busy(remote *rm, const uint8_t key[KEY_LEN])
+{
+	char name[REMOTE_NAME_MAX];
+
+	remote_name(rm, 'l', key, name);
+	return remote_lease_state(rm, name) == 1;
+}
+
 /* Takes key's lease (SET NX PX) into cl.  0 when taken, -EBUSY when
- * another holds it, -EIO when the tier is down.  With readonly, takes
- * nothing: -EBUSY when another holds it, else -ENOENT. */
+ * another holds it, -EIO when the tier is down, -ENOENT when the lease
+ * key is foreign (compute here).  With readonly, takes nothing: -EBUSY
+ * when another holds it, else -ENOENT. */
 static int remote_lease_take(remote *rm, struct remote_claim *cl)
 {
 	char name[REMOTE_NAME_MAX], token[REMOTE_TOKEN_MAX], ms[16];
 	const char *set[6] = { "SET", name, token, "NX", "PX", ms };
-	const char *exists[2] = { "EXISTS", name };
 	redisReply *r;
 	int rc;
 
 	remote_name(rm, 'l', cl->key, name);
-	if (rm->cfg.readonly) {
-		r = remote_cmdv(rm, 2, exists, NULL, 0);
+	if (!rm->cfg.readonly) {
+		pthread_mutex_lock(&rm->lock);
+		cl->token = rm->token_base + ++rm->ntokens;
+		pthread_mutex_unlock(&rm->lock);
+		remote_token_text(cl->token, token);
+		snprintf(ms, sizeof(ms), "%d", REMOTE_LEASE_MS);
+		r = remote_cmdv(rm, 6, set, NULL, 0);
 		if (!r)
 			return -EIO;
-		rc = r->type == REDIS_REPLY_INTEGER && r->integer ? -EBUSY
-								  : -ENOENT;
+		rc = r->type == REDIS_REPLY_STATUS;
 		freeReplyObject(r);
-		return rc;
+		if (rc) {
+			pthread_mutex_lock(&rm->lock);
+			cl->next = rm->leases;
+			rm->leases = cl;
+			rm->stats.leases++;
+			pthread_cond_signal(&rm->tick);
+			pthread_mutex_unlock(&rm->lock);
+			return 0;
+		}
 	}
-	pthread_mutex_lock(&rm->lock);
-	cl->token = rm->token_base + ++rm->ntokens;
-	pthread_mutex_unlock(&rm->lock);
-	remote_token_text(cl->token, token);
-	snprintf(ms, sizeof(ms), "%d", REMOTE_LEASE_MS);
-	r = remote_cmdv(rm, 6, set, NULL, 0);
-	if (!r)
-		return -EIO;
-	rc = r->type == REDIS_REPLY_STATUS ? 0 : -EBUSY;
-	freeReplyObject(r);
-	if (rc)
+	rc = remote_lease_state(rm, name);
+	if (rc == -EIO)
 		return rc;
-	pthread_mutex_lock(&rm->lock);
-	cl->next = rm->leases;
-	rm->leases = cl;
-	rm->stats.leases++;
-	pthread_cond_signal(&rm->tick);
-	pthread_mutex_unlock(&rm->lock);
-	return 0;
+	if (rc == 1 || (rc == 0 && !rm->cfg.readonly))
+		return -EBUSY;	/* (0: released meanwhile: look again) */
+	return -ENOENT;
 }
 
 static void remote_lease_unlink(remote *rm, struct remote_claim *cl)
@@ -746,22 +779,6 @@ static void *remote_listen_main(void *arg)
 	}
 	redisFree(sub);
 	return NULL;
-}
-
-/* Does another machine hold key's lease now?  1 or 0 (0 too when the
- * tier is down or cancelled). */
-static int remote_busy(remote *rm, const uint8_t key[KEY_LEN])
-{
-	char name[REMOTE_NAME_MAX];
-	const char *argv[2] = { "EXISTS", name };
-	redisReply *r;
-	int busy;
-
-	remote_name(rm, 'l', key, name);
-	r = remote_cmdv(rm, 2, argv, NULL, 0);
-	busy = r && r->type == REDIS_REPLY_INTEGER && r->integer == 1;
-	freeReplyObject(r);
-	return busy;
 }
 
 int remote_watch(remote *rm, const uint8_t key[KEY_LEN], remote_wake_fn wake,
