@@ -6,6 +6,8 @@ benchmark (tests/test_remote.py, tests/bench/remote.py).
     r.call("KEYS", "*")             # a reply: bytes, int, list, None, or
                                     # RedisError for an error reply
     r.kill(); r.start()             # SIGKILL, then again on the same port
+    r.pause(); r.resume()           # SIGSTOP / SIGCONT: a server that
+                                    # answers nothing for a while
     r.stop()                        # SIGTERM by pid, waits
 
 Nothing is saved to disk (--save "" --appendonly no), so a restart
@@ -134,8 +136,15 @@ class RedisServer:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(timeout=10)
 
+    def pause(self):
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self):
+        self.proc.send_signal(signal.SIGCONT)
+
     def stop(self):
         if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)
             self.proc.terminate()
             try:
                 self.proc.wait(timeout=10)

@@ -168,6 +168,32 @@ def test_redis_killed_and_restarted_mid_run(mount_factory, data, redis):
     assert a.read("column/col0") == column_bytes(0)
 
 
+def test_slow_redis_times_out_to_local(mount_factory, data, redis):
+    a, b = machines(mount_factory, data, redis, 2,
+                    extra=["remote_timeout=200"])
+    assert a.read("column/col0") == column_bytes(0)
+    redis.pause()                             # answers nothing
+    try:
+        t0 = time.monotonic()
+        assert b.read("column/col1") == column_bytes(1)
+        assert b.read("column/col0") == column_bytes(0)
+        took = time.monotonic() - t0
+    finally:
+        redis.resume()
+    # One 200 ms timeout, then local computations (0.2 s each) without
+    # asking Redis again within the next second.
+    assert took < 0.2 + 2 * 0.2 + 1.0, took
+    assert b.count("column", "col0") == 1
+    assert b.log().count(DOWN_LINE) == 1
+    assert re.search(r"remote: .*GET: no answer within 200 ms",
+                     b.log()), b.log()
+    time.sleep(1.2)
+    assert b.read("column/col2") == column_bytes(2)
+    b.wait_log("answers again")
+    assert a.read("column/col2") == column_bytes(2)
+    assert a.count("column", "col2") == 0
+
+
 @pytest.mark.parametrize("damage", ["flipped", "truncated", "garbage",
                                     "wrong type"])
 def test_damaged_remote_value_is_recomputed(mount_factory, data, redis,

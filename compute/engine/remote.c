@@ -163,11 +163,17 @@ static void remote_up(remote *rm)
  * a failure, but for WRONGTYPE (a key of ours that someone made a list or
  * a hash: the caller treats it as a damaged value).  Returns the reply,
  * or NULL with why filled. */
-static redisReply *remote_call(redisContext *c, int argc, const char **argv,
-			       const size_t *lens, char *why, size_t whylen)
+static redisReply *remote_call(const remote *rm, redisContext *c, int argc,
+			       const char **argv, const size_t *lens,
+			       char *why, size_t whylen)
 {
 	redisReply *r = redisCommandArgv(c, argc, argv, lens);
 
+	if (!r && c->err == REDIS_ERR_IO && errno == EAGAIN) {
+		snprintf(why, whylen, "%s: no answer within %u ms "
+			 "(remote_timeout)", argv[0], rm->cfg.timeout_ms);
+		return NULL;
+	}
 	if (!r) {
 		snprintf(why, whylen, "%s", c->err ? c->errstr : "no reply");
 		return NULL;
@@ -200,7 +206,7 @@ static int remote_setup(remote *rm, redisContext *c, char *why,
 		argv[1] = rm->password;
 		lens[0] = 4;
 		lens[1] = strlen(rm->password);
-		r = remote_call(c, 2, argv, lens, why, whylen);
+		r = remote_call(rm, c, 2, argv, lens, why, whylen);
 		if (!r)
 			return -EACCES;
 		freeReplyObject(r);
@@ -211,7 +217,7 @@ static int remote_setup(remote *rm, redisContext *c, char *why,
 		argv[1] = db;
 		lens[0] = 6;
 		lens[1] = strlen(db);
-		r = remote_call(c, 2, argv, lens, why, whylen);
+		r = remote_call(rm, c, 2, argv, lens, why, whylen);
 		if (!r)
 			return -EIO;
 		freeReplyObject(r);
@@ -291,7 +297,7 @@ static redisReply *remote_cmd(remote *rm, int argc, const char **argv,
 
 	if (!c)
 		return NULL;
-	r = remote_call(c, argc, argv, lens, why, sizeof(why));
+	r = remote_call(rm, c, argc, argv, lens, why, sizeof(why));
 	if (!r || c->err) {
 		/* An error reply leaves c usable, but the tier is not. */
 		if (c->err)
@@ -552,7 +558,7 @@ static redisContext *remote_subscribe(remote *rm, const uint8_t key[KEY_LEN])
 	remote_name(rm, 'n', key, name);
 	lens[0] = strlen(argv[0]);
 	lens[1] = strlen(name);
-	r = remote_call(c, 2, argv, lens, why, sizeof(why));
+	r = remote_call(rm, c, 2, argv, lens, why, sizeof(why));
 	if (!r) {
 		redisFree(c);
 		remote_down(rm, why);
@@ -650,7 +656,7 @@ static redisContext *remote_psubscribe(remote *rm)
 	snprintf(pattern, sizeof(pattern), "%s:n:*", rm->prefix);
 	lens[0] = strlen(argv[0]);
 	lens[1] = strlen(pattern);
-	r = remote_call(c, 2, argv, lens, why, sizeof(why));
+	r = remote_call(rm, c, 2, argv, lens, why, sizeof(why));
 	if (!r) {
 		redisFree(c);
 		remote_down(rm, why);
