@@ -518,10 +518,17 @@ static void test_busy_and_watch(void)
 	CHECK_INT(remote_fetch(a, key, 0, &cl, &rec, &len), 0);
 	CHECK_INT(cl.outcome, REMOTE_LEASED);
 	CHECK_INT(remote_watch(b, key, on_wake, &w), 0);
+	CHECK_INT(remote_fetch(b, other, 0, &cb, &rec, &len), 0);
+	CHECK_INT(cb.outcome, REMOTE_LEASED);
 	remote_cancel(b);
 	CHECK_INT(woken_wait(&w, 2, 1000), 2);
 	CHECK_INT(remote_watch(b, key, on_wake, &w), -ESHUTDOWN);
 	remote_finish(a, &cl, NULL, 0, 0);
+	/* What finishes after the cancel is still published. */
+	remote_finish(b, &cb, "8\n", 2, 0);
+	CHECK_INT(remote_fetch(a, other, 0, &cl, &rec, &len), 0);
+	CHECK_INT(cl.outcome, REMOTE_HIT);
+	free(rec);
 	remote_close(a);
 	remote_close(b);
 }

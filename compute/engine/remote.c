@@ -254,8 +254,9 @@ static redisContext *remote_connect(remote *rm)
 }
 
 /* An idle connection or a new one; NULL while the tier is down (and
- * REMOTE_RETRY_MS has not passed) or cancelled, or when none can be
- * made. */
+ * REMOTE_RETRY_MS has not passed), or when none can be made.  (After
+ * remote_cancel() too: what finishes during a stop is still published
+ * and its lease released.) */
 static redisContext *remote_conn_get(remote *rm)
 {
 	redisContext *c = NULL;
@@ -263,9 +264,8 @@ static redisContext *remote_conn_get(remote *rm)
 	int wait;
 
 	pthread_mutex_lock(&rm->lock);
-	wait = rm->cancelled ||
-	       (rm->down && now - rm->down_since <
-				    (uint64_t)REMOTE_RETRY_MS * 1000000u);
+	wait = rm->down && now - rm->down_since <
+				   (uint64_t)REMOTE_RETRY_MS * 1000000u;
 	if (!wait && rm->nidle)
 		c = rm->idle[--rm->nidle];
 	pthread_mutex_unlock(&rm->lock);
@@ -846,6 +846,11 @@ int remote_fetch(remote *rm, const uint8_t key[KEY_LEN], int wait,
 	*rec = NULL;
 	*reclen = 0;
 	for (;;) {
+		pthread_mutex_lock(&rm->lock);
+		rc = rm->cancelled;
+		pthread_mutex_unlock(&rm->lock);
+		if (rc)
+			break;
 		rc = remote_get(rm, key, rec, reclen);
 		if (rc == 0) {
 			cl->outcome = REMOTE_HIT;
