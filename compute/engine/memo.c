@@ -9,14 +9,14 @@
  *   cache    a small LRU of recently used results (lru.h);
  *   stats    counters.
  * A flight is QUEUED when a pool job will run it, RUNNING once a thread
- * computes it, and DONE when its waiters have been told.  With a remote
- * tier (remote.h), a RUNNING pool job whose result another machine is
- * computing goes back to QUEUED, parked (memo_job_park): the tier's
- * listener submits its job again (memo_job_wake) when that machine
- * publishes, and a nested call may steal it meanwhile as any QUEUED one.  A nested call
+ * computes it, and DONE when its waiters have been told.  A nested call
  * that finds its result QUEUED runs it itself ("steals" it; the pool job
  * then finds it no longer QUEUED and does nothing), which is why one worker
- * suffices for any depth of nesting.  A nested call that finds its result
+ * suffices for any depth of nesting.  With a remote tier (remote.h), a
+ * RUNNING pool job whose result another machine is computing goes back
+ * to QUEUED, parked (memo_job_park): the tier's listener submits its job
+ * again (memo_job_wake) when that machine publishes; a nested call may
+ * steal it meanwhile, as any QUEUED flight.  A nested call that finds its result
  * RUNNING waits, unless following waiting_on from that flight leads back
  * to the caller: that is a dependency cycle, answered with -ELOOP.
  *

@@ -87,6 +87,8 @@ struct remote {
 	redisContext *idle[REMOTE_IDLE_MAX];	/* protected by lock */
 	unsigned nidle;			/* protected by lock */
 	int down;			/* protected by lock */
+	int probing;			/* protected by lock: a thread tries
+					 * to connect while down */
 	uint64_t down_since;		/* protected by lock: util_now_ns() */
 	int cancelled;			/* protected by lock */
 	int closing;			/* protected by lock: renewer ends */
@@ -254,24 +256,35 @@ static redisContext *remote_connect(remote *rm)
 }
 
 /* An idle connection or a new one; NULL while the tier is down (and
- * REMOTE_RETRY_MS has not passed), or when none can be made.  (After
+ * REMOTE_RETRY_MS has not passed, or another thread is trying: one
+ * attempt at a time may wait remote_timeout for a host that drops
+ * packets), or when none can be made.  (After
  * remote_cancel() too: what finishes during a stop is still published
  * and its lease released.) */
 static redisContext *remote_conn_get(remote *rm)
 {
 	redisContext *c = NULL;
 	uint64_t now = (uint64_t)util_now_ns();
-	int wait;
+	int wait, probe = 0;
 
 	pthread_mutex_lock(&rm->lock);
-	wait = rm->down && now - rm->down_since <
-				   (uint64_t)REMOTE_RETRY_MS * 1000000u;
+	wait = rm->down && (rm->probing ||
+			    now - rm->down_since <
+				    (uint64_t)REMOTE_RETRY_MS * 1000000u);
 	if (!wait && rm->nidle)
 		c = rm->idle[--rm->nidle];
+	else if (!wait && rm->down)
+		probe = rm->probing = 1;
 	pthread_mutex_unlock(&rm->lock);
-	if (wait)
-		return NULL;
-	return c ? c : remote_connect(rm);
+	if (wait || c)
+		return c;
+	c = remote_connect(rm);
+	if (probe) {
+		pthread_mutex_lock(&rm->lock);
+		rm->probing = 0;
+		pthread_mutex_unlock(&rm->lock);
+	}
+	return c;
 }
 
 /* Gives c back to the pool, or closes it when the pool is full. */
@@ -298,13 +311,12 @@ static redisReply *remote_cmd(remote *rm, int argc, const char **argv,
 	if (!c)
 		return NULL;
 	r = remote_call(rm, c, argc, argv, lens, why, sizeof(why));
-	if (!r || c->err) {
+	if (!r) {
 		/* An error reply leaves c usable, but the tier is not. */
 		if (c->err)
 			redisFree(c);
 		else
 			remote_conn_put(rm, c);
-		freeReplyObject(r);
 		remote_down(rm, why);
 		return NULL;
 	}
