@@ -113,6 +113,18 @@ def test_concurrent_cold_reads_compute_once(mount_factory, data, redis):
     for c in range(4):
         assert computed(ms, f"col{c}") == 1, [m.log() for m in ms]
     assert remote_keys(redis, "l") == []      # every lease released
+    # The counters each mount logs at unmount agree: 4 leases taken in
+    # all, and every other read was a remote hit.
+    for m in ms:
+        m.unmount()
+    stats = [tuple(map(int, re.search(
+        r"remote: \S+: (\d+) hits, (\d+) misses, (\d+) leases taken, "
+        r"(\d+) waits, (\d+) damaged, (\d+) errors", m.log()).groups()))
+        for m in ms]
+    hits, misses, leases, waits, damaged, errors = map(sum, zip(*stats))
+    assert leases == 4 and misses == 4, stats
+    assert hits == 3 * 4 - 4, stats
+    assert damaged == 0 and errors == 0, stats
 
 
 def test_lease_holder_killed_hands_over(mount_factory, data, redis):

@@ -347,8 +347,8 @@ static redisReply *remote_cmdv(remote *rm, int argc, const char **argv,
 /* ---- values ------------------------------------------------------------- */
 
 /* GET of key's record: 0 and a verified copy in *rec; -ENOENT when there
- * is none, or a damaged one (logged); -EIO when the tier is down;
- * -ENOMEM. */
+ * is none; -EBADMSG for a damaged one (logged, counted); -EIO when the
+ * tier is down; -ENOMEM. */
 static int remote_get(remote *rm, const uint8_t key[KEY_LEN], void **rec,
 		      size_t *reclen)
 {
@@ -376,6 +376,7 @@ static int remote_get(remote *rm, const uint8_t key[KEY_LEN], void **rec,
 		remote_count(rm, &rm->stats.damaged);
 		log_warn("remote: damaged record %s: %s; not served, "
 			 "recomputed", name, why);
+		rc = -EBADMSG;
 	}
 	freeReplyObject(r);
 	return rc;
@@ -444,7 +445,6 @@ static int remote_lease_take(remote *rm, struct remote_claim *cl)
 			pthread_mutex_lock(&rm->lock);
 			cl->next = rm->leases;
 			rm->leases = cl;
-			rm->stats.leases++;
 			pthread_cond_signal(&rm->tick);
 			pthread_mutex_unlock(&rm->lock);
 			return 0;
@@ -552,6 +552,28 @@ static void *remote_renew_main(void *arg)
 	}
 	pthread_mutex_unlock(&rm->lock);
 	return NULL;
+}
+
+/* Just after cl's lease was taken: the holder before may have stored the
+ * value and released the lease between this machine's GET and its SET
+ * NX.  Looks again (not after a damaged value, logged once: that
+ * window is left open, at worst a second computation): 0 and the record
+ * in *rec (the lease is then released), else -ENOENT, the lease kept and
+ * counted. */
+static int remote_recheck(remote *rm, struct remote_claim *cl, int damaged,
+			  void **rec, size_t *reclen)
+{
+	char name[REMOTE_NAME_MAX], token[REMOTE_TOKEN_MAX];
+
+	if (damaged || remote_get(rm, cl->key, rec, reclen) != 0) {
+		remote_count(rm, &rm->stats.leases);
+		return -ENOENT;
+	}
+	remote_lease_unlink(rm, cl);
+	remote_name(rm, 'l', cl->key, name);
+	remote_token_text(cl->token, token);
+	remote_lease_script(rm, remote_lua_release, name, token, NULL);
+	return 0;
 }
 
 /* ---- waiting ------------------------------------------------------------ */
@@ -850,7 +872,7 @@ int remote_fetch(remote *rm, const uint8_t key[KEY_LEN], int wait,
 		 struct remote_claim *cl, void **rec, size_t *reclen)
 {
 	redisContext *sub = NULL;
-	int rc, missed = 0;
+	int rc, missed = 0, damaged;
 
 	memset(cl, 0, sizeof(*cl));
 	memcpy(cl->key, key, KEY_LEN);
@@ -868,10 +890,15 @@ int remote_fetch(remote *rm, const uint8_t key[KEY_LEN], int wait,
 			cl->outcome = REMOTE_HIT;
 			break;
 		}
-		if (rc != -ENOENT)
+		if (rc != -ENOENT && rc != -EBADMSG)
 			break;
 		missed = 1;
+		damaged = rc == -EBADMSG;
 		rc = remote_lease_take(rm, cl);
+		if (rc == 0 && remote_recheck(rm, cl, damaged, rec, reclen) == 0) {
+			cl->outcome = REMOTE_HIT;
+			break;
+		}
 		if (rc == 0)
 			cl->outcome = REMOTE_LEASED;
 		if (rc == -EBUSY && !wait)
@@ -1065,8 +1092,15 @@ out_close_pipes:
 
 void remote_close(remote *rm)
 {
+	struct remote_stats st;
+
 	if (!rm)
 		return;
+	remote_get_stats(rm, &st);
+	log_info("remote: %s: %" PRIu64 " hits, %" PRIu64 " misses, %" PRIu64
+		 " leases taken, %" PRIu64 " waits, %" PRIu64 " damaged, %"
+		 PRIu64 " errors", rm->where, st.hits, st.misses, st.leases,
+		 st.waited, st.damaged, st.errors);
 	pthread_mutex_lock(&rm->lock);
 	rm->closing = 1;
 	pthread_cond_signal(&rm->tick);

@@ -95,7 +95,8 @@ struct remote_stats {
  * errno of pipe(2) or pthread_create(3). */
 int remote_open(const struct remote_cfg *cfg, remote **out);
 
-/* Stops the lease renewer and frees; remote_close(NULL) is a no-op. */
+/* Logs the counters (one info line), stops the tier's threads and
+ * frees; remote_close(NULL) is a no-op. */
 void remote_close(remote *rm);
 
 /* Wakes every waiting remote_fetch() (they answer REMOTE_LOCAL) and makes
