@@ -5,6 +5,8 @@ benchmark (tests/test_remote.py, tests/bench/remote.py).
     r.start(); r.url                # "redis://127.0.0.1:PORT"
     r.call("KEYS", "*")             # a reply: bytes, int, list, None, or
                                     # RedisError for an error reply
+    r.call("KEYS", "*", db=3)       # in database 3
+    r.unix_url                      # "unix:DIR/redis.sock"
     r.kill(); r.start()             # SIGKILL, then again on the same port
     r.pause(); r.resume()           # SIGSTOP / SIGCONT: a server that
                                     # answers nothing for a while
@@ -81,12 +83,16 @@ class _Reader:
         raise ConnectionError(f"bad RESP line {line!r}")
 
 
-def call(port, *args, password=None, timeout=5.0):
-    """One command on a new connection to 127.0.0.1:port."""
+def call(port, *args, password=None, db=0, timeout=5.0):
+    """One command on a new connection to 127.0.0.1:port, in database
+    db."""
     with socket.create_connection(("127.0.0.1", port), timeout) as s:
         r = _Reader(s)
         if password is not None:
             s.sendall(_encode(["AUTH", password]))
+            r.reply()
+        if db:
+            s.sendall(_encode(["SELECT", db]))
             r.reply()
         s.sendall(_encode(list(args)))
         return r.reply()
@@ -104,10 +110,17 @@ class RedisServer:
     def url(self):
         return f"redis://127.0.0.1:{self.port}"
 
+    @property
+    def unix_url(self):
+        """The same server through its Unix socket (mode 0700)."""
+        return f"unix:{self.dir}/redis.sock"
+
     def start(self, timeout=10.0):
         args = ["redis-server", "--bind", "127.0.0.1", "--port",
                 str(self.port), "--dir", self.dir, "--save", "",
                 "--appendonly", "no", "--protected-mode", "yes",
+                "--unixsocket", os.path.join(self.dir, "redis.sock"),
+                "--unixsocketperm", "700",
                 "--loglevel", "warning", "--logfile",
                 os.path.join(self.dir, "redis.log")]
         if self.password is not None:
@@ -127,8 +140,8 @@ class RedisServer:
                                    f"not start (see {self.dir}/redis.log)")
             time.sleep(0.02)
 
-    def call(self, *args):
-        return call(self.port, *args, password=self.password)
+    def call(self, *args, db=0):
+        return call(self.port, *args, password=self.password, db=db)
 
     def kill(self):
         """SIGKILL, as a crash or a power cut would."""

@@ -247,6 +247,30 @@ def test_readonly_publishes_nothing(mount_factory, data, redis):
     assert sorted(redis.call("KEYS", "*")) == before   # nothing written
 
 
+def test_unix_socket_database_and_max_value(mount_factory, data, redis):
+    """unix: URLs and /DB reach the same data; a record larger than
+    remote_max_value stays local, a smaller one is shared."""
+    opts = ["delay=0.1", "remote_max_value=200"]
+    a = mount_factory(data=data, opts=[f"remote={redis.url}/3", *opts])
+    b = mount_factory(data=data, opts=[f"remote={redis.unix_url}", *opts])
+    c = mount_factory(data=data, opts=[f"remote={redis.url}/3", *opts])
+    assert a.read("column/col1") == column_bytes(1)    # 1024-byte record
+    assert float(a.read("max/col1")) == (NROWS - 1) * 0.5 + 1
+    assert re.search(r"remote: memofs:v:\w+: 1024 bytes, above "
+                     r"remote_max_value: kept local", a.log()), a.log()
+    assert len(redis.call("KEYS", "memofs:v:*", db=3)) == 1  # max only
+    assert redis.call("KEYS", "*") == []                     # not db 0
+    assert float(c.read("max/col1")) == (NROWS - 1) * 0.5 + 1
+    assert c.count("max", "col1") == 0                       # shared
+    assert c.read("column/col1") == column_bytes(1)
+    assert c.count("column", "col1") == 1                    # local
+    assert b.read("column/col1") == column_bytes(1)          # db 0
+    assert b.count("column", "col1") == 1
+    assert len(redis.call("KEYS", "memofs:v:*")) == 0
+    assert float(b.read("max/col1")) == (NROWS - 1) * 0.5 + 1
+    assert len(redis.call("KEYS", "memofs:v:*")) == 1
+
+
 def test_unreachable_redis_at_mount(mount_factory, data):
     port = free_port()                        # nothing listens there
     m = mount_factory(data=data, opts=[f"remote=redis://127.0.0.1:{port}",

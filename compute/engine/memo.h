@@ -12,7 +12,11 @@
  *   - the key holds the function's version as it is now
  *     (reg_fn_version_now()); a computation during which that changed
  *     fails (-EIO, logged) and is not cached;
- *   - a damaged stored record is recomputed, never served.
+ *   - a damaged stored record is recomputed, never served;
+ *   - with a remote tier (memo_set_remote()), the same across machines:
+ *     a result is computed once among the machines sharing the tier, and
+ *     a pool job does not hold its worker while another machine computes
+ *     its result.
  * Every function here may be called from any thread.  Callbacks are never
  * called with a memo lock held.
  */
