@@ -130,14 +130,15 @@ static int mfs_open_store(struct mfs_start *s, store **st, char *err,
 	return rc;
 }
 
-/* Reads the Redis password from path into buf (bufsize bytes): the
- * whole file but one final newline.  Like ssh with a private key,
+/* Reads a secret (what: "remote password file"...) from path into buf
+ * (bufsize bytes, NUL-terminated): the whole file but one final newline,
+ * min to bufsize - 1 bytes on one line.  Like ssh with a private key,
  * refuses a file that is not regular or that group or others may read
- * or write.  0, or -1 with err filled ("PATH: what"). */
-static int mfs_read_password(const char *path, char *buf, size_t bufsize,
-			     char *err, size_t errlen)
+ * or write.  0, or -1 with err filled ("PATH: what: why"). */
+static int mfs_read_secret(const char *path, const char *what, size_t min,
+			   char *buf, size_t bufsize, char *err,
+			   size_t errlen)
 {
-	static const char what[] = "remote password file";
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	struct stat sb;
 	char *text = NULL;
@@ -159,11 +160,15 @@ static int mfs_read_password(const char *path, char *buf, size_t bufsize,
 	rc = util_file_read_fd(fd, 64, bufsize - 1, &text, &len);
 	if (rc == 0 && len && text[len - 1] == '\n')
 		len--;
-	if (rc || len == 0 || len >= bufsize || memchr(text, '\0', len) ||
+	if (rc || len < min || len >= bufsize || memchr(text, '\0', len) ||
 	    memchr(text, '\n', len)) {
-		util_path_error(err, errlen, path, -1, "%s: %s", what,
-				rc ? strerror(-rc) : "expected one line of 1 "
-				"to 512 bytes");
+		if (rc)
+			util_path_error(err, errlen, path, -1, "%s: %s", what,
+					strerror(-rc));
+		else
+			util_path_error(err, errlen, path, -1, "%s: expected "
+					"one line of %zu to %zu bytes", what,
+					min, bufsize - 1);
 		rc = -1;
 		goto out_free;
 	}
@@ -185,7 +190,7 @@ out_close:
 static int mfs_open_remote(const struct mfs_opts *o, remote **rm, char *err,
 			   size_t errlen)
 {
-	char password[REMOTE_PASSWORD_MAX + 1];
+	char password[REMOTE_PASSWORD_MAX + 1], key[REMOTE_KEY_MAX + 1];
 	struct remote_cfg cfg = {
 		.url = o->remote_url,
 		.prefix = o->remote_prefix ? o->remote_prefix : "memofs",
@@ -198,17 +203,30 @@ static int mfs_open_remote(const struct mfs_opts *o, remote **rm, char *err,
 	*rm = NULL;
 	if (!o->remote)
 		return 0;
+	rc = 0;
 	if (o->remote_password_file) {
-		if (mfs_read_password(o->remote_password_file, password,
-				      sizeof(password), err, errlen) != 0)
-			return -EINVAL;
+		rc = mfs_read_secret(o->remote_password_file,
+				     "remote password file", 1, password,
+				     sizeof(password), err, errlen);
 		cfg.password = password;
 	}
-	rc = remote_open(&cfg, rm);
+	if (rc == 0 && o->remote_key_file) {
+		rc = mfs_read_secret(o->remote_key_file, "remote key file",
+				     REMOTE_KEY_MIN, key, sizeof(key), err,
+				     errlen);
+		cfg.key = key;
+		cfg.key_len = strlen(key);
+	}
+	if (rc == 0) {
+		rc = remote_open(&cfg, rm);
+		if (rc)
+			snprintf(err, errlen, "cannot start the remote tier: "
+				 "%s", strerror(-rc));
+	} else {
+		rc = -EINVAL;
+	}
 	explicit_bzero(password, sizeof(password));
-	if (rc)
-		snprintf(err, errlen, "cannot start the remote tier: %s",
-			 strerror(-rc));
+	explicit_bzero(key, sizeof(key));
 	return rc;
 }
 

@@ -100,7 +100,9 @@ void mfs_opts_usage(const char *progname)
 	       "  -o remote_timeout=MS  per Redis call (default 1000)\n"
 	       "  -o remote_max_value=SIZE  larger results stay local\n"
 	       "                     (bytes, or with K, M, G; default 64M)\n"
-	       "  -o remote_password_file=PATH  Redis password (mode 0600)\n",
+	       "  -o remote_password_file=PATH  Redis password (mode 0600)\n"
+	       "  -o remote_key_file=PATH  shared secret that signs values\n"
+	       "                     (mode 0600, the same on every machine)\n",
 	       progname, progname);
 }
 
@@ -301,12 +303,13 @@ static int mfs_parse_remote_opt(struct mfs_opts *o, const char *opt,
 			return mfs_fail(err, errlen, "remote_max_value=%s: "
 					"expected bytes (or K, M, G) from 1 "
 					"to 512M", show);
-	} else if (v && strcmp(opt, "remote_password_file") == 0) {
+	} else if (v && (strcmp(opt, "remote_password_file") == 0 ||
+			 strcmp(opt, "remote_key_file") == 0)) {
 		if (!*v)
-			return mfs_fail(err, errlen, "%s",
-					"remote_password_file=: expected a "
-					"file");
-		return mfs_set_string(&o->remote_password_file, v);
+			return mfs_fail(err, errlen, "%s=: expected a file",
+					opt);
+		return mfs_set_string(opt[7] == 'p' ? &o->remote_password_file
+						    : &o->remote_key_file, v);
 	} else {
 		return 1;
 	}
@@ -546,5 +549,6 @@ void mfs_opts_free(struct mfs_opts *o)
 	free(o->kernel_flags);
 	free(o->remote_prefix);
 	free(o->remote_password_file);
+	free(o->remote_key_file);
 	memset(o, 0, sizeof(*o));
 }

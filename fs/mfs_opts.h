@@ -56,6 +56,7 @@ struct mfs_opts {
 	size_t remote_max_value;	/* -o remote_max_value=SIZE (default
 					 * REMOTE_MAX_VALUE) */
 	char *remote_password_file;	/* -o remote_password_file=PATH */
+	char *remote_key_file;	/* -o remote_key_file=PATH */
 	int remote_extra;	/* remote_* options seen (they need remote) */
 };
 

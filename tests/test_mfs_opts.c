@@ -174,7 +174,8 @@ static void test_remote(void)
 				      "remote_prefix=team.a,remote_readonly",
 				      "-o", "remote_timeout=250,"
 				      "remote_max_value=16M,"
-				      "remote_password_file=/etc/pw", "/m")),
+				      "remote_password_file=/etc/pw,"
+				      "remote_key_file=/etc/k", "/m")),
 		  0);
 	CHECK(o.remote && !o.remote_url.is_unix && o.remote_readonly);
 	CHECK_STR(o.remote_url.host, "10.0.0.5");
@@ -184,6 +185,7 @@ static void test_remote(void)
 	CHECK_INT(o.remote_timeout_ms, 250);
 	CHECK_INT(o.remote_max_value, 16u << 20);
 	CHECK_STR(o.remote_password_file, "/etc/pw");
+	CHECK_STR(o.remote_key_file, "/etc/k");
 	mfs_opts_free(&o);
 	CHECK_INT(parse(&o, err, ARGS("-o", "remote=unix:/run/r.sock,"
 				      "remote_max_value=512M", "/m")), 0);
@@ -228,10 +230,13 @@ static void test_remote(void)
 		       "99999999999999999999", "/m"), "remote_max_value=");
 	check_bad(ARGS("-o", "remote=redis://h,remote_password_file=", "/m"),
 		  "remote_password_file=");
+	check_bad(ARGS("-o", "remote=redis://h,remote_key_file=", "/m"),
+		  "remote_key_file=");
 	/* remote_* without remote=URL. */
 	check_bad(ARGS("-o", "remote_readonly", "/m"), "need -o remote");
 	check_bad(ARGS("-o", "remote_timeout=1000", "/m"), "need -o remote");
 	check_bad(ARGS("-o", "remote_prefix=x", "/m"), "need -o remote");
+	check_bad(ARGS("-o", "remote_key_file=/k", "/m"), "need -o remote");
 }
 
 int main(void)

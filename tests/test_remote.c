@@ -212,10 +212,11 @@ static redisReply *redis_do(const char *fmt, const void *a, size_t alen)
 	return r;
 }
 
-static remote *tier(const char *path, int readonly)
+static remote *tier_keyed(const char *path, int readonly, const char *key)
 {
 	struct remote_cfg cfg = { .prefix = "t", .readonly = readonly,
-				  .timeout_ms = 500, .max_value = 1 << 20 };
+				  .timeout_ms = 500, .max_value = 1 << 20,
+				  .key = key, .key_len = key ? strlen(key) : 0 };
 	char why[128];
 	char url[400];
 	remote *rm = NULL;
@@ -224,6 +225,11 @@ static remote *tier(const char *path, int readonly)
 	CHECK_INT(remote_url_parse(url, &cfg.url, why, sizeof(why)), 0);
 	CHECK_INT(remote_open(&cfg, &rm), 0);
 	return rm;
+}
+
+static remote *tier(const char *path, int readonly)
+{
+	return tier_keyed(path, readonly, NULL);
 }
 
 struct fetcher {
@@ -354,6 +360,80 @@ static void test_foreign_lease(void)
 		CHECK_INT(cl.outcome, REMOTE_LOCAL);
 	}
 	remote_close(a);
+}
+
+/* rm refuses the value of key: it takes the lease to compute it (and
+ * gives it back, as a failed computation would). */
+static void expect_refused(remote *rm, const uint8_t key[KEY_LEN])
+{
+	struct remote_claim cl;
+	void *rec;
+	size_t len;
+
+	CHECK_INT(remote_fetch(rm, key, 0, &cl, &rec, &len), 0);
+	CHECK_INT(cl.outcome, REMOTE_LEASED);
+	remote_finish(rm, &cl, NULL, 0, 0);
+}
+
+/* With a key, a value is the record and its HMAC: another key, no key, a
+ * value moved to another name or a forged MAC are all damage; the right
+ * key serves it. */
+static void test_keyed_values(void)
+{
+	remote *k1 = tier_keyed(sock, 0, "0123456789abcdef-one");
+	remote *k1b = tier_keyed(sock, 0, "0123456789abcdef-one");
+	remote *k2 = tier_keyed(sock, 0, "0123456789abcdef-two");
+	remote *plain = tier(sock, 0);
+	struct remote_claim cl;
+	struct remote_stats st;
+	uint8_t key[KEY_LEN], moved[KEY_LEN];
+	char hex[2 * KEY_LEN + 1], hex2[2 * KEY_LEN + 1], cmd[128];
+	redisReply *val;
+	store_rec view;
+	char why[96];
+	void *rec;
+	size_t len;
+
+	memset(key, 40, KEY_LEN);
+	memset(moved, 41, KEY_LEN);
+	key_hex(key, hex);
+	key_hex(moved, hex2);
+	CHECK_INT(remote_fetch(k1, key, 1, &cl, &rec, &len), 0);
+	CHECK_INT(cl.outcome, REMOTE_LEASED);
+	remote_finish(k1, &cl, "42\n", 3, 0);
+	val = redis_do("GET t:v:%b", hex, 2 * KEY_LEN);
+	CHECK(val && val->type == REDIS_REPLY_STRING &&
+	      val->len == 40 + 3 + REMOTE_MAC_LEN);
+	/* The same key on another machine: served, the record alone. */
+	CHECK_INT(remote_fetch(k1b, key, 0, &cl, &rec, &len), 0);
+	CHECK_INT(cl.outcome, REMOTE_HIT);
+	CHECK_INT(len, 43);
+	CHECK_INT(store_rec_verify(rec, len, &view, why, sizeof(why)), 0);
+	free(rec);
+	/* Another key, or none: damage (and each then takes the lease). */
+	expect_refused(k2, key);
+	expect_refused(plain, key);
+	/* The genuine value moved under another name: damage. */
+	snprintf(cmd, sizeof(cmd), "SET t:v:%s %%b", hex2);
+	freeReplyObject(redis_do(cmd, val->str, val->len));
+	expect_refused(k1b, moved);
+	/* A flipped MAC byte: damage. */
+	val->str[val->len - 1] ^= 1;
+	snprintf(cmd, sizeof(cmd), "SET t:v:%s %%b", hex);
+	freeReplyObject(redis_do(cmd, val->str, val->len));
+	expect_refused(k1b, key);
+	freeReplyObject(val);
+	remote_get_stats(k1b, &st);
+	CHECK_INT(st.damaged, 2);
+	CHECK_INT(st.hits, 1);
+	remote_get_stats(k2, &st);
+	CHECK_INT(st.damaged, 1);
+	remote_get_stats(plain, &st);
+	CHECK_INT(st.damaged, 1);
+	remote_close(k1);
+	remote_close(k1b);
+	remote_close(k2);
+	remote_close(plain);
 }
 
 /* readonly: no lease, no value. */
@@ -718,6 +798,7 @@ int main(void)
 	test_damaged_value();
 	test_readonly();
 	test_foreign_lease();
+	test_keyed_values();
 	test_unreachable();
 	test_cancel_wakes_waiter();
 	test_busy_and_watch();

@@ -233,6 +233,40 @@ def test_damaged_remote_value_is_recomputed(mount_factory, data, redis,
     assert c.count("column", "col1") == 0
 
 
+@pytest.mark.parametrize("keyed", [True, False])
+def test_moved_record_needs_remote_key_file(mount_factory, data, redis,
+                                            tmp_path, keyed):
+    """A genuine record moved under another result's key passes the XXH3
+    checksum: with remote_key_file its MAC (bound to the key's name) is
+    refused and the result recomputed; without one it is served, as the
+    README says."""
+    extra = []
+    if keyed:
+        key = tmp_path / "key"
+        key.write_text("a shared secret of 32 bytes.....\n")
+        key.chmod(0o600)
+        extra = [f"remote_key_file={key}"]
+    a, b = machines(mount_factory, data, redis, 2, extra=extra)
+    assert a.read("column/col1") == column_bytes(1)
+    assert a.read("column/col2") == column_bytes(2)
+    keys = remote_keys(redis, "v")
+    assert len(keys) == 2
+    # Swap the two records: col1's key then holds col2's record and the
+    # other way round.
+    v = {k: redis.call("GET", k) for k in keys}
+    ka, kb = keys
+    redis.call("SET", ka, v[kb])
+    redis.call("SET", kb, v[ka])
+    got1, got2 = b.read("column/col1"), b.read("column/col2")
+    if keyed:
+        assert (got1, got2) == (column_bytes(1), column_bytes(2))
+        assert computed([b], "col1") + computed([b], "col2") == 2
+        assert b.log().count("MAC mismatch") == 2
+    else:
+        assert (got1, got2) == (column_bytes(2), column_bytes(1))
+        assert computed([b], "col1") + computed([b], "col2") == 0
+
+
 def test_readonly_publishes_nothing(mount_factory, data, redis):
     a, = machines(mount_factory, data, redis, 1)
     ro, = machines(mount_factory, data, redis, 1, extra=["remote_readonly"])
@@ -313,10 +347,12 @@ def test_bad_remote_options(mount_factory, data, tmp_path):
     pw.write_text("x\n")
     pw.chmod(0o644)
     empty, long, two = tmp_path / "empty", tmp_path / "long", tmp_path / "two"
+    short = tmp_path / "short"
     empty.write_text("")
     long.write_text("x" * 513)
     two.write_text("a\nb\n")
-    for f in (empty, long, two):
+    short.write_text("fifteen bytes..\n")
+    for f in (empty, long, two, short):
         f.chmod(0o600)
     cases = [
         ("remote=redis://u:p@h:1", "password"),
@@ -338,6 +374,8 @@ def test_bad_remote_options(mount_factory, data, tmp_path):
         (f"remote=redis://h,remote_password_file={empty}", "one line"),
         (f"remote=redis://h,remote_password_file={long}", "one line"),
         (f"remote=redis://h,remote_password_file={two}", "one line"),
+        (f"remote=redis://h,remote_key_file={short}", "16 to 512"),
+        (f"remote=redis://h,remote_key_file={pw}", "chmod 600"),
     ]
     for opts, word in cases:
         r = mount_factory.run(["-f", "-o", opts, str(data), str(mnt)])

@@ -37,6 +37,10 @@
 #include <unistd.h>
 
 #include <hiredis/hiredis.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
 
 #include "engine/remote.h"
 #include "engine/store.h"
@@ -75,6 +79,8 @@ struct remote {
 	struct remote_cfg cfg;		/* strings point to the copies below */
 	char prefix[REMOTE_PREFIX_MAX + 1];
 	char *password;			/* or NULL; wiped at close */
+	unsigned char *key;		/* or NULL; wiped at close */
+	EVP_MAC *hmac;			/* with key: OpenSSL's HMAC */
 	char where[REMOTE_WHERE_MAX];	/* the URL, for log lines */
 	struct timeval timeout;
 	uint64_t token_base;		/* random: tokens differ by machine */
@@ -346,6 +352,56 @@ static redisReply *remote_cmdv(remote *rm, int argc, const char **argv,
 
 /* ---- values ------------------------------------------------------------- */
 
+/* HMAC-SHA256(rm->key, name || rec[0..len)) into mac.  0 or -EIO. */
+static int remote_mac(const remote *rm, const char *name, const void *rec,
+		      size_t len, unsigned char mac[REMOTE_MAC_LEN])
+{
+	char digest[] = "SHA256";
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest,
+						 0),
+		OSSL_PARAM_construct_end(),
+	};
+	EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(rm->hmac);
+	size_t n = 0;
+	int ok;
+
+	ok = ctx && EVP_MAC_init(ctx, rm->key, rm->cfg.key_len, params) &&
+	     EVP_MAC_update(ctx, (const unsigned char *)name, strlen(name)) &&
+	     EVP_MAC_update(ctx, rec, len) &&
+	     EVP_MAC_final(ctx, mac, &n, REMOTE_MAC_LEN) &&
+	     n == REMOTE_MAC_LEN;
+	EVP_MAC_CTX_free(ctx);
+	return ok ? 0 : -EIO;
+}
+
+/* The record in a value of len bytes: len itself without a key; with
+ * one, len less the MAC, which must be right for name (else -EBADMSG,
+ * why filled). */
+static int remote_unseal(const remote *rm, const char *name,
+			 const void *val, size_t len, size_t *reclen,
+			 char *why, size_t whylen)
+{
+	unsigned char mac[REMOTE_MAC_LEN];
+
+	*reclen = len;
+	if (!rm->key)
+		return 0;
+	if (len < REMOTE_MAC_LEN) {
+		snprintf(why, whylen, "no MAC (remote_key_file)");
+		return -EBADMSG;
+	}
+	*reclen = len - REMOTE_MAC_LEN;
+	if (remote_mac(rm, name, val, *reclen, mac) != 0 ||
+	    CRYPTO_memcmp(mac, (const char *)val + *reclen,
+			  REMOTE_MAC_LEN) != 0) {
+		snprintf(why, whylen, "MAC mismatch (forged, moved, or "
+			 "another remote_key_file)");
+		return -EBADMSG;
+	}
+	return 0;
+}
+
 /* GET of key's record: 0 and a verified copy in *rec; -ENOENT when there
  * is none; -EBADMSG for a damaged one (logged, counted); -EIO when the
  * tier is down; -ENOMEM. */
@@ -358,17 +414,21 @@ static int remote_get(remote *rm, const uint8_t key[KEY_LEN], void **rec,
 	redisReply *r;
 	int rc = -ENOENT;
 
+	size_t len = 0;
+
 	remote_name(rm, 'v', key, name);
 	r = remote_cmdv(rm, 2, argv, NULL, 0);
 	if (!r)
 		return -EIO;
 	if (r->type == REDIS_REPLY_STRING &&
-	    store_rec_verify(r->str, r->len, &view, why, sizeof(why)) == 0) {
-		*rec = malloc(r->len ? r->len : 1);
+	    remote_unseal(rm, name, r->str, r->len, &len, why,
+			  sizeof(why)) == 0 &&
+	    store_rec_verify(r->str, len, &view, why, sizeof(why)) == 0) {
+		*rec = malloc(len ? len : 1);
 		rc = *rec ? 0 : -ENOMEM;
 		if (*rec) {
-			memcpy(*rec, r->str, r->len);
-			*reclen = r->len;
+			memcpy(*rec, r->str, len);
+			*reclen = len;
 		}
 	} else if (r->type != REDIS_REPLY_NIL) {
 		if (r->type != REDIS_REPLY_STRING)
@@ -927,6 +987,22 @@ int remote_fetch(remote *rm, const uint8_t key[KEY_LEN], int wait,
 	return rc;
 }
 
+/* Appends the MAC of name and the record *rec (reclen bytes, malloc'd)
+ * to it.  0, -ENOMEM or -EIO. */
+static int remote_seal(const remote *rm, const char *name, void **rec,
+		       size_t *reclen)
+{
+	unsigned char *p = realloc(*rec, *reclen + REMOTE_MAC_LEN);
+
+	if (!p)
+		return -ENOMEM;
+	*rec = p;
+	if (remote_mac(rm, name, p, *reclen, p + *reclen) != 0)
+		return -EIO;
+	*reclen += REMOTE_MAC_LEN;
+	return 0;
+}
+
 /* Stores the record of data under cl's key, unless it is larger than
  * max_value. */
 static void remote_publish(remote *rm, const struct remote_claim *cl,
@@ -940,6 +1016,8 @@ static void remote_publish(remote *rm, const struct remote_claim *cl,
 	int rc = store_rec_encode(data, len, compute_ns, &rec, &reclen);
 
 	remote_name(rm, 'v', cl->key, name);
+	if (rc == 0 && rm->key)
+		rc = remote_seal(rm, name, &rec, &reclen);
 	if (rc == 0 && reclen > rm->cfg.max_value)
 		log_info("remote: %s: %zu bytes, above remote_max_value: kept "
 			 "local", name, reclen);
@@ -1021,6 +1099,20 @@ static void remote_ping(remote *rm)
 	freeReplyObject(r);
 }
 
+/* Wipes and frees the password and the key. */
+static void remote_free_secrets(remote *rm)
+{
+	if (rm->password) {
+		explicit_bzero(rm->password, strlen(rm->password));
+		free(rm->password);
+	}
+	if (rm->key) {
+		explicit_bzero(rm->key, rm->cfg.key_len);
+		free(rm->key);
+	}
+	EVP_MAC_free(rm->hmac);
+}
+
 int remote_open(const struct remote_cfg *cfg, remote **out)
 {
 	remote *rm = calloc(1, sizeof(*rm));
@@ -1036,9 +1128,17 @@ int remote_open(const struct remote_cfg *cfg, remote **out)
 	rm->cfg.prefix = rm->prefix;
 	rm->password = cfg->password ? strdup(cfg->password) : NULL;
 	rm->cfg.password = rm->password;
-	if (cfg->password && !rm->password) {
-		free(rm);
-		return -ENOMEM;
+	if (cfg->key) {
+		rm->key = malloc(cfg->key_len);
+		rm->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+		if (rm->key)
+			memcpy(rm->key, cfg->key, cfg->key_len);
+	}
+	rm->cfg.key = rm->key;
+	if ((cfg->password && !rm->password) ||
+	    (cfg->key && (!rm->key || !rm->hmac))) {
+		rc = cfg->key && rm->key && !rm->hmac ? -ENOSYS : -ENOMEM;
+		goto out_free;
 	}
 	remote_where(rm);
 	rm->timeout.tv_sec = cfg->timeout_ms / 1000;
@@ -1085,7 +1185,8 @@ out_close_pipes:
 		if (rm->wake_fd[i] >= 0)
 			close(rm->wake_fd[i]);
 	}
-	free(rm->password);
+out_free:
+	remote_free_secrets(rm);
 	free(rm);
 	return rc;
 }
@@ -1115,10 +1216,7 @@ void remote_close(remote *rm)
 		close(rm->cancel_fd[i]);
 		close(rm->wake_fd[i]);
 	}
-	if (rm->password) {
-		explicit_bzero(rm->password, strlen(rm->password));
-		free(rm->password);
-	}
+	remote_free_secrets(rm);
 	pthread_cond_destroy(&rm->tick);
 	pthread_mutex_destroy(&rm->lock);
 	free(rm);

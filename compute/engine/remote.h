@@ -17,6 +17,13 @@
  * With readonly, nothing is ever written to Redis: no value, no lease, no
  * message; a lease another machine holds is still waited for.
  *
+ * With a key (remote_key_file, the same secret on every machine), a value
+ * is the record followed by HMAC-SHA256(key, Redis key name || record):
+ * a value without a valid MAC for its own name (forged, or a genuine one
+ * copied from another key) is damaged, never served.  Without one, the
+ * XXH3 checksum catches damage only: anyone who can write to Redis can
+ * write a record that passes.
+ *
  * Failures never fail a read: Redis unreachable, slow (remote_timeout),
  * refusing (AUTH, a full memory) or restarted makes remote_fetch()
  * answer REMOTE_LOCAL (compute here) and the tier "down": one warning
@@ -46,6 +53,9 @@
 #define REMOTE_MAX_VALUE (64u << 20)	/* default remote_max_value */
 #define REMOTE_VALUE_LIMIT (512u << 20)	/* Redis's largest string */
 #define REMOTE_PASSWORD_MAX 512
+#define REMOTE_KEY_MIN 16	/* remote_key_file: bytes of secret */
+#define REMOTE_KEY_MAX 512
+#define REMOTE_MAC_LEN 32	/* HMAC-SHA256 after a keyed value */
 
 typedef struct remote remote;
 
@@ -56,6 +66,9 @@ struct remote_cfg {
 	unsigned timeout_ms;	/* connect and each command; > 0 */
 	size_t max_value;	/* larger records are not published */
 	const char *password;	/* AUTH, or NULL */
+	const void *key;	/* the shared secret of remote_key_file, or
+				 * NULL: values carry no MAC */
+	size_t key_len;		/* REMOTE_KEY_MIN..REMOTE_KEY_MAX */
 };
 
 /* What remote_fetch() found. */
@@ -88,8 +101,8 @@ struct remote_stats {
 	uint64_t errors;	/* failed Redis calls (connection, timeout) */
 };
 
-/* Makes the tier for cfg (copied; cfg->password is copied and wiped by
- * remote_close()) and tries to reach Redis once, logging one line when it
+/* Makes the tier for cfg (copied; cfg->password and cfg->key are copied
+ * and wiped by remote_close()) and tries to reach Redis once, logging one line when it
  * cannot: an unreachable Redis is no error (the tier retries later).
  * Returns 0 and *out (caller frees with remote_close()), -ENOMEM, or the
  * errno of pipe(2) or pthread_create(3). */

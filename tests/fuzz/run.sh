@@ -80,7 +80,7 @@ includes() {
 libs() {
 	case $1 in
 	csv | npy) echo -lxxhash -lm ;;
-	path) echo -lrocksdb -lhiredis -lxxhash -lm -lpthread ;;
+	path) echo -lrocksdb -lhiredis -lcrypto -lxxhash -lm -lpthread ;;
 	fmt) echo -lm ;;
 	cmdfile) echo -lxxhash -lm ;;
 	remote_url) echo ;;
