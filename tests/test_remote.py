@@ -292,7 +292,11 @@ def test_unix_socket_database_and_max_value(mount_factory, data, redis):
     assert float(a.read("max/col1")) == (NROWS - 1) * 0.5 + 1
     assert re.search(r"remote: memofs:v:\w+: 1024 bytes, above "
                      r"remote_max_value: kept local", a.log()), a.log()
-    assert len(redis.call("KEYS", "memofs:v:*", db=3)) == 1  # max only
+    values = sorted(redis.call("GET", k, db=3)
+                    for k in redis.call("KEYS", "memofs:v:*", db=3))
+    assert len(values) == 2                                  # in db 3
+    assert values[1] == b"memofs: computed locally\n"        # column's
+    assert values[0].startswith(b"MFS\0")                     # max's
     assert redis.call("KEYS", "*") == []                     # not db 0
     assert float(c.read("max/col1")) == (NROWS - 1) * 0.5 + 1
     assert c.count("max", "col1") == 0                       # shared
@@ -300,9 +304,28 @@ def test_unix_socket_database_and_max_value(mount_factory, data, redis):
     assert c.count("column", "col1") == 1                    # local
     assert b.read("column/col1") == column_bytes(1)          # db 0
     assert b.count("column", "col1") == 1
-    assert len(redis.call("KEYS", "memofs:v:*")) == 0
+    assert len(redis.call("KEYS", "memofs:v:*")) == 1        # the mark
     assert float(b.read("max/col1")) == (NROWS - 1) * 0.5 + 1
-    assert len(redis.call("KEYS", "memofs:v:*")) == 1
+    assert len(redis.call("KEYS", "memofs:v:*")) == 2
+
+
+def test_too_large_results_computed_at_once(mount_factory, data, redis):
+    """A result above remote_max_value on 3 machines at once: the first
+    computes it, the two others wait for it once, then compute it
+    together, not one after the other."""
+    ms = machines(mount_factory, data, redis, 3, delay="1",
+                  extra=["remote_max_value=200"])
+    t0 = time.monotonic()
+    out = read_all([(m, "column/col3") for m in ms])
+    took = time.monotonic() - t0
+    assert out == [column_bytes(3)] * 3
+    assert computed(ms, "col3") == 3
+    assert took < 2 * 1 + 0.8, took           # not 3 x 1 s
+    c = mount_factory(data=data, opts=[f"remote={redis.url}", "delay=1",
+                                       "remote_max_value=200"])
+    t0 = time.monotonic()
+    assert c.read("column/col3") == column_bytes(3)   # no wait at all
+    assert time.monotonic() - t0 < 1 + 0.5
 
 
 def test_unreachable_redis_at_mount(mount_factory, data):

@@ -63,6 +63,12 @@ static const char remote_lua_release[] =
 	"if redis.call('get',KEYS[1])==ARGV[1] then "
 	"return redis.call('del',KEYS[1]) else return 0 end";
 
+/* The value of a result too large for Redis (remote_max_value): whoever
+ * finds it computes the result locally at once, instead of waiting for
+ * a lease after the other (it is no record: store_rec_verify() would
+ * refuse it). */
+static const char remote_local_mark[] = "memofs: computed locally\n";
+
 /* A parked waiter (remote_watch). */
 struct remote_watch {
 	uint8_t key[KEY_LEN];
@@ -403,8 +409,8 @@ static int remote_unseal(const remote *rm, const char *name,
 }
 
 /* GET of key's record: 0 and a verified copy in *rec; -ENOENT when there
- * is none; -EBADMSG for a damaged one (logged, counted); -EIO when the
- * tier is down; -ENOMEM. */
+ * is none; -EFBIG for remote_local_mark; -EBADMSG for a damaged one
+ * (logged, counted); -EIO when the tier is down; -ENOMEM. */
 static int remote_get(remote *rm, const uint8_t key[KEY_LEN], void **rec,
 		      size_t *reclen)
 {
@@ -421,6 +427,10 @@ static int remote_get(remote *rm, const uint8_t key[KEY_LEN], void **rec,
 	if (!r)
 		return -EIO;
 	if (r->type == REDIS_REPLY_STRING &&
+	    r->len == sizeof(remote_local_mark) - 1 &&
+	    memcmp(r->str, remote_local_mark, r->len) == 0) {
+		rc = -EFBIG;
+	} else if (r->type == REDIS_REPLY_STRING &&
 	    remote_unseal(rm, name, r->str, r->len, &len, why,
 			  sizeof(why)) == 0 &&
 	    store_rec_verify(r->str, len, &view, why, sizeof(why)) == 0) {
@@ -950,9 +960,9 @@ int remote_fetch(remote *rm, const uint8_t key[KEY_LEN], int wait,
 			cl->outcome = REMOTE_HIT;
 			break;
 		}
+		missed |= rc != -EIO;
 		if (rc != -ENOENT && rc != -EBADMSG)
-			break;
-		missed = 1;
+			break;	/* -EFBIG too: compute it here, now */
 		damaged = rc == -EBADMSG;
 		rc = remote_lease_take(rm, cl);
 		if (rc == 0 && remote_recheck(rm, cl, damaged, rec, reclen) == 0) {
@@ -1003,8 +1013,8 @@ static int remote_seal(const remote *rm, const char *name, void **rec,
 	return 0;
 }
 
-/* Stores the record of data under cl's key, unless it is larger than
- * max_value. */
+/* Stores the record of data under cl's key; one larger than max_value
+ * is replaced with remote_local_mark. */
 static void remote_publish(remote *rm, const struct remote_claim *cl,
 			   const void *data, size_t len, uint64_t compute_ns)
 {
@@ -1018,10 +1028,15 @@ static void remote_publish(remote *rm, const struct remote_claim *cl,
 	remote_name(rm, 'v', cl->key, name);
 	if (rc == 0 && rm->key)
 		rc = remote_seal(rm, name, &rec, &reclen);
-	if (rc == 0 && reclen > rm->cfg.max_value)
+	if (rc == 0 && reclen > rm->cfg.max_value) {
 		log_info("remote: %s: %zu bytes, above remote_max_value: kept "
 			 "local", name, reclen);
-	else if (rc)
+		free(rec);
+		rec = strdup(remote_local_mark);
+		reclen = strlen(remote_local_mark);
+		rc = rec ? 0 : -ENOMEM;
+	}
+	if (rc)
 		log_warn("remote: %s: not shared: %s", name, strerror(-rc));
 	else if ((r = remote_cmdv(rm, 3, argv, rec, reclen)) != NULL)
 		freeReplyObject(r);

@@ -14,6 +14,8 @@
  *     and sleeps until that message, the lease's expiry time (its holder
  *     may be dead: one waiter then takes the lease over) or
  *     remote_cancel(); then looks again.
+ * A record larger than max_value is not stored: a short mark takes its
+ * place, and whoever finds it computes the result locally at once.
  * With readonly, nothing is ever written to Redis: no value, no lease, no
  * message; a lease another machine holds is still waited for.
  *
