@@ -232,6 +232,43 @@ static remote *tier(const char *path, int readonly)
 	return tier_keyed(path, readonly, NULL);
 }
 
+/* A record above max_value: a mark in its place, and whoever finds it
+ * computes at once (REMOTE_LOCAL, no lease, no wait). */
+static void test_too_large(void)
+{
+	struct remote_cfg cfg = { .prefix = "t", .timeout_ms = 500,
+				  .max_value = 44 };
+	char big[8] = "1234567", why[128], url[400];
+	struct remote_claim cl;
+	struct remote_stats st;
+	uint8_t key[KEY_LEN];
+	remote *small;
+	void *rec;
+	size_t len;
+
+	snprintf(url, sizeof(url), "unix:%s", sock);
+	CHECK_INT(remote_url_parse(url, &cfg.url, why, sizeof(why)), 0);
+	CHECK_INT(remote_open(&cfg, &small), 0);
+	memset(key, 50, KEY_LEN);
+	CHECK_INT(remote_fetch(small, key, 1, &cl, &rec, &len), 0);
+	CHECK_INT(cl.outcome, REMOTE_LEASED);
+	remote_finish(small, &cl, big, 7, 0);	/* 47 bytes: too large */
+	for (int wait = 0; wait < 2; wait++) {
+		CHECK_INT(remote_fetch(small, key, wait, &cl, &rec, &len), 0);
+		CHECK_INT(cl.outcome, REMOTE_LOCAL);
+	}
+	memset(key, 51, KEY_LEN);
+	CHECK_INT(remote_fetch(small, key, 1, &cl, &rec, &len), 0);
+	remote_finish(small, &cl, big, 4, 0);	/* 44 bytes: shared */
+	CHECK_INT(remote_fetch(small, key, 1, &cl, &rec, &len), 0);
+	CHECK_INT(cl.outcome, REMOTE_HIT);
+	free(rec);
+	remote_get_stats(small, &st);
+	CHECK_INT(st.damaged, 0);
+	CHECK_INT(st.leases, 2);
+	remote_close(small);
+}
+
 struct fetcher {
 	remote *rm;
 	uint8_t key[KEY_LEN];
@@ -799,6 +836,7 @@ int main(void)
 	test_readonly();
 	test_foreign_lease();
 	test_keyed_values();
+	test_too_large();
 	test_unreachable();
 	test_cancel_wakes_waiter();
 	test_busy_and_watch();
