@@ -584,6 +584,21 @@ static struct remote_held *remote_held_copy(remote *rm, size_t *n)
 	return h;
 }
 
+/* Is the lease of token (text) still held here (not finished since)? */
+static int remote_lease_held(remote *rm, const char *token)
+{
+	char text[REMOTE_TOKEN_MAX];
+	int held = 0;
+
+	pthread_mutex_lock(&rm->lock);
+	for (struct remote_claim *cl = rm->leases; cl && !held; cl = cl->next) {
+		remote_token_text(cl->token, text);
+		held = strcmp(text, token) == 0;
+	}
+	pthread_mutex_unlock(&rm->lock);
+	return held;
+}
+
 /* The renewer: every third of REMOTE_LEASE_MS, extends every held lease
  * that is still this machine's. */
 static void *remote_renew_main(void *arg)
@@ -613,7 +628,8 @@ static void *remote_renew_main(void *arg)
 		for (size_t i = 0; i < n; i++)
 			if (remote_lease_script(rm, remote_lua_renew,
 						h[i].name, h[i].token,
-						ms) == 0)
+						ms) == 0 &&
+			    remote_lease_held(rm, h[i].token))
 				log_warn("remote: lease %s lost (expired or "
 					 "Redis restarted); another machine "
 					 "may compute it too", h[i].name);
