@@ -52,6 +52,8 @@
 #define REMOTE_NAME_MAX (REMOTE_PREFIX_MAX + 3 + 2 * KEY_LEN + 1)
 #define REMOTE_WHERE_MAX (REMOTE_HOST_MAX + REMOTE_PATH_MAX + 32)
 #define REMOTE_TOKEN_MAX 17	/* 16 hex digits + NUL */
+/* A parked waiter looks again this long after the lease's expiry. */
+#define REMOTE_EXPIRY_SLACK_MS 50
 
 /* Renews a lease if it is still ours: KEYS[1] the lease, ARGV[1] the
  * token, ARGV[2] the expiry in ms.  1 if renewed, 0 if lost. */
@@ -455,11 +457,12 @@ static int remote_get(remote *rm, const uint8_t key[KEY_LEN], void **rec,
 /* ---- leases ------------------------------------------------------------- */
 
 /* The state of the lease named name: 1 when held (by another machine,
- * for memofs: an expiry of at most REMOTE_LEASE_MS), 0 when there is
+ * for memofs: an expiry of at most REMOTE_LEASE_MS, then in *ttl_ms if
+ * ttl_ms is not NULL), 0 when there is
  * none, -EINVAL when the key is no lease of memofs (no expiry, a longer
  * one, another type: logged; the result is then computed here, so that
  * such a key cannot stall the cluster), -EIO when the tier is down. */
-static int remote_lease_state(remote *rm, const char *name)
+static int remote_lease_state(remote *rm, const char *name, int *ttl_ms)
 {
 	const char *argv[2] = { "PTTL", name };
 	redisReply *r = remote_cmdv(rm, 2, argv, NULL, 0);
@@ -471,21 +474,25 @@ static int remote_lease_state(remote *rm, const char *name)
 	freeReplyObject(r);
 	if (ttl == -2)
 		return 0;
-	if (ttl >= 0 && ttl <= REMOTE_LEASE_MS)
+	if (ttl >= 0 && ttl <= REMOTE_LEASE_MS) {
+		if (ttl_ms)
+			*ttl_ms = (int)ttl;
 		return 1;
+	}
 	log_warn("remote: %s is no lease of memofs (%s); computing locally",
 		 name, ttl == -1 ? "no expiry" : "expiry too far");
 	return -EINVAL;
 }
 
-/* Does another machine hold key's lease now?  1 or 0 (0 too when the
- * tier is down or cancelled, or for a foreign key). */
-static int remote_busy(remote *rm, const uint8_t key[KEY_LEN])
+/* Does another machine hold key's lease now?  1 (and its expiry in
+ * *ttl_ms, if not NULL) or 0 (0 too when the tier is down, or for a
+ * foreign key). */
+static int remote_busy(remote *rm, const uint8_t key[KEY_LEN], int *ttl_ms)
 {
 	char name[REMOTE_NAME_MAX];
 
 	remote_name(rm, 'l', key, name);
-	return remote_lease_state(rm, name) == 1;
+	return remote_lease_state(rm, name, ttl_ms) == 1;
 }
 
 /* Takes key's lease (SET NX PX) into cl.  0 when taken, -EBUSY when
@@ -520,7 +527,7 @@ static int remote_lease_take(remote *rm, struct remote_claim *cl)
 			return 0;
 		}
 	}
-	rc = remote_lease_state(rm, name);
+	rc = remote_lease_state(rm, name, NULL);
 	if (rc == -EIO)
 		return rc;
 	if (rc == 1 || (rc == 0 && !rm->cfg.readonly))
@@ -907,11 +914,26 @@ static void *remote_listen_main(void *arg)
 	return NULL;
 }
 
+/* Moves w's deadline to when, if w is still waiting (else it has been
+ * woken and freed: w is not touched). */
+static void remote_watch_due(remote *rm, struct remote_watch *w, int64_t when)
+{
+	pthread_mutex_lock(&rm->lock);
+	for (struct remote_watch *v = rm->watches; v; v = v->next) {
+		if (v == w) {
+			w->deadline = when;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&rm->lock);
+	remote_poke(rm);	/* the listener's sleep may end earlier now */
+}
+
 int remote_watch(remote *rm, const uint8_t key[KEY_LEN], remote_wake_fn wake,
 		 void *arg)
 {
 	struct remote_watch *w = malloc(sizeof(*w)), **pp;
-	int listening, found = 0;
+	int listening, found = 0, ttl = 0;
 
 	if (!w)
 		return -EAGAIN;	/* the caller waits the blocking way */
@@ -933,7 +955,15 @@ int remote_watch(remote *rm, const uint8_t key[KEY_LEN], remote_wake_fn wake,
 	/* Subscribed before this look: the holder's message cannot pass
 	 * unseen.  (Not subscribed yet: the listener wakes every watch once
 	 * it is.) */
-	if (!listening || remote_busy(rm, key)) {
+	if (!listening) {
+		remote_count(rm, &rm->stats.waited);
+		return 0;
+	}
+	if (remote_busy(rm, key, &ttl)) {
+		/* Look again just after the lease would expire: at once if
+		 * its holder died, else it has renewed it meanwhile. */
+		remote_watch_due(rm, w, util_now_ns() +
+			((int64_t)ttl + REMOTE_EXPIRY_SLACK_MS) * 1000000);
 		remote_count(rm, &rm->stats.waited);
 		return 0;
 	}
