@@ -12,13 +12,13 @@
  * computes it, and DONE when its waiters have been told.  A nested call
  * that finds its result QUEUED runs it itself ("steals" it; the pool job
  * then finds it no longer QUEUED and does nothing), which is why one worker
- * suffices for any depth of nesting.  With a remote tier (remote.h), a
- * RUNNING pool job whose result another machine is computing goes back
- * to QUEUED, parked (memo_job_park): the tier's listener submits its job
- * again (memo_job_wake) when that machine publishes; a nested call may
- * steal it meanwhile, as any QUEUED flight.  A nested call that finds its result
+ * suffices for any depth of nesting.  A nested call that finds its result
  * RUNNING waits, unless following waiting_on from that flight leads back
- * to the caller: that is a dependency cycle, answered with -ELOOP.
+ * to the caller: that is a dependency cycle, answered with -ELOOP.  With a
+ * remote tier (remote.h), a RUNNING pool job whose result another machine
+ * is computing goes back to QUEUED, parked (memo_job_park): the tier's
+ * listener submits its job again (memo_job_wake) when that machine
+ * publishes; a nested call may steal it meanwhile, as any QUEUED flight.
  *
  * Stopping (memo_cancel, memo_drain): queued jobs are dropped, their
  * flights finished with -ESHUTDOWN; nothing new starts; running built-ins
