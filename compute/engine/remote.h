@@ -104,10 +104,11 @@ struct remote_stats {
 };
 
 /* Makes the tier for cfg (copied; cfg->password and cfg->key are copied
- * and wiped by remote_close()) and tries to reach Redis once, logging one line when it
- * cannot: an unreachable Redis is no error (the tier retries later).
- * Returns 0 and *out (caller frees with remote_close()), -ENOMEM, or the
- * errno of pipe(2) or pthread_create(3). */
+ * and wiped by remote_close()) and tries to reach Redis once, logging
+ * one line when it cannot: an unreachable Redis is no error (the tier
+ * retries later).  Returns 0 and *out (caller frees with remote_close()),
+ * -ENOMEM, -ENOSYS when OpenSSL has no HMAC (cfg->key), or the errno of
+ * pipe(2) or pthread_create(3). */
 int remote_open(const struct remote_cfg *cfg, remote **out);
 
 /* Logs the counters (one info line), stops the tier's threads and
