@@ -650,6 +650,50 @@ static void test_busy_and_watch(void)
 	remote_close(b);
 }
 
+/* A holder that died: its lease (not renewed) expires, and a waiter,
+ * blocked or parked, takes over just after, not a lease period later. */
+static void test_dead_holder(void)
+{
+	struct woken w = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
+			   0 };
+	remote *a = tier(sock, 0);
+	struct remote_claim cl;
+	uint8_t key[KEY_LEN];
+	char hex[2 * KEY_LEN + 1];
+	redisReply *r;
+	void *rec;
+	size_t len;
+	int64_t t0;
+
+	memset(key, 60, KEY_LEN);
+	key_hex(key, hex);
+	r = redis_do("SET t:l:%b dead PX 800", hex, 2 * KEY_LEN);
+	CHECK(r && r->type == REDIS_REPLY_STATUS);
+	freeReplyObject(r);
+	t0 = util_now_ns();
+	CHECK_INT(remote_fetch(a, key, 1, &cl, &rec, &len), 0);
+	CHECK_INT(cl.outcome, REMOTE_LEASED);
+	CHECK(util_now_ns() - t0 > 600000000);
+	CHECK(util_now_ns() - t0 < 1500000000);
+	remote_finish(a, &cl, NULL, 0, 0);
+	/* Parked: the watch wakes just after the expiry. */
+	memset(key, 61, KEY_LEN);
+	key_hex(key, hex);
+	CHECK_INT(remote_watch(a, key, on_wake, &w), 0); /* subscribes */
+	CHECK_INT(woken_wait(&w, 1, 1000), 1);
+	r = redis_do("SET t:l:%b dead PX 800", hex, 2 * KEY_LEN);
+	freeReplyObject(r);
+	t0 = util_now_ns();
+	CHECK_INT(remote_watch(a, key, on_wake, &w), 0);
+	CHECK_INT(woken_wait(&w, 2, 3000), 2);
+	CHECK(util_now_ns() - t0 > 600000000);
+	CHECK(util_now_ns() - t0 < 1500000000);
+	CHECK_INT(remote_fetch(a, key, 0, &cl, &rec, &len), 0);
+	CHECK_INT(cl.outcome, REMOTE_LEASED);
+	remote_finish(a, &cl, NULL, 0, 0);
+	remote_close(a);
+}
+
 /* ---- two memo layers: two machines -------------------------------------- */
 
 static atomic_int slow_runs;
@@ -840,6 +884,7 @@ int main(void)
 	test_unreachable();
 	test_cancel_wakes_waiter();
 	test_busy_and_watch();
+	test_dead_holder();
 	test_two_machines();
 	redis_stop();
 	return check_report("test_remote");

@@ -496,10 +496,12 @@ static int remote_busy(remote *rm, const uint8_t key[KEY_LEN], int *ttl_ms)
 }
 
 /* Takes key's lease (SET NX PX) into cl.  0 when taken, -EBUSY when
- * another holds it, -EIO when the tier is down, -ENOENT when the lease
- * key is foreign (compute here).  With readonly, takes nothing: -EBUSY
- * when another holds it, else -ENOENT. */
-static int remote_lease_take(remote *rm, struct remote_claim *cl)
+ * another holds it (*ttl_ms: its expiry, or REMOTE_LEASE_MS when it was
+ * released meanwhile), -EIO when the tier is down, -ENOENT when the
+ * lease key is foreign (compute here).  With readonly, takes nothing:
+ * -EBUSY when another holds it, else -ENOENT. */
+static int remote_lease_take(remote *rm, struct remote_claim *cl,
+			     int *ttl_ms)
 {
 	char name[REMOTE_NAME_MAX], token[REMOTE_TOKEN_MAX], ms[16];
 	const char *set[6] = { "SET", name, token, "NX", "PX", ms };
@@ -527,7 +529,8 @@ static int remote_lease_take(remote *rm, struct remote_claim *cl)
 			return 0;
 		}
 	}
-	rc = remote_lease_state(rm, name, NULL);
+	*ttl_ms = REMOTE_LEASE_MS;
+	rc = remote_lease_state(rm, name, ttl_ms);
 	if (rc == -EIO)
 		return rc;
 	if (rc == 1 || (rc == 0 && !rm->cfg.readonly))
@@ -695,11 +698,11 @@ static redisContext *remote_subscribe(remote *rm, const uint8_t key[KEY_LEN])
 	return c;
 }
 
-/* Sleeps until a message on sub, REMOTE_LEASE_MS or remote_cancel().
+/* Sleeps until a message on sub, ms milliseconds or remote_cancel().
  * 0, -ETIMEDOUT, -ESHUTDOWN, or -EIO (the tier is then down). */
-static int remote_wait(remote *rm, redisContext *sub)
+static int remote_wait(remote *rm, redisContext *sub, int ms)
 {
-	int64_t until = util_now_ns() + (int64_t)REMOTE_LEASE_MS * 1000000;
+	int64_t until = util_now_ns() + (int64_t)ms * 1000000;
 
 	for (;;) {
 		struct pollfd p[2] = { { .fd = sub->fd, .events = POLLIN },
@@ -988,7 +991,7 @@ int remote_fetch(remote *rm, const uint8_t key[KEY_LEN], int wait,
 		 struct remote_claim *cl, void **rec, size_t *reclen)
 {
 	redisContext *sub = NULL;
-	int rc, missed = 0, damaged;
+	int rc, missed = 0, damaged, ttl = REMOTE_LEASE_MS;
 
 	memset(cl, 0, sizeof(*cl));
 	memcpy(cl->key, key, KEY_LEN);
@@ -1010,7 +1013,7 @@ int remote_fetch(remote *rm, const uint8_t key[KEY_LEN], int wait,
 		if (rc != -ENOENT && rc != -EBADMSG)
 			break;	/* -EFBIG too: compute it here, now */
 		damaged = rc == -EBADMSG;
-		rc = remote_lease_take(rm, cl);
+		rc = remote_lease_take(rm, cl, &ttl);
 		if (rc == 0 && remote_recheck(rm, cl, damaged, rec, reclen) == 0) {
 			cl->outcome = REMOTE_HIT;
 			break;
@@ -1028,7 +1031,8 @@ int remote_fetch(remote *rm, const uint8_t key[KEY_LEN], int wait,
 			remote_count(rm, &rm->stats.waited);
 			continue;
 		}
-		rc = remote_wait(rm, sub);
+		/* Until the lease expires: a live holder renews it first. */
+		rc = remote_wait(rm, sub, ttl + REMOTE_EXPIRY_SLACK_MS);
 		if (rc != 0 && rc != -ETIMEDOUT)
 			break;
 	}
