@@ -350,7 +350,7 @@ static int memo_compute(memo *m, struct memo_flight *f, unsigned depth,
 static int memo_remote_find(memo *m, struct memo_flight *f, int wait,
 			    struct remote_claim *cl, memo_result **out)
 {
-	store_rec view;
+	store_rec srec;
 	void *rec;
 	size_t len;
 	char why[96];
@@ -365,14 +365,13 @@ static int memo_remote_find(memo *m, struct memo_flight *f, int wait,
 	if (m->st)
 		store_put_raw(m->st, f->key, rec, len);	/* logs failures */
 	pthread_rwlock_unlock(&m->st_lock);
-	rc = store_rec_verify(rec, len, &view, why, sizeof(why));
+	rc = store_rec_adopt(rec, len, &srec, why, sizeof(why));
 	assert(rc == 0);	/* remote_fetch() verified it */
-	memmove(rec, view.data, view.len);
-	*out = memo_result_from_buf(rec, view.len);
+	*out = memo_result_from_rec(&srec);
 	if (!*out)
 		return -ENOENT;
 	log_info("%s(%s): from the remote cache, %zu bytes",
-		 reg_fn_name(f->fn), f->arg, view.len);
+		 reg_fn_name(f->fn), f->arg, memo_result_len(*out));
 	pthread_mutex_lock(&m->lock);
 	memo_lru_put(&m->cache, f->key, *out);
 	pthread_mutex_unlock(&m->lock);

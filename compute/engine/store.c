@@ -583,7 +583,10 @@ void store_rec_free(store_rec *rec)
 {
 	if (!rec)
 		return;
-	rocksdb_free(rec->raw);
+	if (rec->raw_malloced)
+		free(rec->raw);
+	else
+		rocksdb_free(rec->raw);
 	memset(rec, 0, sizeof(*rec));
 }
 
@@ -753,6 +756,18 @@ int store_rec_verify(const void *raw, size_t len, store_rec *rec, char *why,
 	rec->compute_ns = store_dec_u64(p + 24);
 	rec->created_ns = store_dec_u64(p + 32);
 	return 0;
+}
+
+int store_rec_adopt(void *raw, size_t len, store_rec *rec, char *why,
+		    size_t whylen)
+{
+	int rc = store_rec_verify(raw, len, rec, why, whylen);
+
+	if (rc == 0) {
+		rec->raw = raw;
+		rec->raw_malloced = 1;
+	}
+	return rc;
 }
 
 int store_put_raw(store *st, const uint8_t key[KEY_LEN], const void *raw,

@@ -24,6 +24,8 @@ typedef struct store_rec {
 	uint64_t compute_ns;	/* how long the computation took */
 	uint64_t created_ns;	/* CLOCK_REALTIME when it was stored */
 	void *raw;		/* private: the buffer data points into */
+	int raw_malloced;	/* private: raw is malloc'd (store_rec_adopt),
+				 * not RocksDB's */
 } store_rec;
 
 /* Opens (creating if needed, directory included) the store in dir; missing
@@ -82,5 +84,11 @@ int store_rec_encode(const void *data, size_t len, uint64_t compute_ns,
  * logged). */
 int store_rec_verify(const void *raw, size_t len, store_rec *rec, char *why,
 		     size_t whylen);
+
+/* store_rec_verify(), then *rec owns raw, a malloc'd buffer (a remote
+ * tier's copy of a record): store_rec_free() frees it.  0, or -EBADMSG
+ * (why filled) and raw is still the caller's. */
+int store_rec_adopt(void *raw, size_t len, store_rec *rec, char *why,
+		    size_t whylen);
 
 #endif
