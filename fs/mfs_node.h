@@ -32,6 +32,12 @@
 
 enum mfs_kind { MFS_ROOT, MFS_FNDIR, MFS_RESULT };
 
+/* Which view of its result a RESULT node shows (engine/result.h): the
+ * text under the plain name, the .npy under NAME.npy (typed functions
+ * only).  Both are views of one result: one computation, one cache entry,
+ * but two nodes (two inode numbers, two page caches, two sizes). */
+enum mfs_view { MFS_VIEW_TEXT = 0, MFS_VIEW_NPY = 1 };
+
 struct mfs_node {
 	enum mfs_kind kind;
 	const reg_fn *fn;	/* FNDIR, RESULT */
@@ -44,7 +50,11 @@ struct mfs_node {
 	uint64_t nlookup;	/* kernel references (RESULT) */
 	unsigned refs;		/* deferred replies still pending */
 	unsigned reads;		/* of which READs (see mfs_ops.c) */
+	enum mfs_view view;	/* RESULT: set by its lookup (from the name) */
 	_Atomic int64_t size;	/* result size, -1 until known */
+	int size_exact;		/* size was known before computing (the
+				 * .npy of a declared scalar or column):
+				 * never a placeholder */
 	_Atomic int pushed;	/* result stored into the page cache */
 	/* The last computation that an fstat started failed: its error, the
 	 * thread that asked and when (CLOCK_MONOTONIC ns); see mfs_ops.c. */

@@ -103,10 +103,12 @@ static void on_done(void *arg, int err, memo_result *res)
 		w->errors++;
 		w->last_err = err;
 	} else {
-		size_t n = memo_result_len(res);
+		const void *data = "";
+		size_t n = 0;
 		char buf[64] = "";
 
-		memcpy(buf, memo_result_data(res), n < 63 ? n : 63);
+		CHECK_INT(memo_result_view(res, MEMO_VIEW_TEXT, &data, &n), 0);
+		memcpy(buf, data, n < 63 ? n : 63);
 		if (!w->first[0])
 			strcpy(w->first, buf);
 		else if (strcmp(w->first, buf) != 0)
@@ -169,14 +171,20 @@ static int env_open(struct env *e)
 {
 	static const char *const cyc_args[] = { "a", "b", NULL };
 	struct memofs_function defs[] = {
-		{ "slow", "1", "", MEMOFS_ARGS_LIST, cyc_args, fn_slow, NULL },
-		{ "flaky", "1", "", MEMOFS_ARGS_LIST, cyc_args, fn_flaky, NULL },
-		{ "cyc", "1", "", MEMOFS_ARGS_LIST, cyc_args, fn_cyc, NULL },
-		{ "self", "1", "", MEMOFS_ARGS_LIST, cyc_args, fn_cyc, e },
-		{ "stuck", "1", "", MEMOFS_ARGS_LIST, cyc_args, fn_stuck, NULL },
+		{ "slow", "1", "", MEMOFS_ARGS_LIST, cyc_args, fn_slow, NULL,
+		  MEMOFS_BYTES, 0 },
+		{ "flaky", "1", "", MEMOFS_ARGS_LIST, cyc_args, fn_flaky, NULL,
+		  MEMOFS_BYTES, 0 },
+		{ "cyc", "1", "", MEMOFS_ARGS_LIST, cyc_args, fn_cyc, NULL,
+		  MEMOFS_BYTES, 0 },
+		{ "self", "1", "", MEMOFS_ARGS_LIST, cyc_args, fn_cyc, e,
+		  MEMOFS_BYTES, 0 },
+		{ "stuck", "1", "", MEMOFS_ARGS_LIST, cyc_args, fn_stuck, NULL,
+		  MEMOFS_BYTES, 0 },
 	};
 	struct memofs_function moving = { "moving", "1", "", MEMOFS_ARGS_LIST,
-					  cyc_args, fn_moving, NULL };
+					  cyc_args, fn_moving, NULL,
+					  MEMOFS_BYTES, 0 };
 	char err[DS_ERR_MAX];
 
 	strcpy(e->dir, "/tmp/memofs-test-memo-XXXXXX");

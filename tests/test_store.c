@@ -161,7 +161,7 @@ static void round_trip(store *st, size_t len, unsigned seed)
 	fill(data, len, seed);
 	key_of(key, seed);
 	before = now_ns(CLOCK_REALTIME);
-	CHECK_INT(store_put(st, key, data, len, 1000 + seed), 0);
+	CHECK_INT(store_put(st, key, data, len, 1000 + seed, 0), 0);
 	after = now_ns(CLOCK_REALTIME);
 	CHECK_INT(store_get(st, key, &rec), 0);
 	CHECK_INT(rec.len, len);
@@ -189,7 +189,7 @@ static void test_round_trip(void)
 	round_trip(st, 100u << 20, 16);
 	/* NULL is a valid empty result. */
 	key_of(key, 17);
-	CHECK_INT(store_put(st, key, NULL, 0, 0), 0);
+	CHECK_INT(store_put(st, key, NULL, 0, 0, 0), 0);
 	CHECK(holds(st, key, "", 0));
 	store_close(st);
 	rm_tree(dir);
@@ -203,12 +203,12 @@ static void test_overwrite(void)
 
 	key_of(key, 1);
 	fill(big, sizeof(big), 1);
-	CHECK_INT(store_put(st, key, "first", 5, 1), 0);
-	CHECK_INT(store_put(st, key, "second!", 7, 2), 0);
+	CHECK_INT(store_put(st, key, "first", 5, 1, 0), 0);
+	CHECK_INT(store_put(st, key, "second!", 7, 2, 0), 0);
 	CHECK(holds(st, key, "second!", 7));
-	CHECK_INT(store_put(st, key, big, sizeof(big), 3), 0);	/* a blob */
+	CHECK_INT(store_put(st, key, big, sizeof(big), 3, 0), 0);	/* a blob */
 	CHECK(holds(st, key, big, sizeof(big)));
-	CHECK_INT(store_put(st, key, "", 0, 4), 0);
+	CHECK_INT(store_put(st, key, "", 0, 4, 0), 0);
 	CHECK(holds(st, key, "", 0));
 	store_close(st);
 	rm_tree(dir);
@@ -244,10 +244,10 @@ static void test_reopen(void)
 	fill(big, sizeof(big), 7);
 	for (unsigned i = 0; i < 100; i++) {
 		key_of(key, i);
-		CHECK_INT(store_put(st, key, &i, sizeof(i), i), 0);
+		CHECK_INT(store_put(st, key, &i, sizeof(i), i, 0), 0);
 	}
 	key_of(key, 1000);
-	CHECK_INT(store_put(st, key, big, sizeof(big), 42), 0);
+	CHECK_INT(store_put(st, key, big, sizeof(big), 42, 0), 0);
 	store_close(st);
 
 	st = NULL;
@@ -343,7 +343,7 @@ static void test_damaged(void)
 	expect_damaged(st, key, bad, n);
 
 	/* A damaged record is healed by storing it again. */
-	CHECK_INT(store_put(st, key, data, sizeof(data), 1), 0);
+	CHECK_INT(store_put(st, key, data, sizeof(data), 1, 0), 0);
 	CHECK(holds(st, key, data, sizeof(data)));
 	store_close(st);
 	rm_tree(dir);
@@ -410,14 +410,14 @@ static int child_put_and_die(const char *dir)
 		return 1;
 	for (unsigned i = 0; i < KILL_KEYS; i++) {
 		key_of(key, i);
-		if (store_put(st, key, &i, sizeof(i), i) != 0)
+		if (store_put(st, key, &i, sizeof(i), i, 0) != 0)
 			return 2;
 	}
 	kill(getpid(), SIGKILL);
 	return 3;
 }
 
-/* Unsynced writes are in the kernel before store_put() returns, so they
+/* Unsynced writes are in the kernel before store_put(, 0) returns, so they
  * survive the death of the process. */
 static void test_killed(void)
 {
@@ -513,7 +513,7 @@ static void *worker_run(void *arg)
 		size_t len = value_of(i, val);
 
 		key_of(key, i);
-		if (store_put(w->st, key, val, len, i) != 0 ||
+		if (store_put(w->st, key, val, len, i, 0) != 0 ||
 		    !holds(w->st, key, val, len))
 			w->failures++;
 		if (!absent_or_right(w->st, (i * 7919u) % THREAD_KEYS))
@@ -606,7 +606,7 @@ static void bench(void)
 	for (unsigned i = 0; i < BENCH_KEYS; i++) {
 		key_of(key, i);
 		fill(val, sizeof(val), i);
-		CHECK_INT(store_put(st, key, val, sizeof(val), i), 0);
+		CHECK_INT(store_put(st, key, val, sizeof(val), i, 0), 0);
 	}
 	printf("store: put of %d records: %llu ns each\n", BENCH_KEYS,
 	       (unsigned long long)((now_ns(CLOCK_MONOTONIC) - t0) /
@@ -684,7 +684,7 @@ static int read_or_repair(store *st, unsigned i)
 	key_of(key, i);
 	rc = store_get(st, key, &rec);
 	if (rc == -EBADMSG || rc == -ENOENT)
-		return store_put(st, key, want, len, 1) != 0 ? -1
+		return store_put(st, key, want, len, 1, 0) != 0 ? -1
 		       : rc == -EBADMSG ? 1 : 2;
 	if (rc)
 		return -1;
@@ -739,7 +739,7 @@ static void make_damaged_sst(char *dir, size_t size, char *sst,
 
 	for (unsigned i = 0; st && i < SST_RECORDS; i++) {
 		key_of(key, i);
-		CHECK_INT(store_put(st, key, buf, value_of(i, buf), 1), 0);
+		CHECK_INT(store_put(st, key, buf, value_of(i, buf), 1, 0), 0);
 	}
 	store_close(st);
 	CHECK_INT(store_open(dir, &st), 0);	/* flushes the WAL to an SST */
@@ -793,7 +793,7 @@ static void test_damaged_sst_compacted(void)
 		CHECK_INT(store_open(dir, &st), 0);
 		for (unsigned i = 0; st && i < 50; i++) {
 			key_of(key, 100000 * r + i);
-			store_put(st, key, "x", 1, 1);
+			store_put(st, key, "x", 1, 1, 0);
 		}
 		if (r < 4)
 			store_close(st);
@@ -802,7 +802,7 @@ static void test_damaged_sst_compacted(void)
 		int rc;
 
 		key_of(key, 999999);
-		rc = store_put(st, key, "y", 1, 1);
+		rc = store_put(st, key, "y", 1, 1, 0);
 		failed |= rc != 0;
 		resumed = failed && rc == 0;
 		usleep(50000);
