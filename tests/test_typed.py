@@ -231,3 +231,20 @@ def test_plugin_misuse_fails_never_a_wrong_file(mount_factory, fn):
             "tp_i64_double": "float64 values written by a function that",
             "tp_two": "wrote 2 values, its shape says 1"}[fn]
     assert want in m.log(), m.log()
+
+
+ZSTATS = os.environ.get("MEMOFS_ZSTATS")
+
+
+@pytest.mark.skipif(not ZSTATS, reason="MEMOFS_ZSTATS unset")
+def test_example_plugin_zscore_is_typed(mount_factory, demo):
+    m = mount_factory(opts=[f"plugin={ZSTATS}"])
+    assert os.stat(m.p("zscore/col1.npy")).st_size == NPY_HDR + 8 * 10000
+    z = np.load(m.p("zscore/col1.npy"))
+    col = demo[:, 1]
+    assert np.allclose(z, (col - col.mean()) / col.std(), rtol=1e-9)
+    assert m.read("zscore/col1") == column_bytes(z)
+    assert m.read("zscore/col1.npy") == npy_bytes(z)
+    # histogram stays bytes: no .npy view.
+    assert not os.path.exists(m.p("histogram/col1.npy"))
+    assert m.count("column", "col1") == 1
