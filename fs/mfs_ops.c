@@ -658,14 +658,14 @@ static int mfs_resolve(struct mfs *fs, const struct mfs_node *dir,
 	return rc;
 }
 
-/* The size of n's view known before computing: the .npy of a declared
+/* The size of fn's view known before computing: the .npy of a declared
  * scalar or column; else -1. */
-static int64_t mfs_size_in_advance(const struct mfs *fs,
-				   const struct mfs_node *n)
+static int64_t mfs_size_in_advance(const struct mfs *fs, const reg_fn *fn,
+				   enum mfs_view view)
 {
-	if (n->view != MFS_VIEW_NPY)
+	if (view != MFS_VIEW_NPY)
 		return -1;
-	switch (reg_fn_shape(n->fn)) {
+	switch (reg_fn_shape(fn)) {
 	case MEMOFS_SHAPE_SCALAR:
 		return (int64_t)memo_npy_size(1);
 	case MEMOFS_SHAPE_COLUMN:
@@ -695,12 +695,8 @@ static void mfs_lookup_reply(fuse_req_t req, struct mfs *fs,
 	if (reg_fn_versioned(dir->fn))
 		version = reg_fn_version_now(dir->fn, vbuf);
 	pthread_mutex_lock(&fs->lock);
-	n = mfs_node_lookup(fs->nodes, dir->fn, name, canon, version);
-	if (n && n->size < 0) {		/* new, or not known yet */
-		n->view = view;		/* the same for every lookup of name */
-		n->size = mfs_size_in_advance(fs, n);
-		n->size_exact = n->size >= 0;
-	}
+	n = mfs_node_lookup(fs->nodes, dir->fn, name, canon, version, view,
+			    mfs_size_in_advance(fs, dir->fn, view));
 	pthread_mutex_unlock(&fs->lock);
 	if (!n) {
 		fuse_reply_err(req, ENOMEM);

@@ -350,7 +350,7 @@ static int memo_make_result(memo *m, const struct memo_flight *f,
 			    memofs_ctx *ctx, memo_result **out)
 {
 	enum memofs_dtype dtype = reg_fn_dtype(f->fn);
-	size_t want = 0, got;
+	size_t want, got;
 	int rc;
 
 	if (dtype == MEMOFS_BYTES) {

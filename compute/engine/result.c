@@ -12,6 +12,10 @@
 #include "data/fmt.h"
 #include "engine/result.h"
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "memofs's typed results need a little-endian host (result.h)"
+#endif
+
 #define MEMO_VAL 8u		/* bytes per value (both dtypes) */
 
 struct memo_result {
@@ -58,18 +62,21 @@ size_t memo_result_count(const memo_result *res)
 	return res->count;
 }
 
+/* The values of a typed result: 8-byte aligned (the store's data is, and
+ * malloc's buffers are; memo_result_from_rec() checks), little-endian. */
+static const void *memo_result_values(const memo_result *res)
+{
+	return (const char *)res->data + MEMO_NPY_HDR;
+}
+
 const double *memo_result_f64(const memo_result *res)
 {
-	if (res->dtype != MEMOFS_FLOAT64)
-		return NULL;
-	return (const double *)((const char *)res->data + MEMO_NPY_HDR);
+	return res->dtype == MEMOFS_FLOAT64 ? memo_result_values(res) : NULL;
 }
 
 const int64_t *memo_result_i64(const memo_result *res)
 {
-	if (res->dtype != MEMOFS_INT64)
-		return NULL;
-	return (const int64_t *)((const char *)res->data + MEMO_NPY_HDR);
+	return res->dtype == MEMOFS_INT64 ? memo_result_values(res) : NULL;
 }
 
 uint32_t memo_result_tag(const memo_result *res)
