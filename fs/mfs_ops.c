@@ -242,16 +242,36 @@ static void mfs_settle(struct mfs *fs, struct mfs_node *node,
 	pthread_mutex_unlock(&fs->lock);
 }
 
-/* Has node's result been computed?  Fills node->size if so.  Returns 0
- * (computed, *res set when res is not NULL), -ENOENT, -EIO, or -ENOMEM
- * (its view could not be made). */
+/* node's result if it is computed and node's view of it is cheap to
+ * have: 0 and *r, or -ENOENT (not computed, or the text of a long typed
+ * result not made yet: that is made on a worker, like a computation, not
+ * on a FUSE thread, so a stat or ls of the text of a long column that
+ * others computed stays cheap), or memo's error.  A typed result's .npy
+ * needs nothing made. */
+static int mfs_lookup_view(struct mfs *fs, const struct mfs_node *node,
+			   memo_result **r)
+{
+	int rc = memo_lookup(fs->m, node->fn, node->arg, r);
+
+	if (rc == 0 && !memo_result_view_cheap(*r, node->view == MFS_VIEW_NPY
+						       ? MEMO_VIEW_NPY
+						       : MEMO_VIEW_TEXT)) {
+		memo_result_unref(*r);
+		rc = -ENOENT;
+	}
+	return rc;
+}
+
+/* Has node's result been computed (and node's view of it made)?  Fills
+ * node->size if so.  Returns 0 (computed, *res set when res is not
+ * NULL), -ENOENT, -EIO, or -ENOMEM. */
 static int mfs_probe(struct mfs *fs, struct mfs_node *node,
 		     memo_result **res)
 {
 	memo_result *r;
 	const char *data;
 	size_t len;
-	int rc = memo_lookup(fs->m, node->fn, node->arg, &r);
+	int rc = mfs_lookup_view(fs, node, &r);
 
 	if (rc)
 		return rc;
@@ -957,7 +977,7 @@ static void mfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_err(req, mfs_failure(fs, n, req, 1) ? EIO : ESTALE);
 		return;
 	}
-	rc = memo_lookup(fs->m, n->fn, n->arg, &res);
+	rc = mfs_lookup_view(fs, n, &res);
 	if (rc == -ENOENT && mfs_failure(fs, n, req, 1))
 		rc = -EIO;
 	if (rc == -ENOENT) {

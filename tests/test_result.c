@@ -167,6 +167,33 @@ static void test_typed_bad(void)
 	memo_result_unref(r);
 }
 
+/* A long text view is cheap only once made; a short one, a .npy and
+ * bytes always are. */
+static void test_view_cheap(void)
+{
+	size_t n = MEMO_TEXT_CHEAP + 1, len;
+	double *v = calloc(n, sizeof(*v));
+	char *buf = v ? typed_buf(v, n, &len) : NULL;
+	memo_result *r = NULL;
+	const void *data;
+
+	free(v);
+	CHECK(buf != NULL);
+	if (!buf || memo_result_typed(buf, len, MEMOFS_FLOAT64, 1, &r))
+		return;
+	CHECK(memo_result_view_cheap(r, MEMO_VIEW_NPY));
+	CHECK(!memo_result_view_cheap(r, MEMO_VIEW_TEXT));
+	CHECK_INT(memo_result_view(r, MEMO_VIEW_TEXT, &data, &len), 0);
+	CHECK_INT(len, 4 * n);		/* "0.0\n" each */
+	CHECK(memo_result_view_cheap(r, MEMO_VIEW_TEXT));
+	memo_result_unref(r);
+	buf = typed_buf(&(double){ 1 }, 1, &len);
+	CHECK_INT(memo_result_typed(buf, len, MEMOFS_FLOAT64, 0, &r), 0);
+	if (r)
+		CHECK(memo_result_view_cheap(r, MEMO_VIEW_TEXT));
+	memo_result_unref(r);
+}
+
 static void test_bytes(void)
 {
 	const char text[] = "1.5\n2\n-inf\n";
@@ -276,6 +303,7 @@ int main(void)
 	test_typed_f64();
 	test_typed_i64();
 	test_typed_bad();
+	test_view_cheap();
 	test_bytes();
 	test_from_rec();
 	return check_report("result");

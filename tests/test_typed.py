@@ -248,3 +248,20 @@ def test_example_plugin_zscore_is_typed(mount_factory, demo):
     # histogram stays bytes: no .npy view.
     assert not os.path.exists(m.p("histogram/col1.npy"))
     assert m.count("column", "col1") == 1
+
+
+def test_long_text_view_is_made_on_read_not_on_stat(mount_factory, tmp_path):
+    """The text of a typed result of more than 16384 values is made when
+    read, on a worker; a stat of it after others computed the result shows
+    the placeholder (making it would be a computation), its .npy the true
+    size."""
+    col = np.random.default_rng(3).standard_normal(20000)
+    np.save(tmp_path / "a.npy", col)
+    m = mount_factory(data=tmp_path / "a.npy")
+    assert float(m.read("mean/col0")) == pytest.approx(col.mean(), rel=1e-12)
+    assert os.stat(m.p("column/col0")).st_size == 4096
+    assert os.stat(m.p("column/col0.npy")).st_size == NPY_HDR + 8 * 20000
+    want = column_bytes(col)
+    assert m.read("column/col0") == want
+    assert os.stat(m.p("column/col0")).st_size == len(want)
+    assert m.count("column", "col0") == 1

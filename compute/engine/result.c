@@ -300,6 +300,19 @@ int memo_result_view(memo_result *res, enum memo_view view,
 	return rc;
 }
 
+int memo_result_view_cheap(memo_result *res, enum memo_view view)
+{
+	int ready;
+
+	if (view == MEMO_VIEW_NPY || res->dtype == MEMOFS_BYTES ||
+	    res->count <= MEMO_TEXT_CHEAP)
+		return 1;
+	pthread_mutex_lock(&res->lock);
+	ready = res->text_rc == 0;
+	pthread_mutex_unlock(&res->lock);
+	return ready;
+}
+
 /* ---- values as doubles -------------------------------------------------- */
 
 /* Parses one number per line; 0, -EIO (bad line) or -ENOMEM. */

@@ -93,6 +93,13 @@ int memo_result_from_rec(store_rec *rec, memo_result **out);
 int memo_result_view(memo_result *res, enum memo_view view,
 		     const void **data, size_t *len);
 
+/* Does memo_result_view() of view cost little: bytes, a .npy, a text
+ * view made before, or the text of at most MEMO_TEXT_CHEAP values?  A
+ * caller that must not spend time (a FUSE thread) has the others made
+ * elsewhere (a worker). */
+#define MEMO_TEXT_CHEAP 16384u
+int memo_result_view_cheap(memo_result *res, enum memo_view view);
+
 /* The size of the .npy of a typed result of n values (ndim 0: n is 1). */
 size_t memo_npy_size(size_t n);
 
