@@ -265,3 +265,46 @@ def test_long_text_view_is_made_on_read_not_on_stat(mount_factory, tmp_path):
     assert m.read("column/col0") == want
     assert os.stat(m.p("column/col0")).st_size == len(want)
     assert m.count("column", "col0") == 1
+
+
+# ---- commands whose output is numbers -----------------------------------------
+
+def test_command_output_float64_and_int64(mount_factory, tmp_path, demo):
+    ini = tmp_path / "f.ini"
+    ini.write_text("""
+[halves]
+args = list: a, b
+output = float64
+command = printf '0.5\\n-1e-05\\nnan\\n1.5\\n'
+
+[ints]
+args = list: a
+output = int64
+command = printf '7\\n-9223372036854775808\\n'
+
+[text]
+args = list: a
+command = printf '1.5\\n'
+
+[bad]
+args = list: a, b
+output = float64
+command = printf '1.5\\nabc\\n'
+""")
+    m = mount_factory(opts=[f"functions={ini}"])
+    assert sorted(os.listdir(m.p("halves"))) == ["a", "a.npy", "b", "b.npy"]
+    want = np.array([0.5, -1e-05, np.nan, 1.5])
+    assert m.read("halves/a.npy") == npy_bytes(want)
+    assert m.read("halves/a") == b"0.5\n-1e-05\nnan\n1.5\n"
+    assert np.load(m.p("halves/b.npy"), mmap_mode="r")[3] == 1.5
+    assert m.read("ints/a.npy") == \
+        npy_bytes(np.array([7, -2 ** 63], dtype=np.int64))
+    assert m.read("ints/a") == b"7\n-9223372036854775808\n"
+    assert sorted(os.listdir(m.p("text"))) == ["a"]
+    assert not os.path.exists(m.p("text/a.npy"))
+    for name in ("a", "b.npy"):
+        with pytest.raises(OSError) as e:
+            m.read(f"bad/{name}")
+        assert e.value.errno == 5
+    assert "output line 2 is not one float64 number" in m.log()
+    assert m.count("halves", "a") == 1

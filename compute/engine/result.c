@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "data/fmt.h"
+#include "data/numtext.h"
 #include "engine/result.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -315,40 +316,6 @@ int memo_result_view_cheap(memo_result *res, enum memo_view view)
 
 /* ---- values as doubles -------------------------------------------------- */
 
-/* Parses one number per line; 0, -EIO (bad line) or -ENOMEM. */
-static int memo_parse_doubles(const char *p, size_t len, double **vals,
-			      size_t *n)
-{
-	size_t lines = 0, k = 0;
-	const char *end = p + len;
-	double *v;
-
-	for (const char *q = p; q < end; q++)
-		lines += *q == '\n';
-	v = malloc((lines ? lines : 1) * sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	while (p < end) {
-		char *stop;
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-
-		if (!nl)
-			goto out_bad;
-		v[k] = strtod(p, &stop);
-		if (stop != nl || stop == p)
-			goto out_bad;
-		k++;
-		p = nl + 1;
-	}
-	*vals = v;
-	*n = k;
-	return 0;
-
-out_bad:
-	free(v);
-	return -EIO;
-}
-
 /* res's values as doubles into res->vals: 0, -EIO or -ENOMEM. */
 static int memo_make_vals(memo_result *res)
 {
@@ -356,8 +323,12 @@ static int memo_make_vals(memo_result *res)
 	int rc;
 
 	if (!q) {
-		rc = memo_parse_doubles(res->data, res->len, &res->vals,
-					&res->nvals);
+		size_t line;
+
+		rc = numtext_f64(res->data, res->len, &res->vals, &res->nvals,
+				 &line);
+		if (rc == -EINVAL)
+			rc = -EIO;
 	} else {
 		res->vals = malloc(res->count ? res->count * sizeof(double)
 					      : 1);

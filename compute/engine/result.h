@@ -109,7 +109,7 @@ void memo_npy_header(uint8_t hdr[MEMO_NPY_HDR], enum memofs_dtype dtype,
 		     unsigned ndim, size_t n);
 
 /* The values as doubles: float64 as they are, int64 converted, a bytes
- * result parsed as numbers one per line (each line all of one strtod()).
+ * result parsed as numbers one per line (data/numtext.h).
  * Made once and kept with res; *vals is borrowed, valid while res is
  * referenced (never NULL: a 0-value result gives a valid pointer).
  * Returns 0, -EIO (a line that is not one number, or bytes that do not
