@@ -81,9 +81,10 @@ struct mfs_node *mfs_node_fndir_of(mfs_node_table *t, const reg_fn *fn);
 /* Finds or creates the result node (fn, name, arg, version) and adds one
  * kernel reference.  A node created here shows view, with size (the
  * size of that view known before computing, else -1, see size_exact):
- * both depend on name alone, so a node found keeps its own.  (A name's canonical argument changes when it is a
- * file that was edited, and the version when the function's script was:
- * either gets a new node, so a new inode whose page cache starts empty.)
+ * both depend on name alone, so a node found keeps its own.  (A name's
+ * canonical argument changes when it is a file that was edited, and the
+ * version when the function's script was: either gets a new node, so a
+ * new inode whose page cache starts empty.)
  * version is NULL for a function whose version cannot change.  Returns
  * NULL when out of memory. */
 struct mfs_node *mfs_node_lookup(mfs_node_table *t, const reg_fn *fn,

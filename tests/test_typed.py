@@ -267,7 +267,7 @@ def test_long_text_view_is_made_on_read_not_on_stat(mount_factory, tmp_path):
     assert m.count("column", "col0") == 1
 
 
-# ---- commands whose output is numbers -----------------------------------------
+# ---- commands whose output is numbers ---------------------------------------
 
 def test_command_output_float64_and_int64(mount_factory, tmp_path, demo):
     ini = tmp_path / "f.ini"

@@ -342,10 +342,10 @@ static void memo_persist(memo *m, struct memo_flight *f, memo_result *res,
 			 reg_fn_name(f->fn), f->arg, strerror(-rc));
 }
 
-/* The result ctx made for f, of f's declared type: ctx->out is taken
- * (and set to NULL; freed on failure).  0 and *out, or -EINVAL (a typed result of the
- * wrong count of values for its shape) or -ENOMEM, with why in
- * ctx->err. */
+/* The result ctx made for f, of f's declared type.  0 and *out, with
+ * ctx->out taken (set to NULL); or -EINVAL (a typed result of another
+ * count of values than its shape says) or -ENOMEM, with why in ctx->err
+ * (ctx->out is then taken or left for memo_ctx_release()). */
 static int memo_make_result(memo *m, const struct memo_flight *f,
 			    memofs_ctx *ctx, memo_result **out)
 {

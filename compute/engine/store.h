@@ -3,8 +3,9 @@
  * Maps a KEY_LEN-byte key to a record: the result bytes plus a header
  * (format version, XXH3-64 checksum of the bytes, byte count, compute time,
  * creation time, and a tag saying what the bytes are, which the store does
- * not interpret: result.h gives it its meaning).  store_get() verifies the header and checksum and reports a
- * damaged record as a miss (-EBADMSG), so a corrupt value is never served.
+ * not interpret: result.h gives it its meaning).  store_get() verifies the
+ * header and checksum and reports a damaged record as a miss (-EBADMSG),
+ * so a corrupt value is never served.
  * A store is safe to use from any number of threads at once (RocksDB is).
  * It does not decide what to cache or when: that is memo's job.
  */
