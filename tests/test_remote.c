@@ -33,6 +33,8 @@
 #include "memofs.h"
 #include "util/clock.h"
 
+#define HDR 48		/* the record header, as store.c documents it */
+
 static char tmp[256], sock[300];
 static pid_t redis_pid = -1;
 
@@ -122,19 +124,19 @@ static void test_records(void)
 	uint8_t *p;
 	size_t len;
 
-	CHECK_INT(store_rec_encode(data, 5, 42, &rec, &len), 0);
-	CHECK_INT(len, 40 + 5);
+	CHECK_INT(store_rec_encode(data, 5, 42, 0, &rec, &len), 0);
+	CHECK_INT(len, HDR + 5);
 	CHECK_INT(store_rec_verify(rec, len, &view, why, sizeof(why)), 0);
 	CHECK_INT(view.len, 5);
 	CHECK(memcmp(view.data, data, 5) == 0);
 	CHECK_INT(view.compute_ns, 42);
 	CHECK(view.raw == NULL);
 	p = rec;
-	p[42] ^= 1;		/* a flipped bit in the data */
+	p[HDR + 2] ^= 1;	/* a flipped bit in the data */
 	CHECK_INT(store_rec_verify(rec, len, &view, why, sizeof(why)),
 		  -EBADMSG);
 	CHECK(strstr(why, "checksum") != NULL);
-	p[42] ^= 1;
+	p[HDR + 2] ^= 1;
 	CHECK_INT(store_rec_verify(rec, len - 1, &view, why, sizeof(why)),
 		  -EBADMSG);
 	CHECK_INT(store_rec_verify(rec, 39, &view, why, sizeof(why)),
@@ -143,17 +145,18 @@ static void test_records(void)
 	CHECK_INT(store_rec_verify(rec, len, &view, why, sizeof(why)),
 		  -EBADMSG);
 	free(rec);
-	CHECK_INT(store_rec_encode("", 0, 0, &rec, &len), 0);
+	CHECK_INT(store_rec_encode("", 0, 0, 0, &rec, &len), 0);
 	CHECK_INT(store_rec_verify(rec, len, &view, why, sizeof(why)), 0);
 	CHECK_INT(view.len, 0);
 	free(rec);
 	/* Adopted: the record owns the buffer (ASan sees it freed once). */
-	CHECK_INT(store_rec_encode(data, 5, 7, &rec, &len), 0);
+	CHECK_INT(store_rec_encode(data, 5, 7, 3, &rec, &len), 0);
 	CHECK_INT(store_rec_adopt(rec, len - 1, &view, why, sizeof(why)),
 		  -EBADMSG);
 	CHECK(view.raw == NULL);
 	CHECK_INT(store_rec_adopt(rec, len, &view, why, sizeof(why)), 0);
 	CHECK(view.raw == rec && view.len == 5 && view.compute_ns == 7);
+	CHECK_INT(view.tag, 3);
 	CHECK(memcmp(view.data, data, 5) == 0);
 	store_rec_free(&view);
 	CHECK(view.raw == NULL);
@@ -248,7 +251,7 @@ static remote *tier(const char *path, int readonly)
 static void test_too_large(void)
 {
 	struct remote_cfg cfg = { .prefix = "t", .timeout_ms = 500,
-				  .max_value = 44 };
+				  .max_value = HDR + 4 };
 	char big[8] = "1234567", why[128], url[400];
 	struct remote_claim cl;
 	struct remote_stats st;
@@ -263,14 +266,14 @@ static void test_too_large(void)
 	memset(key, 50, KEY_LEN);
 	CHECK_INT(remote_fetch(small, key, 1, &cl, &rec, &len), 0);
 	CHECK_INT(cl.outcome, REMOTE_LEASED);
-	remote_finish(small, &cl, big, 7, 0);	/* 47 bytes: too large */
+	remote_finish(small, &cl, big, 7, 0, 0);	/* HDR + 7 bytes: too large */
 	for (int wait = 0; wait < 2; wait++) {
 		CHECK_INT(remote_fetch(small, key, wait, &cl, &rec, &len), 0);
 		CHECK_INT(cl.outcome, REMOTE_LOCAL);
 	}
 	memset(key, 51, KEY_LEN);
 	CHECK_INT(remote_fetch(small, key, 1, &cl, &rec, &len), 0);
-	remote_finish(small, &cl, big, 4, 0);	/* 44 bytes: shared */
+	remote_finish(small, &cl, big, 4, 0, 0);	/* HDR + 4 bytes: shared */
 	CHECK_INT(remote_fetch(small, key, 1, &cl, &rec, &len), 0);
 	CHECK_INT(cl.outcome, REMOTE_HIT);
 	free(rec);
@@ -319,7 +322,7 @@ static void test_lease_and_wait(void)
 	pthread_create(&t, NULL, fetch_main, &fb);
 	usleep(300000);		/* b is waiting now */
 	t0 = util_now_ns();
-	remote_finish(a, &cl, "1.5\n", 4, 9);
+	remote_finish(a, &cl, "1.5\n", 4, 9, 0);
 	pthread_join(t, NULL);
 	CHECK(util_now_ns() - t0 < 500000000);	/* woken, not timed out */
 	CHECK_INT(fb.rc, 0);
@@ -361,15 +364,15 @@ static void test_damaged_value(void)
 	memset(key, 9, KEY_LEN);
 	key_hex(key, hex);
 	snprintf(name, sizeof(name), "SET t:v:%s %%b", hex);
-	CHECK_INT(store_rec_encode("2\n", 2, 0, &good, &glen), 0);
-	((char *)good)[40] = '3';	/* the data, not its checksum */
+	CHECK_INT(store_rec_encode("2\n", 2, 0, 0, &good, &glen), 0);
+	((char *)good)[HDR] = '3';	/* the data, not its checksum */
 	r = redis_do(name, good, glen);
 	CHECK(r && r->type == REDIS_REPLY_STATUS);
 	freeReplyObject(r);
 	CHECK_INT(remote_fetch(a, key, 1, &cl, &rec, &len), 0);
 	CHECK_INT(cl.outcome, REMOTE_LEASED);
 	CHECK(rec == NULL);
-	remote_finish(a, &cl, "2\n", 2, 0);
+	remote_finish(a, &cl, "2\n", 2, 0, 0);
 	CHECK_INT(remote_fetch(a, key, 1, &cl, &rec, &len), 0);
 	CHECK_INT(cl.outcome, REMOTE_HIT);	/* the overwrite is good */
 	free(rec);
@@ -420,7 +423,7 @@ static void expect_refused(remote *rm, const uint8_t key[KEY_LEN])
 
 	CHECK_INT(remote_fetch(rm, key, 0, &cl, &rec, &len), 0);
 	CHECK_INT(cl.outcome, REMOTE_LEASED);
-	remote_finish(rm, &cl, NULL, 0, 0);
+	remote_finish(rm, &cl, NULL, 0, 0, 0);
 }
 
 /* With a key, a value is the record and its HMAC: another key, no key, a
@@ -448,14 +451,14 @@ static void test_keyed_values(void)
 	key_hex(moved, hex2);
 	CHECK_INT(remote_fetch(k1, key, 1, &cl, &rec, &len), 0);
 	CHECK_INT(cl.outcome, REMOTE_LEASED);
-	remote_finish(k1, &cl, "42\n", 3, 0);
+	remote_finish(k1, &cl, "42\n", 3, 0, 0);
 	val = redis_do("GET t:v:%b", hex, 2 * KEY_LEN);
 	CHECK(val && val->type == REDIS_REPLY_STRING &&
-	      val->len == 40 + 3 + REMOTE_MAC_LEN);
+	      val->len == HDR + 3 + REMOTE_MAC_LEN);
 	/* The same key on another machine: served, the record alone. */
 	CHECK_INT(remote_fetch(k1b, key, 0, &cl, &rec, &len), 0);
 	CHECK_INT(cl.outcome, REMOTE_HIT);
-	CHECK_INT(len, 43);
+	CHECK_INT(len, HDR + 3);
 	CHECK_INT(store_rec_verify(rec, len, &view, why, sizeof(why)), 0);
 	free(rec);
 	/* Another key, or none: damage (and each then takes the lease). */
@@ -499,7 +502,7 @@ static void test_readonly(void)
 	key_hex(key, hex);
 	CHECK_INT(remote_fetch(ro, key, 1, &cl, &rec, &len), 0);
 	CHECK_INT(cl.outcome, REMOTE_LOCAL);
-	remote_finish(ro, &cl, "1\n", 2, 0);
+	remote_finish(ro, &cl, "1\n", 2, 0, 0);
 	r = redis_do("KEYS *%b", hex, 2 * KEY_LEN);
 	CHECK(r && r->type == REDIS_REPLY_ARRAY && r->elements == 0);
 	freeReplyObject(r);
@@ -525,7 +528,7 @@ static void test_unreachable(void)
 	for (int i = 0; i < 100; i++) {
 		CHECK_INT(remote_fetch(rm, key, 1, &cl, &rec, &len), 0);
 		CHECK_INT(cl.outcome, REMOTE_LOCAL);
-		remote_finish(rm, &cl, "x", 1, 0);
+		remote_finish(rm, &cl, "x", 1, 0, 0);
 	}
 	CHECK(util_now_ns() - t0 < 100000000);	/* no retry within 1 s */
 	remote_get_stats(rm, &st);
@@ -559,7 +562,7 @@ static void test_cancel_wakes_waiter(void)
 	pthread_join(t, NULL);
 	CHECK(util_now_ns() - t0 < 500000000);
 	CHECK_INT(fb.rc, -ESHUTDOWN);
-	remote_finish(a, &cl, NULL, 0, 0);	/* failed: no value */
+	remote_finish(a, &cl, NULL, 0, 0, 0);	/* failed: no value */
 	remote_close(a);
 	remote_close(b);
 }
@@ -635,7 +638,7 @@ static void test_busy_and_watch(void)
 	usleep(200000);
 	CHECK_INT(woken_wait(&w, 1, 0), 0);	/* not before the message */
 	t0 = util_now_ns();
-	remote_finish(a, &cl, "7\n", 2, 0);
+	remote_finish(a, &cl, "7\n", 2, 0, 0);
 	CHECK_INT(woken_wait(&w, 1, 2000), 1);
 	CHECK(util_now_ns() - t0 < 1000000000);
 	CHECK_INT(remote_fetch(b, key, 0, &cb, &rec, &len), 0);
@@ -651,9 +654,9 @@ static void test_busy_and_watch(void)
 	remote_cancel(b);
 	CHECK_INT(woken_wait(&w, 2, 1000), 2);
 	CHECK_INT(remote_watch(b, key, on_wake, &w), -ESHUTDOWN);
-	remote_finish(a, &cl, NULL, 0, 0);
+	remote_finish(a, &cl, NULL, 0, 0, 0);
 	/* What finishes after the cancel is still published. */
-	remote_finish(b, &cb, "8\n", 2, 0);
+	remote_finish(b, &cb, "8\n", 2, 0, 0);
 	CHECK_INT(remote_fetch(a, other, 0, &cl, &rec, &len), 0);
 	CHECK_INT(cl.outcome, REMOTE_HIT);
 	free(rec);
@@ -686,7 +689,7 @@ static void test_dead_holder(void)
 	CHECK_INT(cl.outcome, REMOTE_LEASED);
 	CHECK(util_now_ns() - t0 > 600000000);
 	CHECK(util_now_ns() - t0 < 1500000000);
-	remote_finish(a, &cl, NULL, 0, 0);
+	remote_finish(a, &cl, NULL, 0, 0, 0);
 	/* Parked: the watch wakes just after the expiry. */
 	memset(key, 61, KEY_LEN);
 	key_hex(key, hex);
@@ -701,7 +704,7 @@ static void test_dead_holder(void)
 	CHECK(util_now_ns() - t0 < 1500000000);
 	CHECK_INT(remote_fetch(a, key, 0, &cl, &rec, &len), 0);
 	CHECK_INT(cl.outcome, REMOTE_LEASED);
-	remote_finish(a, &cl, NULL, 0, 0);
+	remote_finish(a, &cl, NULL, 0, 0, 0);
 	remote_close(a);
 }
 
@@ -719,6 +722,14 @@ static int fn_slow(memofs_ctx *ctx, const char *arg, void *udata)
 static int fn_fast(memofs_ctx *ctx, const char *arg, void *udata)
 {
 	return memofs_printf(ctx, "fast %s\n", arg);
+}
+
+/* A typed result: two float64 values. */
+static int fn_pair(memofs_ctx *ctx, const char *arg, void *udata)
+{
+	const double v[2] = { 0.5, -2.0 };
+
+	return memofs_write_f64(ctx, v, 2);
 }
 
 /* outer(x) calls slow(x): a nested call, which waits in place. */
@@ -811,9 +822,14 @@ static void test_two_machines(void)
 {
 	static const char *const args[] = { "a", "b", "c", "d", NULL };
 	const struct memofs_function defs[] = {
-		{ "slow", "1", "", MEMOFS_ARGS_LIST, args, fn_slow, NULL },
-		{ "fast", "1", "", MEMOFS_ARGS_LIST, args, fn_fast, NULL },
-		{ "outer", "1", "", MEMOFS_ARGS_LIST, args, fn_outer, NULL },
+		{ "slow", "1", "", MEMOFS_ARGS_LIST, args, fn_slow, NULL,
+		  MEMOFS_BYTES, MEMOFS_SHAPE_VECTOR },
+		{ "fast", "1", "", MEMOFS_ARGS_LIST, args, fn_fast, NULL,
+		  MEMOFS_BYTES, MEMOFS_SHAPE_VECTOR },
+		{ "outer", "1", "", MEMOFS_ARGS_LIST, args, fn_outer, NULL,
+		  MEMOFS_BYTES, MEMOFS_SHAPE_VECTOR },
+		{ "pair", "1", "", MEMOFS_ARGS_LIST, args, fn_pair, NULL,
+		  MEMOFS_FLOAT64, MEMOFS_SHAPE_VECTOR },
 	};
 	struct done da = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
 			   0, 0, { "" } };
@@ -864,15 +880,37 @@ static void test_two_machines(void)
 	CHECK_INT(atomic_load(&slow_runs), 2);
 	CHECK_INT(da.err + db.err, 0);
 
+	/* A typed result comes back typed from the other machine. */
+	CHECK_INT(memo_submit(a.m, reg_find(r, "pair"), "a", on_done, &da), 0);
+	CHECK_INT(done_wait(&da, 3), 3);
+	{
+		memo_result *res = NULL;
+		const double *v;
+
+		CHECK_INT(memo_lookup(b.m, reg_find(r, "pair"), "a", &res),
+			  -ENOENT);	/* lookups never ask Redis */
+		CHECK_INT(memo_submit(b.m, reg_find(r, "pair"), "a",
+				      on_done, &db), 0);
+		CHECK_INT(done_wait(&db, 4), 4);
+		CHECK_INT(memo_lookup(b.m, reg_find(r, "pair"), "a", &res), 0);
+		CHECK(res && memo_result_dtype(res) == MEMOFS_FLOAT64 &&
+		      memo_result_count(res) == 2);
+		v = res ? memo_result_f64(res) : NULL;
+		CHECK(v && v[0] == 0.5 && v[1] == -2.0);
+		memo_result_unref(res);
+		memo_get_stats(b.m, &st);
+		CHECK_INT(st.remote_hits, 3);	/* slow(a), slow(b), pair */
+	}
+
 	/* A job parked when b stops ends with -ESHUTDOWN, at once. */
 	CHECK_INT(memo_submit(a.m, reg_find(r, "slow"), "c", on_done, &da), 0);
 	usleep(100000);
 	CHECK_INT(memo_submit(b.m, reg_find(r, "slow"), "c", on_done, &db), 0);
 	usleep(100000);
 	memo_cancel(b.m);
-	CHECK_INT(done_wait(&db, 4), 4);
+	CHECK_INT(done_wait(&db, 5), 5);
 	CHECK_INT(db.err, -ESHUTDOWN);
-	CHECK_INT(done_wait(&da, 3), 3);
+	CHECK_INT(done_wait(&da, 4), 4);
 	CHECK_INT(atomic_load(&slow_runs), 3);
 	machine_close(&a);
 	machine_close(&b);

@@ -1066,14 +1066,15 @@ static int remote_seal(const remote *rm, const char *name, void **rec,
 /* Stores the record of data under cl's key; one larger than max_value
  * is replaced with remote_local_mark. */
 static void remote_publish(remote *rm, const struct remote_claim *cl,
-			   const void *data, size_t len, uint64_t compute_ns)
+			   const void *data, size_t len, uint64_t compute_ns,
+			   uint32_t tag)
 {
 	char name[REMOTE_NAME_MAX];
 	const char *argv[3] = { "SET", name, NULL };
 	void *rec = NULL;
 	size_t reclen = 0;
 	redisReply *r;
-	int rc = store_rec_encode(data, len, compute_ns, &rec, &reclen);
+	int rc = store_rec_encode(data, len, compute_ns, tag, &rec, &reclen);
 
 	remote_name(rm, 'v', cl->key, name);
 	if (rc == 0 && rm->key)
@@ -1094,7 +1095,7 @@ static void remote_publish(remote *rm, const struct remote_claim *cl,
 }
 
 void remote_finish(remote *rm, struct remote_claim *cl, const void *data,
-		   size_t len, uint64_t compute_ns)
+		   size_t len, uint64_t compute_ns, uint32_t tag)
 {
 	char name[REMOTE_NAME_MAX], token[REMOTE_TOKEN_MAX];
 	const char *pub[3] = { "PUBLISH", name, "done" };
@@ -1107,7 +1108,7 @@ void remote_finish(remote *rm, struct remote_claim *cl, const void *data,
 	 * subscribed too late for the message finds the lease gone when it
 	 * looks again (remote_watch, remote_fetch). */
 	if (data)
-		remote_publish(rm, cl, data, len, compute_ns);
+		remote_publish(rm, cl, data, len, compute_ns, tag);
 	remote_name(rm, 'l', cl->key, name);
 	remote_token_text(cl->token, token);
 	remote_lease_script(rm, remote_lua_release, name, token, NULL);

@@ -144,12 +144,13 @@ typedef void (*remote_wake_fn)(void *arg);
 int remote_watch(remote *rm, const uint8_t key[KEY_LEN], remote_wake_fn wake,
 		 void *arg);
 
-/* Ends cl.  For REMOTE_LEASED: with data (len bytes; data NULL: the
- * computation failed) stores its record under the key unless longer
- * than max_value, then wakes the waiters and releases the lease (only if
- * still this machine's).  Failures are logged, never returned. */
+/* Ends cl.  For REMOTE_LEASED: with data (len bytes with the store's
+ * tag; data NULL: the computation failed) stores its record under the
+ * key (a mark when longer than max_value), then releases the lease (only
+ * if still this machine's) and wakes the waiters.  Failures are logged,
+ * never returned. */
 void remote_finish(remote *rm, struct remote_claim *cl, const void *data,
-		   size_t len, uint64_t compute_ns);
+		   size_t len, uint64_t compute_ns, uint32_t tag);
 
 void remote_get_stats(remote *rm, struct remote_stats *out);
 

@@ -28,7 +28,7 @@ if [ "${1:-}" = "--regress" ]; then
 fi
 build=${1:-$root/build-fuzz}
 seconds=${2:-30}
-targets=${FUZZ_TARGETS:-csv npy path fmt cmdfile remote_url}
+targets=${FUZZ_TARGETS:-csv npy path fmt cmdfile record numtext remote_url}
 cc=${CC_FUZZ:-clang}
 
 case $seconds in
@@ -63,8 +63,11 @@ sources() {
 		functions/reg.c functions/argdir.c functions/fn_builtin.c \
 		functions/ctx.c engine/memo.c engine/result.c engine/lru.c \
 		engine/pool.c engine/key.c engine/store.c data/fmt.c \
-		engine/remote.c engine/remote_url.c ;;
+		data/numtext.c engine/remote.c engine/remote_url.c ;;
 	fmt) echo data/fmt.c ;;
+	record) echo engine/result.c engine/store.c engine/key.c data/fmt.c \
+		data/numtext.c util/log.c util/clock.c ;;
+	numtext) echo data/numtext.c ;;
 	cmdfile) echo data/quote.c util/clock.c util/name.c util/errmsg.c ;;
 		# and cmdfile.c, util/file.c, util/mem.c: see includes()
 	remote_url) echo engine/remote_url.c ;;
@@ -82,6 +85,8 @@ libs() {
 	csv | npy) echo -lxxhash -lm ;;
 	path) echo -lrocksdb -lhiredis -lcrypto -lxxhash -lm -lpthread ;;
 	fmt) echo -lm ;;
+	record) echo -lrocksdb -lxxhash -lm -lpthread ;;
+	numtext) echo -lm ;;
 	cmdfile) echo -lxxhash -lm ;;
 	remote_url) echo ;;
 	esac
