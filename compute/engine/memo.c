@@ -474,9 +474,11 @@ static int memo_remote_find(memo *m, struct memo_flight *f, int wait,
 /* The caller has made f RUNNING and holds a reference.  Serves f from the
  * cache if someone stored it meanwhile, or from the remote tier, else
  * computes (publishing to the remote tier when leased); then finishes.
- * A pool job (depth 0) does not wait for another machine's computation:
- * it gets -EBUSY, f not finished.  Else 0. */
-static int memo_execute(memo *m, struct memo_flight *f, unsigned depth)
+ * With may_park (a pool job, memo_job), it does not wait for another
+ * machine's computation: it returns -EBUSY, f not finished, for the
+ * caller to park f (memo_job_park).  Else 0: f is finished. */
+static int memo_execute(memo *m, struct memo_flight *f, unsigned depth,
+			int may_park)
 {
 	struct remote_claim cl = { .outcome = REMOTE_LOCAL };
 	memo_result *res = NULL;
@@ -485,7 +487,7 @@ static int memo_execute(memo *m, struct memo_flight *f, unsigned depth)
 	int64_t t0 = util_now_ns();
 
 	if (rc == -ENOENT || rc == -EIO)
-		rc = memo_remote_find(m, f, depth > 0, &cl, &res);
+		rc = memo_remote_find(m, f, !may_park, &cl, &res);
 	if (rc == -EBUSY)
 		return rc;
 	if (rc == -ENOENT || rc == -EIO) {
@@ -553,7 +555,7 @@ static void memo_job(void *arg)
 	f->state = MEMO_RUNNING;
 	m->running++;
 	pthread_mutex_unlock(&m->lock);
-	while (!parked && memo_execute(m, f, 0) == -EBUSY)
+	while (!parked && memo_execute(m, f, 0, 1) == -EBUSY)
 		parked = memo_job_park(m, f);
 	pthread_mutex_lock(&m->lock);
 	m->running--;
@@ -657,7 +659,7 @@ static int memo_await(memofs_ctx *ctx, struct memo_flight *f,
 	if (f->state == MEMO_QUEUED) {
 		f->state = MEMO_RUNNING;
 		pthread_mutex_unlock(&m->lock);
-		memo_execute(m, f, ctx->depth + 1);
+		memo_execute(m, f, ctx->depth + 1, 0);
 		pthread_mutex_lock(&m->lock);
 	} else {
 		m->stats.joined++;
