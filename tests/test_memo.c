@@ -70,6 +70,27 @@ static int fn_moving(memofs_ctx *ctx, const char *arg, void *udata)
 	return memofs_printf(ctx, "v%d\n", v);
 }
 
+/* where(X): notes the thread that computes it; "s..." take 5 ms. */
+static pthread_t where_thread[8];
+
+static int where_slot(const char *arg)
+{
+	static const char *const names[] = { "a", "b", "c", "s1", "s2" };
+
+	for (int i = 0; i < 5; i++)
+		if (strcmp(arg, names[i]) == 0)
+			return i;
+	return 7;
+}
+
+static int fn_where(memofs_ctx *ctx, const char *arg, void *udata)
+{
+	where_thread[where_slot(arg)] = pthread_self();
+	if (arg[0] == 's')
+		sleep_ms(5);
+	return memofs_printf(ctx, "where %s\n", arg);
+}
+
 /* cyc(a) -> cyc(b) -> cyc(a); self(a) -> self(a) */
 static int fn_cyc(memofs_ctx *ctx, const char *arg, void *udata)
 {
@@ -168,12 +189,16 @@ static int write_csv(struct env *e)
 static int env_open(struct env *e)
 {
 	static const char *const cyc_args[] = { "a", "b", NULL };
+	static const char *const where_args[] = { "a", "b", "c", "s1", "s2",
+						  NULL };
 	struct memofs_function defs[] = {
 		{ "slow", "1", "", MEMOFS_ARGS_LIST, cyc_args, fn_slow, NULL },
 		{ "flaky", "1", "", MEMOFS_ARGS_LIST, cyc_args, fn_flaky, NULL },
 		{ "cyc", "1", "", MEMOFS_ARGS_LIST, cyc_args, fn_cyc, NULL },
 		{ "self", "1", "", MEMOFS_ARGS_LIST, cyc_args, fn_cyc, e },
 		{ "stuck", "1", "", MEMOFS_ARGS_LIST, cyc_args, fn_stuck, NULL },
+		{ "where", "1", "", MEMOFS_ARGS_LIST, where_args, fn_where,
+		  NULL },
 	};
 	struct memofs_function moving = { "moving", "1", "", MEMOFS_ARGS_LIST,
 					  cyc_args, fn_moving, NULL };
@@ -465,6 +490,55 @@ static void test_drain_gives_up(struct env *e)
 	CHECK_INT(store_get(e->st, key, &rec), -ENOENT);
 }
 
+/* Submits where(arg) and returns whether its callback had come when
+ * memo_submit() returned; waits for it. */
+static int where_done_at_once(struct env *e, memo *m, const char *arg)
+{
+	struct waitset w;
+	int at_once;
+
+	waitset_init(&w);
+	CHECK_INT(memo_submit(m, reg_find(e->r, "where"), arg, on_done, &w),
+		  0);
+	pthread_mutex_lock(&w.lock);
+	at_once = w.done;
+	pthread_mutex_unlock(&w.lock);
+	CHECK_INT(waitset_wait(&w, 1), 1);
+	CHECK_INT(w.errors, 0);
+	return at_once;
+}
+
+/* A computation whose function was cheap last time (under a millisecond)
+ * runs on the thread that asks, callback included, when a worker is free;
+ * the first of a function, one after an expensive one, and any while the
+ * workers are busy go to the pool. */
+static void test_runs_here(struct env *e)
+{
+	struct waitset w;
+	memo *m = NULL;
+	pthread_t me = pthread_self();
+
+	CHECK_INT(memo_new(e->st, e->r, e->d, 1, &m), 0);
+	CHECK_INT(where_done_at_once(e, m, "a"), 0);	/* cost unknown */
+	CHECK(!pthread_equal(where_thread[0], me));
+	sleep_ms(100);	/* the worker calls back before it is idle again */
+	CHECK_INT(where_done_at_once(e, m, "b"), 1);	/* cheap: here */
+	CHECK(pthread_equal(where_thread[1], me));
+	waitset_init(&w);		/* the one worker busy for 600 ms */
+	CHECK_INT(memo_submit(m, reg_find(e->r, "stuck"), "b", on_done, &w),
+		  0);
+	sleep_ms(100);
+	CHECK_INT(where_done_at_once(e, m, "c"), 0);	/* queued */
+	CHECK(!pthread_equal(where_thread[2], me));
+	CHECK_INT(waitset_wait(&w, 1), 1);
+	sleep_ms(100);
+	CHECK_INT(where_done_at_once(e, m, "s1"), 1);	/* here, 5 ms */
+	CHECK(pthread_equal(where_thread[3], me));
+	CHECK_INT(where_done_at_once(e, m, "s2"), 0);	/* 5 ms: the pool */
+	CHECK(!pthread_equal(where_thread[4], me));
+	memo_free(m);
+}
+
 static void count_hook(void *arg)
 {
 	(*(int *)arg)++;
@@ -503,6 +577,7 @@ int main(void)
 	test_cancel(&e);		/* first: column(col0) not stored yet */
 	test_drain_gives_up(&e);
 	test_one_worker(&e);
+	test_runs_here(&e);
 	CHECK_INT(memo_new(e.st, e.r, e.d, 2, &m), 0);
 	test_reductions(&e, m);
 	test_reuse(&e, m);
