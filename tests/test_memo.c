@@ -17,6 +17,7 @@
 #include "engine/key.h"
 #include "util/log.h"
 #include "engine/memo.h"
+#include "engine/pool.h"
 
 #define NROWS 1001
 
@@ -89,6 +90,30 @@ static int fn_where(memofs_ctx *ctx, const char *arg, void *udata)
 	if (arg[0] == 's')
 		sleep_ms(5);
 	return memofs_printf(ctx, "where %s\n", arg);
+}
+
+/* gate(X): "warm" returns at once; any other waits until gate_open,
+ * counting in gate_in the computations inside and in gate_pool those on
+ * a worker (named POOL_THREAD_NAME). */
+static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cond = PTHREAD_COND_INITIALIZER;
+static int gate_in, gate_pool, gate_open;
+
+static int fn_gate(memofs_ctx *ctx, const char *arg, void *udata)
+{
+	char name[32] = "";
+
+	if (strcmp(arg, "warm") == 0)
+		return memofs_printf(ctx, "warm\n");
+	pthread_getname_np(pthread_self(), name, sizeof(name));
+	pthread_mutex_lock(&gate_lock);
+	gate_in++;
+	gate_pool += strcmp(name, POOL_THREAD_NAME) == 0;
+	pthread_cond_broadcast(&gate_cond);
+	while (!gate_open)
+		pthread_cond_wait(&gate_cond, &gate_lock);
+	pthread_mutex_unlock(&gate_lock);
+	return memofs_printf(ctx, "gate %s\n", arg);
 }
 
 /* cyc(a) -> cyc(b) -> cyc(a); self(a) -> self(a) */
@@ -191,6 +216,8 @@ static int env_open(struct env *e)
 	static const char *const cyc_args[] = { "a", "b", NULL };
 	static const char *const where_args[] = { "a", "b", "c", "s1", "s2",
 						  NULL };
+	static const char *const gate_args[] = { "warm", "g1", "g2", "g3",
+						 "g4", "g5", "g6", NULL };
 	struct memofs_function defs[] = {
 		{ "slow", "1", "", MEMOFS_ARGS_LIST, cyc_args, fn_slow, NULL },
 		{ "flaky", "1", "", MEMOFS_ARGS_LIST, cyc_args, fn_flaky, NULL },
@@ -199,6 +226,7 @@ static int env_open(struct env *e)
 		{ "stuck", "1", "", MEMOFS_ARGS_LIST, cyc_args, fn_stuck, NULL },
 		{ "where", "1", "", MEMOFS_ARGS_LIST, where_args, fn_where,
 		  NULL },
+		{ "gate", "1", "", MEMOFS_ARGS_LIST, gate_args, fn_gate, NULL },
 	};
 	struct memofs_function moving = { "moving", "1", "", MEMOFS_ARGS_LIST,
 					  cyc_args, fn_moving, NULL };
@@ -539,6 +567,65 @@ static void test_runs_here(struct env *e)
 	memo_free(m);
 }
 
+struct asker {
+	struct env *e;
+	memo *m;
+	const char *arg;
+	struct waitset *w;
+	pthread_t tid;
+	int rc;			/* memo_submit()'s: checked after join */
+};
+
+static void *ask(void *arg)
+{
+	struct asker *a = arg;
+
+	a->rc = memo_submit(a->m, reg_find(a->e->r, "gate"), a->arg, on_done,
+			    a->w);
+	return NULL;
+}
+
+/* However many threads ask at once, at most MEMO_INLINE_MAX compute on
+ * their own thread; the others go to the workers. */
+static void test_here_at_most(struct env *e)
+{
+	static const char *const args[] = { "g1", "g2", "g3", "g4", "g5",
+					     "g6" };
+	struct asker a[6];
+	struct waitset w;
+	memo *m = NULL;
+	int in = 0;
+
+	_Static_assert(MEMO_INLINE_MAX == 4, "the counts below");
+	CHECK_INT(memo_new(e->st, e->r, e->d, 8, &m), 0);
+	CHECK_STR(get(m, e->r, "gate", "warm"), "warm\n");
+	sleep_ms(100);		/* its worker idle again */
+	waitset_init(&w);
+	for (int i = 0; i < 6; i++) {
+		a[i] = (struct asker){ e, m, args[i], &w, 0, -1 };
+		CHECK_INT(pthread_create(&a[i].tid, NULL, ask, &a[i]), 0);
+	}
+	for (int k = 0; k < 200 && in < 6; k++) {
+		sleep_ms(10);
+		pthread_mutex_lock(&gate_lock);
+		in = gate_in;
+		pthread_mutex_unlock(&gate_lock);
+	}
+	pthread_mutex_lock(&gate_lock);
+	CHECK_INT(gate_in, 6);
+	CHECK_INT(gate_pool, 2);
+	gate_open = 1;
+	pthread_cond_broadcast(&gate_cond);
+	pthread_mutex_unlock(&gate_lock);
+	for (int i = 0; i < 6; i++) {
+		pthread_join(a[i].tid, NULL);
+		CHECK_INT(a[i].rc, 0);
+	}
+	CHECK_INT(waitset_wait(&w, 6), 6);
+	CHECK_INT(w.errors, 0);
+	memo_free(m);
+}
+
 static void count_hook(void *arg)
 {
 	(*(int *)arg)++;
@@ -578,6 +665,7 @@ int main(void)
 	test_drain_gives_up(&e);
 	test_one_worker(&e);
 	test_runs_here(&e);
+	test_here_at_most(&e);
 	CHECK_INT(memo_new(e.st, e.r, e.d, 2, &m), 0);
 	test_reductions(&e, m);
 	test_reuse(&e, m);

@@ -102,6 +102,8 @@ struct memo {
 					 * job ends and on memo_cancel() */
 	int stopping;			/* protected by lock */
 	unsigned running;		/* protected by lock: jobs computing */
+	unsigned here;			/* protected by lock: jobs started on
+					 * an asking thread, still running */
 	struct memo_flight *flights;	/* protected by lock */
 	struct memo_lru cache;		/* protected by lock */
 	struct memo_stats stats;	/* protected by lock */
@@ -491,7 +493,8 @@ int memo_submit(memo *m, const reg_fn *fn, const char *arg, memo_done_fn cb,
 		m->stats.joined++;
 	} else {
 		f = memo_flight_new(m, fn, arg, key, MEMO_QUEUED);
-		here = f && memo_cheap(m, fn);
+		here = f && m->here < MEMO_INLINE_MAX && memo_cheap(m, fn);
+		m->here += here;
 		rc = !f ? -ENOMEM
 			: here ? 0 : pool_submit(m->workers, memo_job, f);
 		if (rc == 0)
@@ -511,6 +514,11 @@ int memo_submit(memo *m, const reg_fn *fn, const char *arg, memo_done_fn cb,
 		free(w);
 	else if (here)
 		memo_job_start_here(m, f);
+	if (here) {
+		pthread_mutex_lock(&m->lock);
+		m->here--;
+		pthread_mutex_unlock(&m->lock);
+	}
 	return rc;
 }
 

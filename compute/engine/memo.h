@@ -33,6 +33,10 @@ typedef struct memo memo;
 /* A function whose last computation took less than this many nanoseconds
  * computes on the thread that asks (memo_submit()). */
 #define MEMO_INLINE_NS 1000000
+/* At most this many computations run on asking threads at once: should
+ * a cheap function turn slow, most of libfuse's threads (10) stay free
+ * to answer other requests. */
+#define MEMO_INLINE_MAX 4
 
 struct memo_stats {
 	uint64_t computed;	/* computations that succeeded */
@@ -117,8 +121,8 @@ typedef void (*memo_done_fn)(void *cbarg, int err, memo_result *res);
  * MEMO_INLINE_NS runs on the calling thread, in the place of an idle
  * worker (pool_try_run(): -o workers still bounds the computations at
  * once), so a cheap result costs no hand-off to a worker and back; any
- * other (the first of a function, an expensive one, or when no worker is
- * idle) runs on the pool.  Returns 0, or a negative errno (-ENOMEM) and
+ * other (the first of a function, an expensive one, when no worker is
+ * idle, or when MEMO_INLINE_MAX already run so) runs on the pool.  Returns 0, or a negative errno (-ENOMEM) and
  * then cb is never called.  Must not be called from a computation. */
 int memo_submit(memo *m, const reg_fn *fn, const char *arg, memo_done_fn cb,
 		void *cbarg);
