@@ -378,7 +378,7 @@ static void test_doubles(uint64_t *state)
 {
 	enum { N = 64 };
 	double x[N];
-	char want[N * FMT_LINE_MAX], got[N * FMT_LINE_MAX + 8];
+	char want[N * FMT_LINE_MAX], got[N * FMT_LINE_MAX + 128];
 	size_t wlen = 0, done;
 
 	for (int i = 0; i < N; i++) {
@@ -402,7 +402,7 @@ static void test_doubles(uint64_t *state)
 	CHECK_INT(fmt_doubles(got, sizeof(got), x, 0, &done), 0);
 	CHECK_INT(done, 0);
 	for (size_t cap = FMT_LINE_MAX; cap < 4 * FMT_LINE_MAX; cap++) {
-		size_t off = 0, i = 0;
+		size_t off = 0, i = 0, limit = 0;
 		int calls = 0;
 
 		memset(got, '#', sizeof(got));
@@ -412,12 +412,46 @@ static void test_doubles(uint64_t *state)
 
 			CHECK(len <= cap && done >= 1);
 			i += done;
+			limit = off + cap;	/* scratch may reach this */
 			off += len;
 		}
 		CHECK_INT(i, N);
 		CHECK_INT(off, wlen);
-		CHECK(memcmp(got, want, wlen) == 0 && got[wlen] == '#');
+		CHECK(memcmp(got, want, wlen) == 0);
+		for (size_t k = limit; k < sizeof(got); k++)
+			CHECK(got[k] == '#');	/* nothing past cap */
 	}
+}
+
+/* Many values through fmt_doubles()'s fast path (room to spare), each
+ * line what fmt_double() prints: every notation, sign and length. */
+static void test_doubles_bulk(uint64_t *state, size_t n)
+{
+	double *x = malloc(n * sizeof(*x));
+	char *got = malloc(n * FMT_LINE_MAX), one[FMT_DOUBLE_MAX];
+	size_t len, done, off = 0;
+
+	CHECK(x && got);
+	if (!x || !got)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		x[i] = next_double(state, (int)i);
+	len = fmt_doubles(got, n * FMT_LINE_MAX, x, n, &done);
+	CHECK_INT(done, n);
+	for (size_t i = 0; i < n && off < len; i++) {
+		size_t k = fmt_double(one, x[i]);
+
+		if (memcmp(got + off, one, k) != 0 || got[off + k] != '\n') {
+			CHECK(!"fmt_doubles() line differs from fmt_double()");
+			fprintf(stderr, "  x = %a: \"%s\"\n", x[i], one);
+			break;
+		}
+		off += k + 1;
+	}
+	CHECK_INT(off, len);
+out:
+	free(x);
+	free(got);
 }
 
 static void test_int64s(uint64_t *state)
@@ -465,6 +499,7 @@ int main(int argc, char **argv)
 	test_ties(&state, 100000);
 	test_random(argc > 1 ? atoi(argv[1]) : 1000000);
 	test_doubles(&state);
+	test_doubles_bulk(&state, 300000);
 	test_int64s(&state);
 	return check_report("fmt");
 }

@@ -32,7 +32,8 @@ size_t fmt_double(char *buf, double x);
  * in cap bytes: all n when cap >= n * FMT_LINE_MAX; fewer only when
  * fewer than FMT_LINE_MAX bytes are left.  Returns the bytes written and
  * sets *done (may be NULL) to the values written; the caller goes on from
- * x + *done.  cap < FMT_LINE_MAX writes nothing. */
+ * x + *done.  cap < FMT_LINE_MAX writes nothing.  The bytes of buf past
+ * the length returned (up to cap) may have been overwritten: scratch. */
 size_t fmt_doubles(char *buf, size_t cap, const double *x, size_t n,
 		   size_t *done);
 
