@@ -757,13 +757,18 @@ struct done {
 	pthread_cond_t cond;
 	int n, err;
 	char text[4][32];	/* in the order the callbacks came */
+	int inline_calls;	/* callbacks on the thread that submitted */
 };
+
+static pthread_t submitter;	/* the test's main thread */
 
 static void on_done(void *arg, int err, memo_result *res)
 {
 	struct done *d = arg;
 
 	pthread_mutex_lock(&d->lock);
+	if (pthread_equal(pthread_self(), submitter))
+		d->inline_calls++;
 	if (err)
 		d->err = err;
 	else if (d->n < 4)
@@ -841,9 +846,9 @@ static void test_two_machines(void)
 		  MEMOFS_FLOAT64, MEMOFS_SHAPE_VECTOR },
 	};
 	struct done da = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
-			   0, 0, { "" } };
+			   0, 0, { "" }, 0 };
 	struct done db = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
-			   0, 0, { "" } };
+			   0, 0, { "" }, 0 };
 	struct machine a, b;
 	struct memo_stats st;
 	reg *r = NULL;
@@ -858,6 +863,7 @@ static void test_two_machines(void)
 	machine_open(&b, r, d, 1);
 
 	/* slow(a) on both, and outer(a) (nested) on b: one computation. */
+	submitter = pthread_self();
 	CHECK_INT(memo_submit(a.m, reg_find(r, "slow"), "a", on_done, &da), 0);
 	wait_runs(1);		/* a holds the lease */
 	CHECK_INT(memo_submit(b.m, reg_find(r, "slow"), "a", on_done, &db), 0);
@@ -921,6 +927,15 @@ static void test_two_machines(void)
 	CHECK_INT(db.err, -ESHUTDOWN);
 	CHECK_INT(done_wait(&da, 4), 4);
 	CHECK_INT(atomic_load(&slow_runs), 3);
+	/* fast() is cheap now, but with a remote tier no job runs on the
+	 * thread that submitted it (its first step is a round trip).  (b's
+	 * cancel called its waiters here: that is no job.) */
+	CHECK_INT(da.inline_calls, 0);
+	CHECK_INT(memo_submit(a.m, reg_find(r, "fast"), "b", on_done, &da), 0);
+	CHECK_INT(done_wait(&da, 5), 5);	/* fast() took < 1 ms */
+	CHECK_INT(memo_submit(a.m, reg_find(r, "fast"), "c", on_done, &da), 0);
+	CHECK_INT(done_wait(&da, 6), 6);
+	CHECK_INT(da.inline_calls, 0);
 	machine_close(&a);
 	machine_close(&b);
 	reg_free(r);
