@@ -136,6 +136,13 @@ int memofs_printf(memofs_ctx *ctx, const char *fmt, ...)
 /* Appends x as Python's repr(float) prints it, and a newline. */
 int memofs_write_double(memofs_ctx *ctx, double x);
 
+/* Reports that the computation is fraction done (0.0 to 1.0), shown in
+ * MOUNTPOINT/.memofs/jobs.  Cheap (a lock); call it every second or so,
+ * not per value.  Returns 0, or -EINVAL for a fraction outside [0, 1]
+ * (NaN included) or a NULL ctx.  (Added after ABI 1 without changing
+ * it: a plugin that calls it needs a memofs that has it.) */
+int memofs_progress(memofs_ctx *ctx, double fraction);
+
 /* Records why the computation failed (logged with the function and
  * argument) and returns -EIO, for "return memofs_error(ctx, ...);". */
 int memofs_error(memofs_ctx *ctx, const char *fmt, ...)

@@ -18,6 +18,19 @@ void memo_lru_clear(struct memo_lru *c)
 	c->bytes = 0;
 }
 
+void memo_lru_drop(struct memo_lru *c, const uint8_t key[KEY_LEN])
+{
+	for (size_t i = 0; i < MEMO_LRU_ENTRIES; i++) {
+		struct memo_lru_slot *s = &c->slot[i];
+
+		if (s->res && memcmp(s->key, key, KEY_LEN) == 0) {
+			c->bytes -= memo_result_len(s->res);
+			memo_result_unref(s->res);
+			s->res = NULL;
+		}
+	}
+}
+
 memo_result *memo_lru_get(struct memo_lru *c, const uint8_t key[KEY_LEN])
 {
 	for (size_t i = 0; i < MEMO_LRU_ENTRIES; i++) {

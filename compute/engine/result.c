@@ -4,6 +4,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "engine/result.h"
 
@@ -18,6 +19,7 @@ struct memo_result {
 				 * protected by parse_lock, parsed once */
 	size_t nvals;
 	int parse_rc;		/* 1: not parsed yet; else 0 or -errno */
+	uint64_t created_ns;	/* CLOCK_REALTIME when it was made */
 };
 
 const void *memo_result_data(const memo_result *res)
@@ -28,6 +30,11 @@ const void *memo_result_data(const memo_result *res)
 size_t memo_result_len(const memo_result *res)
 {
 	return res->len;
+}
+
+uint64_t memo_result_created_ns(const memo_result *res)
+{
+	return res->rec.raw ? res->rec.created_ns : res->created_ns;
 }
 
 memo_result *memo_result_ref(memo_result *res)
@@ -58,12 +65,16 @@ static void memo_result_init(memo_result *res)
 memo_result *memo_result_from_buf(char *buf, size_t len)
 {
 	memo_result *res = calloc(1, sizeof(*res));
+	struct timespec now;
 
 	if (!res) {
 		free(buf);
 		return NULL;
 	}
 	memo_result_init(res);
+	clock_gettime(CLOCK_REALTIME, &now);
+	res->created_ns = (uint64_t)now.tv_sec * 1000000000u +
+			  (uint64_t)now.tv_nsec;
 	res->owned = buf;
 	res->data = buf ? buf : "";
 	res->len = len;

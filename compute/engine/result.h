@@ -13,6 +13,7 @@
 #define MEMOFS_RESULT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "engine/store.h"
 
@@ -20,6 +21,9 @@ typedef struct memo_result memo_result;
 
 const void *memo_result_data(const memo_result *res);
 size_t memo_result_len(const memo_result *res);
+/* When it was made: the store record's creation time (CLOCK_REALTIME ns),
+ * or, for a fresh computation, when memo_result_from_buf() wrapped it. */
+uint64_t memo_result_created_ns(const memo_result *res);
 memo_result *memo_result_ref(memo_result *res);
 void memo_result_unref(memo_result *res);	/* NULL is a no-op */
 
