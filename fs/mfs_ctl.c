@@ -17,12 +17,20 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "mfs_ctl.h"
 
 #define MFS_CTL_TIMEOUT 86400.0	/* the names never change */
 #define MFS_CTL_INO_BASE (UINT64_C(1) << 32)	/* above every result's */
+/* A thread that read a snapshot from its start keeps it for its next
+ * read() calls: until it has read the end, and for the one getattr the
+ * kernel sends at its next read() (which finds the end of file), at most
+ * this long.  Without it, a cat whose second read() came after a new
+ * jobs line appeared got the end of the new content after the start of
+ * the old (measured: two lines glued at byte 33). */
+#define MFS_CTL_HOLD_NS (5 * 1000000000LL)
 
 enum mfs_ctl_file { MFS_CTL_STATS, MFS_CTL_STATS_JSON, MFS_CTL_JOBS,
 		    MFS_CTL_CLEAR, MFS_CTL_NFILES };
@@ -47,6 +55,11 @@ struct mfs_ctl {
 						 * content the last getattr
 						 * made, which reads serve */
 	struct timespec made[MFS_CTL_NFILES];	/* protected by lock */
+	int64_t made_ns[MFS_CTL_NFILES];	/* the same, CLOCK_MONOTONIC */
+	int reader[MFS_CTL_NFILES];	/* protected by lock: the thread that
+					 * last read the snapshot from 0 */
+	int read_end[MFS_CTL_NFILES];	/* protected by lock: it has read
+					 * the end of it */
 };
 
 /* The counters `memofs stats` shows, in order: add a line to show a new
@@ -308,8 +321,26 @@ static int mfs_ctl_render(struct mfs *fs, enum mfs_ctl_file i)
 	free(ctl->snap[i].buf);
 	ctl->snap[i] = t;
 	clock_gettime(CLOCK_REALTIME, &ctl->made[i]);
+	ctl->made_ns[i] = util_now_ns();
+	ctl->reader[i] = 0;
+	ctl->read_end[i] = 0;
 	pthread_mutex_unlock(&ctl->lock);
 	return 0;
+}
+
+/* Is file i's snapshot being read by the thread tid (see
+ * MFS_CTL_HOLD_NS)? */
+static int mfs_ctl_held(struct mfs_ctl *ctl, enum mfs_ctl_file i, int tid)
+{
+	int held;
+
+	pthread_mutex_lock(&ctl->lock);
+	held = ctl->reader[i] == tid && tid > 0 &&
+	       util_now_ns() - ctl->made_ns[i] < MFS_CTL_HOLD_NS;
+	if (held && ctl->read_end[i])
+		ctl->reader[i] = 0;	/* its last getattr: the next renders */
+	pthread_mutex_unlock(&ctl->lock);
+	return held;
 }
 
 /* ---- nodes -------------------------------------------------------------- */
@@ -339,7 +370,7 @@ static fuse_ino_t mfs_ctl_ino(const struct mfs_node *n)
 
 /* The attributes of node i (-1: the directory).  Files get their
  * content made afresh first (their size); 0 or -ENOMEM. */
-static int mfs_ctl_attr(struct mfs *fs, int i, struct stat *st)
+static int mfs_ctl_attr(struct mfs *fs, int i, int tid, struct stat *st)
 {
 	struct mfs_ctl *ctl = fs->ctl;
 	int rc = 0;
@@ -355,7 +386,8 @@ static int mfs_ctl_attr(struct mfs *fs, int i, struct stat *st)
 		st->st_nlink = 2;
 		return 0;
 	}
-	rc = mfs_ctl_render(fs, (enum mfs_ctl_file)i);
+	if (!mfs_ctl_held(ctl, (enum mfs_ctl_file)i, tid))
+		rc = mfs_ctl_render(fs, (enum mfs_ctl_file)i);
 	st->st_ino = MFS_CTL_INO_BASE + 1 + (unsigned)i;
 	st->st_mode = S_IFREG | fs->file_mode;
 	st->st_nlink = 1;
@@ -377,7 +409,7 @@ static void mfs_ctl_entry(fuse_req_t req, struct mfs *fs, int i,
 	e.ino = mfs_ctl_ino(n);
 	e.entry_timeout = MFS_CTL_TIMEOUT;
 	e.attr_timeout = i < 0 ? MFS_CTL_TIMEOUT : 0.0;
-	rc = mfs_ctl_attr(fs, i, &e.attr);
+	rc = mfs_ctl_attr(fs, i, (int)fuse_req_ctx(req)->pid, &e.attr);
 	if (rc)
 		fuse_reply_err(req, -rc);
 	else
@@ -409,7 +441,7 @@ void mfs_ctl_getattr(fuse_req_t req, struct mfs *fs, fuse_ino_t ino)
 {
 	struct stat st;
 	int i = mfs_ctl_index(fs, ino);
-	int rc = mfs_ctl_attr(fs, i, &st);
+	int rc = mfs_ctl_attr(fs, i, (int)fuse_req_ctx(req)->pid, &st);
 
 	if (rc)
 		fuse_reply_err(req, -rc);
@@ -423,24 +455,35 @@ void mfs_ctl_read(fuse_req_t req, struct mfs *fs, fuse_ino_t ino,
 	struct mfs_ctl *ctl = fs->ctl;
 	int i = mfs_ctl_index(fs, ino);
 	const struct mfs_text *t;
+	char *copy = NULL;
+	size_t n = 0;
 
-	if (i < 0) {
-		fuse_reply_err(req, EISDIR);
-		return;
-	}
-	if (off < 0) {
-		fuse_reply_err(req, EINVAL);
+	if (i < 0 || off < 0) {
+		fuse_reply_err(req, i < 0 ? EISDIR : EINVAL);
 		return;
 	}
 	pthread_mutex_lock(&ctl->lock);
 	t = &ctl->snap[i];
-	if ((size_t)off >= t->len)
-		fuse_reply_buf(req, NULL, 0);
-	else
-		fuse_reply_buf(req, t->buf + off,
-			       t->len - (size_t)off < size ? t->len - (size_t)off
-							  : size);
+	if (off == 0) {
+		ctl->reader[i] = (int)fuse_req_ctx(req)->pid;
+		ctl->read_end[i] = 0;
+	}
+	if ((size_t)off <= t->len) {
+		n = t->len - (size_t)off < size ? t->len - (size_t)off : size;
+		if ((size_t)off + n == t->len)
+			ctl->read_end[i] = 1;
+	}
+	if (n) {
+		copy = malloc(n);
+		if (copy)
+			memcpy(copy, t->buf + off, n);
+	}
 	pthread_mutex_unlock(&ctl->lock);
+	if (n && !copy)
+		fuse_reply_err(req, ENOMEM);
+	else
+		fuse_reply_buf(req, copy, n);
+	free(copy);
 }
 
 void mfs_ctl_readdir(fuse_req_t req, struct mfs *fs, fuse_ino_t ino,

@@ -363,7 +363,8 @@ static void memo_persist(memo *m, struct memo_flight *f, memo_result *res,
 	pthread_rwlock_rdlock(&m->st_lock);
 	rc = m->st ? store_put_named(m->st, f->key, reg_fn_name(f->fn), f->arg,
 				     memo_result_data(res),
-				     memo_result_len(res), ns)
+				     memo_result_len(res), ns,
+				     memo_result_created_ns(res))
 		   : -ESHUTDOWN;
 	pthread_rwlock_unlock(&m->st_lock);
 	pthread_mutex_lock(&m->lock);

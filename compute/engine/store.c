@@ -877,7 +877,7 @@ static int store_batch_meta(store *st, rocksdb_writebatch_t *batch,
 
 int store_put_named(store *st, const uint8_t key[KEY_LEN], const char *fn,
 		    const char *arg, const void *data, size_t len,
-		    uint64_t compute_ns)
+		    uint64_t compute_ns, uint64_t created_ns)
 {
 	uint8_t hdr[STORE_HDR_LEN];
 	struct store_meta m = { .fn = fn, .arg = arg, .len = len,
@@ -891,6 +891,8 @@ int store_put_named(store *st, const uint8_t key[KEY_LEN], const char *fn,
 	if (strlen(fn) > STORE_NAME_MAX || strlen(arg) > STORE_NAME_MAX)
 		return -EINVAL;
 	store_hdr_encode(hdr, data, len, compute_ns);
+	if (created_ns)
+		store_enc_u64(hdr + 32, created_ns);
 	memcpy(m.key, key, KEY_LEN);
 	m.created_ns = m.used_ns = store_dec_u64(hdr + 32);
 	batch = rocksdb_writebatch_create();

@@ -93,12 +93,12 @@ struct store_meta {
 int store_get_meta(store *st, const uint8_t key[KEY_LEN],
 		   struct store_meta *m, char names[STORE_NAMES_BUF]);
 
-/* store_put() plus the accounting entry of fn(arg) (created and used now),
- * in one atomic write.  Errors as store_put(); -EINVAL when fn or arg is
- * longer than STORE_NAME_MAX. */
+/* store_put() plus the accounting entry of fn(arg), in one atomic write;
+ * created and last used at created_ns (CLOCK_REALTIME; 0: now).  Errors
+ * as store_put(); -EINVAL when fn or arg is longer than STORE_NAME_MAX. */
 int store_put_named(store *st, const uint8_t key[KEY_LEN], const char *fn,
 		    const char *arg, const void *data, size_t len,
-		    uint64_t compute_ns);
+		    uint64_t compute_ns, uint64_t created_ns);
 
 /* Sets the last use of key's record to used_ns (never moves it back).
  * 0, -ENOENT (no accounting entry: nothing written), -ENOSPC or -EIO. */
