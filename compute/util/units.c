@@ -4,17 +4,21 @@
 
 #include "util/units.h"
 
-/* The leading digits of s as *v; *end past them.  0, -EINVAL (none) or
- * -ERANGE. */
-static int units_digits(const char *s, uint64_t *v, const char **end)
+/* The leading digits of s as *v (UINT64_MAX and *big set when they
+ * overflow); *end past them.  0, or -EINVAL when there are none.  The
+ * overflow is reported only once the rest is known good: a text that is
+ * both too large and malformed is -EINVAL. */
+static int units_digits(const char *s, uint64_t *v, const char **end,
+			int *big)
 {
 	uint64_t n = 0;
 	const char *p = s;
 
+	*big = 0;
 	for (; *p >= '0' && *p <= '9'; p++) {
 		if (n > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
-			return -ERANGE;
-		n = n * 10 + (uint64_t)(*p - '0');
+			*big = 1;
+		n = *big ? UINT64_MAX : n * 10 + (uint64_t)(*p - '0');
 	}
 	if (p == s)
 		return -EINVAL;
@@ -23,10 +27,10 @@ static int units_digits(const char *s, uint64_t *v, const char **end)
 	return 0;
 }
 
-/* n * mult, or -ERANGE. */
-static int units_scale(uint64_t n, uint64_t mult, uint64_t *out)
+/* n * mult, or -ERANGE (also when big). */
+static int units_scale(uint64_t n, uint64_t mult, int big, uint64_t *out)
 {
-	if (mult && n > UINT64_MAX / mult)
+	if (big || (mult && n > UINT64_MAX / mult))
 		return -ERANGE;
 	*out = n * mult;
 	return 0;
@@ -37,7 +41,7 @@ int units_parse_size(const char *s, uint64_t *bytes)
 	static const char suffixes[] = "KMGT";
 	const char *end, *at;
 	uint64_t n, mult = 1;
-	int rc = units_digits(s, &n, &end);
+	int big, rc = units_digits(s, &n, &end, &big);
 
 	if (rc)
 		return rc;
@@ -52,14 +56,14 @@ int units_parse_size(const char *s, uint64_t *bytes)
 		    strcmp(end, "iB") != 0)
 			return -EINVAL;
 	}
-	return units_scale(n, mult, bytes);
+	return units_scale(n, mult, big, bytes);
 }
 
 int units_parse_duration(const char *s, uint64_t *ns)
 {
 	const char *end;
 	uint64_t n, secs, mult = 1;
-	int rc = units_digits(s, &n, &end);
+	int big, rc = units_digits(s, &n, &end, &big);
 
 	if (rc)
 		return rc;
@@ -73,6 +77,6 @@ int units_parse_duration(const char *s, uint64_t *ns)
 	}
 	if (*end && end[1])
 		return -EINVAL;
-	rc = units_scale(n, mult, &secs);
-	return rc ? rc : units_scale(secs, 1000000000u, ns);
+	rc = units_scale(n, mult, big, &secs);
+	return rc ? rc : units_scale(secs, 1000000000u, 0, ns);
 }

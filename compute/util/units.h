@@ -13,7 +13,8 @@
 
 #include <stdint.h>
 
-/* 0 and *bytes, or -EINVAL (bad text) / -ERANGE (overflow). */
+/* 0 and *bytes, or -EINVAL (bad text, even if also too large) /
+ * -ERANGE (well formed, but over 64 bits). */
 int units_parse_size(const char *s, uint64_t *bytes);
 
 /* 0 and *ns (nanoseconds), or -EINVAL / -ERANGE. */

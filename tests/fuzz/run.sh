@@ -28,7 +28,7 @@ if [ "${1:-}" = "--regress" ]; then
 fi
 build=${1:-$root/build-fuzz}
 seconds=${2:-30}
-targets=${FUZZ_TARGETS:-csv npy path fmt cmdfile}
+targets=${FUZZ_TARGETS:-csv npy path fmt cmdfile units}
 cc=${CC_FUZZ:-clang}
 
 case $seconds in
@@ -62,8 +62,10 @@ sources() {
 		util/clock.c util/file.c util/mem.c util/name.c \
 		functions/reg.c functions/argdir.c functions/fn_builtin.c \
 		functions/ctx.c engine/memo.c engine/result.c engine/lru.c \
-		engine/pool.c engine/key.c engine/store.c data/fmt.c ;;
+		engine/pool.c engine/key.c engine/store.c engine/evict.c \
+		data/fmt.c ;;
 	fmt) echo data/fmt.c ;;
+	units) echo util/units.c ;;
 	cmdfile) echo data/quote.c util/clock.c util/name.c ;;
 		# and cmdfile.c, util/file.c, util/mem.c: see includes()
 	esac
@@ -80,6 +82,7 @@ libs() {
 	csv | npy) echo -lxxhash -lm ;;
 	path) echo -lrocksdb -lxxhash -lm -lpthread ;;
 	fmt) echo -lm ;;
+	units) echo ;;
 	cmdfile) echo -lxxhash -lm ;;
 	esac
 }
