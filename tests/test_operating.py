@@ -10,6 +10,7 @@ import fcntl
 import json
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 import threading
@@ -463,3 +464,61 @@ def test_command_failure_reason_reaches_the_log(mount_factory, tmp_path):
     d.unmount()
     assert re.search(r"warning: fail\(x\): failed after [0-9.]+ s",
                      log.read_text())
+
+
+# ---- running as a service ----------------------------------------------------
+
+MEMOFS_BUILD = os.environ.get("MEMOFS_BUILD", "")
+
+
+@pytest.mark.skipif(not MEMOFS_BUILD or not os.access(MEMOFS_BUILD, os.W_OK),
+                    reason="meson install writes its log into the build "
+                    "directory, not writable here (the run as nobody)")
+def test_meson_install_puts_the_mount_helper_where_mount_finds_it(tmp_path):
+    dest = tmp_path / "dest"
+    r = subprocess.run(["meson", "install", "-C", MEMOFS_BUILD, "--destdir",
+                        str(dest), "--no-rebuild"], capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    helper = dest / "sbin" / "mount.fuse.memofs"
+    assert helper.is_file() and not helper.is_symlink()
+    assert os.access(helper, os.X_OK)
+    mm = [p for p in dest.rglob("memofs-mount")]
+    assert len(mm) == 1 and os.access(mm[0], os.X_OK)
+    assert (mm[0].parent / "memofs").is_file()      # the same bin directory
+    # the installed helper, away from the source tree, runs memofs-mount
+    # from PATH
+    env = dict(os.environ, PATH=f"{tmp_path / 'fake'}:/usr/bin:/bin")
+    (tmp_path / "fake").mkdir()
+    fake = tmp_path / "fake" / "memofs-mount"
+    fake.write_text('#!/bin/sh\necho "memofs-mount $*"\n')
+    fake.chmod(0o755)
+    r = subprocess.run([helper, "/d/t.csv", "/mnt/x", "-o",
+                        "noauto,_netdev,workers=2,max_size=1G"],
+                       capture_output=True, text=True, env=env, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "memofs-mount -o workers=2,max_size=1G /d/t.csv /mnt/x\n"
+
+
+@pytest.mark.skipif(not shutil.which("systemd-analyze"),
+                    reason="systemd-analyze is not installed")
+def test_systemd_units_verify(tmp_path, memofs_bin):
+    scripts = os.path.join(MEMOFS_SRC, "mount-scripts")
+    units = {"mnt-memo.mount": None, "memofs.service": None}
+    for name in units:
+        text = open(os.path.join(scripts, name)).read()
+        # verify checks that ExecStart's program exists: the built one
+        text = text.replace("/usr/local/bin/memofs", memofs_bin)
+        (tmp_path / name).write_text(text)
+        r = subprocess.run(["systemd-analyze", "verify", str(tmp_path / name)],
+                           capture_output=True, text=True, timeout=60)
+        mine = [l for l in r.stderr.splitlines() if name in l]
+        assert r.returncode == 0 and not mine, r.stderr
+    # and verify does catch a broken unit
+    bad = (tmp_path / "mnt-memo.mount").read_text().replace(
+        "Where=/mnt/memo", "Where=/mnt/elsewhere")
+    (tmp_path / "mnt-memo.mount").write_text(bad)
+    r = subprocess.run(["systemd-analyze", "verify",
+                        str(tmp_path / "mnt-memo.mount")],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0
