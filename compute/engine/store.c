@@ -893,6 +893,9 @@ int store_put_named(store *st, const uint8_t key[KEY_LEN], const char *fn,
 		return -EFBIG;
 	if (strlen(fn) > STORE_NAME_MAX || strlen(arg) > STORE_NAME_MAX)
 		return -EINVAL;
+	rc = store_recover(st);	/* a reopen gives st->cf[] again */
+	if (rc)
+		return rc;
 	store_hdr_encode(hdr, data, len, compute_ns);
 	if (created_ns)
 		store_enc_u64(hdr + 32, created_ns);
@@ -950,6 +953,9 @@ int store_touch(store *st, const uint8_t key[KEY_LEN], uint64_t used_ns)
 	char *raw;
 	int rc;
 
+	rc = store_recover(st);
+	if (rc)
+		return rc;
 	pthread_mutex_lock(&st->meta_lock);
 	raw = store_meta_get(st, key, &len, &rc);
 	if (raw && store_meta_decode(key, (const uint8_t *)raw, len, &m,
@@ -1009,9 +1015,12 @@ int store_scan(store *st, store_scan_fn cb, void *arg)
 
 int store_delete(store *st, const uint8_t key[KEY_LEN])
 {
-	rocksdb_writebatch_t *batch = rocksdb_writebatch_create();
-	int rc = 0;
+	rocksdb_writebatch_t *batch;
+	int rc = store_recover(st);
 
+	if (rc)
+		return rc;
+	batch = rocksdb_writebatch_create();
 	pthread_mutex_lock(&st->meta_lock);
 	pthread_rwlock_rdlock(&st->lock);
 	if (st->db) {
@@ -1039,9 +1048,12 @@ _Static_assert(KEY_LEN == 16, "store_key_hi is one byte past any key");
 
 int store_delete_all(store *st)
 {
-	rocksdb_writebatch_t *batch = rocksdb_writebatch_create();
-	int rc = 0;
+	rocksdb_writebatch_t *batch;
+	int rc = store_recover(st);
 
+	if (rc)
+		return rc;
+	batch = rocksdb_writebatch_create();
 	pthread_mutex_lock(&st->meta_lock);
 	pthread_rwlock_rdlock(&st->lock);
 	if (st->db) {
