@@ -301,6 +301,30 @@ def test_jobs_list_running_and_queued_with_progress(mount_factory):
     m.unmount()
 
 
+def test_command_progress_lines_on_stderr(mount_factory, tmp_path):
+    f = functions(tmp_path, """\
+[slow]
+args = list: x
+command = sh -c 'echo "memofs-progress: 37.5%" >&2; echo noise >&2; echo "memofs-progress: 250%" >&2; sleep 2; echo done'
+""")
+    m = mount_factory(opts=[f"functions={f}"])
+    t = threading.Thread(target=m.read, args=("slow/x",))
+    t.start()
+    lines = []
+
+    def seen():
+        lines[:] = m.read(".memofs/jobs").decode().splitlines()
+        return any(l.endswith("\t38%") for l in lines)
+
+    try:
+        wait_until(seen, 5)         # 250% is no progress line: ignored
+        assert lines == [l for l in lines if l.startswith("slow\tx\t")]
+    finally:
+        t.join()
+    assert m.read("slow/x") == b"done\n"
+    m.unmount()
+
+
 # ---- provenance --------------------------------------------------------------
 
 def test_provenance_xattrs_and_mtime(mount_factory, tmp_path):

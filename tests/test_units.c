@@ -37,6 +37,48 @@ static void dur_bad(const char *s, int rc)
 	CHECK(v == 1);
 }
 
+static void progress_ok(const char *s, double want)
+{
+	double v = -1;
+
+	CHECK_INT(units_parse_progress(s, &v), 0);
+	CHECK(v > want - 1e-12 && v < want + 1e-12);
+}
+
+static void progress_bad(const char *s)
+{
+	double v = -1;
+
+	CHECK_INT(units_parse_progress(s, &v), -EINVAL);
+	CHECK(v == -1);
+}
+
+static void progress_cases(void)
+{
+	progress_ok("memofs-progress: 0%", 0.0);
+	progress_ok("memofs-progress: 42%", 0.42);
+	progress_ok("memofs-progress: 99.5%", 0.995);
+	progress_ok("memofs-progress: 100%", 1.0);
+	progress_ok("memofs-progress: 007%", 0.07);
+	progress_bad("memofs-progress: 100.1%");
+	progress_bad("memofs-progress: 101%");
+	progress_bad("memofs-progress: 1000%");
+	progress_bad("memofs-progress: 0042%");
+	progress_bad("memofs-progress: -1%");
+	progress_bad("memofs-progress: 42");
+	progress_bad("memofs-progress: 42% ");
+	progress_bad("memofs-progress: 42%%");
+	progress_bad("memofs-progress:  42%");
+	progress_bad("memofs-progress: .5%");
+	progress_bad("memofs-progress: 5.%");
+	progress_bad("memofs-progress: 5.1234567891%");
+	progress_bad("memofs-progress: nan%");
+	progress_bad("memofs-progress: 1e1%");
+	progress_bad("memofs-progress 42%");
+	progress_bad("progress: 42%");
+	progress_bad("");
+}
+
 int main(void)
 {
 	size_ok("0", 0);
@@ -85,5 +127,6 @@ int main(void)
 	dur_bad("7D", -EINVAL);
 	dur_bad("18446744073709551615", -ERANGE);	/* as ns */
 	dur_bad("99999999999999999999", -ERANGE);
+	progress_cases();
 	return check_report("units");
 }

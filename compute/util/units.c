@@ -80,3 +80,29 @@ int units_parse_duration(const char *s, uint64_t *ns)
 	rc = units_scale(n, mult, big, &secs);
 	return rc ? rc : units_scale(secs, 1000000000u, 0, ns);
 }
+
+int units_parse_progress(const char *line, double *fraction)
+{
+	size_t plen = sizeof(UNITS_PROGRESS_PREFIX) - 1;
+	const char *p = line;
+	double v = 0.0, scale = 1.0;
+	int digits = 0;
+
+	if (strncmp(line, UNITS_PROGRESS_PREFIX, plen) != 0)
+		return -EINVAL;
+	for (p += plen; *p >= '0' && *p <= '9' && digits < 3; p++, digits++)
+		v = v * 10 + (*p - '0');
+	if (!digits || (*p >= '0' && *p <= '9'))
+		return -EINVAL;
+	if (*p == '.') {
+		for (p++, digits = 0; *p >= '0' && *p <= '9' && digits < 9;
+		     p++, digits++)
+			v += (*p - '0') * (scale /= 10);
+		if (!digits || (*p >= '0' && *p <= '9'))
+			return -EINVAL;
+	}
+	if (strcmp(p, "%") != 0 || v > 100.0)
+		return -EINVAL;
+	*fraction = v / 100.0;
+	return 0;
+}

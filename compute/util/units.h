@@ -20,4 +20,12 @@ int units_parse_size(const char *s, uint64_t *bytes);
 /* 0 and *ns (nanoseconds), or -EINVAL / -ERANGE. */
 int units_parse_duration(const char *s, uint64_t *ns);
 
+/* A command's progress line on stderr, without its newline:
+ * "memofs-progress: P%" with P digits, optionally a point and more
+ * digits, from 0 to 100 ("memofs-progress: 42%", "memofs-progress:
+ * 99.5%"); one blank after the colon, nothing else on the line.
+ * 0 and *fraction (P / 100), or -EINVAL for any other line. */
+#define UNITS_PROGRESS_PREFIX "memofs-progress: "
+int units_parse_progress(const char *line, double *fraction);
+
 #endif

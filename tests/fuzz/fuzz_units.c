@@ -8,7 +8,9 @@
  *     overflow;
  *   - a text of digits alone whose value fits is always accepted;
  *   - -ERANGE only for a text that is well formed.
- * The output is never written on failure.
+ * The output is never written on failure.  And units_parse_progress():
+ * an accepted line is the prefix, 1 to 3 digits, optionally a point and
+ * 1 to 9 digits, and "%", its value strtod()'s / 100, at most 1.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -101,6 +103,39 @@ static void check(const char *s, int is_size)
 	}
 }
 
+static void check_progress(const char *s)
+{
+	const size_t plen = sizeof(UNITS_PROGRESS_PREFIX) - 1;
+	double f = -1.0, ref;
+	const char *p = s + plen;
+	size_t ni = 0, nf = 0;
+	int well;
+
+	int rc = units_parse_progress(s, &f);
+
+	well = strncmp(s, UNITS_PROGRESS_PREFIX, plen) == 0;
+	if (well) {
+		while (p[ni] >= '0' && p[ni] <= '9')
+			ni++;
+		if (p[ni] == '.')
+			while (p[ni + 1 + nf] >= '0' && p[ni + 1 + nf] <= '9')
+				nf++;
+		well = ni >= 1 && ni <= 3 &&
+		       (p[ni] != '.' || (nf >= 1 && nf <= 9)) &&
+		       strcmp(p + ni + (p[ni] == '.' ? 1 + nf : 0), "%") == 0;
+	}
+	ref = well ? strtod(p, NULL) : 0.0;
+	if (well && ref > 100.0)
+		well = 0;
+	if ((rc == 0) != well)
+		abort();
+	if (rc == 0 && (f < ref / 100.0 - 1e-9 || f > ref / 100.0 + 1e-9 ||
+			f > 1.0))
+		abort();
+	if (rc != 0 && (rc != -EINVAL || f != -1.0))
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char text[TEXT_MAX + 1];
@@ -111,5 +146,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	text[size] = '\0';
 	check(text, 1);
 	check(text, 0);
+	check_progress(text);
 	return 0;
 }
