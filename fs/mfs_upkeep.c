@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "util/clock.h"
 #include "util/log.h"
 #include "mfs_ctl.h"
 #include "mfs_upkeep.h"
@@ -16,6 +17,8 @@ struct mfs_upkeep {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;		/* CLOCK_MONOTONIC */
 	int stop;			/* protected by lock */
+	int64_t aged_ns;		/* CLOCK_MONOTONIC of the last scan for
+					 * max_age (this thread's only) */
 };
 
 static uint64_t mfs_upkeep_now(void)
@@ -34,6 +37,24 @@ static void mfs_upkeep_removed(void *arg, const char *fn, const char *a)
 	mfs_ctl_invalidate(fs, fn, a);
 }
 
+/* Is a scan for max_age due?  One costs a read of every accounting
+ * entry, so it runs every quarter of max_age (but at least once a
+ * minute: MFS_UPKEEP_AGE_MAX_NS), in rounds one second apart.  A result that
+ * expires between two scans is not served anyway (memo_set_max_age()). */
+static int mfs_upkeep_age_due(struct mfs_upkeep *u)
+{
+	int64_t now = util_now_ns(), every = (int64_t)(u->max_age_ns / 4);
+
+	if (!u->max_age_ns)
+		return 0;
+	if (every > MFS_UPKEEP_AGE_MAX_NS)
+		every = MFS_UPKEEP_AGE_MAX_NS;
+	if (u->aged_ns && now - u->aged_ns < every)
+		return 0;
+	u->aged_ns = now;
+	return 1;
+}
+
 /* One round: recency, then the limits. */
 static void mfs_upkeep_round(struct mfs_upkeep *u)
 {
@@ -46,7 +67,7 @@ static void mfs_upkeep_round(struct mfs_upkeep *u)
 	if (u->max_size && memo_disk_bytes(u->fs->m, &disk) == 0 &&
 	    disk > u->max_size)
 		target = (uint64_t)((double)u->max_size * MFS_UPKEEP_LOW_WATER);
-	if (!target && !u->max_age_ns)
+	if (!mfs_upkeep_age_due(u) && !target)
 		return;
 	rc = memo_evict(u->fs->m, target, mfs_upkeep_now(), mfs_upkeep_removed,
 			u->fs, &evicted);
