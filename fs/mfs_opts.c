@@ -41,6 +41,8 @@ void mfs_opts_usage(const char *progname)
 	printf("usage: %s [-o opt[,opt...]] [-f] [-d] [DATA] MOUNTPOINT\n"
 	       "       %s --functions [-o plugin=PATH...] [-o functions=FILE...]"
 	       " [DATA]\n"
+	       "       %s stats MOUNTPOINT [--json]\n"
+	       "       %s clear MOUNTPOINT [FUNCTION[/ARGUMENT]]\n"
 	       "\n"
 	       "Mounts a filesystem whose files are memoized computations on\n"
 	       "DATA (a CSV or .npy file; without DATA, the demo dataset\n"
@@ -100,7 +102,7 @@ void mfs_opts_usage(const char *progname)
 	       "  -o stat=compute    stat of a result not computed yet computes\n"
 	       "                     it (for tar, rsync...; default stat=cheap:\n"
 	       "                     only reading, or fstat of an open file)\n",
-	       progname, progname);
+	       progname, progname, progname, progname);
 }
 
 static int mfs_fail(char *err, size_t errlen, const char *fmt, ...)
