@@ -66,9 +66,15 @@ static int env_open(struct env *e)
 {
 	static const char *const args[] = { "a", "b", "c", "d", NULL };
 	struct memofs_function defs[] = {
-		{ "stamp", "1", "", MEMOFS_ARGS_LIST, args, fn_stamp, NULL },
-		{ "big", "1", "", MEMOFS_ARGS_LIST, args, fn_big, NULL },
-		{ "prog", "1", "", MEMOFS_ARGS_LIST, args, fn_prog, NULL },
+		{ .name = "stamp", .version = "1", .description = "",
+		  .args = MEMOFS_ARGS_LIST, .arg_list = args,
+		  .compute = fn_stamp },
+		{ .name = "big", .version = "1", .description = "",
+		  .args = MEMOFS_ARGS_LIST, .arg_list = args,
+		  .compute = fn_big },
+		{ .name = "prog", .version = "1", .description = "",
+		  .args = MEMOFS_ARGS_LIST, .arg_list = args,
+		  .compute = fn_prog },
 	};
 
 	strcpy(e->dir, "/tmp/memofs-test-memo-ops-XXXXXX");
@@ -228,7 +234,7 @@ static void test_stats_info_clear(struct env *e)
 		store_rec rec;
 
 		key_make(key, "other", "1", "x", NULL, 0);
-		CHECK_INT(store_put(e->st, key, "x", 1, 0), 0);
+		CHECK_INT(store_put(e->st, key, "x", 1, 0, 0), 0);
 		CHECK_INT(memo_clear(e->m, NULL, NULL, NULL, NULL, &n), 0);
 		CHECK_INT(n, 1);		/* big/a; the other had no entry */
 		CHECK_INT(store_get(e->st, key, &rec), -ENOENT);

@@ -124,7 +124,7 @@ static void put(store *st, int i, size_t len, uint64_t created)
 	refs[i].created = refs[i].used = created;
 	refs[i].live = 1;
 	CHECK_INT(store_put_named(st, key, refs[i].fn, refs[i].arg, data, len,
-				  7u * (unsigned)i, created), 0);
+				  7u * (unsigned)i, created, 0), 0);
 	free(data);
 }
 
@@ -172,7 +172,7 @@ static void test_round_trip_touch_delete(void)
 	scan_matches(st);
 	/* delete_all: records without an entry (store_put) go too */
 	key_of(key, N_REC + 1);
-	CHECK_INT(store_put(st, key, "x", 1, 0), 0);
+	CHECK_INT(store_put(st, key, "x", 1, 0, 0), 0);
 	CHECK_INT(store_delete_all(st), 0);
 	CHECK_INT(store_get(st, key, &rec), -ENOENT);
 	for (int i = 0; i < N_REC; i++)
@@ -193,12 +193,12 @@ static void test_hostile_names(void)
 	memset(longname, 'n', STORE_NAME_MAX + 1);
 	longname[STORE_NAME_MAX + 1] = '\0';
 	key_of(key, 1);
-	CHECK_INT(store_put_named(st, key, longname, "a", "x", 1, 0, 0),
+	CHECK_INT(store_put_named(st, key, longname, "a", "x", 1, 0, 0, 0),
 		  -EINVAL);
-	CHECK_INT(store_put_named(st, key, "f", longname, "x", 1, 0, 0),
+	CHECK_INT(store_put_named(st, key, "f", longname, "x", 1, 0, 0, 0),
 		  -EINVAL);
 	longname[STORE_NAME_MAX] = '\0';	/* exactly the limit: fine */
-	CHECK_INT(store_put_named(st, key, longname, longname, "x", 1, 0, 0),
+	CHECK_INT(store_put_named(st, key, longname, longname, "x", 1, 0, 0, 0),
 		  0);
 	{
 		char names[STORE_NAMES_BUF];
@@ -229,7 +229,7 @@ static void test_compact_frees_disk(void)
 		memset(data, (int)i, 1u << 20);
 		key_of(key, i);
 		CHECK_INT(store_put_named(st, key, "f", "a", data, 1u << 20, 0,
-					  0), 0);
+					  0, 0), 0);
 	}
 	CHECK_INT(store_compact(st), 0);
 	CHECK_INT(store_disk_bytes(st, &full), 0);

@@ -18,19 +18,6 @@ void memo_lru_clear(struct memo_lru *c)
 	c->bytes = 0;
 }
 
-void memo_lru_drop(struct memo_lru *c, const uint8_t key[KEY_LEN])
-{
-	for (size_t i = 0; i < MEMO_LRU_ENTRIES; i++) {
-		struct memo_lru_slot *s = &c->slot[i];
-
-		if (s->res && memcmp(s->key, key, KEY_LEN) == 0) {
-			c->bytes -= memo_result_len(s->res);
-			memo_result_unref(s->res);
-			s->res = NULL;
-		}
-	}
-}
-
 memo_result *memo_lru_get(struct memo_lru *c, const uint8_t key[KEY_LEN])
 {
 	for (size_t i = 0; i < MEMO_LRU_ENTRIES; i++) {
@@ -46,9 +33,19 @@ memo_result *memo_lru_get(struct memo_lru *c, const uint8_t key[KEY_LEN])
 
 static void memo_lru_evict(struct memo_lru *c, struct memo_lru_slot *s)
 {
-	c->bytes -= memo_result_len(s->res);
+	c->bytes -= s->charged;
 	memo_result_unref(s->res);
 	s->res = NULL;
+}
+
+void memo_lru_drop(struct memo_lru *c, const uint8_t key[KEY_LEN])
+{
+	for (size_t i = 0; i < MEMO_LRU_ENTRIES; i++) {
+		struct memo_lru_slot *s = &c->slot[i];
+
+		if (s->res && memcmp(s->key, key, KEY_LEN) == 0)
+			memo_lru_evict(c, s);
+	}
 }
 
 /* The free slot, or the least recently used one after evicting it. */
@@ -69,7 +66,7 @@ static struct memo_lru_slot *memo_lru_slot_for(struct memo_lru *c)
 void memo_lru_put(struct memo_lru *c, const uint8_t key[KEY_LEN],
 		  memo_result *res)
 {
-	size_t len = memo_result_len(res);
+	size_t len = memo_result_mem(res);
 	struct memo_lru_slot *s;
 
 	for (size_t i = 0; i < MEMO_LRU_ENTRIES; i++)
@@ -92,5 +89,6 @@ void memo_lru_put(struct memo_lru *c, const uint8_t key[KEY_LEN],
 	memcpy(s->key, key, KEY_LEN);
 	s->res = memo_result_ref(res);
 	s->used = ++c->clock;
+	s->charged = len;
 	c->bytes += len;
 }

@@ -33,6 +33,8 @@ struct reg_fn {
 	size_t arg_count;
 	memofs_compute_fn compute;
 	void *udata;
+	enum memofs_dtype dtype;	/* what compute writes */
+	enum memofs_shape shape;	/* typed only */
 };
 
 struct reg_alias {
@@ -132,6 +134,11 @@ static int reg_valid_def(const struct memofs_function *def)
 		return 0;
 	if (!util_name_function(def->name, strlen(def->name)))
 		return 0;
+	/* Checked as integers: a plugin may pass any value in an enum. */
+	if ((unsigned)def->dtype > MEMOFS_INT64 ||
+	    (unsigned)def->shape > MEMOFS_SHAPE_COLUMN ||
+	    (def->dtype == MEMOFS_BYTES && def->shape != MEMOFS_SHAPE_VECTOR))
+		return 0;
 	if (reg_def_kind(def) == ARGS_COLUMNS ||
 	    reg_def_kind(def) == ARGS_FILES)
 		return 1;
@@ -206,6 +213,8 @@ int reg_add(reg *r, const struct memofs_function *def,
 	f->args = reg_def_kind(def);
 	f->compute = def->compute;
 	f->udata = def->udata;
+	f->dtype = def->dtype;
+	f->shape = def->shape;
 	if (f->args == ARGS_LIST) {
 		rc = reg_copy_arg_list(f, def->arg_list);
 		if (rc)
@@ -333,6 +342,16 @@ int reg_fn_versioned(const reg_fn *f)
 const char *reg_fn_description(const reg_fn *f)
 {
 	return f->description;
+}
+
+enum memofs_dtype reg_fn_dtype(const reg_fn *f)
+{
+	return f->dtype;
+}
+
+enum memofs_shape reg_fn_shape(const reg_fn *f)
+{
+	return f->shape;
 }
 
 int reg_fn_compute(const reg_fn *f, memofs_ctx *ctx, const char *arg)
