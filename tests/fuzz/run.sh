@@ -28,7 +28,7 @@ if [ "${1:-}" = "--regress" ]; then
 fi
 build=${1:-$root/build-fuzz}
 seconds=${2:-30}
-targets=${FUZZ_TARGETS:-csv npy path fmt cmdfile record numtext remote_url}
+targets=${FUZZ_TARGETS:-csv npy path fmt cmdfile record numtext units remote_url}
 cc=${CC_FUZZ:-clang}
 
 case $seconds in
@@ -65,12 +65,13 @@ sources() {
 		util/clock.c util/file.c util/mem.c util/errmsg.c util/name.c \
 		functions/reg.c functions/argdir.c functions/fn_builtin.c \
 		functions/ctx.c engine/memo.c engine/result.c engine/lru.c \
-		engine/pool.c engine/key.c engine/store.c data/fmt.c \
-		data/numtext.c engine/remote.c engine/remote_url.c ;;
+		engine/pool.c engine/key.c engine/store.c engine/evict.c \
+		data/fmt.c data/numtext.c engine/remote.c engine/remote_url.c ;;
 	fmt) echo data/fmt.c ;;
 	record) echo engine/result.c engine/store.c engine/key.c data/fmt.c \
 		data/numtext.c util/log.c util/clock.c ;;
 	numtext) echo data/numtext.c ;;
+	units) echo util/units.c ;;
 	cmdfile) echo data/quote.c util/clock.c util/name.c util/errmsg.c ;;
 		# and cmdfile.c, util/file.c, util/mem.c: see includes()
 	remote_url) echo engine/remote_url.c ;;
@@ -98,6 +99,7 @@ libs() {
 	fmt) echo -lfmt -lstdc++ -lm ;;
 	record) echo -lrocksdb -lxxhash -lfmt -lstdc++ -lm -lpthread ;;
 	numtext) echo -lm ;;
+	units) echo ;;
 	cmdfile) echo -lxxhash -lm ;;
 	remote_url) echo ;;
 	esac
