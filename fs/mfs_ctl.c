@@ -76,6 +76,10 @@ static const struct {
 	{ "joined", offsetof(struct memo_fn_stats, joined) },
 	{ "evicted", offsetof(struct memo_fn_stats, evicted) },
 	{ "cleared", offsetof(struct memo_fn_stats, cleared) },
+	{ "remote_hits", offsetof(struct memo_fn_stats, remote_hits) },
+	{ "remote_misses", offsetof(struct memo_fn_stats, remote_misses) },
+	{ "remote_leases", offsetof(struct memo_fn_stats, remote_leases) },
+	{ "remote_waited", offsetof(struct memo_fn_stats, remote_waited) },
 };
 #define MFS_NCOUNTERS (sizeof(mfs_counters) / sizeof(mfs_counters[0]))
 

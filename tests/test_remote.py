@@ -7,6 +7,7 @@ Computations are counted from each mount's log ("column(colN):
 computing"), summed across mounts.  Column values are small multiples of
 0.5 whose text is known exactly, so every byte served is checked.
 """
+import json
 import os
 import re
 import stat
@@ -116,8 +117,15 @@ def test_concurrent_cold_reads_compute_once(mount_factory, data, redis):
     for c in range(4):
         assert computed(ms, f"col{c}") == 1, [m.log() for m in ms]
     assert remote_keys(redis, "l") == []      # every lease released
-    # The counters each mount logs at unmount agree: 4 leases taken in
-    # all, and every other read was a remote hit.
+    # `memofs stats` (.memofs/stats.json) counts them per function: 4
+    # results computed under a lease in all, every other read a hit.
+    col = [json.loads(m.read(".memofs/stats.json"))["functions"]["column"]
+           for m in ms]
+    assert sum(c["remote_leases"] for c in col) == 4, col
+    assert sum(c["remote_hits"] for c in col) == 3 * 4 - 4, col
+    assert sum(c["computed"] for c in col) == 4, col
+    assert "remote_waited" in col[0] and "remote_misses" in col[0]
+    # The counters each mount logs at unmount agree.
     for m in ms:
         m.unmount()
     stats = [tuple(map(int, re.search(

@@ -561,6 +561,21 @@ static int memo_compute(memo *m, struct memo_flight *f, unsigned depth,
 	return 0;
 }
 
+/* Counts a remote fetch's outcome for fn (`memofs stats`). */
+static void memo_remote_count(memo *m, const reg_fn *fn,
+			      const struct remote_claim *cl)
+{
+	struct memo_fn_stats *c;
+
+	pthread_mutex_lock(&m->lock);
+	c = memo_fn_counters(m, fn);
+	c->remote_hits += cl->outcome == REMOTE_HIT;
+	c->remote_leases += cl->outcome == REMOTE_LEASED;
+	c->remote_misses += cl->missed && cl->outcome != REMOTE_BUSY;
+	c->remote_waited += cl->outcome == REMOTE_BUSY;
+	pthread_mutex_unlock(&m->lock);
+}
+
 /* After a local miss, the remote tier (remote.h): 0 and *out when it had
  * the result, now also in the store; -EBUSY when another machine computes
  * it and wait is 0; -ESHUTDOWN; else -ENOENT, and *cl says whether this
@@ -577,6 +592,7 @@ static int memo_remote_find(memo *m, struct memo_flight *f, int wait,
 	if (!m->remote)
 		return -ENOENT;
 	rc = remote_fetch(m->remote, f->key, wait, cl, &rec, &len);
+	memo_remote_count(m, f->fn, cl);
 	if (rc || cl->outcome != REMOTE_HIT)
 		return rc ? rc : cl->outcome == REMOTE_BUSY ? -EBUSY : -ENOENT;
 	rc = store_rec_adopt(rec, len, &srec, why, sizeof(why));
@@ -592,8 +608,10 @@ static int memo_remote_find(memo *m, struct memo_flight *f, int wait,
 		return -ENOENT;	/* computed, and published, here */
 	}
 	pthread_rwlock_rdlock(&m->st_lock);
-	if (m->st)
-		store_put_raw(m->st, f->key, rec, len);	/* logs failures */
+	if (m->st)	/* the same record, with its accounting entry */
+		store_put_named(m->st, f->key, reg_fn_name(f->fn), f->arg,
+				srec.data, srec.len, srec.compute_ns,
+				srec.created_ns, srec.tag);	/* logs */
 	pthread_rwlock_unlock(&m->st_lock);
 	log_info("%s(%s): from the remote cache, %zu bytes",
 		 reg_fn_name(f->fn), f->arg, memo_result_len(*out));

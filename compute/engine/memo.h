@@ -173,6 +173,10 @@ struct memo_fn_stats {
 	uint64_t joined;	/* requests that joined a running flight */
 	uint64_t evicted;	/* results removed by the limits */
 	uint64_t cleared;	/* results removed by memo_clear() */
+	uint64_t remote_hits;	/* results copied from the remote tier */
+	uint64_t remote_misses;	/* remote lookups that found nothing */
+	uint64_t remote_leases;	/* computed under a remote lease */
+	uint64_t remote_waited;	/* parked for another machine's lease */
 };
 
 #define MEMO_USES_MAX 4096	/* uses remembered between flushes */

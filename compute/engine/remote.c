@@ -1037,6 +1037,7 @@ int remote_fetch(remote *rm, const uint8_t key[KEY_LEN], int wait,
 			break;
 	}
 	redisFree(sub);
+	cl->missed = missed && cl->outcome != REMOTE_HIT;
 	pthread_mutex_lock(&rm->lock);
 	if (cl->outcome == REMOTE_HIT)
 		rm->stats.hits++;

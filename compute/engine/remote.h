@@ -91,6 +91,7 @@ struct remote_claim {
 	enum remote_outcome outcome;
 	uint8_t key[KEY_LEN];
 	uint64_t token;		/* REMOTE_LEASED: this lease's value */
+	int missed;		/* Redis answered that it had no value */
 	struct remote_claim *next;	/* in remote->leases, while held */
 };
 
