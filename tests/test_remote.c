@@ -189,10 +189,16 @@ static void redis_start(void)
 		perror("redis-server");
 		_exit(127);
 	}
+	/* Until it answers PING: the socket file appears at bind(), before
+	 * listen(), and a connection in between is refused. */
 	for (int i = 0; i < 500; i++) {	/* 5 s */
-		struct stat sb;
+		redisContext *c = redisConnectUnix(sock);
+		redisReply *r = c && !c->err ? redisCommand(c, "PING") : NULL;
+		int up = r && r->type == REDIS_REPLY_STATUS;
 
-		if (stat(sock, &sb) == 0)
+		freeReplyObject(r);
+		redisFree(c);
+		if (up)
 			return;
 		usleep(10000);
 	}
