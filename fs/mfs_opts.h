@@ -13,6 +13,8 @@
 
 #include <stddef.h>
 
+#include "data/ds.h"
+
 #define MFS_ERR_MAX 512
 
 struct mfs_opts {
@@ -34,6 +36,7 @@ struct mfs_opts {
 	char **functions;	/* -o functions=FILE, repeatable, in order */
 	size_t nfunctions;
 	double timeout;		/* -o timeout=SECONDS for commands, 0: none */
+	struct ds_opts table;	/* -o sep=, header=, skiprows=, comment= */
 	/* The options of libfuse filesystems (sshfs...) that fstab lines use,
 	 * with libfuse's meaning: */
 	long uid;		/* -o uid=N: owner shown, or -1: the mounter */

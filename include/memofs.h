@@ -55,6 +55,7 @@ const char *memofs_version(void);
 enum memofs_args {
 	MEMOFS_ARGS_COLUMNS = 1,	/* col0..colN-1, plus header names */
 	MEMOFS_ARGS_LIST = 2,		/* the fixed list arg_list */
+	MEMOFS_ARGS_NUMERIC = 4,	/* as COLUMNS, the numeric ones only */
 };
 
 typedef int (*memofs_compute_fn)(memofs_ctx *ctx, const char *arg,

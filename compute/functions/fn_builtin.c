@@ -9,9 +9,12 @@
 #include <string.h>
 
 #include "functions/fn_builtin.h"
+#include "functions/fn_table.h"
+#include "data/ds.h"
 #include "engine/memo.h"
 
 #define FN_VERSION "1"
+#define FN_COLUMN_VERSION "2"	/* 2: int64 columns print "3", text too */
 
 static int fn_column(memofs_ctx *ctx, const char *arg, void *udata)
 {
@@ -24,6 +27,8 @@ static int fn_column(memofs_ctx *ctx, const char *arg, void *udata)
 		return memofs_error(ctx, "no column '%s'", arg);
 	if (*delay > 0 && memo_sleep(ctx, *delay) != 0)
 		return memofs_error(ctx, "cancelled (memofs is stopping)");
+	if (ds_col_kind(memo_ctx_data(ctx), col) != DS_FLOAT64)
+		return fn_table_column(ctx, col);
 	v = memofs_data_column(ctx, col);
 	n = memofs_nrows(ctx);
 	for (size_t i = 0; i < n; i++) {
@@ -51,13 +56,13 @@ double fn_sum(const double *v, size_t n)
 	return isfinite(s) ? s + c : s;
 }
 
-static double fn_mean(const double *v, size_t n)
+double fn_mean(const double *v, size_t n)
 {
 	return n ? fn_sum(v, n) / (double)n : NAN;
 }
 
 /* Population variance (ddof 0), two passes for accuracy. */
-static double fn_var(const double *v, size_t n)
+double fn_var(const double *v, size_t n)
 {
 	double m = fn_mean(v, n), s = 0.0, c = 0.0;
 
@@ -81,7 +86,7 @@ static int fn_has_nan(const double *v, size_t n)
 	return 0;
 }
 
-static double fn_extreme(const double *v, size_t n, int want_max)
+double fn_extreme(const double *v, size_t n, int want_max)
 {
 	double e = v[0];
 
@@ -102,7 +107,7 @@ static int fn_cmp_double(const void *a, const void *b)
 
 /* Like numpy.median: the middle value, or the mean of the two middle
  * values; nan when any value is nan.  Sorts v in place. */
-static double fn_median(double *v, size_t n)
+double fn_median(double *v, size_t n)
 {
 	if (!n || fn_has_nan(v, n))
 		return NAN;
@@ -113,12 +118,12 @@ static double fn_median(double *v, size_t n)
 }
 
 enum fn_reduction {
-	FN_SUM, FN_MEAN, FN_VAR, FN_STD, FN_MIN, FN_MAX, FN_MEDIAN, FN_COUNT,
+	FN_SUM, FN_MEAN, FN_VAR, FN_STD, FN_MIN, FN_MAX, FN_MEDIAN,
 };
 
 /* The udata of each reduction points at one of these. */
 static const enum fn_reduction fn_reductions[] = {
-	FN_SUM, FN_MEAN, FN_VAR, FN_STD, FN_MIN, FN_MAX, FN_MEDIAN, FN_COUNT,
+	FN_SUM, FN_MEAN, FN_VAR, FN_STD, FN_MIN, FN_MAX, FN_MEDIAN,
 };
 
 static int fn_reduce(memofs_ctx *ctx, const char *arg, void *udata)
@@ -131,10 +136,6 @@ static int fn_reduce(memofs_ctx *ctx, const char *arg, void *udata)
 	if (rc)
 		return memofs_error(ctx, "column(%s): %s", arg,
 				    rc == -EIO ? "failed" : strerror(-rc));
-	if (what == FN_COUNT) {
-		free(v);
-		return memofs_printf(ctx, "%zu\n", n);
-	}
 	if (!n && (what == FN_MIN || what == FN_MAX)) {
 		free(v);
 		return memofs_error(ctx, "empty column");
@@ -147,20 +148,20 @@ static int fn_reduce(memofs_ctx *ctx, const char *arg, void *udata)
 	case FN_MIN: x = fn_extreme(v, n, 0); break;
 	case FN_MAX: x = fn_extreme(v, n, 1); break;
 	case FN_MEDIAN: x = fn_median(v, n); break;
-	case FN_COUNT: break;
 	}
 	free(v);
 	return memofs_write_double(ctx, x);
 }
 
-static int fn_add(reg *r, const char *name, const char *description,
+static int fn_add(reg *r, const char *name, const char *version,
+		  const char *description, enum memofs_args args,
 		  memofs_compute_fn compute, void *udata)
 {
 	struct memofs_function def = {
 		.name = name,
-		.version = FN_VERSION,
+		.version = version,
 		.description = description,
-		.args = MEMOFS_ARGS_COLUMNS,
+		.args = args,
 		.compute = compute,
 		.udata = udata,
 	};
@@ -181,13 +182,14 @@ int fn_register_builtins(reg *r, const double *delay)
 		[FN_MIN] = { "min", "smallest value (nan if any is nan)" },
 		[FN_MAX] = { "max", "largest value (nan if any is nan)" },
 		[FN_MEDIAN] = { "median", "median, as numpy.median" },
-		[FN_COUNT] = { "count", "number of values" },
 	};
-	int rc = fn_add(r, "column", "the column's values, one per line",
-			fn_column, (void *)delay);
+	int rc = fn_add(r, "column", FN_COLUMN_VERSION,
+			"the column's values, one per line",
+			MEMOFS_ARGS_COLUMNS, fn_column, (void *)delay);
 
 	for (size_t i = 0; rc == 0 && i < sizeof(red) / sizeof(red[0]); i++)
-		rc = fn_add(r, red[i].name, red[i].description, fn_reduce,
+		rc = fn_add(r, red[i].name, FN_VERSION, red[i].description,
+			    MEMOFS_ARGS_NUMERIC, fn_reduce,
 			    (void *)&fn_reductions[i]);
-	return rc;
+	return rc ? rc : fn_register_table(r);
 }
