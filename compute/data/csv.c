@@ -99,6 +99,7 @@ struct csv_job {
 	struct csv_dialect dl;
 	const char *buf;	/* the file (line numbers count from here) */
 	const char *end;	/* its end: *end == '\0' */
+	const char *first;	/* the first row (header or data) */
 	size_t ncols;
 	void **cells;		/* ncols arrays of cap int64 or double */
 	size_t cap;
@@ -379,7 +380,7 @@ static int csv_classify(struct csv_buf *num, const struct csv_cell *c,
 	if (s == e || csv_is_na(s, (size_t)(e - s)))
 		return CSV_MISSING;
 	if (csv_scan(s, &n) == e) {
-		if (csv_num_int(&n, iv))
+		if (csv_num_int(&n, iv) && !(n.neg && n.w == 0))
 			return CSV_INT;
 		if (csv_num_double(&n, v))
 			return CSV_FLOAT;
@@ -631,10 +632,10 @@ static int csv_report(const struct ds_msg *m, const struct csv_job *job,
 
 /* A hint for a row with more fields than the first: another separator
  * that the file looks separated by. */
-static void csv_hint_sep(const struct csv_job *job, const char *from,
-			 char *hint, size_t len)
+static void csv_hint_sep(const struct csv_job *job, char *hint, size_t len)
 {
-	char sniffed = csv_sniff(from, job->end, job->dl.comment), one[4];
+	char sniffed = csv_sniff(job->first, job->end, job->dl.comment);
+	char one[4];
 
 	if (sniffed != job->dl.sep)
 		snprintf(hint, len, " (the fields look separated by %s: try "
@@ -698,7 +699,7 @@ static int csv_quick(const struct csv_dialect *dl, const char **pp,
 		q++;
 	if (!csv_field_end(dl, q, end))
 		return -1;
-	if (csv_num_int(&n, iv)) {
+	if (csv_num_int(&n, iv) && !(n.neg && n.w == 0)) {
 		*pp = q;
 		return CSV_INT;
 	}
@@ -757,7 +758,7 @@ static int csv_too_many(struct csv_chunk *ch, const char *row_start,
 			break;
 		n++;
 	} while (csv_next_field(&job->dl, &p, job->end));
-	csv_hint_sep(job, row_start, hint, sizeof(hint));
+	csv_hint_sep(job, hint, sizeof(hint));
 	return csv_chunk_fail(ch, row_start, 0, "expected %zu fields, found "
 			      "%zu%s", job->ncols, n, hint);
 }
@@ -1252,6 +1253,7 @@ int csv_load(ds *d, const struct ds_msg *m, const struct ds_opts *o,
 	job.dl.comment = o->comment;
 	job.dl.sep = o->sep ? o->sep : csv_sniff(p, job.end, o->comment);
 	row = csv_first_at(&job, o, p);
+	job.first = row;
 	if (row == job.end)
 		return ds_fail(m, -EINVAL, "empty file");
 	data = row;

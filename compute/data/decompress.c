@@ -37,6 +37,13 @@ struct dz_out {
 	size_t limit;		/* the most bytes allowed */
 };
 
+static int dz_too_big(const struct dz_out *o)
+{
+	return ds_fail(o->m, -EFBIG, "%s data expands beyond %zu bytes, the "
+		       "limit for this file (a decompression bomb? else "
+		       "decompress it first)", o->format, o->limit);
+}
+
 /* Makes room to write: *room bytes at o->p + o->len.  0, -EFBIG at the
  * limit, -ENOMEM. */
 static int dz_room(struct dz_out *o, size_t *room)
@@ -44,18 +51,15 @@ static int dz_room(struct dz_out *o, size_t *room)
 	size_t cap;
 	char *np;
 
-	if (o->cap - 1 > o->len) {
+	if (o->cap > 0 && o->cap - 1 > o->len) {
 		*room = o->cap - 1 - o->len;
 		return 0;
 	}
-	if (o->len >= o->limit)
-		return ds_fail(o->m, -EFBIG, "%s data expands beyond %zu bytes, "
-			       "the limit for this file (a decompression "
-			       "bomb? else decompress it first)", o->format,
-			       o->limit);
+	if (o->len > o->limit)
+		return dz_too_big(o);
 	cap = o->cap ? o->cap * 2 : DZ_FIRST;
-	if (cap - 1 > o->limit)
-		cap = o->limit + 1;
+	if (cap - 2 > o->limit)	/* a byte past the limit tells */
+		cap = o->limit + 2;
 	np = realloc(o->p, cap);
 	if (!np)
 		return ds_nomem(o->m);
@@ -264,6 +268,17 @@ static int dz_zstd(struct dz_out *o, const unsigned char *in, size_t len)
 
 int dz_unpack(const struct ds_msg *m, char **buf, size_t *len)
 {
+	size_t n = *len;
+
+	return dz_unpack_limit(m, buf, len,
+			       n > (DZ_MAX - DZ_MIN_LIMIT) / DZ_RATIO ? DZ_MAX
+			       : DZ_MIN_LIMIT > n * DZ_RATIO ? DZ_MIN_LIMIT
+			       : n * DZ_RATIO);
+}
+
+int dz_unpack_limit(const struct ds_msg *m, char **buf, size_t *len,
+		    size_t limit)
+{
 	const unsigned char *in = (const unsigned char *)*buf;
 	struct dz_out o = { .m = m };
 	int (*fn)(struct dz_out *, const unsigned char *, size_t);
@@ -284,10 +299,10 @@ int dz_unpack(const struct ds_msg *m, char **buf, size_t *len)
 	} else {
 		return 0;
 	}
-	o.limit = *len > (DZ_MAX - DZ_MIN_LIMIT) / DZ_RATIO ? DZ_MAX
-		  : DZ_MIN_LIMIT > *len * DZ_RATIO ? DZ_MIN_LIMIT
-		  : *len * DZ_RATIO;
+	o.limit = limit;
 	rc = fn(&o, in, *len);
+	if (rc == 0 && o.len > limit)
+		rc = dz_too_big(&o);
 	if (rc) {
 		free(o.p);
 		return rc;

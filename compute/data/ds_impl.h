@@ -76,6 +76,9 @@ int npy_load(ds *d, const struct ds_msg *m, char **buf, size_t len);
 #define DZ_MIN_LIMIT ((size_t)1 << 30)	/* always allowed: 1 GiB */
 #define DZ_RATIO 200			/* else 200 x the compressed size */
 int dz_unpack(const struct ds_msg *m, char **buf, size_t *len);
+/* dz_unpack() with the limit given (tests: a bomb without gigabytes). */
+int dz_unpack_limit(const struct ds_msg *m, char **buf, size_t *len,
+		    size_t limit);
 
 /* Converts n values of .npy dtype (kind 'f', size 8 ...) into doubles:
  * used by the demo dataset.  Declared in npy.c. */

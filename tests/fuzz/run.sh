@@ -28,7 +28,7 @@ if [ "${1:-}" = "--regress" ]; then
 fi
 build=${1:-$root/build-fuzz}
 seconds=${2:-30}
-targets=${FUZZ_TARGETS:-csv npy path fmt cmdfile}
+targets=${FUZZ_TARGETS:-csv npy dz path fmt cmdfile}
 cc=${CC_FUZZ:-clang}
 
 case $seconds in
@@ -56,11 +56,14 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # The compute sources and libraries each target needs.
 sources() {
 	case $1 in
-	csv | npy) echo data/ds.c util/log.c data/quote.c data/rng.c \
+	csv | npy | dz) echo data/ds.c data/csv.c data/npy.c \
+		data/decompress.c util/log.c data/quote.c data/rng.c \
 		util/clock.c util/file.c util/mem.c ;;
-	path) echo data/ds.c util/log.c data/quote.c data/rng.c \
+	path) echo data/ds.c data/csv.c data/npy.c data/decompress.c \
+		util/log.c data/quote.c data/rng.c \
 		util/clock.c util/file.c util/mem.c util/name.c \
 		functions/reg.c functions/argdir.c functions/fn_builtin.c \
+		functions/fn_table.c \
 		functions/ctx.c engine/memo.c engine/result.c engine/lru.c \
 		engine/pool.c engine/key.c engine/store.c data/fmt.c ;;
 	fmt) echo data/fmt.c ;;
@@ -75,10 +78,13 @@ includes() {
 	cmdfile) echo functions/cmdfile.c util/file.c util/mem.c ;;
 	esac
 }
+# decompress.c's libraries (Debian: zlib1g-dev, libbz2-dev, liblzma-dev,
+# libzstd-dev).
+compress="-lz -lbz2 -llzma -lzstd"
 libs() {
 	case $1 in
-	csv | npy) echo -lxxhash -lm ;;
-	path) echo -lrocksdb -lxxhash -lm -lpthread ;;
+	csv | npy | dz) echo -lxxhash -lm -lpthread $compress ;;
+	path) echo -lrocksdb -lxxhash -lm -lpthread $compress ;;
 	fmt) echo -lm ;;
 	cmdfile) echo -lxxhash -lm ;;
 	esac
