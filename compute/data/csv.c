@@ -1012,14 +1012,6 @@ static int csv_parse_values(struct csv_job *job, const struct ds_msg *m,
 	return rc;
 }
 
-/* Shrinks p to n bytes where realloc() can; else keeps it whole. */
-static void *csv_shrink(void *p, size_t n)
-{
-	void *q = realloc(p, n);
-
-	return q ? q : p;
-}
-
 /* Turns the parsed columns into d's, collecting text columns' cells from
  * data (the first data row). */
 static int csv_finish(ds *d, const struct ds_msg *m, struct csv_job *job,
@@ -1034,7 +1026,7 @@ static int csv_finish(ds *d, const struct ds_msg *m, struct csv_job *job,
 		return ds_nomem(m);
 	for (size_t j = 0; j < job->ncols && rc == 0; j++) {
 		struct ds_col *c = &d->cols[j];
-		void *cells = job->cells[j];
+		void *cells = job->cells[j], *shrunk;
 
 		if (ch->mode[j] == CSV_MODE_TEXT) {
 			texts[j].off = malloc(d->nrows * sizeof(size_t));
@@ -1043,7 +1035,9 @@ static int csv_finish(ds *d, const struct ds_msg *m, struct csv_job *job,
 			continue;
 		}
 		job->cells[j] = NULL;
-		cells = csv_shrink(cells, d->nrows * sizeof(double));
+		shrunk = realloc(cells, d->nrows * sizeof(double));
+		if (shrunk)	/* else the larger block is kept */
+			cells = shrunk;
 		if (ch->mode[j] == CSV_MODE_FLOAT) {
 			c->f64 = cells;
 			continue;
