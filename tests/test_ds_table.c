@@ -386,6 +386,7 @@ static void test_parallel(struct fx *fx)
 			fprintf(stderr, "  row %d differs\n", r);
 	}
 	CHECK(ok);
+	ds_free(d);
 	/* An error in the second half names its line. */
 	memcpy(text + len - 8, ",1,1,1\n", 7);
 	text[len - 1] = '\n';
