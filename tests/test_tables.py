@@ -274,3 +274,14 @@ def test_refused(mount_factory, tmp_path, case):
     for n in needles:
         assert n in err[0], f"{case}: expected {n!r} in {err[0]!r}"
     assert not is_mounted(mnt)
+
+
+def test_compressed_npy(mount_factory, tmp_path):
+    # The magic is looked for again after decompressing: a .npy.xz is a
+    # .npy, with the digest of the .npy's bytes.
+    arr = np.random.default_rng(2).integers(-50, 50, (40, 3)).astype("<i2")
+    np.save(tmp_path / "a.npy", arr)
+    raw = (tmp_path / "a.npy").read_bytes()
+    (tmp_path / "a.npy.xz").write_bytes(lzma.compress(raw))
+    m = mount_factory(data=tmp_path / "a.npy.xz")
+    _check_frame(m, pd.DataFrame(arr), "npy.xz")
