@@ -285,6 +285,9 @@ static void test_options(struct fx *fx)
 		CHECK_INT(ds_column_int64(d, 1)[0], 2);
 	ds_free(d);
 
+	o.comment = ',';
+	expect_refusal(fx, "a,b\n1,2\n", &o, "the comment byte ',' is also "
+		       "the separator");
 	expect_refusal(fx, "a,b\n", NULL, "line 1: no data rows");
 	expect_refusal(fx, "a,b\n\"1,2\n", NULL, "line 2, field 1: "
 		       "unterminated quoted field");
@@ -387,6 +390,7 @@ static void test_parallel(struct fx *fx)
 	}
 	CHECK(ok);
 	ds_free(d);
+	d = NULL;
 	/* An error in the second half names its line. */
 	memcpy(text + len - 8, ",1,1,1\n", 7);
 	text[len - 1] = '\n';
@@ -402,6 +406,39 @@ static void test_parallel(struct fx *fx)
 			fprintf(stderr, "  %s (wanted %s)\n", err, want);
 	}
 out_free:
+	ds_free(d);
+	free(text);
+}
+
+/* A quoted field holding the line end where the file is split: the
+ * halves are dropped and the whole parsed as one thread would. */
+static void test_parallel_quoted(struct fx *fx)
+{
+	enum { HALF = 300000, SPAN = 4000 };
+	size_t cap = (size_t)2 * HALF * 16 + SPAN * 8 + 64, len = 0;
+	char *text = malloc(cap), err[DS_ERR_MAX];
+	ds *d = NULL;
+
+	if (!text)
+		return;
+	len += (size_t)sprintf(text, "i,note\n");
+	for (int r = 0; r < HALF; r++)
+		len += (size_t)sprintf(text + len, "%07d,a\n", r);
+	len += (size_t)sprintf(text + len, "%07d,\"", HALF);
+	for (int k = 0; k < SPAN; k++)	/* the middle of the file: both
+					 * halves are as long */
+		len += (size_t)sprintf(text + len, "l\n");
+	len += (size_t)sprintf(text + len, "\"\n");
+	for (int r = HALF + 1; r <= 2 * HALF; r++)
+		len += (size_t)sprintf(text + len, "%07d,b\n", r);
+	CHECK_INT(fx_load(fx, "pq.csv", text, len, NULL, &d, err), 0);
+	if (d) {
+		CHECK_INT(ds_nrows(d), 2 * HALF + 1);
+		CHECK_INT(ds_col_kind(d, 0), DS_INT64);
+		CHECK(ds_column_int64(d, 0)[2 * HALF] == 2 * HALF);
+		CHECK_STR(ds_text(d, 1, HALF + 1), "b");
+		CHECK_INT(strlen(ds_text(d, 1, HALF)), 2 * SPAN);
+	}
 	ds_free(d);
 	free(text);
 }
@@ -734,6 +771,7 @@ int main(void)
 	test_options(&fx);
 	test_numbers(&fx);
 	test_parallel(&fx);
+	test_parallel_quoted(&fx);
 	test_compressed(&fx);
 	test_bomb();
 	test_npy_dtypes(&fx);

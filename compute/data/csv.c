@@ -35,8 +35,11 @@
  * that can be a number straight into the column it belongs to, as int64
  * until a cell is not an integer (then the column's values so far become
  * doubles), stopping to parse a column at its first text cell.  A large
- * file without quotes is split at a line end into two halves parsed by two
- * threads (the machine's cores; the join costs a memmove at most).  Only
+ * file is split at a line end into two halves parsed by two threads (the
+ * machine's cores; the join costs a memmove at most); when the first
+ * half's last row does not end at the split (a quoted field held that
+ * line end), the second half's work is dropped and the whole is parsed
+ * again on one thread.  Only
  * when a column is text does a second, single-threaded pass collect the
  * cells of the text columns (csv_collect_text).  Numbers take a fast path
  * (csv_scan, csv_num_double: exact, Clinger's and an extended-precision
@@ -57,6 +60,7 @@
 
 #include "data/ds_impl.h"
 #include "data/quote.h"
+#include "util/log.h"
 #include "util/mem.h"
 
 #define CSV_SNIFF_LINES 20		/* lines the separator is sniffed from */
@@ -112,6 +116,7 @@ struct csv_chunk {
 	const char *stop;	/* one past the last line */
 	size_t base;		/* index of its first row in job->cells */
 	size_t nrows;		/* rows parsed */
+	const char *at;		/* where parsing stopped */
 	uint8_t *mode;		/* ncols enum csv_mode */
 	struct csv_buf sc;	/* quoted fields */
 	struct csv_buf num;	/* a cell for strtod() */
@@ -802,6 +807,7 @@ static void *csv_chunk_run(void *arg)
 			break;
 		ch->nrows++;
 	}
+	ch->at = p;
 	return NULL;
 }
 
@@ -931,14 +937,14 @@ static int csv_chunk_init(struct csv_chunk *ch, struct csv_job *job,
 }
 
 /* Where to split [p, end) in two: after the line end nearest the middle,
- * or NULL when it should not be split (small, or quotes: a quoted field
- * may hold a line end). */
+ * or NULL when it is too small to pay.  A quoted field may hold that line
+ * end: then the first half's last row ends past the split, and
+ * csv_parse_values() parses the whole again on one thread. */
 static const char *csv_split_point(const char *p, const char *end)
 {
 	const char *mid;
 
-	if ((size_t)(end - p) < CSV_PARALLEL_MIN ||
-	    memchr(p, '"', (size_t)(end - p)))
+	if ((size_t)(end - p) < CSV_PARALLEL_MIN)
 		return NULL;
 	mid = memchr(p + (end - p) / 2, '\n', (size_t)(end - p) / 2);
 	return mid ? mid + 1 : NULL;
@@ -995,8 +1001,21 @@ static int csv_parse_values(struct csv_job *job, const struct ds_msg *m,
 	if (split) {
 		if (threaded)
 			pthread_join(t, NULL);
-		else if (out->rc == 0)
+		else if (out->rc == 0 && out->at == split)
 			csv_chunk_run(&second);
+		if (out->rc == 0 && out->at != split) {
+			/* split inside a quoted field: the second half's
+			 * rows mean nothing; once more, whole */
+			log_debug("%s: a quoted field holds the line end the "
+				  "file was split at: parsing on one thread",
+				  m->path);
+			csv_chunk_free(&second);
+			csv_chunk_free(out);
+			if (csv_chunk_init(out, job, p, job->end, 0))
+				return ds_nomem(m);
+			csv_chunk_run(out);
+			return out->rc ? csv_report(m, job, out) : 0;
+		}
 		if (out->rc == 0 && second.rc == 0) {
 			csv_join(job, out, &second);
 		} else if (out->rc == 0) {	/* the first error in the file */
@@ -1246,6 +1265,11 @@ int csv_load(ds *d, const struct ds_msg *m, const struct ds_opts *o,
 	p = csv_skip_lines(p, job.end, o->skiprows);
 	job.dl.comment = o->comment;
 	job.dl.sep = o->sep ? o->sep : csv_sniff(p, job.end, o->comment);
+	if (o->comment && (o->comment == job.dl.sep ||
+			   (job.dl.sep == DS_SEP_WHITESPACE &&
+			    csv_blank(o->comment))))
+		return ds_fail(m, -EINVAL, "the comment byte '%c' is also the "
+			       "separator: give -o sep= another", o->comment);
 	row = csv_first_at(&job, o, p);
 	job.first = row;
 	if (row == job.end)
