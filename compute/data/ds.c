@@ -31,6 +31,7 @@
 #include "data/ds_impl.h"
 #include "data/rng.h"
 #include "util/clock.h"
+#include "util/errmsg.h"
 #include "util/file.h"
 #include "util/log.h"
 
@@ -48,34 +49,12 @@ _Static_assert(sizeof(((XXH128_canonical_t *)0)->digest) == DS_DIGEST_LEN,
 
 /* ---- Messages ---------------------------------------------------------- */
 
-/* Writes "<path>: <what>" to m->err and returns rc.  An overlong path loses
- * its beginning rather than the message its end. */
-__attribute__((format(printf, 3, 0)))
-static int ds_vfail(const struct ds_msg *m, int rc, const char *fmt,
-		    va_list ap)
-{
-	char what[DS_ERR_MAX];
-	size_t plen = strlen(m->path), wlen, keep;
-
-	if (m->errlen == 0)
-		return rc;
-	vsnprintf(what, sizeof(what), fmt, ap);
-	wlen = strlen(what);
-	if (plen + 2 + wlen < m->errlen || m->errlen < wlen + 2 + 3 + 16) {
-		snprintf(m->err, m->errlen, "%s: %s", m->path, what);
-		return rc;
-	}
-	keep = m->errlen - 1 - wlen - 2 - 3;
-	snprintf(m->err, m->errlen, "...%s: %s", m->path + plen - keep, what);
-	return rc;
-}
-
 int ds_fail(const struct ds_msg *m, int rc, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	rc = ds_vfail(m, rc, fmt, ap);
+	rc = util_path_verror(m->err, m->errlen, m->path, rc, fmt, ap);
 	va_end(ap);
 	return rc;
 }

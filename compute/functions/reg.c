@@ -78,9 +78,7 @@ static void reg_fn_free(struct reg_fn *f)
 {
 	if (!f)
 		return;
-	for (size_t i = 0; i < f->arg_count; i++)
-		free(f->arg_list[i]);
-	free(f->arg_list);
+	util_strv_free(f->arg_list, f->arg_count);
 	free(f->name);
 	free(f->version);
 	free(f->declared);

@@ -58,16 +58,16 @@ sources() {
 	case $1 in
 	csv | npy | dz) echo data/ds.c data/csv.c data/npy.c \
 		data/decompress.c util/log.c data/quote.c data/rng.c \
-		util/clock.c util/file.c util/mem.c ;;
+		util/clock.c util/file.c util/mem.c util/errmsg.c ;;
 	path) echo data/ds.c data/csv.c data/npy.c data/decompress.c \
 		util/log.c data/quote.c data/rng.c \
-		util/clock.c util/file.c util/mem.c util/name.c \
+		util/clock.c util/file.c util/mem.c util/errmsg.c util/name.c \
 		functions/reg.c functions/argdir.c functions/fn_builtin.c \
 		functions/fn_table.c \
 		functions/ctx.c engine/memo.c engine/result.c engine/lru.c \
 		engine/pool.c engine/key.c engine/store.c data/fmt.c ;;
 	fmt) echo data/fmt.c ;;
-	cmdfile) echo data/quote.c util/clock.c util/name.c ;;
+	cmdfile) echo data/quote.c util/clock.c util/name.c util/errmsg.c ;;
 		# and cmdfile.c, util/file.c, util/mem.c: see includes()
 	esac
 }
