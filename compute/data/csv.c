@@ -215,11 +215,47 @@ static int csv_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
+/* Reads digits at *pp into *w (w = w * 10 + digit), eight at a time where
+ * 8 bytes before lim are all digits (SWAR, on little-endian hosts), then
+ * one at a time; moves *pp past them. */
+static uint64_t csv_digits(const char **pp, const char *lim, uint64_t w)
+{
+	const char *p = *pp;
+
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	while (lim - p >= 8) {
+		uint64_t x;
+
+		memcpy(&x, p, 8);
+		if (((x + UINT64_C(0x4646464646464646)) |
+		     (x - UINT64_C(0x3030303030303030))) &
+		    UINT64_C(0x8080808080808080))
+			break;		/* not 8 digits */
+		x -= UINT64_C(0x3030303030303030);
+		x = x * 10 + (x >> 8);
+		x = ((x & UINT64_C(0x000000ff000000ff)) *
+		     (100 + (UINT64_C(1000000) << 32)) +
+		     ((x >> 16) & UINT64_C(0x000000ff000000ff)) *
+		     (1 + (UINT64_C(10000) << 32))) >> 32;
+		w = w * 100000000 + x;	/* wraps only past 19 digits */
+		p += 8;
+	}
+#else
+	(void)lim;
+#endif
+	for (; csv_digit(*p); p++)
+		w = w * 10 + (uint64_t)(*p - '0');
+	*pp = p;
+	return w;
+}
+
 /* Scans [+-]digits[.digits][(e|E)[+-]digits] at s (at least one digit,
- * at most 19 significant ones and 4 in the exponent).  Returns where it
- * ends, or NULL when s holds no such number (strtod() may still read
- * one). */
-static const char *csv_scan(const char *s, struct csv_num *n)
+ * at most 19 significant ones and 4 in the exponent); lim bounds the bytes
+ * read 8 at a time (past it, bytes are read one by one up to one that is
+ * no digit, as a NUL-terminated buffer allows).  Returns where it ends, or
+ * NULL when s holds no such number (strtod() may still read one). */
+static const char *csv_scan(const char *s, const char *lim,
+			    struct csv_num *n)
 {
 	const char *p = s, *start, *sig0;
 	size_t digits, sig, frac = 0;
@@ -231,8 +267,8 @@ static const char *csv_scan(const char *s, struct csv_num *n)
 	start = p;
 	while (*p == '0')
 		p++;
-	for (sig0 = p; csv_digit(*p); p++)
-		w = w * 10 + (uint64_t)(*p - '0');
+	sig0 = p;
+	w = csv_digits(&p, lim, w);
 	digits = (size_t)(p - start);
 	sig = (size_t)(p - sig0);
 	n->is_int = *p != '.';
@@ -242,8 +278,8 @@ static const char *csv_scan(const char *s, struct csv_num *n)
 		if (sig == 0)
 			while (*p == '0')
 				p++;
-		for (sig0 = p; csv_digit(*p); p++)
-			w = w * 10 + (uint64_t)(*p - '0');
+		sig0 = p;
+		w = csv_digits(&p, lim, w);
 		frac = (size_t)(p - f0);
 		digits += frac;
 		sig += (size_t)(p - sig0);
@@ -384,7 +420,7 @@ static int csv_classify(struct csv_buf *num, const struct csv_cell *c,
 		e--;
 	if (s == e || csv_is_na(s, (size_t)(e - s)))
 		return CSV_MISSING;
-	if (csv_scan(s, &n) == e) {
+	if (csv_scan(s, e, &n) == e) {
 		if (csv_num_int(&n, iv) && !(n.neg && n.w == 0))
 			return CSV_INT;
 		if (csv_num_double(&n, v))
@@ -697,7 +733,7 @@ static int csv_quick(const struct csv_dialect *dl, const char **pp,
 
 	while (csv_pad(dl, *p))
 		p++;
-	q = csv_scan(p, &n);
+	q = csv_scan(p, end, &n);
 	if (!q)
 		return -1;
 	while (csv_pad(dl, *q))
