@@ -247,38 +247,33 @@ static int fn_groups(const ds *d, size_t col, struct fn_group **out,
 	return 0;
 }
 
-static int fn_value_counts(memofs_ctx *ctx, const char *arg, void *udata)
+/* What fn_distinct() prints: its udata points at one of these. */
+enum fn_distinct { FN_NUNIQUE, FN_VALUE_COUNTS };
+static const enum fn_distinct fn_distincts[] = { FN_NUNIQUE,
+						 FN_VALUE_COUNTS };
+
+/* nunique (how many distinct values) or value_counts (each and its
+ * count). */
+static int fn_distinct(memofs_ctx *ctx, const char *arg, void *udata)
 {
+	enum fn_distinct what = *(const enum fn_distinct *)udata;
 	const ds *d = memo_ctx_data(ctx);
 	struct fn_group *g = NULL;
 	size_t col, n = 0;
 	int rc;
 
-	(void)udata;
 	if (memofs_arg_column(ctx, arg, &col))
 		return memofs_error(ctx, "no column '%s'", arg);
 	rc = fn_groups(d, col, &g, &n);
-	for (size_t i = 0; rc == 0 && i < n; i++) {
+	if (rc == 0 && what == FN_NUNIQUE)
+		rc = memofs_printf(ctx, "%zu\n", n);
+	for (size_t i = 0; rc == 0 && what == FN_VALUE_COUNTS && i < n; i++) {
 		rc = fn_put_value(ctx, d, col, g[i].first);
 		if (rc == 0)
 			rc = memofs_printf(ctx, "\t%zu\n", g[i].count);
 	}
 	free(g);
 	return rc;
-}
-
-static int fn_nunique(memofs_ctx *ctx, const char *arg, void *udata)
-{
-	struct fn_group *g = NULL;
-	size_t col, n = 0;
-	int rc;
-
-	(void)udata;
-	if (memofs_arg_column(ctx, arg, &col))
-		return memofs_error(ctx, "no column '%s'", arg);
-	rc = fn_groups(memo_ctx_data(ctx), col, &g, &n);
-	free(g);
-	return rc ? rc : memofs_printf(ctx, "%zu\n", n);
 }
 
 /* ---- Registration ------------------------------------------------------ */
@@ -331,11 +326,12 @@ int fn_register_table(reg *r)
 				  MEMOFS_ARGS_COLUMNS, fn_size, NULL);
 	if (rc == 0)
 		rc = fn_table_add(r, "nunique", "distinct values that are not "
-				  "missing", MEMOFS_ARGS_COLUMNS, fn_nunique,
-				  NULL);
+				  "missing", MEMOFS_ARGS_COLUMNS, fn_distinct,
+				  &fn_distincts[FN_NUNIQUE]);
 	if (rc == 0)
 		rc = fn_table_add(r, "value_counts", "each distinct value and "
 				  "its count, most frequent first",
-				  MEMOFS_ARGS_COLUMNS, fn_value_counts, NULL);
+				  MEMOFS_ARGS_COLUMNS, fn_distinct,
+				  &fn_distincts[FN_VALUE_COUNTS]);
 	return rc;
 }
