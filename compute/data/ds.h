@@ -32,8 +32,8 @@ enum ds_kind {
 	DS_TEXT = 3,		/* NUL-terminated byte strings or NULL */
 };
 
-/* How a CSV file is read; the zero value (DS_OPTS_INIT's) detects
- * everything (csv.c says how). */
+/* How a CSV file is read; DS_OPTS_INIT detects everything (csv.c says
+ * how). */
 #define DS_SEP_WHITESPACE ' '	/* sep: fields separated by blank runs */
 #define DS_HEADER_DETECT (-1)	/* header: the first row if not numbers */
 #define DS_HEADER_NONE (-2)	/* header: no header row */
@@ -51,13 +51,15 @@ struct ds_opts {
  * *out (caller frees with ds_free()), or a negative errno and a one-line
  * message in err, naming the file, the line (CSV) or byte offset (.npy)
  * and what is wrong, e.g.
- *   "data.csv: line 3: expected 4 fields, found 3"
- *   "data.csv: line 7, field 2: not a number: 'abc'"
- *   "x.npy: offset 20: unsupported dtype '|O'"
+ *   "data.csv: line 3: expected 4 fields, found 5 (a field holding the
+ *    separator without quotes?)"
+ *   "data.csv: line 7, field 2: unterminated quoted field"
+ *   "x.npy: offset 20: unsupported dtype '<c16'"
+ *   "x.csv.gz: gzip data: truncated"
  *   "data.csv: No such file or directory"
  * -ENOENT/-EACCES/-EISDIR (etc., from open and read) for files that cannot
- * be read, -EINVAL for bad content and for devices and sockets, -EFBIG,
- * -ENOMEM.  *out is untouched on failure.  err must hold errlen bytes
+ * be read, -EINVAL for bad content and for devices and sockets, -EFBIG
+ * (too large, or compressed data past decompress.c's limit), -ENOMEM.  *out is untouched on failure.  err must hold errlen bytes
  * (DS_ERR_MAX is enough; a longer message loses the start of the path);
  * errlen may be 0. */
 int ds_load(const char *path, ds **out, char *err, size_t errlen);
