@@ -247,6 +247,8 @@ REFUSED = {
     "truncated_gzip": ("t.csv.gz", gzip.compress(b"a,b\n1,2\n" * 100)[:-9],
                        [], ["gzip data: truncated"]),
     "npy_object": ("o.npy", None, [], ["object array"]),
+    "utf16": ("u.csv", "a,b\n1,2\n".encode("utf-16"), [],
+              ["UTF-16 text", "iconv -f UTF-16 -t UTF-8"]),
     "bad_sep_option": ("ok.csv", b"a\n1\n", ["sep=ab"], ["sep=ab"]),
     "bad_header_option": ("ok.csv", b"a\n1\n", ["header=-1"],
                           ["header=-1"]),

@@ -1268,6 +1268,12 @@ static int csv_check_text(const struct ds_msg *m, const char *buf,
 
 	if (!nul)
 		return 0;
+	if (len >= 2 && ((buf[0] == '\xff' && buf[1] == '\xfe') ||
+			 (buf[0] == '\xfe' && buf[1] == '\xff')))
+		return ds_fail(m, -EINVAL, "UTF-16 text (byte order mark %02x "
+			       "%02x): convert it to UTF-8 first, e.g. iconv "
+			       "-f UTF-16 -t UTF-8", (unsigned char)buf[0],
+			       (unsigned char)buf[1]);
 	return ds_fail(m, -EINVAL, "line %zu: NUL byte at offset %zu (binary "
 		       "file?)", 1 + csv_count_lines(buf, nul),
 		       (size_t)(nul - buf));
