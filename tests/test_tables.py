@@ -237,6 +237,9 @@ REFUSED = {
                         ["x.csv: line 3: expected 2 fields, found 3"]),
     "wrong_sep_hint": ("h.csv", b"a;b\n1;2\n3;4\n5;6,7\n", ["sep=comma"],
                        ["line 4", "try -o sep=';'"]),
+    "title_line": ("t.csv", b"Monthly sales 2020\nmonth,sales\n1,10\n"
+                   b"2,12\n", [], ["line 2: expected 1 fields, found 2",
+                                    "a title? try -o skiprows=1"]),
     "sklearn_metadata": ("iris.csv", b"3,4,setosa,versicolor,virginica\n"
                          b"5.1,3.5,1.4,0.2,0\n4.9,3.0,1.4,0.2,1\n"
                          b"6.3,3.3,6.0,2.5,2\n", [],

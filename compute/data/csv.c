@@ -678,11 +678,17 @@ static void csv_hint_sep(const struct csv_job *job, char *hint, size_t len)
 	char sniffed = csv_sniff(job->first, job->end, job->dl.comment);
 	char one[4];
 
+	size_t first_line = 1 + csv_count_lines(job->buf, job->first);
+
 	if (sniffed != job->dl.sep)
 		snprintf(hint, len, " (the fields look separated by %s: try "
 			 "-o sep=%s)", sniffed == DS_SEP_WHITESPACE ?
 			 "blanks" : csv_sep_name(sniffed, one),
 			 csv_sep_name(sniffed, one));
+	else if (job->ncols == 1)
+		snprintf(hint, len, " (line %zu, the first row, has one field: "
+			 "a title? try -o skiprows=%zu)", first_line,
+			 first_line);
 	else
 		snprintf(hint, len, " (a field holding the separator "
 			 "without quotes?)");
