@@ -59,6 +59,8 @@ CSV_CASES = {
                      b"5.1,3.5,1.4,0.2,0\n4.9,3.0,1.4,0.2,1\n"
                      b"6.3,3.3,6.0,2.5,2\n", ["skiprows=1", "header=none"],
                      {"skiprows": 1, "header": None}),
+    "counts_then_header": ("boston.csv", b"3,3\nA,B,C\n1,2,3\n3,4.5,5\n"
+                           b"5,6,7\n", ["skiprows=1"], {"skiprows": 1}),
     "quoted_newline": ("qn.csv", b'id,note\n1,"two\nlines"\n2,"a\\b"\n'
                        b'3,"tab\there"\n', [], {}),
     "big_ints": ("b.csv", b"id,x\n9007199254740993,1\n-9007199254740993,2\n",
@@ -240,6 +242,9 @@ REFUSED = {
     "title_line": ("t.csv", b"Monthly sales 2020\nmonth,sales\n1,10\n"
                    b"2,12\n", [], ["line 2: expected 1 fields, found 2",
                                     "a title? try -o skiprows=1"]),
+    "counts_line": ("boston.csv", b"3,3\nA,B,C\n1,2,3\n3,4,5\n5,6,7\n", [],
+                    ["line 2: expected 2 fields, found", "holds only "
+                     "integers", "try -o skiprows=1"]),
     "sklearn_metadata": ("iris.csv", b"3,4,setosa,versicolor,virginica\n"
                          b"5.1,3.5,1.4,0.2,0\n4.9,3.0,1.4,0.2,1\n"
                          b"6.3,3.3,6.0,2.5,2\n", [],

@@ -104,6 +104,7 @@ struct csv_job {
 	const char *buf;	/* the file (line numbers count from here) */
 	const char *end;	/* its end: *end == '\0' */
 	const char *first;	/* the first row (header or data) */
+	int first_ints;		/* it holds integers only (metadata?) */
 	size_t ncols;
 	void **cells;		/* ncols arrays of cap int64 or double */
 	size_t cap;
@@ -685,6 +686,10 @@ static void csv_hint_sep(const struct csv_job *job, char *hint, size_t len)
 			 "-o sep=%s)", sniffed == DS_SEP_WHITESPACE ?
 			 "blanks" : csv_sep_name(sniffed, one),
 			 csv_sep_name(sniffed, one));
+	else if (job->first_ints)
+		snprintf(hint, len, " (line %zu, the first row, holds only "
+			 "integers: row and column counts? try -o skiprows=%zu)",
+			 first_line, first_line);
 	else if (job->ncols == 1)
 		snprintf(hint, len, " (line %zu, the first row, has one field: "
 			 "a title? try -o skiprows=%zu)", first_line,
@@ -1331,6 +1336,9 @@ int csv_load(ds *d, const struct ds_msg *m, const struct ds_opts *o,
 	if (rc)
 		goto out_free;
 	job.ncols = first.n;
+	job.first_ints = 1;
+	for (size_t k = 0; k < first.n; k++)
+		job.first_ints &= first.cls[k] == CSV_INT;
 	job.cap = csv_count_lines(data, job.end) + 2;
 	rc = csv_cells_alloc(&job, m, len);
 	if (rc == 0)
