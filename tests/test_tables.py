@@ -63,6 +63,8 @@ CSV_CASES = {
                            b"5,6,7\n", ["skiprows=1"], {"skiprows": 1}),
     "quoted_newline": ("qn.csv", b'id,note\n1,"two\nlines"\n2,"a\\b"\n'
                        b'3,"tab\there"\n', [], {}),
+    "mac_cr": ("mac.csv", b"a,b\r1,2\r3,4.5\r", [], {}),
+    "mixed_cr": ("mix.csv", b"a,b\r\n1,2\r3,4\n5,6\r\n", [], {}),
     "big_ints": ("b.csv", b"id,x\n9007199254740993,1\n-9007199254740993,2\n",
                  [], {}),
     "sep_forced": ("f.csv", b"a;b\n1,5;2\n3,5;4\n", ["sep=;"],

@@ -3,7 +3,7 @@
  *
  * The format, as pandas.read_csv() reads it with default options unless
  * said otherwise:
- *   - Lines end with LF or CRLF (a lone CR ends the file only); empty and
+ *   - Lines end with LF, CRLF or a lone CR (csv_lone_cr); empty and
  *     all-blank lines are skipped; a leading UTF-8 byte order mark too.
  *   - The separator is sniffed from up to CSV_SNIFF_LINES lines (csv_sniff):
  *     the first of ',' tab ';' '|' that every sampled line holds the same
@@ -487,11 +487,7 @@ static int csv_token(const struct csv_dialect *dl, const char **pp,
 		return rc;
 	}
 	for (s = p; !csv_field_end(dl, p, end); p++)
-		if (*p == '\r') {
-			*pp = p;
-			*why = "carriage return without line feed";
-			return -EINVAL;
-		}
+		;	/* (no lone CR: csv_lone_cr() made them LF) */
 	for (e = p; e > s && csv_pad(dl, e[-1]); e--)
 		;
 	cell->s = s;
@@ -1271,6 +1267,21 @@ static int csv_header(ds *d, const struct ds_msg *m, const struct csv_job *job,
 	return 0;
 }
 
+/* Makes every CR not followed by LF a LF: pandas takes a lone CR (old
+ * Mac files, or mixed) for a line end, so do the rows here, which then
+ * only know LF and CRLF.  (A lone CR inside a quoted field becomes a LF.)
+ * The digest was taken before: the file's bytes are what it keys. */
+static void csv_lone_cr(char *buf, size_t len)
+{
+	char *p = buf, *end = buf + len;
+
+	while ((p = memchr(p, '\r', (size_t)(end - p))) != NULL) {
+		if (p + 1 == end || p[1] != '\n')
+			*p = '\n';
+		p++;
+	}
+}
+
 /* Refuses a file holding a NUL byte: not text. */
 static int csv_check_text(const struct ds_msg *m, const char *buf,
 			  size_t len)
@@ -1313,6 +1324,7 @@ int csv_load(ds *d, const struct ds_msg *m, const struct ds_opts *o,
 	rc = csv_check_text(m, buf, len);
 	if (rc)
 		return rc;
+	csv_lone_cr(buf, len);
 	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
 		p += 3;		/* UTF-8 byte order mark */
 	p = csv_skip_lines(p, job.end, o->skiprows);
