@@ -19,7 +19,8 @@ static void test_definitions(void)
 	static const char *const list[] = { "a", "b c", "-x", NULL };
 	static const char *const bad_list[] = { "ok", "x/y", NULL };
 	struct memofs_function def = { "f", "1", "desc", MEMOFS_ARGS_LIST,
-				       list, nop, NULL };
+				       list, nop, NULL, MEMOFS_BYTES,
+				       MEMOFS_SHAPE_VECTOR };
 	char buf[64];
 	reg *r = NULL;
 
@@ -164,7 +165,8 @@ static void test_versioned(void)
 	char long_version[REG_NAME_MAX + 2], buf[REG_VERSION_BUF];
 	int now = 1;
 	struct memofs_function def = { "f", "2", "desc", MEMOFS_ARGS_LIST,
-				       list, nop, &now };
+				       list, nop, &now, MEMOFS_BYTES,
+				       MEMOFS_SHAPE_VECTOR };
 	const reg_fn *f;
 	reg *r = NULL;
 

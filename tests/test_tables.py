@@ -103,12 +103,17 @@ def _check_frame(m, df, what):
     canon = [f"col{j}" for j in range(len(names))]
     num_canon = [canon[j] for j, c in enumerate(df.columns)
                  if df[c].dtype.kind in "iufb"]
-    listed = sorted(os.listdir(m.p("mean")))
+    listing = os.listdir(m.p("mean"))
+    listed = sorted(n for n in listing if not n.endswith(".npy"))
     assert listed == sorted(set(num_canon) | (set(numeric) - set(canon))), \
         f"{what}: ls mean: expected the numeric columns {numeric}"
-    assert sorted(os.listdir(m.p("count"))) == \
+    assert sorted(n for n in listing if n.endswith(".npy")) == \
+        sorted(n + ".npy" for n in listed), f"{what}: ls mean: .npy views"
+    assert sorted(n for n in os.listdir(m.p("count"))
+                  if not n.endswith(".npy")) == \
         sorted(set(canon) | (set(names) - set(canon))), \
         f"{what}: ls count: expected every column"
+    col_listing = os.listdir(m.p("column"))
     for j, c in enumerate(df.columns):
         arg, s = canon[j], df[c]
         kind = s.dtype.kind
@@ -131,7 +136,16 @@ def _check_frame(m, df, what):
         if kind not in "iufb":
             assert not os.path.exists(m.p(f"mean/{arg}")), \
                 f"{what}: mean/{arg} of a text column should not exist"
+            assert f"{arg}.npy" not in col_listing and \
+                not os.path.exists(m.p(f"column/{arg}.npy")), \
+                f"{what}: column/{arg}.npy: a text column has no .npy view"
             continue
+        col = np.load(m.p(f"column/{arg}.npy"))
+        assert col.dtype == (np.int64 if kind in "iub" else np.float64), \
+            f"{what}: column/{arg}.npy: dtype {col.dtype}"
+        assert np.array_equal(col, s.to_numpy(dtype=col.dtype),
+                              equal_nan=kind == "f"), \
+            f"{what}: column/{arg}.npy: values"
         vals = s.to_numpy(dtype=np.float64)
         for fn in NUMERIC_FNS:
             with np.errstate(all="ignore"):
@@ -220,8 +234,9 @@ def test_npy_structured(mount_factory, tmp_path):
     arr["code"] = [200, 1, 2, 200]
     np.save(tmp_path / "s.npy", arr)
     m = mount_factory(data=tmp_path / "s.npy")
+    names = ["col0", "col1", "col2", "col3", "price", "qty", "ok", "code"]
     assert sorted(os.listdir(m.p("mean"))) == sorted(
-        ["col0", "col1", "col2", "col3", "price", "qty", "ok", "code"])
+        names + [n + ".npy" for n in names])
     _check_frame(m, pd.DataFrame({n: arr[n].astype(arr[n].dtype.newbyteorder(
         "=")) for n in dt.names}), "structured")
 

@@ -1,10 +1,17 @@
 /* fn_builtin.c -- the built-in column functions (see fn_builtin.h).
  *
+ * All are typed (memofs.h): column is a float64 or int64 column as its
+ * dataset column's kind says (text bytes for a text column:
+ * reg_set_dtype_by_kind()), the reductions float64 scalars, so a
+ * reduction reads its column's values in place (memofs_call_f64()), never
+ * as text.
+ *
  * Each compute callback runs on a worker thread and touches only its
  * context and its own allocations.
  */
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,30 +20,33 @@
 #include "data/ds.h"
 #include "engine/memo.h"
 
-#define FN_VERSION "1"
-#define FN_COLUMN_VERSION "2"	/* 2: int64 columns print "3", text too */
+/* "2": typed results.  Version "1" keyed the same results as text; a new
+ * version keeps an old cache's records from even being looked up (memo
+ * would not serve them anyway: their type is not the declared one). */
+#define FN_VERSION "2"
+/* column "3": typed by its column's kind (int64, text) */
+#define FN_COLUMN_VERSION "3"
 
 static int fn_column(memofs_ctx *ctx, const char *arg, void *udata)
 {
 	const double *delay = udata;
-	const double *v;
-	size_t col, n;
-	int rc;
+	const ds *d;
+	size_t col;
 
 	if (memofs_arg_column(ctx, arg, &col))
 		return memofs_error(ctx, "no column '%s'", arg);
 	if (*delay > 0 && memo_sleep(ctx, *delay) != 0)
 		return memofs_error(ctx, "cancelled (memofs is stopping)");
-	if (ds_col_kind(memo_ctx_data(ctx), col) != DS_FLOAT64)
+	d = memo_ctx_data(ctx);
+	switch (ds_col_kind(d, col)) {
+	case DS_INT64:
+		return memofs_write_i64(ctx, ds_column_int64(d, col),
+					ds_nrows(d));
+	case DS_TEXT:
 		return fn_table_column(ctx, col);
-	v = memofs_data_column(ctx, col);
-	n = memofs_nrows(ctx);
-	for (size_t i = 0; i < n; i++) {
-		rc = memofs_write_double(ctx, v[i]);
-		if (rc)
-			return rc;
+	default:
+		return memofs_write_f64(ctx, ds_column(d, col), ds_nrows(d));
 	}
-	return 0;
 }
 
 double fn_sum(const double *v, size_t n)
@@ -106,15 +116,24 @@ static int fn_cmp_double(const void *a, const void *b)
 }
 
 /* Like numpy.median: the middle value, or the mean of the two middle
- * values; nan when any value is nan.  Sorts v in place. */
-double fn_median(double *v, size_t n)
+ * values; nan when any value is nan.  Sorts a copy: 0 and *out, or
+ * -ENOMEM. */
+int fn_median(const double *v, size_t n, double *out)
 {
-	if (!n || fn_has_nan(v, n))
-		return NAN;
-	qsort(v, n, sizeof(*v), fn_cmp_double);
-	if (n % 2)
-		return v[n / 2];
-	return (v[n / 2 - 1] + v[n / 2]) / 2.0;
+	double *s;
+
+	if (!n || fn_has_nan(v, n)) {
+		*out = NAN;
+		return 0;
+	}
+	s = malloc(n * sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	memcpy(s, v, n * sizeof(*s));
+	qsort(s, n, sizeof(*s), fn_cmp_double);
+	*out = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2.0;
+	free(s);
+	return 0;
 }
 
 enum fn_reduction {
@@ -129,17 +148,16 @@ static const enum fn_reduction fn_reductions[] = {
 static int fn_reduce(memofs_ctx *ctx, const char *arg, void *udata)
 {
 	enum fn_reduction what = *(const enum fn_reduction *)udata;
-	double *v = NULL, x = 0;
+	const double *v = NULL;
+	double x = 0;
 	size_t n = 0;
-	int rc = memofs_call_doubles(ctx, "column", arg, &v, &n);
+	int rc = memofs_call_f64(ctx, "column", arg, &v, &n);
 
 	if (rc)
 		return memofs_error(ctx, "column(%s): %s", arg,
 				    rc == -EIO ? "failed" : strerror(-rc));
-	if (!n && (what == FN_MIN || what == FN_MAX)) {
-		free(v);
+	if (!n && (what == FN_MIN || what == FN_MAX))
 		return memofs_error(ctx, "empty column");
-	}
 	switch (what) {
 	case FN_SUM: x = fn_sum(v, n); break;
 	case FN_MEAN: x = fn_mean(v, n); break;
@@ -147,15 +165,18 @@ static int fn_reduce(memofs_ctx *ctx, const char *arg, void *udata)
 	case FN_STD: x = sqrt(fn_var(v, n)); break;
 	case FN_MIN: x = fn_extreme(v, n, 0); break;
 	case FN_MAX: x = fn_extreme(v, n, 1); break;
-	case FN_MEDIAN: x = fn_median(v, n); break;
+	case FN_MEDIAN:
+		if (fn_median(v, n, &x))
+			return memofs_error(ctx, "out of memory");
+		break;
 	}
-	free(v);
 	return memofs_write_double(ctx, x);
 }
 
 static int fn_add(reg *r, const char *name, const char *version,
 		  const char *description, enum memofs_args args,
-		  memofs_compute_fn compute, void *udata)
+		  memofs_compute_fn compute, void *udata,
+		  enum memofs_dtype dtype, enum memofs_shape shape)
 {
 	struct memofs_function def = {
 		.name = name,
@@ -164,6 +185,8 @@ static int fn_add(reg *r, const char *name, const char *version,
 		.args = args,
 		.compute = compute,
 		.udata = udata,
+		.dtype = dtype,
+		.shape = shape,
 	};
 
 	return reg_add(r, &def, NULL);
@@ -185,11 +208,15 @@ int fn_register_builtins(reg *r, const double *delay)
 	};
 	int rc = fn_add(r, "column", FN_COLUMN_VERSION,
 			"the column's values, one per line",
-			MEMOFS_ARGS_COLUMNS, fn_column, (void *)delay);
+			MEMOFS_ARGS_COLUMNS, fn_column, (void *)delay,
+			MEMOFS_FLOAT64, MEMOFS_SHAPE_COLUMN);
 
+	if (rc == 0)
+		rc = reg_set_dtype_by_kind(r, "column");
 	for (size_t i = 0; rc == 0 && i < sizeof(red) / sizeof(red[0]); i++)
 		rc = fn_add(r, red[i].name, FN_VERSION, red[i].description,
 			    MEMOFS_ARGS_NUMERIC, fn_reduce,
-			    (void *)&fn_reductions[i]);
+			    (void *)&fn_reductions[i], MEMOFS_FLOAT64,
+			    MEMOFS_SHAPE_SCALAR);
 	return rc ? rc : fn_register_table(r);
 }

@@ -1,9 +1,10 @@
 /* fn_builtin.h -- the built-in column functions.
  *
- * column    the column's values, one per line (the costly intermediate;
- *           it sleeps *delay seconds first, to emulate a costly step)
- *           for every column: DS_INT64 values print as integers and
- *           DS_TEXT values escaped (fn_table.h)
+ * column    the column's values (the costly intermediate; it sleeps
+ *           *delay seconds first, to emulate a costly step), typed by the
+ *           column's kind: a float64 or int64 column (text: one value per
+ *           line, an int64 printed as an integer), or for a DS_TEXT column
+ *           bytes, its values escaped one per line (fn_table.h)
  * sum mean var std min max median
  *           reductions of one numeric column (MEMOFS_ARGS_NUMERIC), each
  *           getting the column through the memo layer
@@ -29,10 +30,10 @@ double fn_sum(const double *v, size_t n);
 
 /* numpy's mean, var (ddof 0), min/max (want_max) and median of v[0..n):
  * nan when a value is nan (median: or n is 0); fn_extreme needs n > 0;
- * fn_median sorts v. */
+ * fn_median sorts a copy: 0 and *out, or -ENOMEM. */
 double fn_mean(const double *v, size_t n);
 double fn_var(const double *v, size_t n);
 double fn_extreme(const double *v, size_t n, int want_max);
-double fn_median(double *v, size_t n);
+int fn_median(const double *v, size_t n, double *out);
 
 #endif

@@ -100,19 +100,24 @@ static size_t fn_drop_nan(double *v, size_t n)
 	return k;
 }
 
-static double fn_nan_reduce(enum fn_nan what, double *v, size_t n)
+/* The reduction of v[0..n) (no NaN in it) into *x: 0, or -ENOMEM. */
+static int fn_nan_reduce(enum fn_nan what, const double *v, size_t n,
+			 double *x)
 {
-	if (n == 0)
-		return what == FN_NANSUM ? 0.0 : NAN;
-	switch (what) {
-	case FN_NANSUM: return fn_sum(v, n);
-	case FN_NANMEAN: return fn_mean(v, n);
-	case FN_NANVAR: return fn_var(v, n);
-	case FN_NANSTD: return sqrt(fn_var(v, n));
-	case FN_NANMIN: return fn_extreme(v, n, 0);
-	case FN_NANMAX: return fn_extreme(v, n, 1);
-	default: return fn_median(v, n);
+	if (n == 0) {
+		*x = what == FN_NANSUM ? 0.0 : NAN;
+		return 0;
 	}
+	switch (what) {
+	case FN_NANSUM: *x = fn_sum(v, n); break;
+	case FN_NANMEAN: *x = fn_mean(v, n); break;
+	case FN_NANVAR: *x = fn_var(v, n); break;
+	case FN_NANSTD: *x = sqrt(fn_var(v, n)); break;
+	case FN_NANMIN: *x = fn_extreme(v, n, 0); break;
+	case FN_NANMAX: *x = fn_extreme(v, n, 1); break;
+	default: return fn_median(v, n, x);
+	}
+	return 0;
 }
 
 static int fn_nan(memofs_ctx *ctx, const char *arg, void *udata)
@@ -125,12 +130,21 @@ static int fn_nan(memofs_ctx *ctx, const char *arg, void *udata)
 	if (rc)
 		return memofs_error(ctx, "column(%s): %s", arg,
 				    rc == -EIO ? "failed" : strerror(-rc));
-	x = fn_nan_reduce(what, v, fn_drop_nan(v, n));
+	rc = fn_nan_reduce(what, v, fn_drop_nan(v, n), &x);
 	free(v);
-	return memofs_write_double(ctx, x);
+	return rc ? memofs_error(ctx, "out of memory")
+		  : memofs_write_double(ctx, x);
 }
 
 /* ---- Counting ---------------------------------------------------------- */
+
+/* Writes n as the one value of an int64 scalar. */
+static int fn_put_count(memofs_ctx *ctx, size_t n)
+{
+	int64_t v = (int64_t)n;
+
+	return memofs_write_i64(ctx, &v, 1);
+}
 
 static int fn_count(memofs_ctx *ctx, const char *arg, void *udata)
 {
@@ -139,7 +153,7 @@ static int fn_count(memofs_ctx *ctx, const char *arg, void *udata)
 	(void)udata;
 	if (memofs_arg_column(ctx, arg, &col))
 		return memofs_error(ctx, "no column '%s'", arg);
-	return memofs_printf(ctx, "%zu\n", ds_count(memo_ctx_data(ctx), col));
+	return fn_put_count(ctx, ds_count(memo_ctx_data(ctx), col));
 }
 
 static int fn_size(memofs_ctx *ctx, const char *arg, void *udata)
@@ -149,7 +163,7 @@ static int fn_size(memofs_ctx *ctx, const char *arg, void *udata)
 	(void)udata;
 	if (memofs_arg_column(ctx, arg, &col))
 		return memofs_error(ctx, "no column '%s'", arg);
-	return memofs_printf(ctx, "%zu\n", memofs_nrows(ctx));
+	return fn_put_count(ctx, memofs_nrows(ctx));
 }
 
 /* A distinct value: its first row and how many rows hold it. */
@@ -266,7 +280,7 @@ static int fn_distinct(memofs_ctx *ctx, const char *arg, void *udata)
 		return memofs_error(ctx, "no column '%s'", arg);
 	rc = fn_groups(d, col, &g, &n);
 	if (rc == 0 && what == FN_NUNIQUE)
-		rc = memofs_printf(ctx, "%zu\n", n);
+		rc = fn_put_count(ctx, n);
 	for (size_t i = 0; rc == 0 && what == FN_VALUE_COUNTS && i < n; i++) {
 		rc = fn_put_value(ctx, d, col, g[i].first);
 		if (rc == 0)
@@ -280,7 +294,7 @@ static int fn_distinct(memofs_ctx *ctx, const char *arg, void *udata)
 
 static int fn_table_add(reg *r, const char *name, const char *description,
 			enum memofs_args args, memofs_compute_fn compute,
-			const void *udata)
+			const void *udata, enum memofs_dtype dtype)
 {
 	struct memofs_function def = {
 		.name = name,
@@ -289,7 +303,12 @@ static int fn_table_add(reg *r, const char *name, const char *description,
 		.args = args,
 		.compute = compute,
 		.udata = (void *)(uintptr_t)udata,
+		.dtype = dtype,
+		.shape = MEMOFS_SHAPE_SCALAR,	/* (none for bytes) */
 	};
+
+	if (dtype == MEMOFS_BYTES)
+		def.shape = MEMOFS_SHAPE_VECTOR;
 
 	return reg_add(r, &def, NULL);
 }
@@ -317,21 +336,24 @@ int fn_register_table(reg *r)
 
 	for (size_t i = 0; rc == 0 && i < sizeof(nan) / sizeof(nan[0]); i++)
 		rc = fn_table_add(r, nan[i].name, nan[i].description,
-				  MEMOFS_ARGS_NUMERIC, fn_nan, &fn_nans[i]);
+				  MEMOFS_ARGS_NUMERIC, fn_nan, &fn_nans[i],
+				  MEMOFS_FLOAT64);
 	if (rc == 0)
 		rc = fn_table_add(r, "count", "values that are not missing",
-				  MEMOFS_ARGS_COLUMNS, fn_count, NULL);
+				  MEMOFS_ARGS_COLUMNS, fn_count, NULL,
+				  MEMOFS_INT64);
 	if (rc == 0)
 		rc = fn_table_add(r, "size", "rows, missing values included",
-				  MEMOFS_ARGS_COLUMNS, fn_size, NULL);
+				  MEMOFS_ARGS_COLUMNS, fn_size, NULL,
+				  MEMOFS_INT64);
 	if (rc == 0)
 		rc = fn_table_add(r, "nunique", "distinct values that are not "
 				  "missing", MEMOFS_ARGS_COLUMNS, fn_distinct,
-				  &fn_distincts[FN_NUNIQUE]);
+				  &fn_distincts[FN_NUNIQUE], MEMOFS_INT64);
 	if (rc == 0)
 		rc = fn_table_add(r, "value_counts", "each distinct value and "
 				  "its count, most frequent first",
 				  MEMOFS_ARGS_COLUMNS, fn_distinct,
-				  &fn_distincts[FN_VALUE_COUNTS]);
+				  &fn_distincts[FN_VALUE_COUNTS], MEMOFS_BYTES);
 	return rc;
 }

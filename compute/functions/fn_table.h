@@ -17,6 +17,10 @@
  *           values in the unspecified order of its sort).  -0.0 and 0.0
  *           are one value, printed as the first seen.
  *
+ * Typed (memofs.h): the nan* reductions are float64 scalars, count, size
+ * and nunique int64 scalars (each with its NAME.npy view); value_counts
+ * is bytes.
+ *
  * Text values (column/NAME of a DS_TEXT column, value_counts) are printed
  * one per line, escaped so that a value is always one line: a backslash
  * as \\, a line feed as \n, a carriage return as \r, a tab as \t; other
@@ -33,9 +37,9 @@
 /* Registers the functions above in r.  0 or reg_add()'s error. */
 int fn_register_table(reg *r);
 
-/* Writes column col of a DS_INT64 or DS_TEXT column as column/NAME shows
- * it: one value per line, integers as integers, text escaped.  0 or a
- * negative errno. */
+/* Writes column col (DS_TEXT: column's bytes result for it) as
+ * column/NAME shows it: one value per line, escaped (an int64 column's
+ * integers as integers).  0 or a negative errno. */
 int fn_table_column(memofs_ctx *ctx, size_t col);
 
 #endif

@@ -33,6 +33,9 @@ struct reg_fn {
 	size_t arg_count;
 	memofs_compute_fn compute;
 	void *udata;
+	enum memofs_dtype dtype;	/* what compute writes */
+	enum memofs_shape shape;	/* typed only */
+	int by_kind;		/* dtype per column kind: reg_fn_arg_dtype() */
 };
 
 struct reg_alias {
@@ -138,6 +141,11 @@ static int reg_valid_def(const struct memofs_function *def)
 		return 0;
 	if (!util_name_function(def->name, strlen(def->name)))
 		return 0;
+	/* Checked as integers: a plugin may pass any value in an enum. */
+	if ((unsigned)def->dtype > MEMOFS_INT64 ||
+	    (unsigned)def->shape > MEMOFS_SHAPE_COLUMN ||
+	    (def->dtype == MEMOFS_BYTES && def->shape != MEMOFS_SHAPE_VECTOR))
+		return 0;
 	if (reg_def_kind(def) == ARGS_COLUMNS ||
 	    reg_def_kind(def) == ARGS_NUMERIC ||
 	    reg_def_kind(def) == ARGS_FILES)
@@ -213,6 +221,8 @@ int reg_add(reg *r, const struct memofs_function *def,
 	f->args = reg_def_kind(def);
 	f->compute = def->compute;
 	f->udata = def->udata;
+	f->dtype = def->dtype;
+	f->shape = def->shape;
 	if (f->args == ARGS_LIST) {
 		rc = reg_copy_arg_list(f, def->arg_list);
 		if (rc)
@@ -340,6 +350,46 @@ int reg_fn_versioned(const reg_fn *f)
 const char *reg_fn_description(const reg_fn *f)
 {
 	return f->description;
+}
+
+enum memofs_dtype reg_fn_dtype(const reg_fn *f)
+{
+	return f->dtype;
+}
+
+enum memofs_shape reg_fn_shape(const reg_fn *f)
+{
+	return f->shape;
+}
+
+int reg_set_dtype_by_kind(reg *r, const char *name)
+{
+	for (size_t i = 0; i < r->nfns; i++)
+		if (strcmp(r->fns[i]->name, name) == 0 &&
+		    r->fns[i]->args == ARGS_COLUMNS &&
+		    r->fns[i]->shape == MEMOFS_SHAPE_COLUMN) {
+			r->fns[i]->by_kind = 1;
+			return 0;
+		}
+	return -ENOENT;
+}
+
+enum memofs_dtype reg_fn_arg_dtype(const reg *r, const reg_fn *f,
+				   const char *arg)
+{
+	size_t col;
+
+	if (!f->by_kind || !r->data ||
+	    reg_parse_column(arg, ds_ncols(r->data), &col) != 0)
+		return f->dtype;
+	switch (ds_col_kind(r->data, col)) {
+	case DS_INT64:
+		return MEMOFS_INT64;
+	case DS_TEXT:
+		return MEMOFS_BYTES;
+	default:
+		return MEMOFS_FLOAT64;
+	}
 }
 
 int reg_fn_compute(const reg_fn *f, memofs_ctx *ctx, const char *arg)
