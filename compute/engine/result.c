@@ -12,6 +12,7 @@
 #include "data/fmt.h"
 #include "data/numtext.h"
 #include "engine/result.h"
+#include "util/mem.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "memofs's typed results need a little-endian host (result.h)"
@@ -248,28 +249,23 @@ int memo_result_from_rec(store_rec *rec, memo_result **out)
 
 /* ---- views -------------------------------------------------------------- */
 
-/* Renders the values one per line into res->text; 0 or -ENOMEM. */
+/* Renders the values one per line into res->text (fmt_doubles(): Python's
+ * repr digits; fmt_int64s(): decimal); 0 or -ENOMEM. */
 static int memo_render_text(memo_result *res)
 {
-	size_t per = res->dtype == MEMOFS_INT64 ? 21 : FMT_DOUBLE_MAX;
-	size_t cap = res->count * per + 1, k = 0;
 	const double *f = memo_result_f64(res);
 	const int64_t *q = memo_result_i64(res);
+	size_t cap, k;
 	char *text, *small;
 
-	if (res->count > (SIZE_MAX - 1) / per)
+	if (res->count > (SIZE_MAX - 1) / FMT_LINE_MAX)
 		return -ENOMEM;
-	text = malloc(cap);
+	cap = res->count * FMT_LINE_MAX + 1;	/* every line fits at once */
+	text = util_big_alloc(cap);
 	if (!text)
 		return -ENOMEM;
-	for (size_t i = 0; i < res->count; i++) {
-		if (f)
-			k += fmt_double(text + k, f[i]);
-		else
-			k += (size_t)snprintf(text + k, per + 1, "%" PRId64,
-					      q[i]);
-		text[k++] = '\n';
-	}
+	k = f ? fmt_doubles(text, cap, f, res->count, NULL)
+	      : fmt_int64s(text, cap, q, res->count, NULL);
 	small = realloc(text, k ? k : 1);	/* give back the slack */
 	res->text = small ? small : text;
 	res->text_len = k;
