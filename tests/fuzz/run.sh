@@ -72,7 +72,7 @@ sources() {
 		data/numtext.c ;;
 	fmt) echo data/fmt.c ;;
 	record) echo engine/result.c engine/store.c engine/key.c data/fmt.c \
-		data/numtext.c util/log.c util/clock.c ;;
+		data/numtext.c util/log.c util/clock.c util/mem.c ;;
 	numtext) echo data/numtext.c ;;
 	cmdfile) echo data/quote.c util/clock.c util/name.c util/errmsg.c ;;
 		# and cmdfile.c, util/file.c, util/mem.c: see includes()
