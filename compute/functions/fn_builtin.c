@@ -27,26 +27,52 @@
 /* column "3": typed by its column's kind (int64, text) */
 #define FN_COLUMN_VERSION "3"
 
+/* Progress is reported every this many rows of a column, and in
+ * FN_PROGRESS_STEPS steps of -o delay (which then counts as the first
+ * half of the work). */
+#define FN_PROGRESS_ROWS 65536
+#define FN_PROGRESS_STEPS 20
+
+/* -o delay, reporting progress as it goes.  0, or -ECANCELED. */
+static int fn_column_delay(memofs_ctx *ctx, double delay)
+{
+	for (int i = 0; i < FN_PROGRESS_STEPS; i++) {
+		memofs_progress(ctx, 0.5 * i / FN_PROGRESS_STEPS);
+		if (memo_sleep(ctx, delay / FN_PROGRESS_STEPS) != 0)
+			return -ECANCELED;
+	}
+	return 0;
+}
+
 static int fn_column(memofs_ctx *ctx, const char *arg, void *udata)
 {
 	const double *delay = udata;
 	const ds *d;
-	size_t col;
+	size_t col, n;
+	int rc;
 
 	if (memofs_arg_column(ctx, arg, &col))
 		return memofs_error(ctx, "no column '%s'", arg);
-	if (*delay > 0 && memo_sleep(ctx, *delay) != 0)
+	if (*delay > 0 && fn_column_delay(ctx, *delay) != 0)
 		return memofs_error(ctx, "cancelled (memofs is stopping)");
 	d = memo_ctx_data(ctx);
-	switch (ds_col_kind(d, col)) {
-	case DS_INT64:
-		return memofs_write_i64(ctx, ds_column_int64(d, col),
-					ds_nrows(d));
-	case DS_TEXT:
+	n = ds_nrows(d);
+	if (ds_col_kind(d, col) == DS_TEXT)
 		return fn_table_column(ctx, col);
-	default:
-		return memofs_write_f64(ctx, ds_column(d, col), ds_nrows(d));
+	for (size_t i = 0; i < n; i += FN_PROGRESS_ROWS) {
+		size_t k = n - i < FN_PROGRESS_ROWS ? n - i : FN_PROGRESS_ROWS;
+
+		memofs_progress(ctx, *delay > 0 ? 0.5 + 0.5 * i / n
+						: (double)i / n);
+		if (ds_col_kind(d, col) == DS_INT64)
+			rc = memofs_write_i64(ctx, ds_column_int64(d, col) + i,
+					      k);
+		else
+			rc = memofs_write_f64(ctx, ds_column(d, col) + i, k);
+		if (rc)
+			return rc;
 	}
+	return 0;
 }
 
 double fn_sum(const double *v, size_t n)
