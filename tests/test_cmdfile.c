@@ -385,22 +385,34 @@ static void test_bad_args(void)
 	    "...' is no file name (1 to 255 bytes, no '/' or control "
 	    "character, not . or ..)");
 	bad("[f]\nargs = file\ncommand = c\n",
-	    "line 2: 'args' must be columns, files or list: A, B, ... (not "
+	    "line 2: 'args' must be columns, files, number(LO..HI), "
+	    "integer(LO..HI), several of these joined by commas, or list: "
+	    "A, B, ... (not "
 	    "'file')");
 	bad("[f]\nargs = Files\ncommand = c\n",
-	    "line 2: 'args' must be columns, files or list: A, B, ... (not "
+	    "line 2: 'args' must be columns, files, number(LO..HI), "
+	    "integer(LO..HI), several of these joined by commas, or list: "
+	    "A, B, ... (not "
 	    "'Files')");
 	bad("[f]\nargs =\ncommand = c\n",
-	    "line 2: 'args' must be columns, files or list: A, B, ... (not "
+	    "line 2: 'args' must be columns, files, number(LO..HI), "
+	    "integer(LO..HI), several of these joined by commas, or list: "
+	    "A, B, ... (not "
 	    "'')");
 	bad("[f]\nargs = list a\ncommand = c\n",
-	    "line 2: 'args' must be columns, files or list: A, B, ... (not "
+	    "line 2: 'args' must be columns, files, number(LO..HI), "
+	    "integer(LO..HI), several of these joined by commas, or list: "
+	    "A, B, ... (not "
 	    "'list a')");
 	bad("[f]\nargs = list\ncommand = c\n",
-	    "line 2: 'args' must be columns, files or list: A, B, ... (not "
+	    "line 2: 'args' must be columns, files, number(LO..HI), "
+	    "integer(LO..HI), several of these joined by commas, or list: "
+	    "A, B, ... (not "
 	    "'list')");
 	bad("[f]\nargs = columns files\ncommand = c\n",
-	    "line 2: 'args' must be columns, files or list: A, B, ... (not "
+	    "line 2: 'args' must be columns, files, number(LO..HI), "
+	    "integer(LO..HI), several of these joined by commas, or list: "
+	    "A, B, ... (not "
 	    "'columns files')");
 }
 
@@ -737,8 +749,9 @@ static void test_messages(void)
 		for (int i = 0; i < 999; i++)
 			n += (size_t)snprintf(big + n, sizeof(big) - n, "#\n");
 		snprintf(big + n, sizeof(big) - n, "[f]\nargs = x\n");
-		bad(big, "line 1001: 'args' must be columns, files or list: "
-		    "A, B, ... (not 'x')");
+		bad(big, "line 1001: 'args' must be columns, files, "
+		    "number(LO..HI), integer(LO..HI), several of these "
+		    "joined by commas, or list: A, B, ... (not 'x')");
 	}
 }
 

@@ -169,14 +169,14 @@ static int env_open(struct env *e)
 {
 	static const char *const cyc_args[] = { "a", "b", NULL };
 	struct memofs_function defs[] = {
-		{ "slow", "1", "", MEMOFS_ARGS_LIST, cyc_args, fn_slow, NULL },
-		{ "flaky", "1", "", MEMOFS_ARGS_LIST, cyc_args, fn_flaky, NULL },
-		{ "cyc", "1", "", MEMOFS_ARGS_LIST, cyc_args, fn_cyc, NULL },
-		{ "self", "1", "", MEMOFS_ARGS_LIST, cyc_args, fn_cyc, e },
-		{ "stuck", "1", "", MEMOFS_ARGS_LIST, cyc_args, fn_stuck, NULL },
+		{ "slow", "1", "", MEMOFS_ARGS_LIST, cyc_args, fn_slow, NULL, NULL, 0, 0 },
+		{ "flaky", "1", "", MEMOFS_ARGS_LIST, cyc_args, fn_flaky, NULL, NULL, 0, 0 },
+		{ "cyc", "1", "", MEMOFS_ARGS_LIST, cyc_args, fn_cyc, NULL, NULL, 0, 0 },
+		{ "self", "1", "", MEMOFS_ARGS_LIST, cyc_args, fn_cyc, e, NULL, 0, 0 },
+		{ "stuck", "1", "", MEMOFS_ARGS_LIST, cyc_args, fn_stuck, NULL, NULL, 0, 0 },
 	};
 	struct memofs_function moving = { "moving", "1", "", MEMOFS_ARGS_LIST,
-					  cyc_args, fn_moving, NULL };
+					  cyc_args, fn_moving, NULL, NULL, 0, 0 };
 	char err[DS_ERR_MAX];
 
 	strcpy(e->dir, "/tmp/memofs-test-memo-XXXXXX");

@@ -16,7 +16,7 @@ static reg *test_registry(void)
 {
 	static const char *const list[] = { "a", "b", NULL };
 	struct memofs_function def = { "f", "1", "desc", MEMOFS_ARGS_LIST,
-				       list, nop, NULL };
+				       list, nop, NULL, NULL, 0, 0 };
 	reg *r = NULL;
 
 	CHECK_INT(reg_new(&r), 0);

@@ -78,6 +78,13 @@ void memo_set_cache_bytes(memo *m, size_t bytes);
  * functions/ctx.c, which builds the memofs_* API on these.  Each is
  * called only from the thread running that computation. */
 const ds *memo_ctx_data(const memofs_ctx *ctx);
+/* The function of the computation, the registry, and its canonical
+ * arguments: how many, and the i-th (NUL-terminated; NULL when i >= that
+ * count), valid while the computation runs. */
+const reg_fn *memo_ctx_fn(const memofs_ctx *ctx);
+const reg *memo_ctx_reg(const memofs_ctx *ctx);
+size_t memo_ctx_nargs(const memofs_ctx *ctx);
+const char *memo_ctx_arg(const memofs_ctx *ctx, size_t i);
 
 /* A nested call: the result of fn(arg), found, computed here or waited
  * for; it stays referenced until the computation that asked ends.  0 and

@@ -21,4 +21,10 @@ int fn_register_builtins(reg *r, const double *delay);
 /* Accurate sum (Neumaier's compensated summation). */
 double fn_sum(const double *v, size_t n);
 
+/* The variance of v with ddof delta degrees of freedom: the sum of
+ * squared deviations from the mean (two passes, Neumaier sums) divided
+ * by n - ddof; nan when v is empty, holds a nan or inf, or n <= ddof
+ * (pandas' answer; numpy's would be inf or nan with a warning). */
+double fn_var_ddof(const double *v, size_t n, double ddof);
+
 #endif

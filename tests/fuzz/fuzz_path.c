@@ -1,6 +1,6 @@
 /* fuzz_path.c -- libFuzzer target: arbitrary bytes as the names a FUSE
  * lookup hands to the registry (reg_find, reg_arg_resolve,
- * reg_parse_column), checked against a naive reference written from
+ * resolve_parse_column), checked against a naive reference written from
  * reg.h and README.md.
  *
  * Input: byte 0 holds flags; bit 0 set: the bytes up to the first NUL are
@@ -13,13 +13,13 @@
  *
  * Invariants, for each component s:
  *   - reg_find(s) is the function named s, found by a linear scan, or NULL;
- *   - reg_parse_column(s, n) accepts exactly "col" + the decimal of some
+ *   - resolve_parse_column(s, n) accepts exactly "col" + the decimal of some
  *     k < n without sign or leading zeros (strtoull and back), for several n;
- *   - reg_arg_resolve() on a column function gives "colN" for s = "colN"
+ *   - resolve_name() on a column function gives "colN" for s = "colN"
  *     (N < ncols) and for s = the header name of column N when that name is
- *     a valid component, not "col" + digits, and no other column's; else
+ *     a valid component, not "col" + digits, 0, and no other column's; else
  *     -ENOENT; -ENAMETOOLONG exactly when "colN" does not fit;
- *   - a resolved canonical name is "colN" with N < ncols, and resolving it
+ *   - a resolved canonical name is "colN" with N < ncols, 0, and resolving it
  *     again yields itself;
  *   - on a MEMOFS_ARGS_LIST function, s resolves exactly when listed.
  * Per dataset: the listed names are col0.. then the usable header names in
@@ -37,6 +37,8 @@
 #include "fuzz_util.h"
 #include "util/log.h"
 #include "functions/reg.h"
+#include "functions/resolve.h"
+#include "listing.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -164,7 +166,7 @@ static void check_find(const struct world *w, const char *s)
 static void check_parse(const char *s, size_t ncols)
 {
 	size_t got = SIZE_MAX, want = SIZE_MAX;
-	int rc = reg_parse_column(s, ncols, &got);
+	int rc = resolve_parse_column(s, ncols, &got);
 
 	FZ_CHECK(rc == ref_parse_column(s, ncols, &want));
 	FZ_CHECK(rc != 0 || got == want);
@@ -177,9 +179,9 @@ static void check_canonical(const struct world *w, const char *canon,
 	char again[CANON_MAX];
 	size_t k;
 
-	FZ_CHECK(reg_parse_column(canon, ds_ncols(w->d), &k) == 0);
+	FZ_CHECK(resolve_parse_column(canon, ds_ncols(w->d), &k) == 0);
 	FZ_CHECK(k == col && col < ds_ncols(w->d));
-	FZ_CHECK(reg_arg_resolve(w->r, w->cols, canon, again,
+	FZ_CHECK(resolve_name(w->r, w->cols, 0, canon, 0, again,
 				 sizeof(again)) == 0);
 	FZ_CHECK(strcmp(again, canon) == 0);
 }
@@ -193,7 +195,7 @@ static void check_resolve_column(const struct world *w, const char *s,
 	int rc, n;
 
 	memset(canon, '#', sizeof(canon));
-	rc = reg_arg_resolve(w->r, w->cols, s, canon, canonlen);
+	rc = resolve_name(w->r, w->cols, 0, s, 0, canon, canonlen);
 	if (ref_parse_column(s, ds_ncols(w->d), &col) != 0) {
 		alias = ref_alias(w->d, s);
 		if (alias < 0) {
@@ -220,7 +222,7 @@ static void check_resolve_list(const struct world *w, const char *s,
 
 	for (const char *const *a = list_args; *a; a++)
 		listed |= strcmp(*a, s) == 0;
-	rc = reg_arg_resolve(w->r, w->list, s, canon, canonlen);
+	rc = resolve_name(w->r, w->list, 0, s, 0, canon, canonlen);
 	if (!listed)
 		FZ_CHECK(rc == -ENOENT);
 	else if (strlen(s) >= canonlen)
@@ -245,11 +247,11 @@ static void check_name(const struct world *w, const char *s,
  * order, each resolving to its column. */
 static void check_listing(const struct world *w)
 {
-	size_t nc = ds_ncols(w->d), i = nc, n = reg_arg_count(w->r, w->cols);
+	size_t nc = ds_ncols(w->d), i = nc, n = arg_count(w->r, w->cols);
 	char buf[CANON_MAX], canon[CANON_MAX], want[CANON_MAX];
 
 	for (size_t j = 0; j < nc; j++) {
-		FZ_CHECK(reg_arg_name(w->r, w->cols, j, buf, sizeof(buf)) == 0);
+		FZ_CHECK(arg_name(w->r, w->cols, j, buf, sizeof(buf)) == 0);
 		snprintf(want, sizeof(want), "col%zu", j);
 		FZ_CHECK(strcmp(buf, want) == 0);
 		check_canonical(w, buf, j);
@@ -258,9 +260,9 @@ static void check_listing(const struct world *w)
 		if (!ref_alias_unique(w->d, j))
 			continue;
 		FZ_CHECK(i < n);
-		FZ_CHECK(reg_arg_name(w->r, w->cols, i, buf, sizeof(buf)) == 0);
+		FZ_CHECK(arg_name(w->r, w->cols, i, buf, sizeof(buf)) == 0);
 		FZ_CHECK(strcmp(buf, ds_colname(w->d, j)) == 0);
-		FZ_CHECK(reg_arg_resolve(w->r, w->cols, buf, canon,
+		FZ_CHECK(resolve_name(w->r, w->cols, 0, buf, 0, canon,
 					 sizeof(canon)) == 0);
 		snprintf(want, sizeof(want), "col%zu", j);
 		FZ_CHECK(strcmp(canon, want) == 0);
@@ -268,7 +270,7 @@ static void check_listing(const struct world *w)
 	}
 	FZ_CHECK(i == n);
 	if (n > 0)
-		FZ_CHECK(reg_arg_name(w->r, w->cols, n - 1, buf, 1) == -ERANGE);
+		FZ_CHECK(arg_name(w->r, w->cols, n - 1, buf, 1) == -ERANGE);
 }
 
 /* ---- setting up ----------------------------------------------------- */

@@ -21,7 +21,7 @@ int memofs_plugin_init(memofs_registry *reg, int abi_version)
 {
 	static const char *const list[] = { "x", "y", NULL };
 	struct memofs_function f = { "tp_one", "3", "first", MEMOFS_ARGS_LIST,
-				     list, nop, NULL };
+				     list, nop, NULL, NULL, 0, 0 };
 	int rc;
 
 	if (abi_version != MEMOFS_ABI_VERSION)
