@@ -1,7 +1,9 @@
 /* zstats.c -- an example memofs plugin: two functions built on the cache.
  *
- *   zscore/colN     the column standardised: (x - mean) / std, one per line
- *   histogram/colN  10 equal-width bins from min to max: "lo hi count" lines
+ *   zscore/colN            the column standardised: (x - mean) / std, one
+ *                          per line
+ *   zhistogram/BINS/colN   BINS equal-width bins from min to max: "lo hi
+ *                          count" lines (a function of two arguments)
  *
  * Both get their inputs through memofs_call(), so the column is extracted
  * once and mean, std, min and max are shared with every other reader.
@@ -16,8 +18,6 @@
 #include <memofs.h>
 
 MEMOFS_PLUGIN_DECLARE;
-
-#define HIST_BINS 10
 
 /* Fetches the one number that function fn prints for arg. */
 static int one_number(memofs_ctx *ctx, const char *fn, const char *arg,
@@ -57,49 +57,57 @@ static int zscore(memofs_ctx *ctx, const char *arg, void *udata)
 	return rc;
 }
 
-static int histogram(memofs_ctx *ctx, const char *arg, void *udata)
+/* A function of two arguments, zhistogram/BINS/COLUMN: its callback gets
+ * arg = "BINS/colN" (canonical) and each part through memofs_arg(). */
+static int zhistogram(memofs_ctx *ctx, const char *arg, void *udata)
 {
-	size_t counts[HIST_BINS] = { 0 }, n = 0;
-	double lo, hi, width, *v = NULL;
+	const char *col = memofs_arg(ctx, 1);
+	double bins, lo, hi, width, *counts = NULL;
+	size_t n = 0;
 	int rc;
 
 	(void)udata;
-	rc = one_number(ctx, "min", arg, &lo);
+	if (memofs_arg_double(ctx, 0, &bins))
+		return memofs_error(ctx, "no number of bins");
+	rc = one_number(ctx, "min", col, &lo);
 	if (rc == 0)
-		rc = one_number(ctx, "max", arg, &hi);
+		rc = one_number(ctx, "max", col, &hi);
+	/* A nested call of several arguments: the path below the function,
+	 * "BINS/colN", to the built-in histogram (numpy.histogram counts). */
 	if (rc == 0)
-		rc = memofs_call_doubles(ctx, "column", arg, &v, &n);
+		rc = memofs_call_doubles(ctx, "histogram", arg, &counts, &n);
 	if (rc)
 		return memofs_error(ctx, "inputs of %s unavailable (%d)", arg,
 				    rc);
-	if (!isfinite(lo) || !isfinite(hi)) {
-		free(v);
-		return memofs_error(ctx, "%s has nan or inf values", arg);
+	if (lo == hi) {			/* numpy widens an empty range */
+		lo -= 0.5;
+		hi += 0.5;
 	}
-	width = (hi - lo) / HIST_BINS;
-	for (size_t i = 0; i < n; i++) {
-		size_t b = width > 0 ? (size_t)((v[i] - lo) / width) : 0;
-
-		counts[b < HIST_BINS ? b : HIST_BINS - 1]++;
-	}
-	free(v);
-	for (size_t b = 0; rc == 0 && b < HIST_BINS; b++)
-		rc = memofs_printf(ctx, "%.17g %.17g %zu\n", lo + b * width,
-				   b + 1 == HIST_BINS ? hi : lo + (b + 1) * width,
+	width = (hi - lo) / bins;
+	for (size_t b = 0; rc == 0 && b < n; b++)
+		rc = memofs_printf(ctx, "%.17g %.17g %.0f\n", lo + b * width,
+				   b + 1 == n ? hi : lo + (b + 1) * width,
 				   counts[b]);
+	free(counts);
 	return rc;
 }
 
 int memofs_plugin_init(memofs_registry *reg, int abi_version)
 {
+	static const char *const bins_listed[] = { "10", "20", NULL };
+	static const struct memofs_arg zhistogram_args[] = {
+		{ .name = "BINS", .kind = MEMOFS_ARGS_INTEGER,
+		  .list = bins_listed, .min = 1, .max = 1000 },
+		{ .name = "COLUMN", .kind = MEMOFS_ARGS_NUMERIC_COLUMNS },
+	};
 	static const struct memofs_function fns[] = {
 		{ .name = "zscore", .version = "1",
 		  .description = "column standardised: (x - mean) / std",
 		  .args = MEMOFS_ARGS_COLUMNS, .compute = zscore },
-		{ .name = "histogram", .version = "1",
-		  .description = "10 equal-width bins from min to max: "
+		{ .name = "zhistogram", .version = "1",
+		  .description = "BINS equal-width bins from min to max: "
 				 "lo hi count",
-		  .args = MEMOFS_ARGS_COLUMNS, .compute = histogram },
+		  .compute = zhistogram, MEMOFS_ARGV(zhistogram_args) },
 	};
 	int rc = 0;
 
