@@ -222,11 +222,12 @@ int resolve_parse_number(const struct resolve_arg *a, const char *name,
 	if (!resolve_is_number_kind(a->kind) || !name[0] ||
 	    strlen(name) > RESOLVE_NUMBER_MAX)
 		return -ENOENT;
-	/* strtod() takes what C does ("0x1p-1", "infinity", " 1"); the
-	 * comparison with the canonical text below refuses all of them. */
-	errno = 0;
+	/* strtod() takes what C does ("0x1p-1", "infinity", " 1", "1e999"
+	 * as inf, "1e-999" as 0); the comparison with the canonical text
+	 * below refuses all of them.  Its ERANGE for a subnormal result is
+	 * no error: "5e-324" is canonical. */
 	v = strtod(name, &end);
-	if (*end || errno == ERANGE || !isfinite(v) || v < a->min ||
+	if (*end || !isfinite(v) || v < a->min ||
 	    v > a->max || (v == 0 && signbit(v)))
 		return -ENOENT;
 	if (a->kind == ARGS_INTEGER &&
