@@ -60,7 +60,8 @@ sources() {
 		util/clock.c util/file.c util/mem.c ;;
 	path) echo data/ds.c util/log.c data/quote.c data/rng.c \
 		util/clock.c util/file.c util/mem.c util/name.c \
-		functions/reg.c functions/argdir.c functions/fn_builtin.c \
+		functions/reg.c functions/resolve.c functions/argdir.c \
+		functions/fn_builtin.c \
 		functions/ctx.c engine/memo.c engine/result.c engine/lru.c \
 		engine/pool.c engine/key.c engine/store.c data/fmt.c ;;
 	fmt) echo data/fmt.c ;;
@@ -97,7 +98,8 @@ build() {
 	local t=$1 exe=$build/fuzz_$1 srcs=() deps=() f
 	for f in $(sources "$t"); do srcs+=("$root/compute/$f"); done
 	for f in $(includes "$t"); do deps+=("$root/compute/$f"); done
-	for f in "$here/fuzz_$t.c" "$here"/*.h "${srcs[@]}" "${deps[@]}" \
+	for f in "$here/fuzz_$t.c" "$here"/*.h "$here"/../*.h "${srcs[@]}" \
+		"${deps[@]}" \
 		"$root"/compute/*/*.h "$root"/include/*.h; do
 		if [ ! -e "$exe" ] || [ "$f" -nt "$exe" ]; then
 			# shellcheck disable=SC2046
