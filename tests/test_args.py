@@ -437,3 +437,38 @@ def test_bad_placeholders_for_several_args(mount_factory, tmp_path, command,
     r = mount_factory.run(["--functions", "-o", f"functions={f}"])
     assert r.returncode != 0
     assert message in r.stderr, r.stderr
+
+
+# ---- the README's examples -------------------------------------------------------
+
+def test_readme_plugin_of_several_arguments(mount_factory, tmp_path):
+    from test_commands import readme_block
+    from test_plugins import compile_plugin
+    so = compile_plugin(tmp_path, "scale", readme_block("/* scale.c"))
+    rows = np.random.RandomState(5).randn(20, 2)
+    csv = write_csv(tmp_path / "d.csv", ["price", "qty"], rows)
+    m = mount_factory(csv, opts=[f"plugin={so}"])
+    assert sorted(os.listdir(m.p("scale"))) == ["0.5", "10", "2"]
+    got = np.array(m.read("scale/2.5/price").split(), dtype=float)
+    assert got.tolist() == (2.5 * rows[:, 0]).tolist()
+    assert m.count("scale", "2.5/col0") == 1
+    assert not os.path.exists(m.p("scale/2.50/price"))
+    assert not os.path.exists(m.p("scale/2000000/price"))
+    m.unmount()
+    r = mount_factory.run(["--functions", "-o", f"plugin={so}"])
+    line = next(l for l in r.stdout.splitlines() if l.startswith("scale"))
+    assert line.split()[:3] == ["scale", "FACTOR", "COLUMN"]
+
+
+def test_readme_command_of_several_arguments(mount_factory, tmp_path):
+    from test_commands import readme_block
+    (tmp_path / "several.ini").write_text(readme_block("# several.ini"))
+    (tmp_path / "above.py").write_text(readme_block("# above.py"))
+    rows = np.random.RandomState(6).randn(40, 2)
+    csv = write_csv(tmp_path / "data.csv", ["price", "qty"], rows)
+    m = mount_factory(csv, opts=[f"functions={tmp_path}/several.ini"])
+    for q in ["0.9", "0.5", "0.25"]:
+        want = int((rows[:, 0] > np.quantile(rows[:, 0], float(q))).sum())
+        assert m.read(f"above/price/{q}") == f"{want}\n".encode()
+    assert m.read("above/col0/0.9") == m.read("above/price/0.9")
+    assert m.count("above", "col0/0.9") == 1
