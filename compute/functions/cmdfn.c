@@ -279,7 +279,8 @@ static int cmdfn_run(memofs_ctx *ctx, const struct cmdfn_fn *f,
 	return rc ? memofs_error(ctx, "%s", err) : 0;
 }
 
-/* Runs f with the file argument (canonical: file) open as fd (-1: none),
+/* Runs f with the file argument (canonical: file, or NULL: none) open as
+ * fd (-1: none),
  * then checks that nothing it used changed meanwhile. */
 static int cmdfn_run_checked(memofs_ctx *ctx, const struct cmdfn_fn *f,
 			     const char *file, const char *name, int fd)
@@ -293,7 +294,7 @@ static int cmdfn_run_checked(memofs_ctx *ctx, const struct cmdfn_fn *f,
 	rc = cmdfn_run(ctx, f, name, fd);
 	if (rc)
 		return rc;
-	if (fd >= 0 && argdir_check_fd(d, name, fd, file))
+	if (file && fd >= 0 && argdir_check_fd(d, name, fd, file))
 		return memofs_error(ctx, "%s/%s changed while the command ran",
 				    argdir_path(d), name);
 	if (f->uses_data && cmdfn_data_changed(f->c))
