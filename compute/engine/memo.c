@@ -603,6 +603,8 @@ const ds *memo_ctx_data(const memofs_ctx *ctx)
 
 int memo_ctx_write(memofs_ctx *ctx, const void *buf, size_t len)
 {
+	if (len == 0)		/* nothing to add (and out may be NULL) */
+		return 0;
 	if (len > SIZE_MAX - ctx->len ||
 	    util_grow(&ctx->out, &ctx->cap, ctx->len + len, 1, 256) != 0)
 		return -ENOMEM;
