@@ -10,6 +10,7 @@
 
 #include "mfs_opts.h"
 #include "data/quote.h"
+#include "util/mem.h"
 
 #define MFS_MAX_WORKERS 1024
 #define MFS_MAX_DELAY 86400.0
@@ -202,15 +203,12 @@ static int mfs_set_string(char **slot, const char *v)
 /* Appends a copy of s to the array *v of *n strings. */
 static int mfs_add_string(char ***v, size_t *n, const char *s)
 {
-	char **p = realloc(*v, (*n + 1) * sizeof(*p));
+	char *copy = strdup(s);
 
-	if (!p)
+	if (!copy || util_append(v, n, &copy, sizeof(copy)) != 0) {
+		free(copy);
 		return -ENOMEM;
-	*v = p;
-	p[*n] = strdup(s);
-	if (!p[*n])
-		return -ENOMEM;
-	(*n)++;
+	}
 	return 0;
 }
 
@@ -436,12 +434,8 @@ void mfs_opts_free(struct mfs_opts *o)
 	free(o->data);
 	free(o->mountpoint);
 	free(o->cache_dir);
-	for (size_t i = 0; i < o->nplugins; i++)
-		free(o->plugins[i]);
-	free(o->plugins);
-	for (size_t i = 0; i < o->nfunctions; i++)
-		free(o->functions[i]);
-	free(o->functions);
+	util_strv_free(o->plugins, o->nplugins);
+	util_strv_free(o->functions, o->nfunctions);
 	free(o->fsname);
 	free(o->subtype);
 	free(o->kernel_flags);

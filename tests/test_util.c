@@ -21,6 +21,7 @@
 #include "check.h"
 #include "util/clock.h"
 #include "util/file.h"
+#include "util/errmsg.h"
 #include "util/mem.h"
 #include "util/name.h"
 
@@ -296,6 +297,59 @@ static void test_grow(void)
 	free(bytes);
 }
 
+static void test_append_strv(void)
+{
+	char **v = NULL, *s;
+	size_t n = 0, huge = SIZE_MAX / sizeof(char *);
+
+	/* Appends keep order and values; each is one element more. */
+	for (int i = 0; i < 100; i++) {
+		char buf[16];
+
+		snprintf(buf, sizeof(buf), "s%d", i);
+		s = strdup(buf);
+		CHECK(s != NULL);
+		CHECK_INT(util_append(&v, &n, &s, sizeof(s)), 0);
+		CHECK_INT(n, (size_t)i + 1);
+	}
+	CHECK_STR(v[0], "s0");
+	CHECK_STR(v[99], "s99");
+	/* A count whose bytes overflow: refused, array and count unchanged. */
+	s = NULL;
+	CHECK_INT(util_append(&v, &huge, &s, sizeof(s)), -ENOMEM);
+	CHECK(huge == SIZE_MAX / sizeof(char *));
+	CHECK_STR(v[99], "s99");
+	/* Frees every string and the vector (ASan checks it). */
+	util_strv_free(v, n);
+	util_strv_free(NULL, 0);
+}
+
+static void test_path_error(void)
+{
+	char err[64], path[200];
+
+	/* Fits: "<path>: <what>", and rc comes back. */
+	CHECK_INT(util_path_error(err, sizeof(err), "a.csv", -EINVAL,
+				  "line %d: bad", 3), -EINVAL);
+	CHECK_STR(err, "a.csv: line 3: bad");
+	/* An overlong path loses its start; the message stays whole. */
+	memset(path, 'p', sizeof(path) - 1);
+	path[sizeof(path) - 1] = '\0';
+	memcpy(path + sizeof(path) - 7, "/x.csv", 6);
+	util_path_error(err, sizeof(err), path, -EINVAL, "%s", "not a number");
+	CHECK(strncmp(err, "...", 3) == 0);
+	CHECK(strstr(err, "/x.csv: not a number") != NULL);
+	CHECK_INT(strlen(err), sizeof(err) - 1);
+	/* Too little room to keep 16 path bytes: cut at the end instead. */
+	util_path_error(err, 20, path, -EIO, "%s", "a long message here");
+	CHECK_INT(strlen(err), 19);
+	CHECK(strncmp(err, "pppp", 4) == 0);
+	/* errlen 0: nothing written, rc still returned. */
+	err[0] = 'z';
+	CHECK_INT(util_path_error(err, 0, "f", -ENOMEM, "x"), -ENOMEM);
+	CHECK(err[0] == 'z');
+}
+
 static int ident_of(const char *path, struct util_file_ident *id)
 {
 	struct stat st;
@@ -362,6 +416,8 @@ int main(void)
 	test_read(dir);
 	test_big_alloc();
 	test_grow();
+	test_append_strv();
+	test_path_error();
 	test_hash(dir);
 	test_ident(dir);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);

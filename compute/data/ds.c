@@ -33,6 +33,7 @@
 
 #include "data/ds.h"
 #include "util/clock.h"
+#include "util/errmsg.h"
 #include "util/file.h"
 #include "util/mem.h"
 #include "util/log.h"
@@ -79,35 +80,13 @@ struct ds_msg {
 
 /* ---- Messages ---------------------------------------------------------- */
 
-/* Writes "<path>: <what>" to m->err and returns rc.  An overlong path loses
- * its beginning rather than the message its end. */
-__attribute__((format(printf, 3, 0)))
-static int ds_vfail(const struct ds_msg *m, int rc, const char *fmt,
-		    va_list ap)
-{
-	char what[DS_ERR_MAX];
-	size_t plen = strlen(m->path), wlen, keep;
-
-	if (m->errlen == 0)
-		return rc;
-	vsnprintf(what, sizeof(what), fmt, ap);
-	wlen = strlen(what);
-	if (plen + 2 + wlen < m->errlen || m->errlen < wlen + 2 + 3 + 16) {
-		snprintf(m->err, m->errlen, "%s: %s", m->path, what);
-		return rc;
-	}
-	keep = m->errlen - 1 - wlen - 2 - 3;
-	snprintf(m->err, m->errlen, "...%s: %s", m->path + plen - keep, what);
-	return rc;
-}
-
 __attribute__((format(printf, 3, 4)))
 static int ds_fail(const struct ds_msg *m, int rc, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	rc = ds_vfail(m, rc, fmt, ap);
+	rc = util_path_verror(m->err, m->errlen, m->path, rc, fmt, ap);
 	va_end(ap);
 	return rc;
 }

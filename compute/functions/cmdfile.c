@@ -27,6 +27,7 @@
 
 #include "functions/cmdfile.h"
 #include "data/quote.h"
+#include "util/errmsg.h"
 #include "util/file.h"
 #include "util/mem.h"
 #include "util/name.h"
@@ -83,15 +84,11 @@ __attribute__((format(printf, 3, 4)))
 static int cmdfile_fail(const struct cmdfile_msg *m, int rc, const char *fmt,
 			...)
 {
-	char what[CMDFILE_ERR_MAX];
 	va_list ap;
 
-	if (m->errlen == 0)
-		return rc;
 	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
+	rc = util_path_verror(m->err, m->errlen, m->path, rc, fmt, ap);
 	va_end(ap);
-	snprintf(m->err, m->errlen, "%s: %s", m->path, what);
 	return rc;
 }
 
@@ -192,12 +189,8 @@ int cmdfile_fn_param(const struct cmdfile_fn *fn, enum args_kind kind)
 
 static void cmdfile_fn_clear(struct cmdfile_fn *fn)
 {
-	for (size_t i = 0; i < fn->nlist; i++)
-		free(fn->list[i]);
-	for (size_t i = 0; i < fn->argc; i++)
-		free(fn->argv[i]);
-	free(fn->list);
-	free(fn->argv);
+	util_strv_free(fn->list, fn->nlist);
+	util_strv_free(fn->argv, fn->argc);
 	free(fn->ph);
 	free(fn->name);
 	free(fn->version);

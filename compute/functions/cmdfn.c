@@ -26,7 +26,9 @@
 #include "functions/cmdfile.h"
 #include "functions/cmdfn.h"
 #include "util/clock.h"
+#include "util/errmsg.h"
 #include "util/file.h"
+#include "util/mem.h"
 
 #define CMDFN_NENV 4
 #define CMDFN_COL_BUF 24	/* a column number in decimal */
@@ -140,9 +142,7 @@ void cmdfn_cancel(cmdfn *c)
 
 static void cmdfn_fn_free(struct cmdfn_fn *f)
 {
-	for (size_t i = 0; i < f->nwatch; i++)
-		free(f->watch[i]);
-	free(f->watch);
+	util_strv_free(f->watch, f->nwatch);
 	free(f->seen);
 	free(f->now);
 	pthread_mutex_destroy(&f->lock);
@@ -329,14 +329,14 @@ static int cmdfn_fail(char *err, size_t errlen, int rc, const char *path,
 static int cmdfn_fail(char *err, size_t errlen, int rc, const char *path,
 		      unsigned line, const char *fmt, ...)
 {
-	int n = snprintf(err, errlen, "%s: line %u: ", path, line);
+	char what[UTIL_ERRMSG_WHAT_MAX];
 	va_list ap;
 
 	va_start(ap, fmt);
-	if (n >= 0 && (size_t)n < errlen)
-		vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
+	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	return rc;
+	return util_path_error(err, errlen, path, rc, "line %u: %s", line,
+			       what);
 }
 
 static int cmdfn_executable(const char *path)
@@ -590,13 +590,7 @@ static char *cmdfn_dir_of(const char *path)
 
 static int cmdfn_push(cmdfn *c, struct cmdfn_fn *f)
 {
-	struct cmdfn_fn **v = realloc(c->fns, (c->nfns + 1) * sizeof(*v));
-
-	if (!v)
-		return -ENOMEM;
-	c->fns = v;
-	c->fns[c->nfns++] = f;
-	return 0;
+	return util_append(&c->fns, &c->nfns, &f, sizeof(f));
 }
 
 /* Makes f's registry definition and registers it. */
@@ -683,13 +677,7 @@ static int cmdfn_load_one(cmdfn *c, reg *r, const struct cmdfile_fn *decl,
 
 static int cmdfn_keep_file(cmdfn *c, struct cmdfile *cf)
 {
-	struct cmdfile **v = realloc(c->files, (c->nfiles + 1) * sizeof(*v));
-
-	if (!v)
-		return -ENOMEM;
-	c->files = v;
-	c->files[c->nfiles++] = cf;
-	return 0;
+	return util_append(&c->files, &c->nfiles, &cf, sizeof(cf));
 }
 
 static void cmdfn_cancel_hook(void *arg)

@@ -16,6 +16,7 @@
 
 #include "data/fmt.h"
 #include "functions/resolve.h"
+#include "util/mem.h"
 #include "util/name.h"
 
 #define RESOLVE_INT_MAX 9007199254740992.0	/* 2^53 */
@@ -262,9 +263,7 @@ const char *resolve_kind_label(enum args_kind kind)
 
 void resolve_arg_clear(struct resolve_arg *a)
 {
-	for (size_t i = 0; a->list && i < a->nlist; i++)
-		free(a->list[i]);
-	free(a->list);
+	util_strv_free(a->list, a->nlist);
 	memset(a, 0, sizeof(*a));
 }
 

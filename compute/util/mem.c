@@ -33,6 +33,26 @@ int util_grow(void *pv, size_t *cap, size_t need, size_t size, size_t first)
 	return 0;
 }
 
+int util_append(void *pv, size_t *n, const void *elem, size_t size)
+{
+	size_t room = *n;	/* a list kept exactly full: no spare room */
+	char *p;
+
+	if (util_grow(pv, &room, *n + 1, size, 1) != 0)
+		return -ENOMEM;
+	memcpy(&p, pv, sizeof(p));
+	memcpy(p + *n * size, elem, size);
+	(*n)++;
+	return 0;
+}
+
+void util_strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
 void *util_big_alloc(size_t n)
 {
 	void *p = NULL;

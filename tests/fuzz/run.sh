@@ -57,15 +57,15 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 sources() {
 	case $1 in
 	csv | npy) echo data/ds.c util/log.c data/quote.c data/rng.c \
-		util/clock.c util/file.c util/mem.c ;;
+		util/clock.c util/file.c util/mem.c util/errmsg.c ;;
 	path) echo data/ds.c util/log.c data/quote.c data/rng.c \
-		util/clock.c util/file.c util/mem.c util/name.c \
+		util/clock.c util/file.c util/mem.c util/errmsg.c util/name.c \
 		functions/reg.c functions/resolve.c functions/argdir.c \
 		functions/fn_builtin.c \
 		functions/ctx.c engine/memo.c engine/result.c engine/lru.c \
 		engine/pool.c engine/key.c engine/store.c data/fmt.c ;;
 	fmt) echo data/fmt.c ;;
-	cmdfile) echo data/quote.c util/clock.c util/name.c ;;
+	cmdfile) echo data/quote.c util/clock.c util/name.c util/errmsg.c ;;
 		# and cmdfile.c, util/file.c, util/mem.c: see includes()
 	esac
 }
