@@ -472,3 +472,36 @@ def test_readme_command_of_several_arguments(mount_factory, tmp_path):
         assert m.read(f"above/price/{q}") == f"{want}\n".encode()
     assert m.read("above/col0/0.9") == m.read("above/price/0.9")
     assert m.count("above", "col0/0.9") == 1
+
+
+def test_hostile_names_at_a_files_level_and_a_number_level(mount_factory,
+                                                           tmp_path):
+    d = tmp_path / "data"
+    d.mkdir()
+    (d / "a.txt").write_text("hello world\n")
+    (d / "sub").mkdir()
+    os.symlink("a.txt", d / "link")
+    os.mkfifo(d / "fifo")
+    g = tmp_path / "g.ini"
+    g.write_text(FILE_AND_NUMBER)
+    m = mount_factory(d, opts=[f"functions={g}"])
+    for rel, err in [("words/a.txt/0", errno.ENOENT),
+                     ("words/a.txt/05", errno.ENOENT),
+                     ("words/a.txt/10", errno.ENOENT),
+                     ("words/a.txt/5.0", errno.ENOENT),
+                     ("words/a.txt/-1", errno.ENOENT),
+                     ("words/missing/5", errno.ENOENT),
+                     ("words/sub/5", errno.ENOENT),
+                     ("words/link/5", errno.ENOENT),
+                     ("words/fifo/5", errno.ENOENT),
+                     ("words/5/a.txt", errno.ENOENT),
+                     ("words/a.txt/5/x", errno.ENOTDIR),
+                     ("words/a.txt/$(touch x)", errno.ENOENT)]:
+        with pytest.raises(OSError) as e:
+            m.read(rel)
+        assert e.value.errno == err, rel
+    assert m.computing_lines() == []
+    assert sorted(os.listdir(m.p("words"))) == ["a.txt"]
+    assert stat.S_ISDIR(os.stat(m.p("words/a.txt")).st_mode)
+    assert os.listdir(m.p("words/a.txt")) == []
+    assert not (tmp_path / "x").exists() and not (d / "x").exists()
