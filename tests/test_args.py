@@ -505,3 +505,60 @@ def test_hostile_names_at_a_files_level_and_a_number_level(mount_factory,
     assert stat.S_ISDIR(os.stat(m.p("words/a.txt")).st_mode)
     assert os.listdir(m.p("words/a.txt")) == []
     assert not (tmp_path / "x").exists() and not (d / "x").exists()
+
+
+LIST_PLUGIN = r"""
+#include <memofs.h>
+MEMOFS_PLUGIN_DECLARE;
+/* side/SIDE/N/COLUMN: SIDE, N and the column as the callback sees them */
+static int side(memofs_ctx *ctx, const char *arg, void *u)
+{
+	double n;
+	size_t col;
+
+	if (memofs_nargs(ctx) != 3 || memofs_arg_double(ctx, 1, &n) ||
+	    memofs_arg_column_index(ctx, 2, &col) ||
+	    memofs_arg_double(ctx, 0, &n) == 0 || memofs_arg(ctx, 3))
+		return memofs_error(ctx, "bad arguments %s", arg);
+	memofs_arg_double(ctx, 1, &n);
+	return memofs_printf(ctx, "%s|%s|%g|%zu\n", arg, memofs_arg(ctx, 0),
+			     n, col);
+}
+int memofs_plugin_init(memofs_registry *reg, int abi)
+{
+	static const char *const sides[] = { "lo", "hi", "a b", NULL };
+	static const struct memofs_arg args[] = {
+		{ .name = "SIDE", .kind = MEMOFS_ARGS_LIST, .list = sides },
+		{ .name = "N", .kind = MEMOFS_ARGS_INTEGER, .min = -2, .max = 2 },
+		{ .kind = MEMOFS_ARGS_COLUMNS },
+	};
+	static const struct memofs_function f = {
+		.name = "side", .version = "1", .compute = side,
+		MEMOFS_ARGV(args),
+	};
+	return memofs_register(reg, &f);
+}
+"""
+
+
+def test_plugin_with_a_list_level(mount_factory, tmp_path):
+    from test_plugins import compile_plugin
+    so = compile_plugin(tmp_path, "side", LIST_PLUGIN)
+    rows = np.random.RandomState(8).randn(5, 2)
+    csv = write_csv(tmp_path / "d.csv", ["price", "qty"], rows)
+    m = mount_factory(csv, opts=[f"plugin={so}"])
+    assert os.listdir(m.p("side")) == ["lo", "hi", "a b"]
+    assert os.listdir(m.p("side/a b")) == []        # an integer level
+    assert m.read("side/a b/-2/qty") == b"a b/-2/col1|a b|-2|1\n"
+    assert m.read("side/hi/0/col0") == b"hi/0/col0|hi|0|0\n"
+    for rel in ["side/LO/0/col0", "side/lo /0/col0", "side/x/0/col0",
+                "side/lo/3/col0", "side/lo/-0/col0", "side/lo/0/col2",
+                "side/0/lo/col0", "side/lo/0", "side/a%20b/0/col0"]:
+        with pytest.raises(OSError) as e:
+            m.read(rel)
+        assert e.value.errno in (errno.ENOENT, errno.EISDIR), rel
+    # the two good reads computed; no hostile name did
+    assert len(m.computing_lines()) == 2
+    r = mount_factory.run(["--functions", "-o", f"plugin={so}"])
+    line = next(l for l in r.stdout.splitlines() if l.startswith("side"))
+    assert line.split()[:4] == ["side", "SIDE", "N", "COLUMN"]
