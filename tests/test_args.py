@@ -374,7 +374,7 @@ args = columns, number(0..1)
 command = python3 -c "import sys; print(sys.argv[1:])" {arg1} {arg2} {col}
 
 [pick]
-args = columns, integer(1..3), columns
+args = columns, integer(1..3: 1 3), columns
 command = echo {arg3} {arg2} {arg1}
 """
 
@@ -392,6 +392,7 @@ def test_command_of_several_arguments(mount_factory, tmp_path):
     assert m.read("clip/col2/0.25") == b"['col2', '0.25', '2']\n"
     assert m.read("pick/col3/2/col0") == b"col0 2 col3\n"
     assert os.listdir(m.p("clip/col1")) == []      # numbers, none listed
+    assert os.listdir(m.p("pick/col1")) == ["1", "3"]  # as declared
     assert stat.S_ISREG(os.stat(m.p("clip/col1/0.5")).st_mode)
     assert stat.S_ISDIR(os.stat(m.p("pick/col1/2")).st_mode)
     assert not os.path.exists(m.p("clip/col1/2"))
@@ -414,6 +415,10 @@ def test_command_of_several_arguments(mount_factory, tmp_path):
 
 
 @pytest.mark.parametrize("args,message", [
+    ("columns, number(0..1: 0.50)", "not a number of its range written"),
+    ("columns, number(0..1: 2)", "not a number of its range written"),
+    ("columns, integer(0..9: 1 1)", "or is listed twice"),
+    ("columns, number(0..1:)", "no value listed"),
     ("columns, number(1..0)", "bad range"),
     ("columns, number(0..nan)", "bad range"),
     ("columns, integer(0.5..3)", "bad range"),

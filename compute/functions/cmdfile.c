@@ -187,8 +187,17 @@ int cmdfile_fn_param(const struct cmdfile_fn *fn, enum args_kind kind)
 	return found;
 }
 
+static void cmdfile_param_clear(struct cmdfile_param *a)
+{
+	util_strv_free(a->listed, a->nlisted);
+	a->listed = NULL;
+	a->nlisted = 0;
+}
+
 static void cmdfile_fn_clear(struct cmdfile_fn *fn)
 {
+	for (size_t i = 0; i < fn->nparams; i++)
+		cmdfile_param_clear(&fn->params[i]);
 	util_strv_free(fn->list, fn->nlist);
 	util_strv_free(fn->argv, fn->argc);
 	free(fn->ph);
@@ -379,6 +388,67 @@ static int cmdfile_parse_range(const char *s, size_t n, enum args_kind kind,
 	return 0;
 }
 
+/* The values a number argument lists, s[0..n) after the ':' of
+ * "number(0..1: 0.5 0.9)", split at blanks into out->listed (NULL-ended);
+ * the registry checks that each is canonical and in range. */
+static int cmdfile_parse_listed(struct cmdfile_parser *p,
+				struct cmdfile_param *out, const char *s,
+				size_t n)
+{
+	size_t count = 0;
+	char show[QUOTE_BUF];
+
+	for (size_t i = 0; i < n; i++)	/* starts of blank-separated words */
+		count += !cmdfile_blank(s[i]) &&
+			 (i == 0 || cmdfile_blank(s[i - 1]));
+	if (count == 0)
+		return cmdfile_bad(p, p->line, "no value listed after ':'");
+	out->listed = calloc(count + 1, sizeof(*out->listed));
+	if (!out->listed)
+		return cmdfile_nomem(&p->m);
+	for (size_t i = 0; i < n;) {
+		size_t k = i;
+
+		while (k < n && !cmdfile_blank(s[k]))
+			k++;
+		if (k > i && !util_name_component(s + i, k - i)) {
+			quote_bytes(show, s + i, k - i);
+			return cmdfile_bad(p, p->line, "listed value '%s' is "
+					   "no file name", show);
+		}
+		if (k > i) {
+			out->listed[out->nlisted] = strndup(s + i, k - i);
+			if (!out->listed[out->nlisted])
+				return cmdfile_nomem(&p->m);
+			out->nlisted++;
+		}
+		i = k < n ? k + 1 : k;
+	}
+	return 0;
+}
+
+/* "LO..HI" or "LO..HI: V1 V2..." of a number argument, s[0..n). */
+static int cmdfile_parse_ranged(struct cmdfile_parser *p,
+				struct cmdfile_param *out, const char *s,
+				size_t n, const char *whole, size_t wn)
+{
+	const char *colon = memchr(s, ':', n), *r = s;
+	size_t rn = colon ? (size_t)(colon - s) : n;
+	char show[QUOTE_BUF];
+
+	cmdfile_trim(&r, &rn);
+	if (cmdfile_parse_range(r, rn, out->kind, out) != 0) {
+		quote_bytes(show, whole, wn);
+		return cmdfile_bad(p, p->line, "bad range in '%s' (LO..HI, "
+				   "finite, LO <= HI%s)", show,
+				   out->kind == ARGS_INTEGER ?
+				   ", integers up to 2^53" : "");
+	}
+	return colon ? cmdfile_parse_listed(p, out, colon + 1,
+					    (size_t)(s + n - colon - 1))
+		     : 0;
+}
+
 /* One argument of a list "columns, number(0..1)": s[0..n) trimmed. */
 static int cmdfile_parse_param(struct cmdfile_parser *p,
 			       struct cmdfile_param *out, const char *s,
@@ -391,6 +461,7 @@ static int cmdfile_parse_param(struct cmdfile_parser *p,
 		{ "number", ARGS_REAL }, { "integer", ARGS_INTEGER },
 	};
 	char show[QUOTE_BUF];
+	int rc;
 
 	cmdfile_trim(&s, &n);
 	memset(out, 0, sizeof(*out));
@@ -405,14 +476,10 @@ static int cmdfile_parse_param(struct cmdfile_parser *p,
 		    s[w] != '(' || s[n - 1] != ')')
 			continue;
 		out->kind = ranged[k].kind;
-		if (cmdfile_parse_range(s + w + 1, n - w - 2, out->kind,
-					out) == 0)
-			return 0;
-		quote_bytes(show, s, n);
-		return cmdfile_bad(p, p->line, "bad range in '%s' (LO..HI, "
-				   "finite, LO <= HI%s)", show,
-				   out->kind == ARGS_INTEGER ?
-				   ", integers up to 2^53" : "");
+		rc = cmdfile_parse_ranged(p, out, s + w + 1, n - w - 2, s, n);
+		if (rc)
+			cmdfile_param_clear(out);
+		return rc;
 	}
 	quote_bytes(show, s, n);
 	return cmdfile_bad(p, p->line, "'args' must be columns, files, "
@@ -452,6 +519,7 @@ static int cmdfile_parse_params(struct cmdfile_parser *p,
 static int cmdfile_set_args(struct cmdfile_parser *p, struct cmdfile_fn *fn,
 			    const char *v, size_t n)
 {
+	fn->args_line = p->line;
 	if (n >= 4 && memcmp(v, "list", 4) == 0) {
 		const char *rest = v + 4;
 		size_t rn = n - 4;

@@ -24,7 +24,9 @@
  * Several arguments (one path level each, resolve.h): a comma-separated
  * list of up to MEMOFS_ARGS_MAX of "columns", "files" (at most one),
  * "number(LO..HI)" (a real in [LO, HI]) and "integer(LO..HI)" (LO, HI
- * integers, |LO|, |HI| <= 2^53).  "list:" takes the whole value, so a list
+ * integers, |LO|, |HI| <= 2^53); "number(0..1: 0.5 0.9)" also names the
+ * values its directory lists (blank-separated; the registry refuses one
+ * not spelled canonically or out of range, resolve.h).  "list:" takes the whole value, so a list
  * is only ever the one argument.
  *
  * "list:" items are separated by commas and trimmed; each is a file name
@@ -72,6 +74,8 @@ enum cmdfile_ph {
 struct cmdfile_param {
 	enum args_kind kind;
 	double min, max;	/* ARGS_REAL, ARGS_INTEGER */
+	char **listed;		/* the values listed, NULL-ended, or NULL */
+	size_t nlisted;
 };
 
 struct cmdfile_fn {
@@ -89,6 +93,7 @@ struct cmdfile_fn {
 	double timeout;		/* seconds; 0 when not given */
 	unsigned line;		/* line of "[NAME]" */
 	unsigned command_line;	/* line of "command =" */
+	unsigned args_line;	/* line of "args =" */
 };
 
 struct cmdfile {

@@ -467,9 +467,13 @@ static int cmdfn_version_hex(const struct cmdfn_fn *f, char hex[17])
 	XXH3_64bits_reset(st);
 	cmdfn_hash_str(st, "memofs command 1");
 	XXH3_64bits_update(st, &decl->args, sizeof(decl->args));
-	for (size_t i = 0; decl->nparams > 1 && i < decl->nparams; i++)
-		XXH3_64bits_update(st, &decl->params[i],
-				   sizeof(decl->params[i]));
+	for (size_t i = 0; decl->nparams > 1 && i < decl->nparams; i++) {
+		const struct cmdfile_param *a = &decl->params[i];
+
+		XXH3_64bits_update(st, &a->kind, sizeof(a->kind));
+		XXH3_64bits_update(st, &a->min, sizeof(a->min));
+		XXH3_64bits_update(st, &a->max, sizeof(a->max));
+	}
 	for (size_t i = 0; i < decl->nlist; i++)
 		cmdfn_hash_str(st, decl->list[i]);
 	for (size_t i = 0; i < decl->argc; i++) {
@@ -618,6 +622,8 @@ static int cmdfn_register(reg *r, const struct cmdfn_fn *f, const char *path,
 		for (size_t i = 0; i < decl->nparams; i++)
 			argv[i] = (struct memofs_arg){
 				.kind = (enum memofs_args)decl->params[i].kind,
+				.list = (const char *const *)
+					decl->params[i].listed,
 				.min = decl->params[i].min,
 				.max = decl->params[i].max,
 			};
@@ -630,6 +636,12 @@ static int cmdfn_register(reg *r, const struct cmdfn_fn *f, const char *path,
 	if (rc == -EEXIST)
 		return cmdfn_fail(err, errlen, rc, path, decl->line,
 				  "function '%s' is already registered",
+				  decl->name);
+	if (rc == -EINVAL && decl->nparams > 1)	/* all else is checked */
+		return cmdfn_fail(err, errlen, rc, path, decl->args_line,
+				  "[%s]: a value listed in 'args' is not a "
+				  "number of its range written canonically "
+				  "(0.5, not 0.50 or .5), or is listed twice",
 				  decl->name);
 	if (rc)
 		return cmdfn_fail(err, errlen, rc, path, decl->line,

@@ -245,8 +245,17 @@ static void check_params(const struct cmdfile_fn *fn)
 			 a->kind == ARGS_REAL || a->kind == ARGS_INTEGER ||
 			 (a->kind == ARGS_LIST && fn->nparams == 1));
 		files += a->kind == ARGS_FILES;
-		if (a->kind != ARGS_REAL && a->kind != ARGS_INTEGER)
+		FZ_CHECK(a->listed ? a->listed[a->nlisted] == NULL
+				   : a->nlisted == 0);
+		for (size_t j = 0; j < a->nlisted; j++) {
+			FZ_CHECK(ref_item(a->listed[j]));
+			for (const char *c = a->listed[j]; *c; c++)
+				FZ_CHECK(!ref_blank(*c));
+		}
+		if (a->kind != ARGS_REAL && a->kind != ARGS_INTEGER) {
+			FZ_CHECK(a->nlisted == 0);
 			continue;
+		}
 		FZ_CHECK(isfinite(a->min) && isfinite(a->max) &&
 			 a->min <= a->max);
 		if (a->kind == ARGS_INTEGER)
@@ -335,12 +344,17 @@ static void check_same(const struct cmdfile *a, const struct cmdfile *b)
 		FZ_CHECK(strcmp(x->description, y->description) == 0);
 		FZ_CHECK(x->args == y->args && x->nlist == y->nlist);
 		FZ_CHECK(x->nparams == y->nparams);
-		for (size_t j = 0; j < x->nparams; j++)
+		for (size_t j = 0; j < x->nparams; j++) {
 			FZ_CHECK(x->params[j].kind == y->params[j].kind &&
 				 fz_same_bits(x->params[j].min,
 					      y->params[j].min) &&
 				 fz_same_bits(x->params[j].max,
 					      y->params[j].max));
+			FZ_CHECK(x->params[j].nlisted == y->params[j].nlisted);
+			for (size_t k = 0; k < x->params[j].nlisted; k++)
+				FZ_CHECK(strcmp(x->params[j].listed[k],
+						y->params[j].listed[k]) == 0);
+		}
 		for (size_t j = 0; j < x->nlist; j++)
 			FZ_CHECK(strcmp(x->list[j], y->list[j]) == 0);
 		FZ_CHECK(x->argc == y->argc);
@@ -385,8 +399,12 @@ static void print_fn(FILE *out, const struct cmdfile_fn *fn)
 		const struct cmdfile_param *a = &fn->params[i];
 
 		fprintf(out, "%s%s", i ? " ,\t" : "", args[a->kind]);
-		if (a->kind == ARGS_REAL || a->kind == ARGS_INTEGER)
-			fprintf(out, "(%.17g..%.17g)", a->min, a->max);
+		if (a->kind != ARGS_REAL && a->kind != ARGS_INTEGER)
+			continue;
+		fprintf(out, "(%.17g..%.17g", a->min, a->max);
+		for (size_t j = 0; j < a->nlisted; j++)
+			fprintf(out, "%s%s", j ? "\t" : " : ", a->listed[j]);
+		fputc(')', out);
 	}
 	for (size_t i = 0; i < fn->nlist; i++)
 		fprintf(out, "%s%s", i ? " ,\t" : "", fn->list[i]);
