@@ -593,3 +593,19 @@ def test_npy_views_at_the_last_level_only(mount_factory):
     assert not os.path.exists(m.p("quantile/0.9.npy"))
     assert not os.path.exists(m.p("corr/col0.npy"))
     assert m.count("quantile", "0.9/col3") == 1
+
+
+def test_long_listing_of_an_argument_directory(mount_factory, tmp_path):
+    """A level of 6000 names is read by the kernel in many pieces."""
+    n = 3000
+    csv = tmp_path / "wide.csv"
+    csv.write_text(",".join(f"h{i}" for i in range(n)) + "\n" +
+                   ",".join("1" for _ in range(n)) + "\n")
+    m = mount_factory(csv)
+    names = results(m, "corr/h7")
+    assert len(names) == 2 * n and len(set(names)) == 2 * n
+    assert names[:2] == ["col0", "col1"] and names[n] == "h0"
+    with os.scandir(m.p("corr/h7")) as it:
+        ino = [e.inode() for e in it if not e.name.endswith(".npy")]
+    assert len(set(ino)) == 2 * n
+    assert m.computing_lines() == []
