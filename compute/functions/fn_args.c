@@ -19,7 +19,7 @@
 #define FN_ARGS_VERSION "1"
 #define FN_ARGS_BINS_MAX 1000000
 
-/* ---- kernels ------------------------------------------------------------- */
+/* ---- kernels ------------------------------------------------------------ */
 
 static int fn_args_cmp(const void *a, const void *b)
 {
@@ -127,7 +127,7 @@ double fn_nancorr(const double *x, const double *y, size_t n, int cov)
 	return divisor != 0 ? covxy / divisor : NAN;
 }
 
-/* ---- callbacks ------------------------------------------------------------ */
+/* ---- callbacks ---------------------------------------------------------- */
 
 /* The values of column argument i, through column/colN.  0, or the
  * error already reported (memofs_error()). */
@@ -292,7 +292,7 @@ static int fn_args_ends(memofs_ctx *ctx, const char *arg, void *udata)
 	return memofs_write(ctx, (const char *)data + from, to - from);
 }
 
-/* ---- registration --------------------------------------------------------- */
+/* ---- registration ------------------------------------------------------- */
 
 static const char *const fn_args_q[] = {
 	"0", "0.01", "0.05", "0.1", "0.25", "0.5", "0.75", "0.9", "0.95",

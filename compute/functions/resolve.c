@@ -28,7 +28,7 @@ _Static_assert(sizeof(struct memofs_arg) >=
 	       offsetof(struct memofs_arg, max) + sizeof(double),
 	       "memofs_arg ends with max");
 
-/* ---- columns -------------------------------------------------------------- */
+/* ---- columns ------------------------------------------------------------ */
 
 struct resolve_alias {
 	const char *name;	/* borrowed from the dataset */
@@ -191,7 +191,7 @@ static int resolve_column(const resolve_columns *c,
 	return (n < 0 || (size_t)n >= canonlen) ? -ENAMETOOLONG : 0;
 }
 
-/* ---- numbers -------------------------------------------------------------- */
+/* ---- numbers ------------------------------------------------------------ */
 
 /* The canonical text of x for kind (REAL: repr without ".0"; INTEGER:
  * plain decimal, x integral).  buf holds FMT_DOUBLE_MAX bytes. */
@@ -241,7 +241,7 @@ int resolve_parse_number(const struct resolve_arg *a, const char *name,
 	return 0;
 }
 
-/* ---- declarations --------------------------------------------------------- */
+/* ---- declarations ------------------------------------------------------- */
 
 const char *resolve_kind_label(enum args_kind kind)
 {
@@ -372,7 +372,7 @@ int resolve_arg_init(struct resolve_arg *a, const struct memofs_arg *def,
 	return rc;
 }
 
-/* ---- one level ------------------------------------------------------------ */
+/* ---- one level ---------------------------------------------------------- */
 
 static const struct resolve_arg *resolve_level(const reg_fn *f, size_t level)
 {
@@ -497,7 +497,7 @@ void resolve_listing_release(struct resolve_listing *l)
 	l->files = NULL;
 }
 
-/* ---- whole paths ---------------------------------------------------------- */
+/* ---- whole paths -------------------------------------------------------- */
 
 int resolve_path(const reg *r, const reg_fn *f, const char *path,
 		 char *canon, size_t canonlen)
