@@ -314,7 +314,8 @@ static int mfs_node_same_version(const struct mfs_node *n, const char *v)
 
 struct mfs_node *mfs_node_lookup(mfs_node_table *t, const reg_fn *fn,
 				 const char *name, const char *arg,
-				 const char *version)
+				 const char *version, enum mfs_view view,
+				 int64_t size)
 {
 	size_t h = mfs_node_hash(t, fn, name);
 	struct mfs_node *n;
@@ -327,6 +328,9 @@ struct mfs_node *mfs_node_lookup(mfs_node_table *t, const reg_fn *fn,
 		n = mfs_node_new(fn, name, arg, version);
 		if (!n)
 			return NULL;
+		n->view = view;
+		n->size = size;
+		n->size_exact = size >= 0;
 		n->number = mfs_node_number(t, fn, name);
 		n->hnext = t->buckets[h];
 		t->buckets[h] = n;

@@ -35,6 +35,12 @@
 
 enum mfs_kind { MFS_ROOT, MFS_FNDIR, MFS_ARGDIR, MFS_RESULT };
 
+/* Which view of its result a RESULT node shows (engine/result.h): the
+ * text under the plain name, the .npy under NAME.npy (typed functions
+ * only).  Both are views of one result: one computation, one cache entry,
+ * but two nodes (two inode numbers, two page caches, two sizes). */
+enum mfs_view { MFS_VIEW_TEXT = 0, MFS_VIEW_NPY = 1 };
+
 struct mfs_node {
 	enum mfs_kind kind;
 	const reg_fn *fn;	/* FNDIR, ARGDIR, RESULT */
@@ -50,7 +56,11 @@ struct mfs_node {
 	uint64_t nlookup;	/* kernel references (ARGDIR, RESULT) */
 	unsigned refs;		/* deferred replies still pending */
 	unsigned reads;		/* of which READs (see mfs_ops.c) */
+	enum mfs_view view;	/* RESULT: which view (from its name) */
 	_Atomic int64_t size;	/* result size, -1 until known */
+	int size_exact;		/* size was known before computing (the
+				 * .npy of a declared scalar or column):
+				 * never a placeholder */
 	_Atomic int pushed;	/* result stored into the page cache */
 	/* The last computation that an fstat started failed: its error, the
 	 * thread that asked and when (CLOCK_MONOTONIC ns); see mfs_ops.c. */
@@ -76,14 +86,19 @@ struct mfs_node *mfs_node_fndir_of(mfs_node_table *t, const reg_fn *fn);
 
 /* Finds or creates the node (fn, name, arg, version) below a function
  * and adds one kernel reference: a result when name has as many
- * components as fn has arguments, else an argument directory.  (A name's canonical argument changes when it is a
- * file that was edited, and the version when the function's script was:
- * either gets a new node, so a new inode whose page cache starts empty.)
+ * components as fn has arguments, else an argument directory.  A result
+ * created here shows view, with size (the size of that view known before
+ * computing, else -1, see size_exact): both depend on name alone, so a
+ * node found keeps its own (an argument directory: MFS_VIEW_TEXT, -1).
+ * (A name's canonical argument changes when it is a file that was
+ * edited, and the version when the function's script was: either gets a
+ * new node, so a new inode whose page cache starts empty.)
  * version is NULL for a function whose version cannot change.  Returns
  * NULL when out of memory. */
 struct mfs_node *mfs_node_lookup(mfs_node_table *t, const reg_fn *fn,
 				 const char *name, const char *arg,
-				 const char *version);
+				 const char *version, enum mfs_view view,
+				 int64_t size);
 
 /* The number the path fn_name/name gets when no other path took
  * it first (its hash, folded to 32 bits; may be 0 or 1, which no result

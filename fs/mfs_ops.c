@@ -130,6 +130,31 @@ static double mfs_attr_timeout(const struct mfs_node *n)
 	return (n->kind != MFS_RESULT || n->size >= 0) ? MFS_TIMEOUT : 0.0;
 }
 
+/* The bytes node shows of res: its view (the text, or the .npy).  0, or
+ * -ENOMEM (a text view that could not be made), or -EIO (a .npy view of
+ * a bytes result: memo serves only results of the declared type, and
+ * only typed functions have .npy names, so never expected). */
+static int mfs_view(const struct mfs_node *node, memo_result *res,
+		    const char **data, size_t *len)
+{
+	const void *d;
+	int rc = memo_result_view(res, node->view == MFS_VIEW_NPY
+					       ? MEMO_VIEW_NPY : MEMO_VIEW_TEXT,
+				  &d, len);
+
+	*data = d;
+	return rc == -ENOENT ? -EIO : rc;
+}
+
+/* The size of node's view of res, made already (0 if it could not be). */
+static size_t mfs_view_len(const struct mfs_node *node, memo_result *res)
+{
+	const char *data;
+	size_t len;
+
+	return mfs_view(node, res, &data, &len) ? 0 : len;
+}
+
 /* A byte range of a result that a waiting READ holds (its pages are
  * locked in the kernel until it is answered). */
 struct mfs_range {
@@ -163,12 +188,15 @@ static size_t mfs_push_end(const struct mfs_range *held, size_t nheld,
  * last page when very large: enough to fix the file size), except the
  * pages of held. */
 static void mfs_push(struct mfs *fs, struct mfs_node *node,
-		     const memo_result *res, const struct mfs_range *held,
+		     memo_result *res, const struct mfs_range *held,
 		     size_t nheld)
 {
-	const char *data = memo_result_data(res);
-	size_t len = memo_result_len(res), off = 0;
+	const char *data;
+	size_t len, off = 0;
 	fuse_ino_t ino = mfs_node_ino(node);
+
+	if (mfs_view(node, res, &data, &len))
+		return;
 
 	if (len > MFS_PUSH_MAX)
 		off = (len - 1) & ~(size_t)(MFS_PAGE - 1);
@@ -194,9 +222,10 @@ static void mfs_push(struct mfs *fs, struct mfs_node *node,
 }
 
 /* Records that node's result is res, pushing it into the kernel first if
- * nobody has (except the pages of held).  Called without fs->lock. */
+ * nobody has (except the pages of held).  Called without fs->lock, with
+ * node's view of res made (mfs_view() succeeded). */
 static void mfs_settle(struct mfs *fs, struct mfs_node *node,
-		       const memo_result *res, const struct mfs_range *held,
+		       memo_result *res, const struct mfs_range *held,
 		       size_t nheld)
 {
 	int pushed;
@@ -204,7 +233,7 @@ static void mfs_settle(struct mfs *fs, struct mfs_node *node,
 	/* The size first: from now on no reply carries the placeholder,
 	 * which, applied after the push, would shrink the file again. */
 	pthread_mutex_lock(&fs->lock);
-	node->size = (int64_t)memo_result_len(res);
+	node->size = (int64_t)mfs_view_len(node, res);
 	pushed = node->pushed;
 	pthread_mutex_unlock(&fs->lock);
 	if (!pushed)
@@ -214,18 +243,46 @@ static void mfs_settle(struct mfs *fs, struct mfs_node *node,
 	pthread_mutex_unlock(&fs->lock);
 }
 
-/* Has node's result been computed?  Fills node->size if so.  Returns 0
- * (computed, *res set when res is not NULL), -ENOENT, or -EIO. */
+/* node's result if it is computed and node's view of it is cheap to
+ * have: 0 and *r, or -ENOENT (not computed, or the text of a long typed
+ * result not made yet: that is made on a worker, like a computation, not
+ * on a FUSE thread, so a stat or ls of the text of a long column that
+ * others computed stays cheap), or memo's error.  A typed result's .npy
+ * needs nothing made. */
+static int mfs_lookup_view(struct mfs *fs, const struct mfs_node *node,
+			   memo_result **r)
+{
+	int rc = memo_lookup(fs->m, node->fn, node->arg, r);
+
+	if (rc == 0 && !memo_result_view_cheap(*r, node->view == MFS_VIEW_NPY
+						       ? MEMO_VIEW_NPY
+						       : MEMO_VIEW_TEXT)) {
+		memo_result_unref(*r);
+		rc = -ENOENT;
+	}
+	return rc;
+}
+
+/* Has node's result been computed (and node's view of it made)?  Fills
+ * node->size if so.  Returns 0 (computed, *res set when res is not
+ * NULL), -ENOENT, -EIO, or -ENOMEM. */
 static int mfs_probe(struct mfs *fs, struct mfs_node *node,
 		     memo_result **res)
 {
 	memo_result *r;
-	int rc = memo_lookup(fs->m, node->fn, node->arg, &r);
+	const char *data;
+	size_t len;
+	int rc = mfs_lookup_view(fs, node, &r);
 
 	if (rc)
 		return rc;
+	rc = mfs_view(node, r, &data, &len);
+	if (rc) {
+		memo_result_unref(r);
+		return rc;
+	}
 	pthread_mutex_lock(&fs->lock);
-	node->size = (int64_t)memo_result_len(r);
+	node->size = (int64_t)len;
 	pthread_mutex_unlock(&fs->lock);
 	if (res)
 		*res = r;
@@ -236,13 +293,16 @@ static int mfs_probe(struct mfs *fs, struct mfs_node *node,
 
 /* ---- deferred replies --------------------------------------------------- */
 
-static void mfs_reply_read(fuse_req_t req, const memo_result *res,
-			   size_t size, off_t off)
+/* Answers a READ from node's view of res (made already: mfs_view()). */
+static void mfs_reply_read(fuse_req_t req, const struct mfs_node *node,
+			   memo_result *res, size_t size, off_t off)
 {
-	size_t len = memo_result_len(res);
-	const char *data = memo_result_data(res);
+	const char *data;
+	size_t len;
 
-	if ((size_t)off >= len)
+	if (mfs_view(node, res, &data, &len))
+		fuse_reply_err(req, EIO);
+	else if ((size_t)off >= len)
 		fuse_reply_buf(req, NULL, 0);
 	else
 		fuse_reply_buf(req, data + off,
@@ -272,7 +332,7 @@ static void mfs_answer_err(struct mfs *fs, struct mfs_wait *w, int err)
 	fuse_reply_err(w->req, err);
 }
 
-static void mfs_answer(struct mfs_wait *w, int err, const memo_result *res)
+static void mfs_answer(struct mfs_wait *w, int err, memo_result *res)
 {
 	struct stat st;
 
@@ -284,10 +344,10 @@ static void mfs_answer(struct mfs_wait *w, int err, const memo_result *res)
 	} else if (err) {
 		fuse_reply_err(w->req, mfs_wait_errno(err));
 	} else if (w->kind == MFS_WAIT_READ) {
-		mfs_reply_read(w->req, res, w->size, w->off);
+		mfs_reply_read(w->req, w->node, res, w->size, w->off);
 	} else {
 		mfs_fill_attr(w->fs, w->node, &st);
-		st.st_size = (off_t)memo_result_len(res);
+		st.st_size = (off_t)mfs_view_len(w->node, res);
 		st.st_blocks = (st.st_size + 511) / 512;
 		fuse_reply_attr(w->req, &st, MFS_TIMEOUT);
 	}
@@ -351,7 +411,7 @@ static size_t mfs_claim_reads(struct mfs *fs, struct mfs_node *node,
  * READs (EIO, to be asked again, when the result is shorter than the
  * placeholder: see the top of this file), and pushes nothing more. */
 static void mfs_settle_and_read(struct mfs *fs, struct mfs_node *node,
-				const memo_result *res)
+				memo_result *res)
 {
 	struct mfs_range *held;
 	int nomem = 0;
@@ -364,16 +424,19 @@ static void mfs_settle_and_read(struct mfs *fs, struct mfs_node *node,
 		/* Unknown held pages: a push could wait for a READ that this
 		 * thread is to answer.  Record the size only. */
 		pthread_mutex_lock(&fs->lock);
-		node->size = (int64_t)memo_result_len(res);
+		node->size = (int64_t)mfs_view_len(node, res);
 		pthread_mutex_unlock(&fs->lock);
 		return;
 	}
 	mfs_settle(fs, node, res, held, n);
+	/* A size known in advance was never a placeholder: nothing to
+	 * trim, so no retry. */
 	for (size_t i = 0; i < n; i++)
-		if (memo_result_len(res) < MFS_PLACEHOLDER_SIZE)
+		if (!node->size_exact &&
+		    mfs_view_len(node, res) < MFS_PLACEHOLDER_SIZE)
 			fuse_reply_err(held[i].req, EIO);
 		else
-			mfs_reply_read(held[i].req, res, held[i].size,
+			mfs_reply_read(held[i].req, node, res, held[i].size,
 				       (off_t)held[i].off);
 	free(held);
 }
@@ -406,8 +469,13 @@ static void mfs_on_done(void *arg, int err, memo_result *res)
 {
 	struct mfs_wait *w = arg;
 	struct mfs *fs = w->fs;
+	const char *data;
+	size_t len;
 	int mine;
 
+	/* Made here, on the worker, once for every reader of this view. */
+	if (!err)
+		err = mfs_view(w->node, res, &data, &len);
 	if (!err)
 		mfs_settle_and_read(fs, w->node, res);
 	pthread_mutex_lock(&fs->lock);
@@ -573,35 +641,93 @@ static void mfs_reply_entry(fuse_req_t req, const struct mfs_node *n)
 	fuse_reply_entry(req, &e);
 }
 
+#define MFS_NPY_EXT ".npy"
+#define MFS_NPY_EXT_LEN 4
+
+/* The path of dir's name below the function ("0.9/price"): 0, or
+ * -ENAMETOOLONG. */
+static int mfs_path(const struct mfs_node *dir, const char *name,
+		    char path[RESOLVE_PATH_MAX + 1])
+{
+	int n = dir->depth ? snprintf(path, RESOLVE_PATH_MAX + 1, "%s/%s",
+				      dir->name, name)
+			   : snprintf(path, RESOLVE_PATH_MAX + 1, "%s", name);
+
+	return n < 0 || n > RESOLVE_PATH_MAX ? -ENAMETOOLONG : 0;
+}
+
 /* The canonical argument of dir's path and then name (its level:
- * dir->depth), and that path of names.  quick: read no large file
- * (resolve_name()): -EWOULDBLOCK when that would be needed. */
-static int mfs_resolve(struct mfs *fs, const struct mfs_node *dir,
-		       const char *name, int quick, char canon[REG_ARG_MAX + 1],
-		       char path[RESOLVE_PATH_MAX + 1])
+ * dir->depth).  quick: read no large file (resolve_name()):
+ * -EWOULDBLOCK when that would be needed. */
+static int mfs_resolve_one(struct mfs *fs, const struct mfs_node *dir,
+			   const char *name, int quick,
+			   char canon[REG_ARG_MAX + 1])
 {
 	size_t used = 0;
-	int n;
 
 	if (dir->depth) {
-		n = snprintf(path, RESOLVE_PATH_MAX + 1, "%s/%s", dir->name,
-			     name);
 		used = (size_t)snprintf(canon, REG_ARG_MAX + 1, "%s/",
 					dir->arg);
-	} else {
-		n = snprintf(path, RESOLVE_PATH_MAX + 1, "%s", name);
+		if (used > REG_ARG_MAX)
+			return -ENAMETOOLONG;
 	}
-	if (n < 0 || n > RESOLVE_PATH_MAX || used > REG_ARG_MAX)
-		return -ENAMETOOLONG;
 	return resolve_name(fs->r, dir->fn, dir->depth, name, quick,
 			    canon + used, REG_ARG_MAX + 1 - used);
 }
 
-/* Answers the lookup of name in dir, resolved (rc) to canon, at path
- * (the names below the function). */
+/* The canonical argument of name in dir (mfs_resolve_one()), the path of
+ * names it is (mfs_path()), and the view name shows: a name that is an
+ * argument shows its text; at the last level of a typed function,
+ * NAME.npy where NAME is an argument (and NAME.npy is not) shows its
+ * .npy. */
+static int mfs_resolve(struct mfs *fs, const struct mfs_node *dir,
+		       const char *name, int quick, char canon[REG_ARG_MAX + 1],
+		       char path[RESOLVE_PATH_MAX + 1], enum mfs_view *view)
+{
+	char stem[REG_NAME_MAX + 1];
+	size_t len = strlen(name);
+	int rc = mfs_path(dir, name, path);
+
+	*view = MFS_VIEW_TEXT;
+	if (rc == 0)
+		rc = mfs_resolve_one(fs, dir, name, quick, canon);
+	if (rc != -ENOENT || reg_fn_dtype(dir->fn) == MEMOFS_BYTES ||
+	    dir->depth + 1 != reg_fn_nargs(dir->fn) ||
+	    len <= MFS_NPY_EXT_LEN || len - MFS_NPY_EXT_LEN >= sizeof(stem) ||
+	    strcmp(name + len - MFS_NPY_EXT_LEN, MFS_NPY_EXT) != 0)
+		return rc;
+	memcpy(stem, name, len - MFS_NPY_EXT_LEN);
+	stem[len - MFS_NPY_EXT_LEN] = '\0';
+	rc = mfs_resolve_one(fs, dir, stem, quick, canon);
+	if (rc == 0)
+		*view = MFS_VIEW_NPY;
+	return rc;
+}
+
+/* The size of fn's view known before computing: the .npy of a declared
+ * scalar or column; else -1. */
+static int64_t mfs_size_in_advance(const struct mfs *fs, const reg_fn *fn,
+				   enum mfs_view view)
+{
+	if (view != MFS_VIEW_NPY)
+		return -1;
+	switch (reg_fn_shape(fn)) {
+	case MEMOFS_SHAPE_SCALAR:
+		return (int64_t)memo_npy_size(1);
+	case MEMOFS_SHAPE_COLUMN:
+		return (int64_t)memo_npy_size(ds_nrows(fs->data));
+	case MEMOFS_SHAPE_VECTOR:
+		break;
+	}
+	return -1;
+}
+
+/* Answers the lookup of name in dir, resolved (rc) to canon and view, at
+ * path (the names below the function). */
 static void mfs_lookup_reply(fuse_req_t req, struct mfs *fs,
 			     struct mfs_node *dir, const char *name, int rc,
-			     const char *canon, const char *path)
+			     const char *canon, const char *path,
+			     enum mfs_view view)
 {
 	char vbuf[REG_VERSION_BUF];
 	const char *version = NULL;
@@ -617,7 +743,8 @@ static void mfs_lookup_reply(fuse_req_t req, struct mfs *fs,
 	if (reg_fn_versioned(dir->fn))
 		version = reg_fn_version_now(dir->fn, vbuf);
 	pthread_mutex_lock(&fs->lock);
-	n = mfs_node_lookup(fs->nodes, dir->fn, path, canon, version);
+	n = mfs_node_lookup(fs->nodes, dir->fn, path, canon, version, view,
+			    mfs_size_in_advance(fs, dir->fn, view));
 	pthread_mutex_unlock(&fs->lock);
 	if (!n) {
 		fuse_reply_err(req, ENOMEM);
@@ -644,11 +771,13 @@ static void mfs_lookup_job_run(void *arg)
 {
 	struct mfs_lookup_job *j = arg;
 	char canon[REG_ARG_MAX + 1], path[RESOLVE_PATH_MAX + 1];
+	enum mfs_view view = MFS_VIEW_TEXT;
 	int rc = -ESHUTDOWN;
 
 	if (!j->fs->stopping)
-		rc = mfs_resolve(j->fs, j->dir, j->name, 0, canon, path);
-	mfs_lookup_reply(j->req, j->fs, j->dir, j->name, rc, canon, path);
+		rc = mfs_resolve(j->fs, j->dir, j->name, 0, canon, path, &view);
+	mfs_lookup_reply(j->req, j->fs, j->dir, j->name, rc, canon, path,
+			 view);
 	if (j->dir->kind == MFS_ARGDIR) {
 		pthread_mutex_lock(&j->fs->lock);
 		mfs_node_release(j->fs->nodes, j->dir);
@@ -694,14 +823,15 @@ static void mfs_lookup_result(fuse_req_t req, struct mfs *fs,
 			      struct mfs_node *dir, const char *name)
 {
 	char canon[REG_ARG_MAX + 1], path[RESOLVE_PATH_MAX + 1];
-	int rc = mfs_resolve(fs, dir, name, 1, canon, path);
+	enum mfs_view view;
+	int rc = mfs_resolve(fs, dir, name, 1, canon, path, &view);
 
 	if (rc == -EWOULDBLOCK) {
 		if (mfs_lookup_defer(req, fs, dir, name) == 0)
 			return;
-		rc = mfs_resolve(fs, dir, name, 0, canon, path);
+		rc = mfs_resolve(fs, dir, name, 0, canon, path, &view);
 	}
-	mfs_lookup_reply(req, fs, dir, name, rc, canon, path);
+	mfs_lookup_reply(req, fs, dir, name, rc, canon, path, view);
 }
 
 static void mfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -895,7 +1025,7 @@ static void mfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_err(req, mfs_failure(fs, n, req, 1) ? EIO : ESTALE);
 		return;
 	}
-	rc = memo_lookup(fs->m, n->fn, n->arg, &res);
+	rc = mfs_lookup_view(fs, n, &res);
 	if (rc == -ENOENT && mfs_failure(fs, n, req, 1))
 		rc = -EIO;
 	if (rc == -ENOENT) {
@@ -906,7 +1036,7 @@ static void mfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	mfs_reply_read(req, res, size, off);
+	mfs_reply_read(req, n, res, size, off);
 	memo_result_unref(res);
 }
 
@@ -944,9 +1074,44 @@ static uint32_t mfs_listed_number(struct mfs *fs, const struct mfs_node *dir,
 	return number;
 }
 
+/* Does dir list each name twice, NAME and NAME.npy (the last level of a
+ * typed function)? */
+static int mfs_lists_npy(const struct mfs_node *dir)
+{
+	return reg_fn_dtype(dir->fn) != MEMOFS_BYTES &&
+	       dir->depth + 1 == reg_fn_nargs(dir->fn);
+}
+
+/* The listed name at index i of dir, whose listing has each argument
+ * NAME twice at the last level of a typed function, as NAME (even i) and
+ * NAME.npy (odd i), into name; 0, or -ENOENT to skip it (NAME.npy too
+ * long, or itself an argument, which the lookup gives the text of). */
+static int mfs_listing_name(struct mfs *fs, const struct mfs_node *dir,
+			    const struct resolve_listing *l, size_t i,
+			    char name[REG_NAME_MAX + 1])
+{
+	char canon[REG_ARG_MAX + 1];
+	size_t len;
+	int npy = mfs_lists_npy(dir);
+
+	if (resolve_listing_name(l, npy ? i / 2 : i, name, REG_NAME_MAX + 1))
+		return -ENOENT;
+	if (!npy || i % 2 == 0)
+		return 0;
+	len = strlen(name);
+	if (len + MFS_NPY_EXT_LEN > REG_NAME_MAX)
+		return -ENOENT;
+	memcpy(name + len, MFS_NPY_EXT, MFS_NPY_EXT_LEN + 1);
+	if (mfs_resolve_one(fs, dir, name, 1, canon) == 0)
+		return -ENOENT;
+	return 0;
+}
+
 /* A function's or an argument directory: the names of its level,
  * through the resolver's listing, one way for every kind (offset = index
- * in the listing); directories when more levels follow.  A DATA
+ * in the listing; the last level of a typed function lists each argument
+ * NAME and NAME.npy, mfs_listing_name()); directories when more levels
+ * follow.  A DATA
  * directory's files are listed afresh when read from offset 0 and the
  * later pieces come from that listing, so a listing costs one read of the
  * directory however many pieces the kernel asks for.  Files that come
@@ -970,13 +1135,14 @@ static void mfs_readdir_fn(fuse_req_t req, struct mfs *fs,
 		return;
 	}
 	count = resolve_listing_count(&l);
+	if (mfs_lists_npy(dir))
+		count *= 2;
 	for (size_t i = (size_t)off; i < count + 2; i++) {
 		const char *entry = i == 0 ? "." : i == 1 ? ".." : name;
 		mode_t mode = i < 2 ? S_IFDIR : child;
 		fuse_ino_t eino;
 
-		if (i >= 2 &&
-		    resolve_listing_name(&l, i - 2, name, sizeof(name)))
+		if (i >= 2 && mfs_listing_name(fs, dir, &l, i - 2, name))
 			continue;
 		/* "..": the kernel answers it from its dentries and ignores
 		 * the number; the root's is as good as any. */

@@ -36,6 +36,7 @@
 #define MEMOFS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -91,6 +92,28 @@ struct memofs_arg {
 typedef int (*memofs_compute_fn)(memofs_ctx *ctx, const char *arg,
 				 void *udata);
 
+/* What a function's result is (struct memofs_function's dtype).  A typed
+ * result (FLOAT64, INT64) is an array of little-endian values, stored in
+ * binary and never re-parsed; memofs shows it as text under its plain
+ * name (one value per line: Python's repr for float64, decimal integers
+ * for int64) and as NumPy .npy under NAME.npy.  BYTES (0, the default) is
+ * what every function was before typed results: opaque bytes. */
+enum memofs_dtype {
+	MEMOFS_BYTES = 0,	/* opaque bytes (text), as before */
+	MEMOFS_FLOAT64 = 1,	/* numpy '<f8' */
+	MEMOFS_INT64 = 2,	/* numpy '<i8' */
+};
+
+/* The shape of a typed result (struct memofs_function's shape).  Known
+ * before computing for SCALAR and COLUMN, so that the .npy view shows its
+ * exact size in stat before it is computed; a computation that writes
+ * another count of values fails (EIO), it never makes a wrong file. */
+enum memofs_shape {
+	MEMOFS_SHAPE_VECTOR = 0,	/* 1-d, any length (known once made) */
+	MEMOFS_SHAPE_SCALAR = 1,	/* 0-d: exactly one value */
+	MEMOFS_SHAPE_COLUMN = 2,	/* 1-d of memofs_nrows() values */
+};
+
 /* What a plugin fills to register a function.  New fields are only ever
  * added at the end, with 0 meaning "as before" (see memofs_register()). */
 struct memofs_function {
@@ -101,7 +124,10 @@ struct memofs_function {
 	const char *const *arg_list; /* MEMOFS_ARGS_LIST: NULL-terminated */
 	memofs_compute_fn compute;
 	void *udata;		 /* passed to compute; owned by the caller */
-	/* Since memofs 0.2 (still ABI 1: older plugins read these as 0).
+	/* ---- ABI 1, since typed results (0: bytes, as before) ---- */
+	enum memofs_dtype dtype; /* what compute writes */
+	enum memofs_shape shape; /* typed only: its shape */
+	/* ---- ABI 1, since several arguments (0: one, as before) ----
 	 * Several arguments: nargs (1..MEMOFS_ARGS_MAX) > 0 declares them in
 	 * argv[0..nargs-1] (each arg_size bytes: sizeof(struct memofs_arg)
 	 * as the plugin's header had it), and args and arg_list are then
@@ -120,7 +146,8 @@ struct memofs_function {
 /* Registers fn; the strings and arg_list are copied.  size is
  * sizeof(struct memofs_function) as the caller's header had it: fields past
  * it are taken as 0.  Returns 0, -EEXIST when the name is taken, -EINVAL
- * for an invalid definition (NULL reg or fn, a bad name, no compute, a
+ * for an invalid definition (NULL reg or fn, a bad name, no compute, an
+ * unknown dtype or shape, a shape for MEMOFS_BYTES, a
  * size smaller than ABI 1's struct), -ENOMEM.  Call it through the macro
  * memofs_register(reg, fn), which passes the size. */
 int memofs_register_size(memofs_registry *reg,
@@ -177,22 +204,48 @@ const double *memofs_data_column(const memofs_ctx *ctx, size_t col);
  * '/' ("0.9/col3", "price"), each resolved as a lookup would.
  * Returns 0 with *data and *len valid until this callback returns, or a
  * negative errno (-ENOENT for an unknown function or argument, -ELOOP for a
- * dependency cycle, -EIO when that computation failed). */
+ * dependency cycle, -EIO when that computation failed).  A typed result
+ * comes as its text view (the bytes its plain file shows), so a plugin
+ * written before typed results reads the same bytes as before. */
 int memofs_call(memofs_ctx *ctx, const char *fn, const char *arg,
 		const void **data, size_t *len);
 
-/* memofs_call() on a result of numbers one per line (e.g. "column"),
- * parsed into a new array.  Returns 0 with *vals (caller frees with free())
- * and *n, or a negative errno (-EIO when a line is not a number). */
+/* memofs_call() as values: a typed result's values (float64 as they are,
+ * int64 converted), or a bytes result of numbers one per line (e.g. a
+ * command's) parsed.  Returns 0 with *vals (a new array, caller frees with
+ * free()) and *n, or a negative errno (-EIO when a line is not a
+ * number). */
 int memofs_call_doubles(memofs_ctx *ctx, const char *fn, const char *arg,
 			double **vals, size_t *n);
 
-/* Appends to the result.  Return 0 or -ENOMEM. */
+/* memofs_call() as float64 values, without a copy: *v points at the
+ * result's own values (in memory, or in the record read from the store),
+ * borrowed until this callback returns; never write through it.  An int64
+ * result is converted and a bytes result parsed (as
+ * memofs_call_doubles()), once per result, into memory the result owns.
+ * Returns 0 with *v (not NULL, even when *n is 0) and *n, or a negative
+ * errno as memofs_call_doubles(). */
+int memofs_call_f64(memofs_ctx *ctx, const char *fn, const char *arg,
+		    const double **v, size_t *n);
+
+/* Appends to the result of a BYTES function.  Return 0 or -ENOMEM; in a
+ * typed function -EINVAL, and the computation fails (EIO) even if the
+ * callback then returns 0. */
 int memofs_write(memofs_ctx *ctx, const void *buf, size_t len);
 int memofs_printf(memofs_ctx *ctx, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-/* Appends x as Python's repr(float) prints it, and a newline. */
+/* In a BYTES function: appends x as Python's repr(float) prints it, and a
+ * newline.  In a FLOAT64 function: appends the value x.  In an INT64
+ * function: -EINVAL, and the computation fails. */
 int memofs_write_double(memofs_ctx *ctx, double x);
+
+/* Appends n values to the result of a FLOAT64 (memofs_write_f64) or an
+ * INT64 (memofs_write_i64) function; v may be NULL when n is 0.  Returns
+ * 0, -ENOMEM, or -EINVAL (the other dtype, or a BYTES function: the
+ * computation then fails).  The count is checked against the declared
+ * shape when the callback returns. */
+int memofs_write_f64(memofs_ctx *ctx, const double *v, size_t n);
+int memofs_write_i64(memofs_ctx *ctx, const int64_t *v, size_t n);
 
 /* Records why the computation failed (logged with the function and
  * argument) and returns -EIO, for "return memofs_error(ctx, ...);". */

@@ -169,9 +169,43 @@ static void test_minimal(void)
 	CHECK_INT(fn->nlist, 0);
 	check_argv(fn, want, ph);
 	CHECK(fn->timeout == 0);
+	CHECK_INT(fn->output, MEMOFS_BYTES);
 	CHECK_INT(fn->line, 1);
 	CHECK_INT(fn->command_line, 3);
 	cmdfile_free(f);
+}
+
+/* output = bytes | float64 | int64; anything else, or twice, is an
+ * error. */
+static void test_output(void)
+{
+	static const struct {
+		const char *value;
+		enum memofs_dtype dtype;
+	} ok[] = { { "bytes", MEMOFS_BYTES }, { "float64", MEMOFS_FLOAT64 },
+		   { "int64", MEMOFS_INT64 }, { "  float64\t", MEMOFS_FLOAT64 } };
+	static const char *const no[] = { "", "f8", "Float64", "float", "text",
+					  "float64 int64", "int32" };
+	char text[256], msg[128];
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		struct cmdfile *f;
+
+		snprintf(text, sizeof(text), "[f]\nargs = columns\n"
+			 "command = x\noutput = %s\n", ok[i].value);
+		f = parse_one(text);
+		if (!f)
+			continue;
+		CHECK_INT(f->fns[0].output, ok[i].dtype);
+		cmdfile_free(f);
+	}
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+		snprintf(msg, sizeof(msg), "'output' must be bytes, float64 or "
+			 "int64 (not '%s')", no[i]);
+		bad_value("output", no[i], msg);
+	}
+	bad("[f]\noutput = int64\noutput = int64\n",
+	    "line 3: 'output' given twice");
 }
 
 static void test_all_keys(void)
@@ -989,6 +1023,7 @@ int main(void)
 	test_bad_sections();
 	test_duplicate_functions();
 	test_bad_timeout();
+	test_output();
 	test_version_description();
 	test_nul();
 	test_messages();

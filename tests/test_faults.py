@@ -170,7 +170,8 @@ def test_disk_full_serves_correct_bytes_or_eio(mount_factory, tmp_path,
     """The cache on a 3 MiB tmpfs: results are served (uncached) or a
     clean EIO, never wrong; the log says why; with space again results
     are cached again."""
-    data = np.random.RandomState(13).randn(20000, 12)
+    # 12 columns of 480 KB each (typed, as .npy): more than 3 MiB.
+    data = np.random.RandomState(13).randn(60000, 12)
     m = mount_factory(write_csv(tmp_path / "d.csv", data),
                       opts=[f"cache={tiny_tmpfs / 'c'}", "workers=2"])
     served = eio = 0

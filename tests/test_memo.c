@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <xxhash.h>
+
 #include "check.h"
 #include "functions/fn_builtin.h"
 #include "engine/key.h"
@@ -103,10 +105,12 @@ static void on_done(void *arg, int err, memo_result *res)
 		w->errors++;
 		w->last_err = err;
 	} else {
-		size_t n = memo_result_len(res);
+		const void *data = "";
+		size_t n = 0;
 		char buf[64] = "";
 
-		memcpy(buf, memo_result_data(res), n < 63 ? n : 63);
+		CHECK_INT(memo_result_view(res, MEMO_VIEW_TEXT, &data, &n), 0);
+		memcpy(buf, data, n < 63 ? n : 63);
 		if (!w->first[0])
 			strcpy(w->first, buf);
 		else if (strcmp(w->first, buf) != 0)
@@ -169,14 +173,20 @@ static int env_open(struct env *e)
 {
 	static const char *const cyc_args[] = { "a", "b", NULL };
 	struct memofs_function defs[] = {
-		{ "slow", "1", "", MEMOFS_ARGS_LIST, cyc_args, fn_slow, NULL, NULL, 0, 0 },
-		{ "flaky", "1", "", MEMOFS_ARGS_LIST, cyc_args, fn_flaky, NULL, NULL, 0, 0 },
-		{ "cyc", "1", "", MEMOFS_ARGS_LIST, cyc_args, fn_cyc, NULL, NULL, 0, 0 },
-		{ "self", "1", "", MEMOFS_ARGS_LIST, cyc_args, fn_cyc, e, NULL, 0, 0 },
-		{ "stuck", "1", "", MEMOFS_ARGS_LIST, cyc_args, fn_stuck, NULL, NULL, 0, 0 },
+		{ "slow", "1", "", MEMOFS_ARGS_LIST, cyc_args, fn_slow, NULL,
+		  MEMOFS_BYTES, 0, NULL, 0, 0 },
+		{ "flaky", "1", "", MEMOFS_ARGS_LIST, cyc_args, fn_flaky, NULL,
+		  MEMOFS_BYTES, 0, NULL, 0, 0 },
+		{ "cyc", "1", "", MEMOFS_ARGS_LIST, cyc_args, fn_cyc, NULL,
+		  MEMOFS_BYTES, 0, NULL, 0, 0 },
+		{ "self", "1", "", MEMOFS_ARGS_LIST, cyc_args, fn_cyc, e,
+		  MEMOFS_BYTES, 0, NULL, 0, 0 },
+		{ "stuck", "1", "", MEMOFS_ARGS_LIST, cyc_args, fn_stuck, NULL,
+		  MEMOFS_BYTES, 0, NULL, 0, 0 },
 	};
 	struct memofs_function moving = { "moving", "1", "", MEMOFS_ARGS_LIST,
-					  cyc_args, fn_moving, NULL, NULL, 0, 0 };
+					  cyc_args, fn_moving, NULL,
+					  MEMOFS_BYTES, 0, NULL, 0, 0 };
 	char err[DS_ERR_MAX];
 
 	strcpy(e->dir, "/tmp/memofs-test-memo-XXXXXX");
@@ -252,6 +262,12 @@ static void check_close(const char *text, double want)
 	CHECK(fabs(got - want) <= 1e-12 * fabs(want) + 1e-300);
 	if (!(fabs(got - want) <= 1e-12 * fabs(want) + 1e-300))
 		fprintf(stderr, "  got %s, want %.17g\n", text, want);
+}
+
+/* The mean of col1 (0, 1, ..., NROWS - 1). */
+static double ref_mean_col1(void)
+{
+	return (NROWS - 1) / 2.0;
 }
 
 static void test_reductions(struct env *e, memo *m)
@@ -367,6 +383,75 @@ static void test_damaged(struct env *e, memo *m)
 	CHECK_INT(memo_lookup(m2, reg_find(e->r, "count"), "col0", &res), 0);
 	memo_result_unref(res);
 	memo_free(m2);
+}
+
+/* Stores data under key as memofs before typed results did: a format 1
+ * record (store.c), bytes. */
+static void put_format1(store *st, const uint8_t key[KEY_LEN],
+			const char *data)
+{
+	size_t len = strlen(data);
+	uint8_t *raw = malloc(40 + len);
+	uint64_t fields[4] = { len, XXH3_64bits(data, len), 1, 2 };
+
+	CHECK(raw != NULL);
+	if (!raw)
+		return;
+	memcpy(raw, "MFS\0\1\0\0\0", 8);
+	for (int f = 0; f < 4; f++)
+		for (int i = 0; i < 8; i++)
+			raw[8 + 8 * f + i] = (uint8_t)(fields[f] >> (8 * i));
+	memcpy(raw + 40, data, len);
+	CHECK_INT(store_put_raw(st, key, raw, 40 + len), 0);
+	free(raw);
+}
+
+/* An old cache: a text record where a typed result is now expected is
+ * never served (it is recomputed, typed, and overwritten); an old bytes
+ * record of a bytes function still is. */
+static void test_old_records(struct env *e)
+{
+	const reg_fn *col = reg_find(e->r, "column");
+	const reg_fn *slow = reg_find(e->r, "slow");
+	uint8_t key[KEY_LEN];
+	memo_result *res = NULL;
+	const void *data;
+	size_t len;
+	memo *m = NULL;
+	int runs = atomic_load(&slow_runs);
+
+	key_make(key, "column", reg_fn_version(col), "col1", ds_digest(e->d),
+		 DS_DIGEST_LEN);
+	put_format1(e->st, key, "1.0\n2.0\n");
+	key_make(key, "mean", reg_fn_version(reg_find(e->r, "mean")), "col1",
+		 ds_digest(e->d), DS_DIGEST_LEN);
+	put_format1(e->st, key, "1.5\n");
+	key_make(key, "slow", reg_fn_version(slow), "b", ds_digest(e->d),
+		 DS_DIGEST_LEN);
+	put_format1(e->st, key, "old slow b\n");
+	CHECK_INT(memo_new(e->st, e->r, e->d, 2, &m), 0);
+	if (!m)
+		return;
+	CHECK_INT(memo_lookup(m, col, "col1", &res), -ENOENT);
+	check_close(get(m, e->r, "mean", "col1"), ref_mean_col1());
+	CHECK_INT(memo_lookup(m, col, "col1", &res), 0);
+	if (res) {
+		CHECK_INT(memo_result_dtype(res), MEMOFS_FLOAT64);
+		CHECK_INT(memo_result_count(res), NROWS);
+		CHECK(memo_result_f64(res)[NROWS - 1] == NROWS - 1);
+	}
+	memo_result_unref(res);
+	res = NULL;
+	CHECK_INT(memo_lookup(m, slow, "b", &res), 0);
+	if (res) {
+		CHECK_INT(memo_result_dtype(res), MEMOFS_BYTES);
+		CHECK_INT(memo_result_view(res, MEMO_VIEW_TEXT, &data, &len),
+			  0);
+		CHECK(len == 11 && memcmp(data, "old slow b\n", 11) == 0);
+	}
+	memo_result_unref(res);
+	CHECK_INT(atomic_load(&slow_runs), runs);
+	memo_free(m);
 }
 
 /* With one worker, a reduction queued first steals its column's job. */
@@ -511,6 +596,7 @@ int main(void)
 	test_versions(&e, m);
 	test_damaged(&e, m);
 	memo_free(m);
+	test_old_records(&e);
 	test_cancel_hooks(&e);	/* last: its hook stays on e.r */
 	env_close(&e);
 	return check_report("memo");

@@ -16,7 +16,7 @@ static reg *test_registry(void)
 {
 	static const char *const list[] = { "a", "b", NULL };
 	struct memofs_function def = { "f", "1", "desc", MEMOFS_ARGS_LIST,
-				       list, nop, NULL, NULL, 0, 0 };
+				       list, nop, NULL, MEMOFS_BYTES, 0, NULL, 0, 0 };
 	reg *r = NULL;
 
 	CHECK_INT(reg_new(&r), 0);
@@ -85,23 +85,40 @@ static void test_numbers(const reg *r)
 	CHECK_INT(x, mfs_node_home("f", "a"));
 	CHECK_INT(mfs_node_number(t, f, "a"), x);
 	CHECK(mfs_node_number(t, g, "a") != x);
-	n = mfs_node_lookup(t, f, "a", "a", NULL);
+	n = mfs_node_lookup(t, f, "a", "a", NULL, MFS_VIEW_TEXT, -1);
 	CHECK(n != NULL);
 	CHECK_INT(n->number, x);
 	CHECK(mfs_node_get(t, mfs_node_ino(n)) == n);
 	/* An edited file: a new node (fresh page cache), the same number. */
-	n2 = mfs_node_lookup(t, f, "a", "a/digest2", NULL);
+	n2 = mfs_node_lookup(t, f, "a", "a/digest2", NULL, MFS_VIEW_TEXT, -1);
 	CHECK(n2 != NULL && n2 != n);
 	CHECK_INT(n2->number, x);
 	/* An edited script (another version): a new node, the same number. */
-	n3 = mfs_node_lookup(t, f, "a", "a/digest2", "2+abc");
+	n3 = mfs_node_lookup(t, f, "a", "a/digest2", "2+abc", MFS_VIEW_TEXT,
+			     -1);
 	CHECK(n3 != NULL && n3 != n2 && n3 != n);
 	CHECK_INT(n3->number, x);
-	CHECK(mfs_node_lookup(t, f, "a", "a/digest2", "2+abc") == n3);
+	CHECK(mfs_node_lookup(t, f, "a", "a/digest2", "2+abc", MFS_VIEW_TEXT,
+			      -1) == n3);
 	mfs_node_forget(t, n3, 2);
 	mfs_node_forget(t, n, 1);
 	mfs_node_forget(t, n2, 1);
-	n = mfs_node_lookup(t, f, "a", "a", NULL);
+	/* The .npy view of "a": another node and number, of one argument;
+	 * its size known in advance is its own, and exact. */
+	n = mfs_node_lookup(t, f, "a.npy", "a", NULL, MFS_VIEW_NPY, 136);
+	CHECK(n != NULL);
+	CHECK(n->number != x);
+	CHECK(n->view == MFS_VIEW_NPY && n->size == 136 && n->size_exact);
+	n2 = mfs_node_lookup(t, f, "a", "a", NULL, MFS_VIEW_TEXT, -1);
+	CHECK(n2 != NULL && n2 != n && n2->view == MFS_VIEW_TEXT);
+	CHECK(n2->size == -1 && !n2->size_exact);
+	/* Found again: it keeps what it was created with. */
+	CHECK(mfs_node_lookup(t, f, "a.npy", "a", NULL, MFS_VIEW_TEXT, -1) ==
+	      n);
+	CHECK(n->view == MFS_VIEW_NPY && n->size == 136);
+	mfs_node_forget(t, n, 2);
+	mfs_node_forget(t, n2, 1);
+	n = mfs_node_lookup(t, f, "a", "a", NULL, MFS_VIEW_TEXT, -1);
 	CHECK(n != NULL);
 	CHECK_INT(n->number, x);
 	mfs_node_forget(t, n, 1);
@@ -120,7 +137,7 @@ static void test_numbers(const reg *r)
 	CHECK_INT(x, mfs_node_home("f", a));
 	CHECK_INT(mfs_node_number(t, f, b), y);
 	CHECK_INT(mfs_node_number(t, f, a), x);
-	n = mfs_node_lookup(t, f, b, b, NULL);
+	n = mfs_node_lookup(t, f, b, b, NULL, MFS_VIEW_TEXT, -1);
 	CHECK(n && n->number == y);
 	mfs_node_forget(t, n, 1);
 	/* In the other order, on another mount: b has the home number. */
@@ -175,16 +192,16 @@ static void test_levels(void)
 	q = reg_find(r, "q");
 	CHECK_INT(mfs_node_table_new(r, &t), 0);
 	CHECK(mfs_node_fndir(t, 0)->depth == 0);
-	d = mfs_node_lookup(t, q, "0.5", "0.5", NULL);
+	d = mfs_node_lookup(t, q, "0.5", "0.5", NULL, MFS_VIEW_TEXT, -1);
 	CHECK(d && d->kind == MFS_ARGDIR && d->depth == 1);
-	res = mfs_node_lookup(t, q, "0.5/price", "0.5/col0", NULL);
+	res = mfs_node_lookup(t, q, "0.5/price", "0.5/col0", NULL, MFS_VIEW_TEXT, -1);
 	CHECK(res && res->kind == MFS_RESULT && res->depth == 2);
 	CHECK_STR(res->arg, "0.5/col0");
 	/* the number is the path's, the same as readdir asks */
 	CHECK_INT(res->number, mfs_node_number(t, q, "0.5/price"));
 	CHECK_INT(d->number, mfs_node_number(t, q, "0.5"));
 	CHECK(d->number != res->number);
-	d2 = mfs_node_lookup(t, q, "0.5", "0.5", NULL);
+	d2 = mfs_node_lookup(t, q, "0.5", "0.5", NULL, MFS_VIEW_TEXT, -1);
 	CHECK(d2 == d && d->nlookup == 2);
 	/* a held directory outlives its last forget until released */
 	mfs_node_hold(d);
@@ -192,7 +209,7 @@ static void test_levels(void)
 	CHECK(d->nlookup == 0);
 	mfs_node_release(t, d);		/* freed now (ASan checks) */
 	mfs_node_forget(t, res, 1);
-	d = mfs_node_lookup(t, q, "0.5", "0.5", NULL);
+	d = mfs_node_lookup(t, q, "0.5", "0.5", NULL, MFS_VIEW_TEXT, -1);
 	CHECK(d && d->nlookup == 1 && d->number == mfs_node_number(t, q, "0.5"));
 	mfs_node_table_free(t);		/* frees d too */
 	reg_free(r);

@@ -21,7 +21,8 @@ static void test_definitions(void)
 	static const char *const list[] = { "a", "b c", "-x", NULL };
 	static const char *const bad_list[] = { "ok", "x/y", NULL };
 	struct memofs_function def = { "f", "1", "desc", MEMOFS_ARGS_LIST,
-				       list, nop, NULL, NULL, 0, 0 };
+				       list, nop, NULL, MEMOFS_BYTES,
+				       MEMOFS_SHAPE_VECTOR, NULL, 0, 0 };
 	char buf[64];
 	reg *r = NULL;
 
@@ -163,7 +164,8 @@ static void test_versioned(void)
 	char long_version[REG_NAME_MAX + 2], buf[REG_VERSION_BUF];
 	int now = 1;
 	struct memofs_function def = { "f", "2", "desc", MEMOFS_ARGS_LIST,
-				       list, nop, &now, NULL, 0, 0 };
+				       list, nop, &now, MEMOFS_BYTES,
+				       MEMOFS_SHAPE_VECTOR, NULL, 0, 0 };
 	const reg_fn *f;
 	reg *r = NULL;
 

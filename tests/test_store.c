@@ -28,7 +28,8 @@
 #include "engine/key.h"
 #include "engine/store.h"
 
-#define HDR_LEN 40	/* the record header, as store.c documents it */
+#define HDR_LEN 40	/* format 1's record header (store.c) */
+#define HDR2_LEN 48	/* format 2's: with the tag and a reserved u32 */
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -161,11 +162,14 @@ static void round_trip(store *st, size_t len, unsigned seed)
 	fill(data, len, seed);
 	key_of(key, seed);
 	before = now_ns(CLOCK_REALTIME);
-	CHECK_INT(store_put(st, key, data, len, 1000 + seed), 0);
+	CHECK_INT(store_put(st, key, data, len, 1000 + seed, seed), 0);
 	after = now_ns(CLOCK_REALTIME);
 	CHECK_INT(store_get(st, key, &rec), 0);
 	CHECK_INT(rec.len, len);
+	CHECK_INT(rec.tag, seed);
 	CHECK(rec.data != NULL);
+	/* Typed values are read in place: the data is 16-byte aligned. */
+	CHECK((uintptr_t)rec.data % 16 == 0);
 	CHECK(len == 0 || memcmp(rec.data, data, len) == 0);
 	CHECK_INT(rec.compute_ns, 1000 + seed);
 	CHECK(rec.created_ns >= before && rec.created_ns <= after);
@@ -189,7 +193,7 @@ static void test_round_trip(void)
 	round_trip(st, 100u << 20, 16);
 	/* NULL is a valid empty result. */
 	key_of(key, 17);
-	CHECK_INT(store_put(st, key, NULL, 0, 0), 0);
+	CHECK_INT(store_put(st, key, NULL, 0, 0, 0), 0);
 	CHECK(holds(st, key, "", 0));
 	store_close(st);
 	rm_tree(dir);
@@ -203,12 +207,12 @@ static void test_overwrite(void)
 
 	key_of(key, 1);
 	fill(big, sizeof(big), 1);
-	CHECK_INT(store_put(st, key, "first", 5, 1), 0);
-	CHECK_INT(store_put(st, key, "second!", 7, 2), 0);
+	CHECK_INT(store_put(st, key, "first", 5, 1, 0), 0);
+	CHECK_INT(store_put(st, key, "second!", 7, 2, 0), 0);
 	CHECK(holds(st, key, "second!", 7));
-	CHECK_INT(store_put(st, key, big, sizeof(big), 3), 0);	/* a blob */
+	CHECK_INT(store_put(st, key, big, sizeof(big), 3, 0), 0);	/* a blob */
 	CHECK(holds(st, key, big, sizeof(big)));
-	CHECK_INT(store_put(st, key, "", 0, 4), 0);
+	CHECK_INT(store_put(st, key, "", 0, 4, 0), 0);
 	CHECK(holds(st, key, "", 0));
 	store_close(st);
 	rm_tree(dir);
@@ -244,10 +248,10 @@ static void test_reopen(void)
 	fill(big, sizeof(big), 7);
 	for (unsigned i = 0; i < 100; i++) {
 		key_of(key, i);
-		CHECK_INT(store_put(st, key, &i, sizeof(i), i), 0);
+		CHECK_INT(store_put(st, key, &i, sizeof(i), i, 0), 0);
 	}
 	key_of(key, 1000);
-	CHECK_INT(store_put(st, key, big, sizeof(big), 42), 0);
+	CHECK_INT(store_put(st, key, big, sizeof(big), 42, 0), 0);
 	store_close(st);
 
 	st = NULL;
@@ -270,7 +274,8 @@ out:
 	rm_tree(dir);
 }
 
-/* This test's own encoder of a record (see store.c's layout). */
+/* This test's own encoder of a record of format 1 (see store.c's
+ * layout), as memofs wrote before typed results: still read, as bytes. */
 static size_t make_record(uint8_t *out, const void *data, size_t len,
 			  uint64_t compute_ns, uint64_t created_ns)
 {
@@ -327,7 +332,10 @@ static void test_damaged(void)
 	bad[0] = 'X';				/* wrong magic */
 	expect_damaged(st, key, bad, n);
 	memcpy(bad, good, n);
-	bad[4] = 2;				/* unknown format version */
+	bad[4] = 3;				/* unknown format version */
+	expect_damaged(st, key, bad, n);
+	memcpy(bad, good, n);
+	bad[4] = 2;			/* format 2 needs a longer header */
 	expect_damaged(st, key, bad, n);
 	expect_damaged(st, key, good, HDR_LEN - 1);	/* truncated header */
 	expect_damaged(st, key, good, 0);		/* empty value */
@@ -343,8 +351,62 @@ static void test_damaged(void)
 	expect_damaged(st, key, bad, n);
 
 	/* A damaged record is healed by storing it again. */
-	CHECK_INT(store_put(st, key, data, sizeof(data), 1), 0);
+	CHECK_INT(store_put(st, key, data, sizeof(data), 1, 0), 0);
 	CHECK(holds(st, key, data, sizeof(data)));
+	store_close(st);
+	rm_tree(dir);
+}
+
+/* This test's own encoder of a record of format 2 (store.c's layout). */
+static size_t make_record2(uint8_t *out, const void *data, size_t len,
+			   uint32_t tag, uint32_t reserved)
+{
+	uint64_t fields[4] = { len, XXH3_64bits(data, len), 5, 6 };
+
+	memcpy(out, "MFS\0\2\0\0\0", 8);
+	for (int f = 0; f < 4; f++)
+		for (int i = 0; i < 8; i++)
+			out[8 + 8 * f + i] = (uint8_t)(fields[f] >> (8 * i));
+	for (int i = 0; i < 4; i++) {
+		out[40 + i] = (uint8_t)(tag >> (8 * i));
+		out[44 + i] = (uint8_t)(reserved >> (8 * i));
+	}
+	memcpy(out + HDR2_LEN, data, len);
+	return HDR2_LEN + len;
+}
+
+/* Format 2 records carry their tag; format 1 records read as tag 0. */
+static void test_formats(void)
+{
+	static const char data[] = "0123456789abcdef";
+	char dir[PATH_MAX];
+	store *st = open_tmp(dir, sizeof(dir));
+	uint8_t key[KEY_LEN], raw[HDR2_LEN + sizeof(data)];
+	size_t n;
+	store_rec rec;
+
+	key_of(key, 40);
+	n = make_record2(raw, data, sizeof(data), 0x0101, 0);
+	CHECK_INT(store_put_raw(st, key, raw, n), 0);
+	CHECK_INT(store_get(st, key, &rec), 0);
+	CHECK_INT(rec.tag, 0x0101);
+	CHECK_INT(rec.compute_ns, 5);
+	CHECK_INT(rec.created_ns, 6);
+	CHECK(rec.len == sizeof(data) && memcmp(rec.data, data, rec.len) == 0);
+	store_rec_free(&rec);
+	/* A reserved field that is not 0: written by a later memofs. */
+	n = make_record2(raw, data, sizeof(data), 1, 7);
+	expect_damaged(st, key, raw, n);
+	/* Format 1: no tag, bytes. */
+	n = make_record(raw, data, sizeof(data), 8, 9);
+	CHECK_INT(store_put_raw(st, key, raw, n), 0);
+	CHECK_INT(store_get(st, key, &rec), 0);
+	CHECK_INT(rec.tag, 0);
+	CHECK(rec.len == sizeof(data) && memcmp(rec.data, data, rec.len) == 0);
+	store_rec_free(&rec);
+	/* A format 2 header cut to format 1's length. */
+	n = make_record2(raw, data, sizeof(data), 0, 0);
+	expect_damaged(st, key, raw, HDR_LEN + 4);
 	store_close(st);
 	rm_tree(dir);
 }
@@ -410,14 +472,14 @@ static int child_put_and_die(const char *dir)
 		return 1;
 	for (unsigned i = 0; i < KILL_KEYS; i++) {
 		key_of(key, i);
-		if (store_put(st, key, &i, sizeof(i), i) != 0)
+		if (store_put(st, key, &i, sizeof(i), i, 0) != 0)
 			return 2;
 	}
 	kill(getpid(), SIGKILL);
 	return 3;
 }
 
-/* Unsynced writes are in the kernel before store_put() returns, so they
+/* Unsynced writes are in the kernel before store_put(, 0) returns, so they
  * survive the death of the process. */
 static void test_killed(void)
 {
@@ -513,7 +575,7 @@ static void *worker_run(void *arg)
 		size_t len = value_of(i, val);
 
 		key_of(key, i);
-		if (store_put(w->st, key, val, len, i) != 0 ||
+		if (store_put(w->st, key, val, len, i, 0) != 0 ||
 		    !holds(w->st, key, val, len))
 			w->failures++;
 		if (!absent_or_right(w->st, (i * 7919u) % THREAD_KEYS))
@@ -606,7 +668,7 @@ static void bench(void)
 	for (unsigned i = 0; i < BENCH_KEYS; i++) {
 		key_of(key, i);
 		fill(val, sizeof(val), i);
-		CHECK_INT(store_put(st, key, val, sizeof(val), i), 0);
+		CHECK_INT(store_put(st, key, val, sizeof(val), i, 0), 0);
 	}
 	printf("store: put of %d records: %llu ns each\n", BENCH_KEYS,
 	       (unsigned long long)((now_ns(CLOCK_MONOTONIC) - t0) /
@@ -684,7 +746,7 @@ static int read_or_repair(store *st, unsigned i)
 	key_of(key, i);
 	rc = store_get(st, key, &rec);
 	if (rc == -EBADMSG || rc == -ENOENT)
-		return store_put(st, key, want, len, 1) != 0 ? -1
+		return store_put(st, key, want, len, 1, 0) != 0 ? -1
 		       : rc == -EBADMSG ? 1 : 2;
 	if (rc)
 		return -1;
@@ -739,7 +801,7 @@ static void make_damaged_sst(char *dir, size_t size, char *sst,
 
 	for (unsigned i = 0; st && i < SST_RECORDS; i++) {
 		key_of(key, i);
-		CHECK_INT(store_put(st, key, buf, value_of(i, buf), 1), 0);
+		CHECK_INT(store_put(st, key, buf, value_of(i, buf), 1, 0), 0);
 	}
 	store_close(st);
 	CHECK_INT(store_open(dir, &st), 0);	/* flushes the WAL to an SST */
@@ -793,7 +855,7 @@ static void test_damaged_sst_compacted(void)
 		CHECK_INT(store_open(dir, &st), 0);
 		for (unsigned i = 0; st && i < 50; i++) {
 			key_of(key, 100000 * r + i);
-			store_put(st, key, "x", 1, 1);
+			store_put(st, key, "x", 1, 1, 0);
 		}
 		if (r < 4)
 			store_close(st);
@@ -802,7 +864,7 @@ static void test_damaged_sst_compacted(void)
 		int rc;
 
 		key_of(key, 999999);
-		rc = store_put(st, key, "y", 1, 1);
+		rc = store_put(st, key, "y", 1, 1, 0);
 		failed |= rc != 0;
 		resumed = failed && rc == 0;
 		usleep(50000);
@@ -850,6 +912,7 @@ int main(int argc, char **argv)
 	test_overwrite();
 	test_reopen();
 	test_damaged();
+	test_formats();
 	test_damaged_sst();
 	test_damaged_sst_compacted();
 	test_damaged_current();

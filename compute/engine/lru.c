@@ -33,7 +33,7 @@ memo_result *memo_lru_get(struct memo_lru *c, const uint8_t key[KEY_LEN])
 
 static void memo_lru_evict(struct memo_lru *c, struct memo_lru_slot *s)
 {
-	c->bytes -= memo_result_len(s->res);
+	c->bytes -= s->charged;
 	memo_result_unref(s->res);
 	s->res = NULL;
 }
@@ -56,7 +56,7 @@ static struct memo_lru_slot *memo_lru_slot_for(struct memo_lru *c)
 void memo_lru_put(struct memo_lru *c, const uint8_t key[KEY_LEN],
 		  memo_result *res)
 {
-	size_t len = memo_result_len(res);
+	size_t len = memo_result_mem(res);
 	struct memo_lru_slot *s;
 
 	for (size_t i = 0; i < MEMO_LRU_ENTRIES; i++)
@@ -79,5 +79,6 @@ void memo_lru_put(struct memo_lru *c, const uint8_t key[KEY_LEN],
 	memcpy(s->key, key, KEY_LEN);
 	s->res = memo_result_ref(res);
 	s->used = ++c->clock;
+	s->charged = len;
 	c->bytes += len;
 }

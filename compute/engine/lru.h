@@ -26,6 +26,11 @@ struct memo_lru_slot {
 	uint8_t key[KEY_LEN];
 	memo_result *res;		/* NULL: free slot */
 	uint64_t used;			/* clock value of last use */
+	size_t charged;			/* memo_result_mem() when put: a
+					 * view made later (the text of a
+					 * typed result) is counted when the
+					 * result is put again after an
+					 * eviction, not before */
 };
 
 struct memo_lru {

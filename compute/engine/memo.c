@@ -96,8 +96,11 @@ struct memofs_ctx {
 	memo *m;
 	struct memo_flight *f;		/* the result being computed */
 	unsigned depth;			/* 0 for a pool job */
-	char *out;			/* the result so far */
+	char *out;			/* the result so far (typed: room
+					 * for the .npy header, then the
+					 * values) */
 	size_t len, cap;
+	int misused;			/* memo_ctx_misuse(): fails */
 	char err[MEMO_ERR_MAX];		/* memofs_error()'s message */
 	memo_result **held;		/* results memofs_call() returned */
 	size_t nheld, capheld;
@@ -140,12 +143,39 @@ static int memo_version_moved(const memo *m, const struct memo_flight *f)
 	return memcmp(now, f->key, KEY_LEN) != 0;
 }
 
-/* Memory, then the store.  0 and *out, -ENOENT (damaged records count as
+/* The ndim a typed function's results have. */
+static unsigned memo_fn_ndim(const reg_fn *fn)
+{
+	return reg_fn_shape(fn) == MEMOFS_SHAPE_SCALAR ? 0 : 1;
+}
+
+/* Is res of the type fn declares (dtype, ndim, and for a column nrows
+ * values)?  A record that is not (written by an older memofs under the
+ * same key, or by a function whose declaration changed without a new
+ * version) is never served: it is recomputed and overwritten. */
+static int memo_fits(const memo *m, const reg_fn *fn, const memo_result *res)
+{
+	enum memofs_dtype dtype = reg_fn_dtype(fn);
+
+	if (memo_result_dtype(res) != dtype)
+		return 0;
+	if (dtype == MEMOFS_BYTES)
+		return 1;
+	if (memo_result_ndim(res) != memo_fn_ndim(fn))
+		return 0;
+	return reg_fn_shape(fn) != MEMOFS_SHAPE_COLUMN ||
+	       memo_result_count(res) == ds_nrows(m->data);
+}
+
+/* Memory, then the store, for fn's result under key.  0 and *out,
+ * -ENOENT (damaged records, and records not of fn's type, count as
  * missing), -EIO or -ENOMEM. */
-static int memo_find(memo *m, const uint8_t key[KEY_LEN], memo_result **out)
+static int memo_find(memo *m, const reg_fn *fn, const uint8_t key[KEY_LEN],
+		     memo_result **out)
 {
 	store_rec rec;
 	memo_result *res;
+	char hex[2 * KEY_LEN + 1];
 	int rc;
 
 	pthread_mutex_lock(&m->lock);
@@ -153,10 +183,11 @@ static int memo_find(memo *m, const uint8_t key[KEY_LEN], memo_result **out)
 	if (res)
 		m->stats.mem_hits++;
 	pthread_mutex_unlock(&m->lock);
-	if (res) {
+	if (res && memo_fits(m, fn, res)) {
 		*out = res;
 		return 0;
 	}
+	memo_result_unref(res);	/* NULL, or (not expected) another type */
 	pthread_rwlock_rdlock(&m->st_lock);
 	rc = m->st ? store_get(m->st, key, &rec) : -ESHUTDOWN;
 	pthread_rwlock_unlock(&m->st_lock);
@@ -164,9 +195,20 @@ static int memo_find(memo *m, const uint8_t key[KEY_LEN], memo_result **out)
 		return -ENOENT;
 	if (rc)
 		return rc;
-	res = memo_result_from_rec(&rec);
-	if (!res)
-		return -ENOMEM;
+	rc = memo_result_from_rec(&rec, &res);
+	if (rc == 0 && !memo_fits(m, fn, res)) {
+		memo_result_unref(res);
+		rc = -EBADMSG;
+	}
+	if (rc == -EBADMSG) {
+		key_hex(key, hex);
+		log_warn("%s: stored record %s is not of the function's type "
+			 "(%s): recomputing", reg_fn_name(fn), hex,
+			 "an older memofs, or a changed declaration");
+		return -ENOENT;
+	}
+	if (rc)
+		return rc;
 	pthread_mutex_lock(&m->lock);
 	m->stats.store_hits++;
 	memo_lru_put(&m->cache, key, res);
@@ -181,7 +223,7 @@ int memo_lookup(memo *m, const reg_fn *fn, const char *arg,
 	uint8_t key[KEY_LEN];
 
 	memo_key(m, fn, arg, key);
-	return memo_find(m, key, out);
+	return memo_find(m, fn, key, out);
 }
 
 /* ---- flights ------------------------------------------------------------ */
@@ -301,7 +343,7 @@ static void memo_persist(memo *m, struct memo_flight *f, memo_result *res,
 
 	pthread_rwlock_rdlock(&m->st_lock);
 	rc = m->st ? store_put(m->st, f->key, memo_result_data(res),
-				     memo_result_len(res), ns)
+			       memo_result_len(res), ns, memo_result_tag(res))
 		   : -ESHUTDOWN;
 	pthread_rwlock_unlock(&m->st_lock);
 	pthread_mutex_lock(&m->lock);
@@ -336,6 +378,48 @@ static void memo_ctx_split(memofs_ctx *ctx)
 	}
 }
 
+/* The result ctx made for f, of f's declared type.  0 and *out, with
+ * ctx->out taken (set to NULL); or -EINVAL (a typed result of another
+ * count of values than its shape says) or -ENOMEM, with why in ctx->err
+ * (ctx->out is then taken or left for memo_ctx_release()). */
+static int memo_make_result(memo *m, const struct memo_flight *f,
+			    memofs_ctx *ctx, memo_result **out)
+{
+	enum memofs_dtype dtype = reg_fn_dtype(f->fn);
+	size_t want, got;
+	int rc;
+
+	if (dtype == MEMOFS_BYTES) {
+		*out = memo_result_from_buf(ctx->out, ctx->len);
+		rc = *out ? 0 : -ENOMEM;
+	} else {
+		if (ctx->len == 0 && memo_ctx_write(ctx, NULL, 0) != 0) {
+			snprintf(ctx->err, sizeof(ctx->err), "out of memory");
+			return -ENOMEM;	/* memo_ctx_release() frees out */
+		}
+		got = (ctx->len - MEMO_NPY_HDR) / 8;
+		if (reg_fn_shape(f->fn) == MEMOFS_SHAPE_SCALAR)
+			want = 1;
+		else if (reg_fn_shape(f->fn) == MEMOFS_SHAPE_COLUMN)
+			want = ds_nrows(m->data);
+		else
+			want = got;
+		if (got != want) {
+			snprintf(ctx->err, sizeof(ctx->err),
+				 "wrote %zu values, its shape says %zu", got,
+				 want);
+			return -EINVAL;	/* memo_ctx_release() frees out */
+		}
+		rc = memo_result_typed(ctx->out, ctx->len, dtype,
+				       memo_fn_ndim(f->fn), out);
+	}
+	ctx->out = NULL;	/* taken, even on failure */
+	if (rc)
+		snprintf(ctx->err, sizeof(ctx->err), "%s",
+			 rc == -ENOMEM ? "out of memory" : "bad typed result");
+	return rc;
+}
+
 /* Runs f's function.  Returns 0 and *out, or -EIO (logged). */
 static int memo_compute(memo *m, struct memo_flight *f, unsigned depth,
 			memo_result **out)
@@ -347,6 +431,8 @@ static int memo_compute(memo *m, struct memo_flight *f, unsigned depth,
 	memo_ctx_split(&ctx);
 	log_info("%s(%s): computing", reg_fn_name(f->fn), f->arg);
 	rc = reg_fn_compute(f->fn, &ctx, f->arg);
+	if (rc == 0 && ctx.misused)
+		rc = -EINVAL;	/* its message is in ctx.err */
 	ns = (uint64_t)util_now_ns() - t0;
 	if (rc) {
 		log_warn("%s(%s): failed after %.3f s: %s", reg_fn_name(f->fn),
@@ -362,11 +448,11 @@ static int memo_compute(memo *m, struct memo_flight *f, unsigned depth,
 		memo_ctx_release(&ctx);
 		return -EIO;
 	}
-	*out = memo_result_from_buf(ctx.out, ctx.len);
-	ctx.out = NULL;
+	rc = memo_make_result(m, f, &ctx, out);
 	memo_ctx_release(&ctx);
-	if (!*out) {
-		log_warn("%s(%s): out of memory", reg_fn_name(f->fn), f->arg);
+	if (rc) {
+		log_warn("%s(%s): failed after %.3f s: %s", reg_fn_name(f->fn),
+			 f->arg, ns / 1e9, ctx.err);
 		return -EIO;
 	}
 	log_info("%s(%s): done in %.3f s, %zu bytes", reg_fn_name(f->fn),
@@ -380,7 +466,7 @@ static int memo_compute(memo *m, struct memo_flight *f, unsigned depth,
 static void memo_execute(memo *m, struct memo_flight *f, unsigned depth)
 {
 	memo_result *res = NULL;
-	int rc = memo_find(m, f->key, &res);
+	int rc = memo_find(m, f->fn, f->key, &res);
 	int computed = 0;
 
 	if (rc == -ENOENT || rc == -EIO) {
@@ -556,7 +642,7 @@ static int memo_call_result(memofs_ctx *ctx, const char *fname,
 	if (ctx->depth + 1 >= MEMO_MAX_DEPTH)
 		return -ELOOP;
 	memo_key(m, fn, canon, key);
-	rc = memo_find(m, key, out);
+	rc = memo_find(m, fn, key, out);
 	if (rc != -ENOENT && rc != -EIO)
 		return rc;
 	if (memo_stopping(m))
@@ -603,14 +689,33 @@ const ds *memo_ctx_data(const memofs_ctx *ctx)
 
 int memo_ctx_write(memofs_ctx *ctx, const void *buf, size_t len)
 {
-	if (len == 0)		/* nothing to add (and out may be NULL) */
-		return 0;
-	if (len > SIZE_MAX - ctx->len ||
-	    util_grow(&ctx->out, &ctx->cap, ctx->len + len, 1, 256) != 0)
+	size_t hdr = 0;
+
+	/* A typed result starts with room for its .npy header. */
+	if (ctx->len == 0 && reg_fn_dtype(ctx->f->fn) != MEMOFS_BYTES)
+		hdr = MEMO_NPY_HDR;
+	if (len > SIZE_MAX - ctx->len - hdr ||
+	    util_grow(&ctx->out, &ctx->cap, ctx->len + hdr + len, 1, 256) != 0)
 		return -ENOMEM;
-	memcpy(ctx->out + ctx->len, buf, len);
+	memset(ctx->out, 0, hdr);
+	ctx->len += hdr;
+	if (len)
+		memcpy(ctx->out + ctx->len, buf, len);
 	ctx->len += len;
 	return 0;
+}
+
+enum memofs_dtype memo_ctx_dtype(const memofs_ctx *ctx)
+{
+	return reg_fn_dtype(ctx->f->fn);
+}
+
+int memo_ctx_misuse(memofs_ctx *ctx, const char *what)
+{
+	if (!ctx->misused)
+		snprintf(ctx->err, sizeof(ctx->err), "%s", what);
+	ctx->misused = 1;
+	return -EINVAL;
 }
 
 char *memo_ctx_err(memofs_ctx *ctx, size_t *size)

@@ -95,8 +95,20 @@ const char *memo_ctx_arg(const memofs_ctx *ctx, size_t i);
 int memo_ctx_call(memofs_ctx *ctx, const char *fn, const char *arg,
 		  memo_result **res);
 
-/* Appends len bytes to the result being made.  0 or -ENOMEM. */
+/* Appends len bytes to the result being made (of a typed function: the
+ * values, little-endian; the .npy header is added before the first).
+ * 0 or -ENOMEM.  When the callback returns, a typed function's values
+ * are checked against its declared shape (memofs.h): another count
+ * fails the computation (-EIO, logged). */
 int memo_ctx_write(memofs_ctx *ctx, const void *buf, size_t len);
+
+/* The dtype the running function declared (reg_fn_dtype()). */
+enum memofs_dtype memo_ctx_dtype(const memofs_ctx *ctx);
+
+/* A misuse of the API (bytes written by a typed function, values of the
+ * wrong dtype): the computation fails even if its callback returns 0,
+ * with the first what as its message.  Returns -EINVAL. */
+int memo_ctx_misuse(memofs_ctx *ctx, const char *what);
 
 /* The buffer for the computation's error message (memofs_error()), and
  * its size in *size. */

@@ -1,23 +1,41 @@
-/* result.c -- computed results and their parsed numbers (see result.h). */
+/* result.c -- computed results, typed or bytes, and their views (see
+ * result.h). */
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/fmt.h"
+#include "data/numtext.h"
 #include "engine/result.h"
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "memofs's typed results need a little-endian host (result.h)"
+#endif
+
+#define MEMO_VAL 8u		/* bytes per value (both dtypes) */
 
 struct memo_result {
 	atomic_uint refs;
-	const void *data;
+	const void *data;	/* the stored bytes (typed: the .npy) */
 	size_t len;
 	void *owned;		/* malloc'd bytes, or NULL */
 	store_rec rec;		/* or the store record data points into */
-	pthread_mutex_t parse_lock;
-	double *vals;		/* the bytes parsed as numbers, one per line:
-				 * protected by parse_lock, parsed once */
+	enum memofs_dtype dtype;
+	unsigned ndim;
+	size_t count;		/* typed: values at data + MEMO_NPY_HDR */
+	pthread_mutex_t lock;	/* protects the rest, each made once */
+	char *text;		/* typed: the text view */
+	size_t text_len;
+	int text_rc;		/* 1: not made yet; 0: made */
+	double *vals;		/* bytes or int64: the values as doubles */
 	size_t nvals;
-	int parse_rc;		/* 1: not parsed yet; else 0 or -errno */
+	int vals_rc;		/* 1: not made yet; else 0 or -errno */
+	_Atomic size_t extra;	/* bytes of text and vals, once made */
 };
 
 const void *memo_result_data(const memo_result *res)
@@ -28,6 +46,49 @@ const void *memo_result_data(const memo_result *res)
 size_t memo_result_len(const memo_result *res)
 {
 	return res->len;
+}
+
+enum memofs_dtype memo_result_dtype(const memo_result *res)
+{
+	return res->dtype;
+}
+
+unsigned memo_result_ndim(const memo_result *res)
+{
+	return res->ndim;
+}
+
+size_t memo_result_count(const memo_result *res)
+{
+	return res->count;
+}
+
+/* The values of a typed result: 8-byte aligned (the store's data is, and
+ * malloc's buffers are; memo_result_from_rec() checks), little-endian. */
+static const void *memo_result_values(const memo_result *res)
+{
+	return (const char *)res->data + MEMO_NPY_HDR;
+}
+
+const double *memo_result_f64(const memo_result *res)
+{
+	return res->dtype == MEMOFS_FLOAT64 ? memo_result_values(res) : NULL;
+}
+
+const int64_t *memo_result_i64(const memo_result *res)
+{
+	return res->dtype == MEMOFS_INT64 ? memo_result_values(res) : NULL;
+}
+
+uint32_t memo_result_tag(const memo_result *res)
+{
+	return res->dtype == MEMOFS_BYTES
+		       ? 0 : (uint32_t)res->dtype | (uint32_t)res->ndim << 8;
+}
+
+size_t memo_result_mem(const memo_result *res)
+{
+	return res->len + atomic_load(&res->extra);
 }
 
 memo_result *memo_result_ref(memo_result *res)
@@ -43,100 +104,279 @@ void memo_result_unref(memo_result *res)
 	free(res->owned);
 	if (res->rec.raw)
 		store_rec_free(&res->rec);
+	free(res->text);
 	free(res->vals);
-	pthread_mutex_destroy(&res->parse_lock);
+	pthread_mutex_destroy(&res->lock);
 	free(res);
 }
 
-static void memo_result_init(memo_result *res)
+static memo_result *memo_result_new(void)
 {
+	memo_result *res = calloc(1, sizeof(*res));
+
+	if (!res)
+		return NULL;
 	atomic_init(&res->refs, 1);
-	pthread_mutex_init(&res->parse_lock, NULL);
-	res->parse_rc = 1;
+	atomic_init(&res->extra, 0);
+	pthread_mutex_init(&res->lock, NULL);
+	res->text_rc = 1;
+	res->vals_rc = 1;
+	return res;
 }
 
 memo_result *memo_result_from_buf(char *buf, size_t len)
 {
-	memo_result *res = calloc(1, sizeof(*res));
+	memo_result *res = memo_result_new();
 
 	if (!res) {
 		free(buf);
 		return NULL;
 	}
-	memo_result_init(res);
 	res->owned = buf;
 	res->data = buf ? buf : "";
 	res->len = len;
 	return res;
 }
 
-memo_result *memo_result_from_rec(store_rec *rec)
-{
-	memo_result *res = calloc(1, sizeof(*res));
+/* ---- .npy --------------------------------------------------------------- */
 
+size_t memo_npy_size(size_t n)
+{
+	return MEMO_NPY_HDR + n * MEMO_VAL;
+}
+
+void memo_npy_header(uint8_t hdr[MEMO_NPY_HDR], enum memofs_dtype dtype,
+		     unsigned ndim, size_t n)
+{
+	char shape[32];
+	int k;
+
+	if (ndim == 0)
+		snprintf(shape, sizeof(shape), "()");
+	else
+		snprintf(shape, sizeof(shape), "(%zu,)", n);
+	memcpy(hdr, "\x93NUMPY\x01\x00", 8);
+	hdr[8] = (uint8_t)(MEMO_NPY_HDR - 10);	/* header length, u16 LE */
+	hdr[9] = 0;
+	/* numpy's dict: keys sorted, repr'd values, ", " after each. */
+	k = snprintf((char *)hdr + 10, MEMO_NPY_HDR - 10,
+		     "{'descr': '%s', 'fortran_order': False, 'shape': %s, }",
+		     dtype == MEMOFS_INT64 ? "<i8" : "<f8", shape);
+	memset(hdr + 10 + k, ' ', MEMO_NPY_HDR - 11 - (size_t)k);
+	hdr[MEMO_NPY_HDR - 1] = '\n';
+}
+
+/* Checks what memo_result_typed() and memo_result_from_rec() are given;
+ * 0 and the count, or -EINVAL. */
+static int memo_typed_check(size_t len, enum memofs_dtype dtype,
+			    unsigned ndim, size_t *count)
+{
+	if ((dtype != MEMOFS_FLOAT64 && dtype != MEMOFS_INT64) || ndim > 1)
+		return -EINVAL;
+	if (len < MEMO_NPY_HDR || (len - MEMO_NPY_HDR) % MEMO_VAL)
+		return -EINVAL;
+	*count = (len - MEMO_NPY_HDR) / MEMO_VAL;
+	if (ndim == 0 && *count != 1)
+		return -EINVAL;
+	return 0;
+}
+
+int memo_result_typed(char *buf, size_t len, enum memofs_dtype dtype,
+		      unsigned ndim, memo_result **out)
+{
+	memo_result *res;
+	size_t count;
+
+	if (!buf || memo_typed_check(len, dtype, ndim, &count)) {
+		free(buf);
+		return -EINVAL;
+	}
+	res = memo_result_new();
+	if (!res) {
+		free(buf);
+		return -ENOMEM;
+	}
+	memo_npy_header((uint8_t *)buf, dtype, ndim, count);
+	res->owned = buf;
+	res->data = buf;
+	res->len = len;
+	res->dtype = dtype;
+	res->ndim = ndim;
+	res->count = count;
+	*out = res;
+	return 0;
+}
+
+int memo_result_from_rec(store_rec *rec, memo_result **out)
+{
+	enum memofs_dtype dtype = (enum memofs_dtype)(rec->tag & 0xff);
+	unsigned ndim = (unsigned)(rec->tag >> 8);
+	uint8_t hdr[MEMO_NPY_HDR];
+	memo_result *res;
+	size_t count = 0;
+
+	if (rec->tag != 0) {
+		/* The header must be the one memofs writes, and the values
+		 * aligned for in-place reads (store.h promises both). */
+		if (memo_typed_check(rec->len, dtype, ndim, &count) ||
+		    (uintptr_t)rec->data % MEMO_VAL != 0) {
+			store_rec_free(rec);
+			return -EBADMSG;
+		}
+		memo_npy_header(hdr, dtype, ndim, count);
+		if (memcmp(hdr, rec->data, MEMO_NPY_HDR) != 0) {
+			store_rec_free(rec);
+			return -EBADMSG;
+		}
+	}
+	res = memo_result_new();
 	if (!res) {
 		store_rec_free(rec);
-		return NULL;
+		return -ENOMEM;
 	}
-	memo_result_init(res);
 	res->rec = *rec;
 	res->data = rec->data;
 	res->len = rec->len;
-	return res;
-}
-
-/* Parses one number per line; 0, -EIO (bad line) or -ENOMEM. */
-static int memo_parse_doubles(const char *p, size_t len, double **vals,
-			      size_t *n)
-{
-	size_t lines = 0, k = 0;
-	const char *end = p + len;
-	double *v;
-
-	for (const char *q = p; q < end; q++)
-		lines += *q == '\n';
-	v = malloc((lines ? lines : 1) * sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	while (p < end) {
-		char *stop;
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-
-		if (!nl)
-			goto out_bad;
-		v[k] = strtod(p, &stop);
-		if (stop != nl || stop == p)
-			goto out_bad;
-		k++;
-		p = nl + 1;
+	if (rec->tag != 0) {
+		res->dtype = dtype;
+		res->ndim = ndim;
+		res->count = count;
 	}
-	*vals = v;
-	*n = k;
+	*out = res;
 	return 0;
-
-out_bad:
-	free(v);
-	return -EIO;
 }
 
-/* Parses res once (a column read by every reduction is parsed by the
- * first), then hands out copies. */
-int memo_result_doubles(memo_result *res, double **vals, size_t *n)
+/* ---- views -------------------------------------------------------------- */
+
+/* Renders the values one per line into res->text; 0 or -ENOMEM. */
+static int memo_render_text(memo_result *res)
+{
+	size_t per = res->dtype == MEMOFS_INT64 ? 21 : FMT_DOUBLE_MAX;
+	size_t cap = res->count * per + 1, k = 0;
+	const double *f = memo_result_f64(res);
+	const int64_t *q = memo_result_i64(res);
+	char *text, *small;
+
+	if (res->count > (SIZE_MAX - 1) / per)
+		return -ENOMEM;
+	text = malloc(cap);
+	if (!text)
+		return -ENOMEM;
+	for (size_t i = 0; i < res->count; i++) {
+		if (f)
+			k += fmt_double(text + k, f[i]);
+		else
+			k += (size_t)snprintf(text + k, per + 1, "%" PRId64,
+					      q[i]);
+		text[k++] = '\n';
+	}
+	small = realloc(text, k ? k : 1);	/* give back the slack */
+	res->text = small ? small : text;
+	res->text_len = k;
+	atomic_fetch_add(&res->extra, k);
+	return 0;
+}
+
+int memo_result_view(memo_result *res, enum memo_view view,
+		     const void **data, size_t *len)
 {
 	int rc;
 
-	pthread_mutex_lock(&res->parse_lock);
-	if (res->parse_rc == 1)
-		res->parse_rc = memo_parse_doubles(res->data, res->len,
-						   &res->vals, &res->nvals);
-	rc = res->parse_rc;
-	pthread_mutex_unlock(&res->parse_lock);
+	if (view == MEMO_VIEW_NPY && res->dtype == MEMOFS_BYTES)
+		return -ENOENT;
+	if (view == MEMO_VIEW_NPY || res->dtype == MEMOFS_BYTES) {
+		*data = res->data;
+		*len = res->len;
+		return 0;
+	}
+	pthread_mutex_lock(&res->lock);
+	rc = res->text_rc == 1 ? memo_render_text(res) : 0;
+	if (rc == 0)
+		res->text_rc = 0;	/* a failure is tried again */
+	pthread_mutex_unlock(&res->lock);
+	if (rc == 0) {
+		*data = res->text ? res->text : "";
+		*len = res->text_len;
+	}
+	return rc;
+}
+
+int memo_result_view_cheap(memo_result *res, enum memo_view view)
+{
+	int ready;
+
+	if (view == MEMO_VIEW_NPY || res->dtype == MEMOFS_BYTES ||
+	    res->count <= MEMO_TEXT_CHEAP)
+		return 1;
+	pthread_mutex_lock(&res->lock);
+	ready = res->text_rc == 0;
+	pthread_mutex_unlock(&res->lock);
+	return ready;
+}
+
+/* ---- values as doubles -------------------------------------------------- */
+
+/* res's values as doubles into res->vals: 0, -EIO or -ENOMEM. */
+static int memo_make_vals(memo_result *res)
+{
+	const int64_t *q = memo_result_i64(res);
+	int rc;
+
+	if (!q) {
+		size_t line;
+
+		rc = numtext_f64(res->data, res->len, &res->vals, &res->nvals,
+				 &line);
+		if (rc == -EINVAL)
+			rc = -EIO;
+	} else {
+		res->vals = malloc(res->count ? res->count * sizeof(double)
+					      : 1);
+		if (!res->vals)
+			return -ENOMEM;
+		for (size_t i = 0; i < res->count; i++)
+			res->vals[i] = (double)q[i];
+		res->nvals = res->count;
+		rc = 0;
+	}
+	if (rc == 0)
+		atomic_fetch_add(&res->extra, res->nvals * sizeof(double));
+	return rc;
+}
+
+int memo_result_f64_view(memo_result *res, const double **vals, size_t *n)
+{
+	int rc;
+
+	if (res->dtype == MEMOFS_FLOAT64) {
+		*vals = memo_result_f64(res);
+		*n = res->count;
+		return 0;
+	}
+	pthread_mutex_lock(&res->lock);
+	if (res->vals_rc == 1)
+		res->vals_rc = memo_make_vals(res);
+	rc = res->vals_rc;
+	pthread_mutex_unlock(&res->lock);
+	if (rc == 0) {
+		*vals = res->vals;
+		*n = res->nvals;
+	}
+	return rc;
+}
+
+int memo_result_doubles(memo_result *res, double **vals, size_t *n)
+{
+	const double *v;
+	size_t k;
+	int rc = memo_result_f64_view(res, &v, &k);
+
 	if (rc)
 		return rc;
-	*vals = malloc(res->nvals ? res->nvals * sizeof(double) : 1);
+	*vals = malloc(k ? k * sizeof(double) : 1);
 	if (!*vals)
 		return -ENOMEM;
-	memcpy(*vals, res->vals, res->nvals * sizeof(double));
-	*n = res->nvals;
+	memcpy(*vals, v, k * sizeof(double));
+	*n = k;
 	return 0;
 }

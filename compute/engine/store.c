@@ -1,16 +1,27 @@
 /* store.c -- the persistent result store, on RocksDB (see store.h).
  *
  * One RocksDB database, default column family, maps each KEY_LEN-byte key
- * to one record: a fixed 40-byte header followed by the result bytes.
+ * to one record: a fixed 48-byte header followed by the result bytes.
  *
  *   offset size field
  *        0    4 magic "MFS\0"
- *        4    4 format version, u32 (STORE_FORMAT)
+ *        4    4 format version, u32 (STORE_FORMAT: 2)
  *        8    8 data length, u64 (the value's size minus the header)
  *       16    8 XXH3-64 of the data, u64 (seed 0)
  *       24    8 compute_ns, u64
  *       32    8 created_ns, u64 (CLOCK_REALTIME)
- *       40    - data
+ *       40    4 tag, u32: what the data is (store.h; 0: opaque bytes)
+ *       44    4 reserved, u32: 0
+ *       48    - data
+ *
+ * Format 1 (memofs before typed results) had a 40-byte header, no tag
+ * and no reserved field, and held bytes only: such a record is still
+ * read, as tag 0, so an old cache of commands and plugins stays valid.
+ * A typed result is never stored as format 1, so an old record can never
+ * be taken for one (memo also checks the tag against the function's
+ * declared type).  The data starts 48 bytes into the value, a multiple
+ * of 8 (and of 16, like malloc's buffers), so typed values in it are
+ * aligned for direct reads.
  *
  * Integers are little-endian and encoded byte by byte, never by copying a
  * struct, so a cache directory means the same on every host.  Any header
@@ -49,8 +60,9 @@
 #include "util/log.h"
 #include "engine/store.h"
 
-#define STORE_FORMAT 1u
-#define STORE_HDR_LEN 40
+#define STORE_FORMAT 2u
+#define STORE_HDR_LEN 48
+#define STORE_HDR_V1_LEN 40	/* format 1's header (see the top) */
 /* RocksDB refuses values of 4 GiB and more. */
 #define STORE_MAX_DATA ((uint64_t)UINT32_MAX - STORE_HDR_LEN)
 
@@ -124,7 +136,7 @@ static uint64_t store_now_ns(void)
 
 /* Fills hdr with the header of a record holding len bytes of data. */
 static void store_hdr_encode(uint8_t hdr[STORE_HDR_LEN], const void *data,
-			     size_t len, uint64_t compute_ns)
+			     size_t len, uint64_t compute_ns, uint32_t tag)
 {
 	memcpy(hdr, store_magic, sizeof(store_magic));
 	store_enc_u32(hdr + 4, STORE_FORMAT);
@@ -132,16 +144,21 @@ static void store_hdr_encode(uint8_t hdr[STORE_HDR_LEN], const void *data,
 	store_enc_u64(hdr + 16, XXH3_64bits(data, len));
 	store_enc_u64(hdr + 24, compute_ns);
 	store_enc_u64(hdr + 32, store_now_ns());
+	store_enc_u32(hdr + 40, tag);
+	store_enc_u32(hdr + 44, 0);
 }
 
-/* Checks the record in raw[0..len).  Returns 0, or -EBADMSG with what is
- * wrong written into why. */
-static int store_rec_check(const uint8_t *raw, size_t len, char *why,
-			   size_t whylen)
+/* Checks the record in raw[0..len).  Returns 0 with the header's length
+ * in *hdr_len and the tag in *tag, or -EBADMSG with what is wrong written
+ * into why. */
+static int store_rec_check(const uint8_t *raw, size_t len, size_t *hdr_len,
+			   uint32_t *tag, char *why, size_t whylen)
 {
+	uint32_t format;
+	size_t hl;
 	uint64_t n;
 
-	if (len < STORE_HDR_LEN) {
+	if (len < STORE_HDR_V1_LEN) {
 		snprintf(why, whylen, "truncated header (%zu bytes)", len);
 		return -EBADMSG;
 	}
@@ -149,22 +166,33 @@ static int store_rec_check(const uint8_t *raw, size_t len, char *why,
 		snprintf(why, whylen, "bad magic");
 		return -EBADMSG;
 	}
-	if (store_dec_u32(raw + 4) != STORE_FORMAT) {
-		snprintf(why, whylen, "format version %u, expected %u",
-			 (unsigned)store_dec_u32(raw + 4), STORE_FORMAT);
+	format = store_dec_u32(raw + 4);
+	if (format != 1 && format != STORE_FORMAT) {
+		snprintf(why, whylen, "format version %u, expected 1 to %u",
+			 (unsigned)format, STORE_FORMAT);
+		return -EBADMSG;
+	}
+	hl = format == 1 ? STORE_HDR_V1_LEN : STORE_HDR_LEN;
+	if (len < hl) {
+		snprintf(why, whylen, "truncated header (%zu bytes)", len);
 		return -EBADMSG;
 	}
 	n = store_dec_u64(raw + 8);
-	if (n != len - STORE_HDR_LEN) {
+	if (n != len - hl) {
 		snprintf(why, whylen, "header says %llu data bytes, found %zu",
-			 (unsigned long long)n, len - STORE_HDR_LEN);
+			 (unsigned long long)n, len - hl);
 		return -EBADMSG;
 	}
-	if (store_dec_u64(raw + 16) !=
-	    XXH3_64bits(raw + STORE_HDR_LEN, len - STORE_HDR_LEN)) {
+	if (format != 1 && store_dec_u32(raw + 44) != 0) {
+		snprintf(why, whylen, "reserved field is not 0");
+		return -EBADMSG;
+	}
+	if (store_dec_u64(raw + 16) != XXH3_64bits(raw + hl, len - hl)) {
 		snprintf(why, whylen, "checksum mismatch");
 		return -EBADMSG;
 	}
+	*hdr_len = hl;
+	*tag = format == 1 ? 0 : store_dec_u32(raw + 40);
 	return 0;
 }
 
@@ -548,7 +576,8 @@ int store_get(store *st, const uint8_t key[KEY_LEN], store_rec *rec)
 	char hex[2 * KEY_LEN + 1], why[96];
 	char *err = NULL;
 	uint8_t *raw;
-	size_t len = 0;
+	size_t len = 0, hdr_len = 0;
+	uint32_t tag = 0;
 	int rc = 0;
 
 	memset(rec, 0, sizeof(*rec));
@@ -568,15 +597,16 @@ int store_get(store *st, const uint8_t key[KEY_LEN], store_rec *rec)
 		return store_fail("get", key, err, -EIO);
 	if (!raw)
 		return -ENOENT;
-	rc = store_rec_check(raw, len, why, sizeof(why));
+	rc = store_rec_check(raw, len, &hdr_len, &tag, why, sizeof(why));
 	if (rc) {
 		key_hex(key, hex);
 		log_warn("store: damaged record %s: %s", hex, why);
 		rocksdb_free(raw);
 		return rc;
 	}
-	rec->data = raw + STORE_HDR_LEN;
-	rec->len = len - STORE_HDR_LEN;
+	rec->data = raw + hdr_len;
+	rec->len = len - hdr_len;
+	rec->tag = tag;
 	rec->compute_ns = store_dec_u64(raw + 24);
 	rec->created_ns = store_dec_u64(raw + 32);
 	rec->raw = raw;
@@ -712,14 +742,14 @@ static int store_write(store *st, const uint8_t key[KEY_LEN],
 }
 
 int store_put(store *st, const uint8_t key[KEY_LEN], const void *data,
-	      size_t len, uint64_t compute_ns)
+	      size_t len, uint64_t compute_ns, uint32_t tag)
 {
 	uint8_t hdr[STORE_HDR_LEN];
 
 	assert(data || len == 0);
 	if ((uint64_t)len > STORE_MAX_DATA)
 		return -EFBIG;
-	store_hdr_encode(hdr, data, len, compute_ns);
+	store_hdr_encode(hdr, data, len, compute_ns, tag);
 	return store_write(st, key, hdr, sizeof(hdr), data, len);
 }
 

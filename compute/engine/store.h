@@ -2,8 +2,10 @@
  *
  * Maps a KEY_LEN-byte key to a record: the result bytes plus a header
  * (format version, XXH3-64 checksum of the bytes, byte count, compute time,
- * creation time).  store_get() verifies the header and checksum and reports a
- * damaged record as a miss (-EBADMSG), so a corrupt value is never served.
+ * creation time, and a tag saying what the bytes are, which the store does
+ * not interpret: result.h gives it its meaning).  store_get() verifies the
+ * header and checksum and reports a damaged record as a miss (-EBADMSG),
+ * so a corrupt value is never served.
  * A store is safe to use from any number of threads at once (RocksDB is).
  * It does not decide what to cache or when: that is memo's job.
  */
@@ -23,6 +25,8 @@ typedef struct store_rec {
 	size_t len;
 	uint64_t compute_ns;	/* how long the computation took */
 	uint64_t created_ns;	/* CLOCK_REALTIME when it was stored */
+	uint32_t tag;		/* as given to store_put(); 0 for a record
+				 * of format 1, which had none */
 	void *raw;		/* private: the buffer data points into */
 } store_rec;
 
@@ -52,12 +56,14 @@ int store_get(store *st, const uint8_t key[KEY_LEN], store_rec *rec);
  * and on NULL. */
 void store_rec_free(store_rec *rec);
 
-/* Stores len bytes of data under key, replacing any old record.  Returns 0,
+/* Stores len bytes of data under key with tag, replacing any old record.
+ * data is at an offset of the record that is a multiple of 16 bytes, so a
+ * reader may read 8-byte values in it in place.  Returns 0,
  * -ENOSPC when the disk is full (logged; every put then fails, and logs,
  * until space is freed), -EIO (logged), -EFBIG when the record would reach
  * 4 GiB (RocksDB's limit for a value). */
 int store_put(store *st, const uint8_t key[KEY_LEN], const void *data,
-	      size_t len, uint64_t compute_ns);
+	      size_t len, uint64_t compute_ns, uint32_t tag);
 
 /* Test hook: overwrite the raw record of key (header included) with
  * len bytes of raw, to simulate on-disk damage.  Returns 0, or -ENOSPC /

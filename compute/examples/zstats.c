@@ -1,12 +1,15 @@
 /* zstats.c -- an example memofs plugin: two functions built on the cache.
  *
- *   zscore/colN            the column standardised: (x - mean) / std, one
- *                          per line
+ *   zscore/colN     the column standardised: (x - mean) / std, a typed
+ *                   float64 column (zscore/colN shows it one value per
+ *                   line, zscore/colN.npy as NumPy .npy)
  *   zhistogram/BINS/colN   BINS equal-width bins from min to max: "lo hi
- *                          count" lines (a function of two arguments)
+ *                   count" lines (bytes: a table, not an array; a
+ *                   function of two arguments)
  *
- * Both get their inputs through memofs_call(), so the column is extracted
- * once and mean, std, min and max are shared with every other reader.
+ * Both get their inputs through memofs_call_f64(), so the column is
+ * extracted once, and mean, std, min and max are shared with every other
+ * reader, and read in place: nothing is printed or parsed between them.
  * Build it outside the memofs tree like any library client:
  *   cc -shared -fPIC $(pkg-config --cflags memofs) -o zstats.so zstats.c
  * and mount with -o plugin=./zstats.so.
@@ -19,25 +22,25 @@
 
 MEMOFS_PLUGIN_DECLARE;
 
-/* Fetches the one number that function fn prints for arg. */
+/* Fetches the one value of function fn for arg (a scalar). */
 static int one_number(memofs_ctx *ctx, const char *fn, const char *arg,
 		      double *out)
 {
-	double *v = NULL;
+	const double *v = NULL;
 	size_t n = 0;
-	int rc = memofs_call_doubles(ctx, fn, arg, &v, &n);
+	int rc = memofs_call_f64(ctx, fn, arg, &v, &n);
 
 	if (rc == 0 && n != 1)
 		rc = -EIO;
 	if (rc == 0)
 		*out = v[0];
-	free(v);
 	return rc;
 }
 
 static int zscore(memofs_ctx *ctx, const char *arg, void *udata)
 {
-	double mean, std, *v = NULL;
+	const double *v = NULL;
+	double mean, std, *z;
 	size_t n = 0;
 	int rc;
 
@@ -46,14 +49,17 @@ static int zscore(memofs_ctx *ctx, const char *arg, void *udata)
 	if (rc == 0)
 		rc = one_number(ctx, "std", arg, &std);
 	if (rc == 0)
-		rc = memofs_call_doubles(ctx, "column", arg, &v, &n);
+		rc = memofs_call_f64(ctx, "column", arg, &v, &n);
 	if (rc)
 		return memofs_error(ctx, "inputs of %s unavailable (%d)", arg,
 				    rc);
-	for (size_t i = 0; rc == 0 && i < n; i++)
-		rc = memofs_write_double(ctx, std > 0 ? (v[i] - mean) / std
-						      : NAN);
-	free(v);
+	z = malloc(n ? n * sizeof(*z) : 1);
+	if (!z)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		z[i] = std > 0 ? (v[i] - mean) / std : NAN;
+	rc = memofs_write_f64(ctx, z, n);
+	free(z);
 	return rc;
 }
 
@@ -62,7 +68,8 @@ static int zscore(memofs_ctx *ctx, const char *arg, void *udata)
 static int zhistogram(memofs_ctx *ctx, const char *arg, void *udata)
 {
 	const char *col = memofs_arg(ctx, 1);
-	double bins, lo, hi, width, *counts = NULL;
+	const double *counts = NULL;
+	double bins, lo, hi, width;
 	size_t n = 0;
 	int rc;
 
@@ -75,7 +82,7 @@ static int zhistogram(memofs_ctx *ctx, const char *arg, void *udata)
 	/* A nested call of several arguments: the path below the function,
 	 * "BINS/colN", to the built-in histogram (numpy.histogram counts). */
 	if (rc == 0)
-		rc = memofs_call_doubles(ctx, "histogram", arg, &counts, &n);
+		rc = memofs_call_f64(ctx, "histogram", arg, &counts, &n);
 	if (rc)
 		return memofs_error(ctx, "inputs of %s unavailable (%d)", arg,
 				    rc);
@@ -88,7 +95,6 @@ static int zhistogram(memofs_ctx *ctx, const char *arg, void *udata)
 		rc = memofs_printf(ctx, "%.17g %.17g %.0f\n", lo + b * width,
 				   b + 1 == n ? hi : lo + (b + 1) * width,
 				   counts[b]);
-	free(counts);
 	return rc;
 }
 
@@ -103,7 +109,8 @@ int memofs_plugin_init(memofs_registry *reg, int abi_version)
 	static const struct memofs_function fns[] = {
 		{ .name = "zscore", .version = "1",
 		  .description = "column standardised: (x - mean) / std",
-		  .args = MEMOFS_ARGS_COLUMNS, .compute = zscore },
+		  .args = MEMOFS_ARGS_COLUMNS, .compute = zscore,
+		  .dtype = MEMOFS_FLOAT64, .shape = MEMOFS_SHAPE_COLUMN },
 		{ .name = "zhistogram", .version = "1",
 		  .description = "BINS equal-width bins from min to max: "
 				 "lo hi count",

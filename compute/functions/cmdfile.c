@@ -251,6 +251,7 @@ enum cmdfile_key {
 	CMDFILE_KEY_ARGS,
 	CMDFILE_KEY_COMMAND,
 	CMDFILE_KEY_TIMEOUT,
+	CMDFILE_KEY_OUTPUT,
 };
 
 static int cmdfile_set_description(struct cmdfile_parser *p,
@@ -717,6 +718,30 @@ static int cmdfile_set_timeout(struct cmdfile_parser *p,
 			   "> 0, e.g. 30 or 0.5 (not '%s')", show);
 }
 
+static int cmdfile_set_output(struct cmdfile_parser *p,
+			      struct cmdfile_fn *fn, const char *v, size_t n)
+{
+	static const struct {
+		const char *name;
+		enum memofs_dtype dtype;
+	} outputs[] = {
+		{ "bytes", MEMOFS_BYTES },
+		{ "float64", MEMOFS_FLOAT64 },
+		{ "int64", MEMOFS_INT64 },
+	};
+	char show[QUOTE_BUF];
+
+	for (size_t i = 0; i < sizeof(outputs) / sizeof(outputs[0]); i++)
+		if (n == strlen(outputs[i].name) &&
+		    memcmp(v, outputs[i].name, n) == 0) {
+			fn->output = outputs[i].dtype;
+			return 0;
+		}
+	quote_bytes(show, v, n);
+	return cmdfile_bad(p, p->line, "'output' must be bytes, float64 or "
+			   "int64 (not '%s')", show);
+}
+
 typedef int (*cmdfile_setter)(struct cmdfile_parser *p,
 			      struct cmdfile_fn *fn, const char *v, size_t n);
 
@@ -729,6 +754,7 @@ static const struct {
 	[CMDFILE_KEY_ARGS] = { "args", cmdfile_set_args },
 	[CMDFILE_KEY_COMMAND] = { "command", cmdfile_set_command },
 	[CMDFILE_KEY_TIMEOUT] = { "timeout", cmdfile_set_timeout },
+	[CMDFILE_KEY_OUTPUT] = { "output", cmdfile_set_output },
 };
 #define CMDFILE_NKEYS (sizeof(cmdfile_keys) / sizeof(*cmdfile_keys))
 

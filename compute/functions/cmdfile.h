@@ -16,6 +16,10 @@
  *                                  or several: columns, number(0..1)
  *     command = wc -l {file}       (required) the argv template
  *     timeout = 30                 (optional) seconds, > 0, e.g. 0.5
+ *     output = float64             (optional) bytes (the default) |
+ *                                  float64 | int64: the standard output
+ *                                  is numbers, one per line (numtext.h),
+ *                                  a typed result with a .npy view
  *
  * Blank lines are ignored.  Keys and values are trimmed of blanks (space,
  * tab); a value runs to the end of its line ('#' inside a value is text).
@@ -56,6 +60,7 @@
 #include <stddef.h>
 
 #include "functions/args.h"
+#include "memofs.h"
 
 #define CMDFILE_ERR_MAX 512
 #define CMDFILE_SIZE_MAX (1u << 20)	/* larger files are refused */
@@ -91,6 +96,7 @@ struct cmdfile_fn {
 	enum cmdfile_ph *ph;	/* hold their own text, e.g. "{arg}" */
 	size_t argc;		/* >= 1 */
 	double timeout;		/* seconds; 0 when not given */
+	enum memofs_dtype output; /* MEMOFS_BYTES when not given */
 	unsigned line;		/* line of "[NAME]" */
 	unsigned command_line;	/* line of "command =" */
 	unsigned args_line;	/* line of "args =" */

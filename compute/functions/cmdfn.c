@@ -25,6 +25,7 @@
 #include "functions/cmd.h"
 #include "functions/cmdfile.h"
 #include "functions/cmdfn.h"
+#include "data/numtext.h"
 #include "util/clock.h"
 #include "util/errmsg.h"
 #include "util/file.h"
@@ -252,9 +253,57 @@ static const char *cmdfn_element(const memofs_ctx *ctx,
 	return decl->argv[i];
 }
 
+/* Where a command's standard output goes: the result (bytes), or, for a
+ * function whose output is numbers (cmdfile.h's output key), a buffer
+ * parsed once the command has ended. */
+struct cmdfn_out {
+	memofs_ctx *ctx;
+	enum memofs_dtype dtype;
+	char *buf;			/* typed: the output so far */
+	size_t len, cap;
+};
+
 static int cmdfn_sink(void *arg, const void *buf, size_t len)
 {
-	return memofs_write(arg, buf, len);
+	struct cmdfn_out *o = arg;
+
+	if (o->dtype == MEMOFS_BYTES)
+		return memofs_write(o->ctx, buf, len);
+	if (len > SIZE_MAX - o->len ||
+	    util_grow(&o->buf, &o->cap, o->len + len, 1, 4096))
+		return -ENOMEM;
+	memcpy(o->buf + o->len, buf, len);
+	o->len += len;
+	return 0;
+}
+
+/* The numbers a typed command printed, written as its result. */
+static int cmdfn_write_numbers(const struct cmdfn_out *o)
+{
+	const char *what = o->dtype == MEMOFS_INT64 ? "int64" : "float64";
+	size_t n = 0, line = 0;
+	double *f = NULL;
+	int64_t *q = NULL;
+	int rc;
+
+	if (o->dtype == MEMOFS_INT64)
+		rc = numtext_i64(o->buf ? o->buf : "", o->len, &q, &n, &line);
+	else
+		rc = numtext_f64(o->buf ? o->buf : "", o->len, &f, &n, &line);
+	if (rc == -EINVAL)
+		return memofs_error(o->ctx, "output line %zu is not one %s "
+				    "number (output = %s: one number a line, "
+				    "each line ending in a newline)", line,
+				    what, what);
+	if (rc)
+		return memofs_error(o->ctx, "%s", strerror(-rc));
+	if (o->dtype == MEMOFS_INT64)
+		rc = memofs_write_i64(o->ctx, q, n);
+	else
+		rc = memofs_write_f64(o->ctx, f, n);
+	free(f);
+	free(q);
+	return rc;
 }
 
 static int cmdfn_run(memofs_ctx *ctx, const struct cmdfn_fn *f,
@@ -268,15 +317,21 @@ static int cmdfn_run(memofs_ctx *ctx, const struct cmdfn_fn *f,
 		.cwd = f->cwd, .timeout = f->timeout,
 		.max_output = CMDFN_OUTPUT_MAX, .file_fd = fd,
 	};
+	struct cmdfn_out out = { .ctx = ctx, .dtype = f->decl->output };
 	int rc;
 
 	if (!argv)
 		return memofs_error(ctx, "%s", strerror(ENOMEM));
 	for (size_t i = 0; i < argc; i++)
 		argv[i] = (char *)cmdfn_element(ctx, f, i, name, colbuf);
-	rc = cmd_run(f->c->cmds, &spec, cmdfn_sink, ctx, err, sizeof(err));
+	rc = cmd_run(f->c->cmds, &spec, cmdfn_sink, &out, err, sizeof(err));
 	free(argv);
-	return rc ? memofs_error(ctx, "%s", err) : 0;
+	if (rc == 0 && out.dtype != MEMOFS_BYTES)
+		rc = cmdfn_write_numbers(&out);
+	else if (rc)
+		rc = memofs_error(ctx, "%s", err);
+	free(out.buf);
+	return rc;
 }
 
 /* Runs f with the file argument (canonical: file, or NULL: none) open as
@@ -607,6 +662,7 @@ static int cmdfn_register(reg *r, const struct cmdfn_fn *f, const char *path,
 		.name = decl->name, .version = decl->version,
 		.description = decl->description, .arg_list = list,
 		.compute = cmdfn_compute, .udata = (void *)f,
+		.dtype = decl->output, .shape = MEMOFS_SHAPE_VECTOR,
 	};
 	int rc;
 

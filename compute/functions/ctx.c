@@ -4,11 +4,15 @@
  *
  * The engine owns the computation (its output buffer, its error message,
  * the results its nested calls hold, memo.h's memo_ctx_*); this file owns
- * what plugins see, as memofs.h words it.  Called from worker threads, one
+ * what plugins see, as memofs.h words it: which writes a function of each
+ * dtype may make (a misuse fails the computation, memo_ctx_misuse()), and
+ * which view of a typed result a call gives (text for memofs_call(), the
+ * values in place for memofs_call_f64()).  Called from worker threads, one
  * computation per thread: no state of its own.
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -26,9 +30,7 @@ int memofs_call(memofs_ctx *ctx, const char *fn, const char *arg,
 
 	if (rc)
 		return rc;
-	*data = memo_result_data(res);
-	*len = memo_result_len(res);
-	return 0;
+	return memo_result_view(res, MEMO_VIEW_TEXT, data, len);
 }
 
 int memofs_call_doubles(memofs_ctx *ctx, const char *fn, const char *arg,
@@ -38,6 +40,16 @@ int memofs_call_doubles(memofs_ctx *ctx, const char *fn, const char *arg,
 	int rc = memo_ctx_call(ctx, fn, arg, &res);
 
 	return rc ? rc : memo_result_doubles(res, vals, n);
+}
+
+int memofs_call_f64(memofs_ctx *ctx, const char *fn, const char *arg,
+		    const double **v, size_t *n)
+{
+	memo_result *res;
+	int rc = memo_ctx_call(ctx, fn, arg, &res);
+
+	/* res is held until the callback returns (memo_ctx_call()). */
+	return rc ? rc : memo_result_f64_view(res, v, n);
 }
 
 size_t memofs_nrows(const memofs_ctx *ctx)
@@ -107,7 +119,35 @@ const double *memofs_data_column(const memofs_ctx *ctx, size_t col)
 
 int memofs_write(memofs_ctx *ctx, const void *buf, size_t len)
 {
+	if (memo_ctx_dtype(ctx) != MEMOFS_BYTES)
+		return memo_ctx_misuse(ctx, "bytes written by a function "
+					    "that declared a typed result");
 	return memo_ctx_write(ctx, buf, len);
+}
+
+/* Appends n values of dtype (8 bytes each, little-endian: result.h). */
+static int memofs_write_values(memofs_ctx *ctx, enum memofs_dtype dtype,
+			       const void *v, size_t n)
+{
+	if (memo_ctx_dtype(ctx) != dtype)
+		return memo_ctx_misuse(ctx, dtype == MEMOFS_FLOAT64
+			? "float64 values written by a function that did not "
+			  "declare a float64 result"
+			: "int64 values written by a function that did not "
+			  "declare an int64 result");
+	if (n > SIZE_MAX / 8 || (n && !v))
+		return memo_ctx_misuse(ctx, "an invalid array was written");
+	return memo_ctx_write(ctx, v, n * 8);
+}
+
+int memofs_write_f64(memofs_ctx *ctx, const double *v, size_t n)
+{
+	return memofs_write_values(ctx, MEMOFS_FLOAT64, v, n);
+}
+
+int memofs_write_i64(memofs_ctx *ctx, const int64_t *v, size_t n)
+{
+	return memofs_write_values(ctx, MEMOFS_INT64, v, n);
 }
 
 int memofs_printf(memofs_ctx *ctx, const char *fmt, ...)
@@ -137,8 +177,11 @@ int memofs_printf(memofs_ctx *ctx, const char *fmt, ...)
 int memofs_write_double(memofs_ctx *ctx, double x)
 {
 	char buf[FMT_DOUBLE_MAX + 1];
-	size_t n = fmt_double(buf, x);
+	size_t n;
 
+	if (memo_ctx_dtype(ctx) != MEMOFS_BYTES)
+		return memofs_write_values(ctx, MEMOFS_FLOAT64, &x, 1);
+	n = fmt_double(buf, x);
 	buf[n++] = '\n';
 	return memofs_write(ctx, buf, n);
 }

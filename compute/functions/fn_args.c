@@ -9,6 +9,7 @@
  * numpy.cov (BLAS) to about 1e-15 otherwise.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,8 +223,14 @@ static int fn_args_histogram(memofs_ctx *ctx, const char *arg, void *udata)
 	if (rc == -EDOM)
 		rc = memofs_error(ctx, "a value is nan or inf (numpy.histogram "
 				  "refuses such a range)");
-	for (size_t i = 0; rc == 0 && i < (size_t)bins; i++)
-		rc = memofs_printf(ctx, "%zu\n", counts[i]);
+	if (rc == 0) {		/* numpy's counts are int64 */
+		int64_t *c = malloc((size_t)bins * sizeof(*c));
+
+		for (size_t i = 0; c && i < (size_t)bins; i++)
+			c[i] = (int64_t)counts[i];
+		rc = c ? memofs_write_i64(ctx, c, (size_t)bins) : -ENOMEM;
+		free(c);
+	}
 	free(counts);
 	return rc;
 }
@@ -246,50 +253,26 @@ static int fn_args_var(memofs_ctx *ctx, const char *arg, void *udata)
 	return memofs_write_double(ctx, what == FN_STD_DDOF ? sqrt(x) : x);
 }
 
-/* The offset of the start of line k (0-based) of data, or len. */
-static size_t fn_args_line(const char *data, size_t len, size_t k)
-{
-	size_t at = 0;
-
-	while (k-- > 0 && at < len) {
-		const char *nl = memchr(data + at, '\n', len - at);
-
-		at = nl ? (size_t)(nl - data) + 1 : len;
-	}
-	return at;
-}
-
 enum fn_args_ends { FN_HEAD, FN_TAIL };
 
 static int fn_args_ends(memofs_ctx *ctx, const char *arg, void *udata)
 {
 	enum fn_args_ends what = *(const enum fn_args_ends *)udata;
-	const void *data;
-	double want;
-	size_t len, lines = 0, from, to;
+	const double *v;
 	const char *col = memofs_arg(ctx, 1);
+	double want;
+	size_t n, k;
 	int rc;
 
 	(void)arg;
 	if (memofs_arg_double(ctx, 0, &want))
 		return memofs_error(ctx, "bad count");
-	rc = memofs_call(ctx, "column", col, &data, &len);
+	rc = memofs_call_f64(ctx, "column", col, &v, &n);
 	if (rc)
 		return memofs_error(ctx, "column(%s): %s", col,
 				    rc == -EIO ? "failed" : strerror(-rc));
-	for (size_t i = 0; i < len; i++)
-		lines += ((const char *)data)[i] == '\n';
-	/* column's bytes as they are: one number and '\n' per line. */
-	if (what == FN_HEAD) {
-		from = 0;
-		to = (double)lines <= want ? len
-			: fn_args_line(data, len, (size_t)want);
-	} else {
-		from = (double)lines <= want ? 0
-			: fn_args_line(data, len, lines - (size_t)want);
-		to = len;
-	}
-	return memofs_write(ctx, (const char *)data + from, to - from);
+	k = (double)n <= want ? n : (size_t)want;
+	return memofs_write_f64(ctx, what == FN_HEAD ? v : v + (n - k), k);
 }
 
 /* ---- registration ------------------------------------------------------- */
@@ -313,6 +296,7 @@ int fn_args_register(reg *r)
 	static const enum fn_args_var var = FN_VAR_DDOF, std = FN_STD_DDOF;
 	static const enum fn_args_ends head = FN_HEAD, tail = FN_TAIL;
 #define FN_COL { .name = "COLUMN", .kind = MEMOFS_ARGS_NUMERIC_COLUMNS }
+#define FN_SCALAR .dtype = MEMOFS_FLOAT64, .shape = MEMOFS_SHAPE_SCALAR
 	static const struct memofs_arg q_col[] = {
 		{ .name = "Q", .kind = MEMOFS_ARGS_REAL, .list = fn_args_q,
 		  .min = 0, .max = 1 }, FN_COL,
@@ -339,34 +323,39 @@ int fn_args_register(reg *r)
 	const struct memofs_function defs[] = {
 		{ .name = "quantile", .description = "numpy.quantile(col, Q), "
 		  "linear method", .compute = fn_args_quantile,
-		  .udata = (void *)&quantile, MEMOFS_ARGV(q_col) },
+		  .udata = (void *)&quantile, FN_SCALAR, MEMOFS_ARGV(q_col) },
 		{ .name = "percentile", .description = "numpy.percentile(col, "
 		  "P)", .compute = fn_args_quantile,
-		  .udata = (void *)&percentile, MEMOFS_ARGV(p_col) },
+		  .udata = (void *)&percentile, FN_SCALAR,
+		  MEMOFS_ARGV(p_col) },
 		{ .name = "corr", .description = "Pearson correlation of the "
 		  "rows where both are finite (pandas' DataFrame.corr)",
-		  .compute = fn_args_corr, .udata = (void *)&corr,
+		  .compute = fn_args_corr, .udata = (void *)&corr, FN_SCALAR,
 		  MEMOFS_ARGV(col_col) },
 		{ .name = "cov", .description = "covariance (ddof 1) of the "
 		  "rows where both are finite (pandas' DataFrame.cov)",
-		  .compute = fn_args_corr, .udata = (void *)&cov,
+		  .compute = fn_args_corr, .udata = (void *)&cov, FN_SCALAR,
 		  MEMOFS_ARGV(col_col) },
 		{ .name = "histogram", .description = "numpy.histogram(col, "
 		  "BINS) counts, one per line", .compute = fn_args_histogram,
+		  .dtype = MEMOFS_INT64, .shape = MEMOFS_SHAPE_VECTOR,
 		  MEMOFS_ARGV(bins_col) },
 		{ .name = "var_ddof", .description = "variance with DDOF "
 		  "(pandas' var() is var_ddof/1)", .compute = fn_args_var,
-		  .udata = (void *)&var, MEMOFS_ARGV(ddof_col) },
+		  .udata = (void *)&var, FN_SCALAR, MEMOFS_ARGV(ddof_col) },
 		{ .name = "std_ddof", .description = "standard deviation with "
 		  "DDOF (pandas' std() is std_ddof/1)", .compute = fn_args_var,
-		  .udata = (void *)&std, MEMOFS_ARGV(ddof_col) },
+		  .udata = (void *)&std, FN_SCALAR, MEMOFS_ARGV(ddof_col) },
 		{ .name = "head", .description = "the first N values of the "
 		  "column", .compute = fn_args_ends, .udata = (void *)&head,
+		  .dtype = MEMOFS_FLOAT64, .shape = MEMOFS_SHAPE_VECTOR,
 		  MEMOFS_ARGV(n_col) },
 		{ .name = "tail", .description = "the last N values of the "
 		  "column", .compute = fn_args_ends, .udata = (void *)&tail,
+		  .dtype = MEMOFS_FLOAT64, .shape = MEMOFS_SHAPE_VECTOR,
 		  MEMOFS_ARGV(n_col) },
 	};
+#undef FN_SCALAR
 	int rc = 0;
 
 	for (size_t i = 0; rc == 0 && i < sizeof(defs) / sizeof(defs[0]);

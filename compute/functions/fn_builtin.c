@@ -1,37 +1,37 @@
 /* fn_builtin.c -- the built-in column functions (see fn_builtin.h).
  *
+ * All are typed (memofs.h): column is a float64 column, the reductions
+ * float64 scalars and count an int64 scalar, so a reduction reads its
+ * column's values in place (memofs_call_f64()), never as text.
+ *
  * Each compute callback runs on a worker thread and touches only its
  * context and its own allocations.
  */
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "functions/fn_builtin.h"
 #include "engine/memo.h"
 
-#define FN_VERSION "1"
+/* "2": typed results.  Version "1" keyed the same results as text; a new
+ * version keeps an old cache's records from even being looked up (memo
+ * would not serve them anyway: their type is not the declared one). */
+#define FN_VERSION "2"
 
 static int fn_column(memofs_ctx *ctx, const char *arg, void *udata)
 {
 	const double *delay = udata;
-	const double *v;
-	size_t col, n;
-	int rc;
+	size_t col;
 
 	if (memofs_arg_column(ctx, arg, &col))
 		return memofs_error(ctx, "no column '%s'", arg);
 	if (*delay > 0 && memo_sleep(ctx, *delay) != 0)
 		return memofs_error(ctx, "cancelled (memofs is stopping)");
-	v = memofs_data_column(ctx, col);
-	n = memofs_nrows(ctx);
-	for (size_t i = 0; i < n; i++) {
-		rc = memofs_write_double(ctx, v[i]);
-		if (rc)
-			return rc;
-	}
-	return 0;
+	return memofs_write_f64(ctx, memofs_data_column(ctx, col),
+				memofs_nrows(ctx));
 }
 
 double fn_sum(const double *v, size_t n)
@@ -101,15 +101,24 @@ static int fn_cmp_double(const void *a, const void *b)
 }
 
 /* Like numpy.median: the middle value, or the mean of the two middle
- * values; nan when any value is nan.  Sorts v in place. */
-static double fn_median(double *v, size_t n)
+ * values; nan when any value is nan.  Sorts a copy: 0 and *out, or
+ * -ENOMEM. */
+static int fn_median(const double *v, size_t n, double *out)
 {
-	if (!n || fn_has_nan(v, n))
-		return NAN;
-	qsort(v, n, sizeof(*v), fn_cmp_double);
-	if (n % 2)
-		return v[n / 2];
-	return (v[n / 2 - 1] + v[n / 2]) / 2.0;
+	double *s;
+
+	if (!n || fn_has_nan(v, n)) {
+		*out = NAN;
+		return 0;
+	}
+	s = malloc(n * sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	memcpy(s, v, n * sizeof(*s));
+	qsort(s, n, sizeof(*s), fn_cmp_double);
+	*out = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2.0;
+	free(s);
+	return 0;
 }
 
 enum fn_reduction {
@@ -124,21 +133,21 @@ static const enum fn_reduction fn_reductions[] = {
 static int fn_reduce(memofs_ctx *ctx, const char *arg, void *udata)
 {
 	enum fn_reduction what = *(const enum fn_reduction *)udata;
-	double *v = NULL, x = 0;
+	const double *v = NULL;
+	double x = 0;
 	size_t n = 0;
-	int rc = memofs_call_doubles(ctx, "column", arg, &v, &n);
+	int64_t count;
+	int rc = memofs_call_f64(ctx, "column", arg, &v, &n);
 
 	if (rc)
 		return memofs_error(ctx, "column(%s): %s", arg,
 				    rc == -EIO ? "failed" : strerror(-rc));
 	if (what == FN_COUNT) {
-		free(v);
-		return memofs_printf(ctx, "%zu\n", n);
+		count = (int64_t)n;
+		return memofs_write_i64(ctx, &count, 1);
 	}
-	if (!n && (what == FN_MIN || what == FN_MAX)) {
-		free(v);
+	if (!n && (what == FN_MIN || what == FN_MAX))
 		return memofs_error(ctx, "empty column");
-	}
 	switch (what) {
 	case FN_SUM: x = fn_sum(v, n); break;
 	case FN_MEAN: x = fn_mean(v, n); break;
@@ -146,15 +155,18 @@ static int fn_reduce(memofs_ctx *ctx, const char *arg, void *udata)
 	case FN_STD: x = sqrt(fn_var_ddof(v, n, 0)); break;
 	case FN_MIN: x = fn_extreme(v, n, 0); break;
 	case FN_MAX: x = fn_extreme(v, n, 1); break;
-	case FN_MEDIAN: x = fn_median(v, n); break;
+	case FN_MEDIAN:
+		if (fn_median(v, n, &x))
+			return memofs_error(ctx, "out of memory");
+		break;
 	case FN_COUNT: break;
 	}
-	free(v);
 	return memofs_write_double(ctx, x);
 }
 
 static int fn_add(reg *r, const char *name, const char *description,
-		  memofs_compute_fn compute, void *udata)
+		  memofs_compute_fn compute, void *udata,
+		  enum memofs_dtype dtype, enum memofs_shape shape)
 {
 	struct memofs_function def = {
 		.name = name,
@@ -163,6 +175,8 @@ static int fn_add(reg *r, const char *name, const char *description,
 		.args = MEMOFS_ARGS_COLUMNS,
 		.compute = compute,
 		.udata = udata,
+		.dtype = dtype,
+		.shape = shape,
 	};
 
 	return reg_add(r, &def, NULL);
@@ -184,10 +198,13 @@ int fn_register_builtins(reg *r, const double *delay)
 		[FN_COUNT] = { "count", "number of values" },
 	};
 	int rc = fn_add(r, "column", "the column's values, one per line",
-			fn_column, (void *)delay);
+			fn_column, (void *)delay, MEMOFS_FLOAT64,
+			MEMOFS_SHAPE_COLUMN);
 
 	for (size_t i = 0; rc == 0 && i < sizeof(red) / sizeof(red[0]); i++)
 		rc = fn_add(r, red[i].name, red[i].description, fn_reduce,
-			    (void *)&fn_reductions[i]);
+			    (void *)&fn_reductions[i],
+			    i == FN_COUNT ? MEMOFS_INT64 : MEMOFS_FLOAT64,
+			    MEMOFS_SHAPE_SCALAR);
 	return rc;
 }

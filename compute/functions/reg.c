@@ -37,6 +37,8 @@ struct reg_fn {
 	size_t nargs;		/* 1..RESOLVE_ARGS_MAX */
 	memofs_compute_fn compute;
 	void *udata;
+	enum memofs_dtype dtype;	/* what compute writes */
+	enum memofs_shape shape;	/* typed only */
 };
 
 struct reg_hook {
@@ -123,6 +125,11 @@ static int reg_valid_def(const struct memofs_function *def)
 	if (def->nargs > RESOLVE_ARGS_MAX ||
 	    (def->nargs && (!def->argv || def->arg_size < REG_ARG_V1_SIZE)))
 		return 0;
+	/* Checked as integers: a plugin may pass any value in an enum. */
+	if ((unsigned)def->dtype > MEMOFS_INT64 ||
+	    (unsigned)def->shape > MEMOFS_SHAPE_COLUMN ||
+	    (def->dtype == MEMOFS_BYTES && def->shape != MEMOFS_SHAPE_VECTOR))
+		return 0;
 	return util_name_function(def->name, strlen(def->name));
 }
 
@@ -204,6 +211,8 @@ int reg_add(reg *r, const struct memofs_function *def,
 		goto out_free_fn;
 	f->compute = def->compute;
 	f->udata = def->udata;
+	f->dtype = def->dtype;
+	f->shape = def->shape;
 	rc = reg_copy_args(f, def);
 	if (rc)
 		goto out_free_fn;
@@ -336,6 +345,16 @@ int reg_fn_versioned(const reg_fn *f)
 const char *reg_fn_description(const reg_fn *f)
 {
 	return f->description;
+}
+
+enum memofs_dtype reg_fn_dtype(const reg_fn *f)
+{
+	return f->dtype;
+}
+
+enum memofs_shape reg_fn_shape(const reg_fn *f)
+{
+	return f->shape;
 }
 
 int reg_fn_compute(const reg_fn *f, memofs_ctx *ctx, const char *arg)

@@ -91,6 +91,11 @@ const char *reg_fn_version_now(const reg_fn *f, char buf[REG_VERSION_BUF]);
 int reg_fn_versioned(const reg_fn *f);
 const char *reg_fn_description(const reg_fn *f);
 
+/* What f's compute writes, as declared (memofs.h): MEMOFS_BYTES, or a
+ * typed result of that shape (always MEMOFS_SHAPE_VECTOR for bytes). */
+enum memofs_dtype reg_fn_dtype(const reg_fn *f);
+enum memofs_shape reg_fn_shape(const reg_fn *f);
+
 /* Runs f's compute callback. */
 int reg_fn_compute(const reg_fn *f, memofs_ctx *ctx, const char *arg);
 

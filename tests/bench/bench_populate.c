@@ -14,30 +14,39 @@
  * error.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "data/ds.h"
-#include "data/fmt.h"
+#include "engine/result.h"
 #include "functions/fn_builtin.h"
 #include "engine/key.h"
 #include "functions/reg.h"
 #include "engine/store.h"
 
-/* The result of fn for a one-row column holding v, in text. */
-static size_t one_row_result(const char *fn, double v, char *out)
+/* The result of fn for a one-row column holding v, as memofs stores it
+ * (typed: engine/result.h): its .npy bytes into out, and its record tag
+ * into *tag.  Returns the length. */
+static size_t one_row_result(const reg_fn *fn, double v, uint8_t *out,
+			     uint32_t *tag)
 {
-	size_t n;
+	enum memofs_dtype dtype = reg_fn_dtype(fn);
+	unsigned ndim = reg_fn_shape(fn) == MEMOFS_SHAPE_SCALAR ? 0 : 1;
+	int64_t one = 1;
 
-	if (strcmp(fn, "count") == 0)
-		return (size_t)sprintf(out, "1\n");
-	if (strcmp(fn, "var") == 0 || strcmp(fn, "std") == 0)
+	if (strcmp(reg_fn_name(fn), "var") == 0 ||
+	    strcmp(reg_fn_name(fn), "std") == 0)
 		v = 0.0;
-	n = fmt_double(out, v);
-	out[n++] = '\n';
-	return n;
+	memo_npy_header(out, dtype, ndim, 1);
+	if (dtype == MEMOFS_INT64)
+		memcpy(out + MEMO_NPY_HDR, &one, sizeof(one));
+	else
+		memcpy(out + MEMO_NPY_HDR, &v, sizeof(v));
+	*tag = (uint32_t)dtype | ndim << 8;
+	return memo_npy_size(1);
 }
 
 static int known_function(const char *fn)
@@ -63,7 +72,9 @@ static double seconds_since(const struct timespec *t0)
 /* Stores every (function, column) result of d. */
 static int populate(const reg *r, const ds *d, store *st, size_t *records)
 {
-	char arg[32], val[FMT_DOUBLE_MAX + 2];
+	char arg[32];
+	uint8_t val[MEMO_NPY_HDR + 8];
+	uint32_t tag;
 	uint8_t key[KEY_LEN];
 
 	for (size_t j = 0; j < ds_ncols(d); j++) {
@@ -72,12 +83,12 @@ static int populate(const reg *r, const ds *d, store *st, size_t *records)
 		snprintf(arg, sizeof(arg), "col%zu", j);
 		for (size_t i = 0; i < reg_count(r); i++) {
 			const reg_fn *fn = reg_at(r, i);
-			size_t n = one_row_result(reg_fn_name(fn), v, val);
+			size_t n = one_row_result(fn, v, val, &tag);
 			int rc;
 
 			key_make(key, reg_fn_name(fn), reg_fn_version(fn), arg,
 				 ds_digest(d), DS_DIGEST_LEN);
-			rc = store_put(st, key, val, n, 1000);
+			rc = store_put(st, key, val, n, 1000, tag);
 			if (rc) {
 				fprintf(stderr, "bench_populate: put: %s\n",
 					strerror(-rc));

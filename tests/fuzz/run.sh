@@ -28,7 +28,7 @@ if [ "${1:-}" = "--regress" ]; then
 fi
 build=${1:-$root/build-fuzz}
 seconds=${2:-30}
-targets=${FUZZ_TARGETS:-csv npy path fmt cmdfile}
+targets=${FUZZ_TARGETS:-csv npy path fmt cmdfile record numtext}
 cc=${CC_FUZZ:-clang}
 
 case $seconds in
@@ -63,8 +63,12 @@ sources() {
 		functions/reg.c functions/resolve.c functions/argdir.c \
 		functions/fn_builtin.c \
 		functions/ctx.c engine/memo.c engine/result.c engine/lru.c \
-		engine/pool.c engine/key.c engine/store.c data/fmt.c ;;
+		engine/pool.c engine/key.c engine/store.c data/fmt.c \
+		data/numtext.c ;;
 	fmt) echo data/fmt.c ;;
+	record) echo engine/result.c engine/store.c engine/key.c data/fmt.c \
+		data/numtext.c util/log.c util/clock.c ;;
+	numtext) echo data/numtext.c ;;
 	cmdfile) echo data/quote.c util/clock.c util/name.c util/errmsg.c ;;
 		# and cmdfile.c, util/file.c, util/mem.c: see includes()
 	esac
@@ -81,6 +85,8 @@ libs() {
 	csv | npy) echo -lxxhash -lm ;;
 	path) echo -lrocksdb -lxxhash -lm -lpthread ;;
 	fmt) echo -lm ;;
+	record) echo -lrocksdb -lxxhash -lm -lpthread ;;
+	numtext) echo -lm ;;
 	cmdfile) echo -lxxhash -lm ;;
 	esac
 }

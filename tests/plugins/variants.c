@@ -20,8 +20,10 @@ const int memofs_plugin_abi = MEMOFS_ABI_VERSION + 1;
 int memofs_plugin_init(memofs_registry *reg, int abi_version)
 {
 	static const char *const list[] = { "x", "y", NULL };
-	struct memofs_function f = { "tp_one", "3", "first", MEMOFS_ARGS_LIST,
-				     list, nop, NULL, NULL, 0, 0 };
+	struct memofs_function f = { .name = "tp_one", .version = "3",
+				     .description = "first",
+				     .args = MEMOFS_ARGS_LIST,
+				     .arg_list = list, .compute = nop };
 	int rc;
 
 	if (abi_version != MEMOFS_ABI_VERSION)
