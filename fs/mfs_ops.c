@@ -4,7 +4,8 @@
  * never wait for a computation: a request that needs an uncomputed result
  * (a getattr with a file handle, or a read) becomes a struct mfs_wait and
  * is answered later, from the worker that finishes the result, by
- * mfs_on_done().  Kernel caching is what makes warm reads free:
+ * mfs_on_done() (or at once, from this thread, when memo_submit() computed
+ * a cheap result here: see compute/engine/memo.h).  Kernel caching is what makes warm reads free:
  *   - open and opendir answer ENOSYS, so the kernel stops sending them
  *     (zero-message opens) and keeps file pages between opens;
  *   - a computed result has a long attribute timeout and its true size; an

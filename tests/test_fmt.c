@@ -1,10 +1,14 @@
 /* test_fmt.c -- unit test of fmt_double() against Python's repr(float).
  *
  * A table of awkward values with the text /usr/bin/python3's repr() gives
- * them (Python 3.11), then a property check over many pseudo-random bit
- * patterns using the C library as the reference: the text reads back to
- * the same bits, no decimal with fewer digits does, and among decimals
- * with as many digits it is the nearest one.
+ * them (Python 3.11), Python's and NumPy's own test values
+ * (fmt_vectors.h), half-way ties, then a property check over many
+ * pseudo-random bit patterns using the C library as the reference: the
+ * text reads back to the same bits, no decimal with fewer digits does, and
+ * among decimals with as many digits it is the nearest one (glibc's
+ * printf rounds exact ties to even, as Python does).  Last, the column
+ * renderers fmt_doubles() and fmt_int64s() against fmt_double() and
+ * printf, in buffers of every small size.
  */
 #include <math.h>
 #include <stdint.h>
@@ -19,6 +23,8 @@ struct fmt_case {
 	double x;
 	const char *repr;
 };
+
+#include "fmt_vectors.h"
 
 /* Printed by: for x in values: print(x.hex(), repr(x)) */
 static const struct fmt_case table[] = {
@@ -108,6 +114,16 @@ static void test_table(void)
 
 		CHECK_STR(buf, table[i].repr);
 		CHECK_INT(n, strlen(table[i].repr));
+	}
+}
+
+static void test_vectors(void)
+{
+	char buf[FMT_DOUBLE_MAX];
+
+	for (size_t i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++) {
+		fmt_double(buf, vectors[i].x);
+		CHECK_STR(buf, vectors[i].repr);
 	}
 }
 
@@ -306,6 +322,30 @@ static double next_double(uint64_t *state, int i)
 	return x;
 }
 
+/* Exact half-way cases: 2^e + k + 1/4 or 3/4 for e in 49..50 (two bits
+ * below the point, a 16-digit shortest text whose last digit is a tie),
+ * and the same scaled by powers of two down to tiny magnitudes, where
+ * more digits follow the point. */
+static void test_ties(uint64_t *state, int count)
+{
+	char buf[FMT_DOUBLE_MAX];
+
+	for (int i = 0; i < count; i++) {
+		uint64_t r = next_bits(state);
+		int e = 49 + (int)(r & 1);
+		double frac = (r >> 1 & 1) ? 0.75 : 0.25;
+		double x = ldexp(1.0, e) + (double)(r >> 20 & 0xfffff) + frac;
+		int scale = -(int)(r >> 40 & 511);
+		int before = check_failures;
+
+		x = ldexp(x, scale);
+		fmt_double(buf, x);
+		check_shortest(x, buf);
+		if (check_failures != before)
+			fprintf(stderr, "  tie x = %a: \"%s\"\n", x, buf);
+	}
+}
+
 static void test_random(int count)
 {
 	uint64_t state = 12345;
@@ -329,11 +369,137 @@ static void test_random(int count)
 	}
 }
 
+/* ---- column renderers ---------------------------------------------------- */
+
+/* fmt_doubles() into buffers of every capacity from 0 to a few lines:
+ * whole lines only, each what fmt_double() prints, resumed where *done
+ * says, and all n in one call when cap >= n * FMT_LINE_MAX. */
+static void test_doubles(uint64_t *state)
+{
+	enum { N = 64 };
+	double x[N];
+	char want[N * FMT_LINE_MAX], got[N * FMT_LINE_MAX + 128];
+	size_t wlen = 0, done;
+
+	for (int i = 0; i < N; i++) {
+		x[i] = next_double(state, i);
+		wlen += fmt_double(want + wlen, x[i]);
+		want[wlen++] = '\n';
+	}
+	x[0] = -1.7976931348623157e308;	/* the longest lines */
+	x[1] = -2.2250738585072014e-308;
+	wlen = 0;
+	for (int i = 0; i < N; i++) {
+		wlen += fmt_double(want + wlen, x[i]);
+		want[wlen++] = '\n';
+	}
+	CHECK_INT(fmt_doubles(got, sizeof(got), x, N, &done), wlen);
+	CHECK_INT(done, N);
+	CHECK(memcmp(got, want, wlen) == 0);
+	CHECK_INT(fmt_doubles(got, N * FMT_LINE_MAX, x, N, NULL), wlen);
+	CHECK_INT(fmt_doubles(got, FMT_LINE_MAX - 1, x, N, &done), 0);
+	CHECK_INT(done, 0);
+	CHECK_INT(fmt_doubles(got, sizeof(got), x, 0, &done), 0);
+	CHECK_INT(done, 0);
+	for (size_t cap = FMT_LINE_MAX; cap < 4 * FMT_LINE_MAX; cap++) {
+		size_t off = 0, i = 0, limit = 0;
+		int calls = 0;
+
+		memset(got, '#', sizeof(got));
+		while (i < N && calls++ < 2 * N) {
+			size_t len = fmt_doubles(got + off, cap, x + i, N - i,
+						 &done);
+
+			CHECK(len <= cap && done >= 1);
+			i += done;
+			limit = off + cap;	/* scratch may reach this */
+			off += len;
+		}
+		CHECK_INT(i, N);
+		CHECK_INT(off, wlen);
+		CHECK(memcmp(got, want, wlen) == 0);
+		for (size_t k = limit; k < sizeof(got); k++)
+			CHECK(got[k] == '#');	/* nothing past cap */
+	}
+}
+
+/* Many values through fmt_doubles()'s fast path (room to spare), each
+ * line what fmt_double() prints: every notation, sign and length. */
+static void test_doubles_bulk(uint64_t *state, size_t n)
+{
+	double *x = malloc(n * sizeof(*x));
+	char *got = malloc(n * FMT_LINE_MAX), one[FMT_DOUBLE_MAX];
+	size_t len, done, off = 0;
+
+	CHECK(x && got);
+	if (!x || !got)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		x[i] = next_double(state, (int)i);
+	len = fmt_doubles(got, n * FMT_LINE_MAX, x, n, &done);
+	CHECK_INT(done, n);
+	for (size_t i = 0; i < n && off < len; i++) {
+		size_t k = fmt_double(one, x[i]);
+
+		if (memcmp(got + off, one, k) != 0 || got[off + k] != '\n') {
+			CHECK(!"fmt_doubles() line differs from fmt_double()");
+			fprintf(stderr, "  x = %a: \"%s\"\n", x[i], one);
+			break;
+		}
+		off += k + 1;
+	}
+	CHECK_INT(off, len);
+out:
+	free(x);
+	free(got);
+}
+
+static void test_int64s(uint64_t *state)
+{
+	enum { N = 40 };
+	int64_t x[N];
+	char want[N * FMT_LINE_MAX], got[N * FMT_LINE_MAX];
+	size_t wlen = 0, done, off = 0, i = 0;
+
+	x[0] = INT64_MIN;
+	x[1] = INT64_MAX;
+	x[2] = 0;
+	x[3] = -1;
+	x[4] = 100000000000000000;	/* 10^17: the 17-digit boundary */
+	x[5] = 99999999999999999;
+	for (int k = 6; k < N; k++)	/* every length, both signs */
+		x[k] = (int64_t)(next_bits(state) >> (k % 64)) * (k % 2 ? -1 : 1);
+	for (int k = 0; k < N; k++)
+		wlen += (size_t)sprintf(want + wlen, "%lld\n", (long long)x[k]);
+	CHECK_INT(fmt_int64s(got, sizeof(got), x, N, &done), wlen);
+	CHECK_INT(done, N);
+	CHECK(memcmp(got, want, wlen) == 0);
+	while (i < N) {
+		size_t len = fmt_int64s(got + off, FMT_LINE_MAX + 3, x + i,
+					N - i, &done);
+
+		CHECK(done >= 1);
+		if (done == 0)
+			break;
+		i += done;
+		off += len;
+	}
+	CHECK_INT(off, wlen);
+	CHECK(memcmp(got, want, wlen) == 0);
+}
+
 int main(int argc, char **argv)
 {
+	uint64_t state = 777;
+
 	test_table();
+	test_vectors();
 	test_special();
 	test_powers_of_two();
+	test_ties(&state, 100000);
 	test_random(argc > 1 ? atoi(argv[1]) : 1000000);
+	test_doubles(&state);
+	test_doubles_bulk(&state, 300000);
+	test_int64s(&state);
 	return check_report("fmt");
 }

@@ -19,6 +19,7 @@
 #include "engine/key.h"
 #include "util/log.h"
 #include "engine/memo.h"
+#include "engine/pool.h"
 
 #define NROWS 1001
 
@@ -70,6 +71,51 @@ static int fn_moving(memofs_ctx *ctx, const char *arg, void *udata)
 	if (strcmp(arg, "b") == 0)
 		atomic_fetch_add(&moving_version, 1);
 	return memofs_printf(ctx, "v%d\n", v);
+}
+
+/* where(X): notes the thread that computes it; "s..." take 5 ms. */
+static pthread_t where_thread[8];
+
+static int where_slot(const char *arg)
+{
+	static const char *const names[] = { "a", "b", "c", "s1", "s2" };
+
+	for (int i = 0; i < 5; i++)
+		if (strcmp(arg, names[i]) == 0)
+			return i;
+	return 7;
+}
+
+static int fn_where(memofs_ctx *ctx, const char *arg, void *udata)
+{
+	where_thread[where_slot(arg)] = pthread_self();
+	if (arg[0] == 's')
+		sleep_ms(5);
+	return memofs_printf(ctx, "where %s\n", arg);
+}
+
+/* gate(X): "warm" returns at once; any other waits until gate_open,
+ * counting in gate_in the computations inside and in gate_pool those on
+ * a worker (named POOL_THREAD_NAME). */
+static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cond = PTHREAD_COND_INITIALIZER;
+static int gate_in, gate_pool, gate_open;
+
+static int fn_gate(memofs_ctx *ctx, const char *arg, void *udata)
+{
+	char name[32] = "";
+
+	if (strcmp(arg, "warm") == 0)
+		return memofs_printf(ctx, "warm\n");
+	pthread_getname_np(pthread_self(), name, sizeof(name));
+	pthread_mutex_lock(&gate_lock);
+	gate_in++;
+	gate_pool += strcmp(name, POOL_THREAD_NAME) == 0;
+	pthread_cond_broadcast(&gate_cond);
+	while (!gate_open)
+		pthread_cond_wait(&gate_cond, &gate_lock);
+	pthread_mutex_unlock(&gate_lock);
+	return memofs_printf(ctx, "gate %s\n", arg);
 }
 
 /* cyc(a) -> cyc(b) -> cyc(a); self(a) -> self(a) */
@@ -172,6 +218,10 @@ static int write_csv(struct env *e)
 static int env_open(struct env *e)
 {
 	static const char *const cyc_args[] = { "a", "b", NULL };
+	static const char *const where_args[] = { "a", "b", "c", "s1", "s2",
+						  NULL };
+	static const char *const gate_args[] = { "warm", "g1", "g2", "g3",
+						 "g4", "g5", "g6", NULL };
 	struct memofs_function defs[] = {
 		{ "slow", "1", "", MEMOFS_ARGS_LIST, cyc_args, fn_slow, NULL,
 		  MEMOFS_BYTES, 0, NULL, 0, 0 },
@@ -182,6 +232,10 @@ static int env_open(struct env *e)
 		{ "self", "1", "", MEMOFS_ARGS_LIST, cyc_args, fn_cyc, e,
 		  MEMOFS_BYTES, 0, NULL, 0, 0 },
 		{ "stuck", "1", "", MEMOFS_ARGS_LIST, cyc_args, fn_stuck, NULL,
+		  MEMOFS_BYTES, 0, NULL, 0, 0 },
+		{ "where", "1", "", MEMOFS_ARGS_LIST, where_args, fn_where,
+		  NULL, MEMOFS_BYTES, 0, NULL, 0, 0 },
+		{ "gate", "1", "", MEMOFS_ARGS_LIST, gate_args, fn_gate, NULL,
 		  MEMOFS_BYTES, 0, NULL, 0, 0 },
 	};
 	struct memofs_function moving = { "moving", "1", "", MEMOFS_ARGS_LIST,
@@ -550,6 +604,114 @@ static void test_drain_gives_up(struct env *e)
 	CHECK_INT(store_get(e->st, key, &rec), -ENOENT);
 }
 
+/* Submits where(arg) and returns whether its callback had come when
+ * memo_submit() returned; waits for it. */
+static int where_done_at_once(struct env *e, memo *m, const char *arg)
+{
+	struct waitset w;
+	int at_once;
+
+	waitset_init(&w);
+	CHECK_INT(memo_submit(m, reg_find(e->r, "where"), arg, on_done, &w),
+		  0);
+	pthread_mutex_lock(&w.lock);
+	at_once = w.done;
+	pthread_mutex_unlock(&w.lock);
+	CHECK_INT(waitset_wait(&w, 1), 1);
+	CHECK_INT(w.errors, 0);
+	return at_once;
+}
+
+/* A computation whose function was cheap last time (under a millisecond)
+ * runs on the thread that asks, callback included, when a worker is free;
+ * the first of a function, one after an expensive one, and any while the
+ * workers are busy go to the pool. */
+static void test_runs_here(struct env *e)
+{
+	struct waitset w;
+	memo *m = NULL;
+	pthread_t me = pthread_self();
+
+	CHECK_INT(memo_new(e->st, e->r, e->d, 1, &m), 0);
+	CHECK_INT(where_done_at_once(e, m, "a"), 0);	/* cost unknown */
+	CHECK(!pthread_equal(where_thread[0], me));
+	sleep_ms(100);	/* the worker calls back before it is idle again */
+	CHECK_INT(where_done_at_once(e, m, "b"), 1);	/* cheap: here */
+	CHECK(pthread_equal(where_thread[1], me));
+	waitset_init(&w);		/* the one worker busy for 600 ms */
+	CHECK_INT(memo_submit(m, reg_find(e->r, "stuck"), "b", on_done, &w),
+		  0);
+	sleep_ms(100);
+	CHECK_INT(where_done_at_once(e, m, "c"), 0);	/* queued */
+	CHECK(!pthread_equal(where_thread[2], me));
+	CHECK_INT(waitset_wait(&w, 1), 1);
+	sleep_ms(100);
+	CHECK_INT(where_done_at_once(e, m, "s1"), 1);	/* here, 5 ms */
+	CHECK(pthread_equal(where_thread[3], me));
+	CHECK_INT(where_done_at_once(e, m, "s2"), 0);	/* 5 ms: the pool */
+	CHECK(!pthread_equal(where_thread[4], me));
+	memo_free(m);
+}
+
+struct asker {
+	struct env *e;
+	memo *m;
+	const char *arg;
+	struct waitset *w;
+	pthread_t tid;
+	int rc;			/* memo_submit()'s: checked after join */
+};
+
+static void *ask(void *arg)
+{
+	struct asker *a = arg;
+
+	a->rc = memo_submit(a->m, reg_find(a->e->r, "gate"), a->arg, on_done,
+			    a->w);
+	return NULL;
+}
+
+/* However many threads ask at once, at most MEMO_INLINE_MAX compute on
+ * their own thread; the others go to the workers. */
+static void test_here_at_most(struct env *e)
+{
+	static const char *const args[] = { "g1", "g2", "g3", "g4", "g5",
+					     "g6" };
+	struct asker a[6];
+	struct waitset w;
+	memo *m = NULL;
+	int in = 0;
+
+	_Static_assert(MEMO_INLINE_MAX == 4, "the counts below");
+	CHECK_INT(memo_new(e->st, e->r, e->d, 8, &m), 0);
+	CHECK_STR(get(m, e->r, "gate", "warm"), "warm\n");
+	sleep_ms(100);		/* its worker idle again */
+	waitset_init(&w);
+	for (int i = 0; i < 6; i++) {
+		a[i] = (struct asker){ e, m, args[i], &w, 0, -1 };
+		CHECK_INT(pthread_create(&a[i].tid, NULL, ask, &a[i]), 0);
+	}
+	for (int k = 0; k < 200 && in < 6; k++) {
+		sleep_ms(10);
+		pthread_mutex_lock(&gate_lock);
+		in = gate_in;
+		pthread_mutex_unlock(&gate_lock);
+	}
+	pthread_mutex_lock(&gate_lock);
+	CHECK_INT(gate_in, 6);
+	CHECK_INT(gate_pool, 2);
+	gate_open = 1;
+	pthread_cond_broadcast(&gate_cond);
+	pthread_mutex_unlock(&gate_lock);
+	for (int i = 0; i < 6; i++) {
+		pthread_join(a[i].tid, NULL);
+		CHECK_INT(a[i].rc, 0);
+	}
+	CHECK_INT(waitset_wait(&w, 6), 6);
+	CHECK_INT(w.errors, 0);
+	memo_free(m);
+}
+
 static void count_hook(void *arg)
 {
 	(*(int *)arg)++;
@@ -588,6 +750,8 @@ int main(void)
 	test_cancel(&e);		/* first: column(col0) not stored yet */
 	test_drain_gives_up(&e);
 	test_one_worker(&e);
+	test_runs_here(&e);
+	test_here_at_most(&e);
 	CHECK_INT(memo_new(e.st, e.r, e.d, 2, &m), 0);
 	test_reductions(&e, m);
 	test_reuse(&e, m);

@@ -130,6 +130,57 @@ static void test_cancel(void)
 	CHECK_INT(g.term_blocked, 1);
 }
 
+/* pool_try_run(): a job run in the caller's thread in an idle worker's
+ * place; -EBUSY while every worker is busy; a queued job waits while the
+ * slot is lent; -ESHUTDOWN once cancelled. */
+struct lent {
+	pool *p;
+	pthread_t ran_on;
+	int queued_ran;		/* counter seen before returning */
+};
+
+static void lend(void *arg)
+{
+	struct lent *l = arg;
+	struct timespec ts = { 0, 50000000L };
+
+	l->ran_on = pthread_self();
+	CHECK_INT(pool_submit(l->p, bump, NULL), 0);
+	nanosleep(&ts, NULL);	/* the idle worker must not take it */
+	l->queued_ran = atomic_load(&counter);
+}
+
+static void test_try_run(void)
+{
+	struct gate g = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
+			  0, 0, 0 };
+	struct lent l = { 0 };
+	pool *p = NULL;
+
+	atomic_store(&counter, 0);
+	CHECK_INT(pool_new(1, &p), 0);
+	l.p = p;
+	CHECK_INT(pool_try_run(p, lend, &l), 0);
+	CHECK(pthread_equal(l.ran_on, pthread_self()));
+	CHECK_INT(l.queued_ran, 0);
+	CHECK_INT(pool_submit(p, hold, &g), 0);
+	pthread_mutex_lock(&g.lock);
+	while (!g.entered)
+		pthread_cond_wait(&g.cond, &g.lock);
+	pthread_mutex_unlock(&g.lock);
+	CHECK_INT(pool_try_run(p, bump, NULL), -EBUSY);	/* worker busy */
+	CHECK_INT(pool_submit(p, bump, NULL), 0);
+	pthread_mutex_lock(&g.lock);
+	g.open = 1;
+	pthread_cond_broadcast(&g.cond);
+	pthread_mutex_unlock(&g.lock);
+	pool_cancel(p, count_drop);
+	CHECK_INT(pool_try_run(p, bump, NULL), -ESHUTDOWN);
+	pool_free(p);
+	/* lend()'s job ran once the slot came back (or was dropped). */
+	CHECK_INT(atomic_load(&counter) + atomic_load(&dropped) >= 1, 1);
+}
+
 static void test_bad_input(void)
 {
 	pool *p = NULL;
@@ -143,6 +194,7 @@ int main(void)
 	test_runs_everything();
 	test_parallel();
 	test_cancel();
+	test_try_run();
 	test_bad_input();
 	return check_report("pool");
 }

@@ -32,6 +32,13 @@
 typedef struct memo memo;
 
 #define MEMO_CACHE_BYTES (256u << 20)	/* default cache budget */
+/* A function whose last computation took less than this many nanoseconds
+ * computes on the thread that asks (memo_submit()). */
+#define MEMO_INLINE_NS 1000000
+/* At most this many computations run on asking threads at once: should
+ * a cheap function turn slow, most of libfuse's threads (10) stay free
+ * to answer other requests. */
+#define MEMO_INLINE_MAX 4
 
 struct memo_stats {
 	uint64_t computed;	/* computations that succeeded */
@@ -123,14 +130,21 @@ int memo_sleep(memofs_ctx *ctx, double seconds);
 int memo_lookup(memo *m, const reg_fn *fn, const char *arg,
 		memo_result **out);
 
-/* Called exactly once per successful memo_submit(), from a worker thread:
- * err 0 with res (borrowed: memo_result_ref() to keep it), or a negative
- * errno and res NULL. */
+/* Called exactly once per successful memo_submit(): err 0 with res
+ * (borrowed: memo_result_ref() to keep it), or a negative errno and res
+ * NULL.  From a worker thread, or from the thread that called
+ * memo_submit(), before it returns, when the computation ran there. */
 typedef void (*memo_done_fn)(void *cbarg, int err, memo_result *res);
 
-/* Asks for fn(arg) (arg canonical): computes it on the pool unless it is
- * cached or already being computed, then calls cb.  Returns 0, or a
- * negative errno (-ENOMEM) and then cb is never called. */
+/* Asks for fn(arg) (arg canonical): computes it unless it is cached or
+ * already being computed, then calls cb.  Where: a computation of a
+ * function whose last computation (nested calls included) took under
+ * MEMO_INLINE_NS runs on the calling thread, in the place of an idle
+ * worker (pool_try_run(): -o workers still bounds the computations at
+ * once), so a cheap result costs no hand-off to a worker and back; any
+ * other (the first of a function, an expensive one, when no worker is
+ * idle, or when MEMO_INLINE_MAX already run so) runs on the pool.  Returns 0, or a negative errno (-ENOMEM) and
+ * then cb is never called.  Must not be called from a computation. */
 int memo_submit(memo *m, const reg_fn *fn, const char *arg, memo_done_fn cb,
 		void *cbarg);
 

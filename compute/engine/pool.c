@@ -1,7 +1,12 @@
 /* pool.c -- a fixed-size pool of worker threads (see pool.h).
  *
  * The queue is a singly linked FIFO of jobs protected by pool->lock;
- * workers sleep on pool->cond while it is empty.  pool_cancel() sets
+ * workers sleep on pool->cond while it is empty or every slot is busy.
+ * busy counts the jobs running, on workers or lent to a caller by
+ * pool_try_run(), which runs a short job on the thread that asked (saving
+ * the hand-off to a worker and back: see memo.c) only while busy <
+ * nthreads and nothing is queued; a worker takes a job only while busy <
+ * nthreads, so a lent slot is a worker kept idle.  pool_cancel() sets
  * stopping and empties the queue, handing each job to its drop function;
  * pool_free() sets stopping, wakes every worker, and each worker leaves
  * once the queue is empty, so a job queued and not dropped always runs.
@@ -30,6 +35,7 @@ struct pool {
 	struct pool_job *head;	  /* protected by lock */
 	struct pool_job *tail;	  /* protected by lock */
 	int stopping;		  /* protected by lock */
+	unsigned busy;		  /* protected by lock: jobs running */
 	unsigned nthreads;	  /* threads started; read-only once running */
 	pthread_t *threads;
 };
@@ -40,16 +46,28 @@ static struct pool_job *pool_take(pool *p)
 	struct pool_job *job;
 
 	pthread_mutex_lock(&p->lock);
-	while (!p->head && !p->stopping)
+	while ((!p->head || p->busy >= p->nthreads) && !p->stopping)
 		pthread_cond_wait(&p->cond, &p->lock);
 	job = p->head;
 	if (job) {
 		p->head = job->next;
 		if (!p->head)
 			p->tail = NULL;
+		p->busy++;
 	}
 	pthread_mutex_unlock(&p->lock);
 	return job;
+}
+
+/* A job ended: its slot is free for a queued job. */
+static void pool_release(pool *p)
+{
+	pthread_mutex_lock(&p->lock);
+	assert(p->busy > 0);
+	p->busy--;
+	if (p->head)
+		pthread_cond_signal(&p->cond);
+	pthread_mutex_unlock(&p->lock);
 }
 
 static void *pool_worker(void *arg)
@@ -57,9 +75,14 @@ static void *pool_worker(void *arg)
 	pool *p = arg;
 	struct pool_job *job;
 
+	/* Named for top -H, gdb and the tests (tests/test_perf_paths.py):
+	 * whether a computation ran on a worker or on the thread that asked
+	 * (pool_try_run()) shows in /proc/thread-self/comm. */
+	pthread_setname_np(pthread_self(), POOL_THREAD_NAME);
 	while ((job = pool_take(p)) != NULL) {
 		job->fn(job->arg);
 		free(job);
+		pool_release(p);
 	}
 	return NULL;
 }
@@ -149,6 +172,24 @@ int pool_submit(pool *p, pool_job_fn fn, void *arg)
 	p->tail = job;
 	pthread_cond_signal(&p->cond);
 	pthread_mutex_unlock(&p->lock);
+	return 0;
+}
+
+int pool_try_run(pool *p, pool_job_fn fn, void *arg)
+{
+	pthread_mutex_lock(&p->lock);
+	if (p->stopping) {
+		pthread_mutex_unlock(&p->lock);
+		return -ESHUTDOWN;
+	}
+	if (p->head || p->busy >= p->nthreads) {
+		pthread_mutex_unlock(&p->lock);
+		return -EBUSY;
+	}
+	p->busy++;
+	pthread_mutex_unlock(&p->lock);
+	fn(arg);
+	pool_release(p);
 	return 0;
 }
 

@@ -14,6 +14,11 @@ Run with Debian's /usr/bin/python3 (python3-numpy, python3-joblib):
         then times calls of the cached function with that same, already
         cached argument, and prints JSON: {"us_per_call": [one per rep]}.
 
+    joblib_ref.py miss --calls 200 --cachedir DIR
+        times calls of a cached trivial function (it returns 1), each with
+        an argument never seen before (a miss: hash, compute, store), and
+        prints JSON: {"us_per_call": [one per call]}.
+
 DIR is used as the joblib.Memory location and cleared at the end.
 """
 import argparse
@@ -104,6 +109,25 @@ def hit(args):
     return {"us_per_call": per_call}
 
 
+def trivial(k):
+    """Nothing to compute: what a miss costs is joblib's own work."""
+    return 1
+
+
+def miss(args):
+    """Per-call cost of a miss; returns {"us_per_call": [...]}."""
+    memory = Memory(args.cachedir, verbose=0)
+    cached = memory.cache(trivial)
+    cached(-1)                  # warms every lazy import
+    per_call = []
+    for k in range(args.calls):
+        t0 = time.perf_counter()
+        cached(k)
+        per_call.append((time.perf_counter() - t0) * 1e6)
+    memory.clear(warn=False)
+    return {"us_per_call": per_call}
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -115,8 +139,11 @@ def main():
     h.add_argument("--seconds", type=float, default=1.0)
     h.add_argument("--reps", type=int, default=5)
     h.add_argument("--cachedir", required=True)
+    m = sub.add_parser("miss")
+    m.add_argument("--calls", type=int, default=200)
+    m.add_argument("--cachedir", required=True)
     args = p.parse_args()
-    out = seed(args) if args.cmd == "seed" else hit(args)
+    out = {"seed": seed, "hit": hit, "miss": miss}[args.cmd](args)
     json.dump(out, sys.stdout)
     print()
 

@@ -58,6 +58,9 @@ FULL = dict(
     f8_lookups=5000, f8_reps=3,
     f9_delay=2.0, f9_reps=3,
     f10_big_rows=1_000_000,
+    f11_results=300, f11_idle=5, f11_joblib=200,
+    f12_rows=5_000_000, f12_cols=8, f12_reps=3,
+    f15_values=5_000_000,
 )
 QUICK = dict(
     reps=3, hit_s=0.3, cold_reps=2,
@@ -70,6 +73,9 @@ QUICK = dict(
     f8_lookups=1000, f8_reps=2,
     f9_delay=0.2, f9_reps=1,
     f10_big_rows=1_000_000,
+    f11_results=100, f11_idle=2, f11_joblib=50,
+    f12_rows=500_000, f12_cols=8, f12_reps=1,
+    f15_values=1_000_000,
 )
 
 
@@ -774,6 +780,267 @@ def fig_per_hit(b):
           ">= 100x faster", s >= 100)
 
 
+# ---- figure 11: a cold but trivial result ------------------------------------
+
+def daemon_switches(pid):
+    """Voluntary context switches of every thread of pid: how often the
+    daemon's threads slept (a hand-off is a sleep and a wake-up)."""
+    n = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/status") as f:
+            for line in f:
+                if line.startswith("voluntary_ctxt_switches:"):
+                    n += int(line.split()[1])
+    return n
+
+
+def joblib_miss_us(b, calls):
+    cachedir = b.tmp / "joblib-miss"
+    r = subprocess.run([PY, str(HERE / "joblib_ref.py"), "miss", "--calls",
+                        str(calls), "--cachedir", str(cachedir)],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        raise BenchError(f"joblib_ref.py miss: {r.stderr.strip()[-300:]}")
+    return json.loads(r.stdout)["us_per_call"]
+
+
+def fig_cold_trivial(b):
+    """Cold reads of a plugin function that computes nothing
+    (bench_trivial.so): each read is a lookup, the computation's
+    scheduling, the store and the reply; against joblib's trivial miss."""
+    cfg = b.cfg
+    n = cfg["f11_results"]
+    plugin = b.tools / "bench_trivial.so"
+    data = b.npy("wide", np.random.RandomState(11).randn(
+        2, n + cfg["f11_idle"] + 1))
+    with b.mount(data, ["quiet", f"plugin={plugin}"]) as m:
+        m.read(f"one/col{n + cfg['f11_idle']}")    # its cost is now known
+        lst = b.tmp / "cold11.txt"
+        lst.write_text("".join(m.p(f"one/col{k}") + "\n"
+                               for k in range(n)))
+        s0 = daemon_switches(m.proc.pid)
+        lat = kv(b.tool("bench_hit", "once", lst)[-1])
+        sleeps = (daemon_switches(m.proc.pid) - s0) / n
+        idle = []
+        for k in range(n, n + cfg["f11_idle"]):
+            time.sleep(1.0)                 # let the machine go idle
+            lst.write_text(m.p(f"one/col{k}") + "\n")
+            idle.append(int(kv(b.tool("bench_hit", "once", lst)[-1])
+                            ["p50_ns"]))
+        if m.read("one/col0") != b"1\n":
+            raise BenchError("one/col0: wrong bytes")
+    jb = med(joblib_miss_us(b, cfg["f11_joblib"]))
+    p50_us = int(lat["p50_ns"]) / 1e3
+    b.row("11", "cold read of a trivial plugin result, p50 (compute ~0)",
+          f"{p50_us:.0f} us (p99 {int(lat['p99_ns']) / 1e3:.0f} us)",
+          f"joblib trivial miss {jb:.0f} us", f"{jb / p50_us:.1f}x faster",
+          "<= 50 us", p50_us <= 50)
+    b.row("11", "  the same after 1 s idle, p50", fmt_us(med(idle)),
+          "-", "-", "- (info)", None)
+    b.row("11", "  daemon thread sleeps per cold read", f"{sleeps:.2f}",
+          "4 FUSE requests (LOOKUP, 2 GETATTR, READ)", "-", "- (info)",
+          None)
+
+
+# ---- figures 12 to 17: a 5e6 x 8 table, typed results -----------------------
+
+class BigTable:
+    """The issue's table (f12_rows x f12_cols float64, randn), as .npy (in
+    TMPDIR and a copy on tmpfs) and as CSV of 17 significant digits."""
+
+    def __init__(self, b):
+        cfg = b.cfg
+        self.rows, self.cols = cfg["f12_rows"], cfg["f12_cols"]
+        self.array = np.random.RandomState(12).randn(self.rows, self.cols)
+        self.npy = b.npy("big", self.array)
+        self.csv = b.tmp / "big.csv"
+        with open(self.csv, "w") as f:
+            f.write(",".join(f"c{k}" for k in range(self.cols)) + "\n")
+            step = 100_000
+            for i in range(0, self.rows, step):
+                np.savetxt(f, self.array[i:i + step], fmt="%.17g",
+                           delimiter=",")
+        for path in (self.npy, self.csv):
+            b.stream(path)              # into the page cache
+        self.nbytes = self.array.nbytes
+
+
+def has_npy_views(m):
+    """Does this memofs show NAME.npy views of typed results?"""
+    try:
+        return "col0.npy" in os.listdir(m.p("column"))
+    except OSError:
+        return False
+
+
+def mount_and_read(b, data, paths, opts=("quiet",)):
+    """Mounts data, reads every path at once (8 threads for 8 paths) and
+    returns (seconds from the start of memofs to the last byte, the
+    bytes read by path, the daemon's peak RSS in KiB, the mount)."""
+    t0 = time.perf_counter()
+    m = b.mount(data, list(opts))
+    try:
+        rel = [m.p(p) for p in paths]
+        if len(rel) == 1:
+            got = {paths[0]: m.read(paths[0])}
+        else:
+            with ThreadPoolExecutor(len(rel)) as ex:
+                got = dict(zip(paths, ex.map(m.read, paths)))
+        t = time.perf_counter() - t0
+        hwm = m.status_kib("VmHWM")
+    finally:
+        m.close()
+    return t, got, hwm, rel
+
+
+def check_means(got, array, what):
+    for path, text in got.items():
+        k = int(path.rsplit("col", 1)[1])
+        want = array[:, k].mean()
+        v = float(text)
+        if not abs(v - want) <= 1e-12 * max(1.0, abs(want)):
+            raise BenchError(f"{what} {path}: {v!r}, numpy {want!r}")
+
+
+def fig_table(b):
+    cfg = b.cfg
+    t = BigTable(b)
+    a, k = t.array, 3
+    shape = f"{t.rows:.0e} x {t.cols}"
+    means = [f"mean/col{c}" for c in range(t.cols)]
+
+    def np_col():
+        t0 = time.perf_counter()
+        np.load(t.npy)[:, k].mean()
+        return time.perf_counter() - t0
+
+    def np_all():
+        t0 = time.perf_counter()
+        np.load(t.npy).mean(axis=0)
+        return time.perf_counter() - t0
+
+    def pd_all():
+        import pandas as pd
+        t0 = time.perf_counter()
+        pd.read_csv(t.csv).mean()
+        return time.perf_counter() - t0
+
+    # 12: one cold mean after mount (mount excluded, then included).
+    reps = cfg["f12_reps"]
+    ref12, mem12 = alternate(reps, np_col, lambda: mount_and_read(
+        b, t.npy, [f"mean/col{k}"]))
+    check_means(mem12[0][1], a, "12")
+    t12 = med([x[0] for x in mem12])
+    r = t12 / med(ref12)
+    b.row("12", f"mount + cold mean/col{k}, {shape} .npy", fmt_s(t12),
+          f"np.load(f)[:,{k}].mean() {fmt_s(med(ref12))}", f"{r:.1f}x",
+          "<= 1.5x", r <= 1.5)
+
+    # 13 and 17: mount + 8 means, 8 concurrent readers; peak RSS.
+    ref13, mem13 = alternate(reps, np_all,
+                             lambda: mount_and_read(b, t.npy, means))
+    check_means(mem13[0][1], a, "13")
+    t13 = med([x[0] for x in mem13])
+    r = t13 / med(ref13)
+    b.row("13", f"mount + 8 means, 8 readers, {shape} .npy", fmt_s(t13),
+          f"np.load(f).mean(axis=0) {fmt_s(med(ref13))}", f"{r:.1f}x",
+          "<= 3x", r <= 3)
+    hwm = med([x[2] for x in mem13]) * 1024
+    r = hwm / t.nbytes
+    b.row("17", "daemon peak RSS serving #13", f"{hwm / 2**20:.0f} MiB",
+          f"dataset {t.nbytes / 2**20:.0f} MiB", f"{r:.2f}x", "<= 1.5x",
+          r <= 1.5)
+
+    # 14: the same from CSV, against pandas.
+    ref14, mem14 = alternate(max(1, reps - 1), pd_all,
+                             lambda: mount_and_read(b, t.csv, means))
+    check_means(mem14[0][1], a, "14")
+    t14 = med([x[0] for x in mem14])
+    r = t14 / med(ref14)
+    b.row("14", f"mount + 8 means, {shape} CSV (%.17g)", fmt_s(t14),
+          f"pandas.read_csv(f).mean() {fmt_s(med(ref14))}", f"{r:.2f}x",
+          "<= 0.5x", r <= 0.5)
+
+    # 15 and 16 need the .npy views of typed results.
+    with b.mount(t.npy, ["quiet"]) as m:
+        if not has_npy_views(m):
+            for fig, name in (("15", "text of column/col0, cold, binary "
+                               "cached"),
+                              ("16", "np.load(column/col0.npy, mmap).sum() "
+                               "warm")):
+                b.row(fig, name, "n/a: this memofs shows no NAME.npy "
+                      "views (typed results)", ok=None)
+            return
+        fig_views(b, m, t)
+
+
+def fig_views(b, m, t):
+    """15: the text view rendered from a cached binary column; 16: the
+    .npy view read warm through mmap, against the same file on tmpfs."""
+    col = t.array[:, 0]
+    npy = m.p("column/col0.npy")
+    with open(npy, "rb") as f:          # computes the binary column
+        raw = f.read()
+    mine = np.load(npy)
+    if mine.dtype != np.float64 or not np.array_equal(mine, col):
+        raise BenchError("column/col0.npy differs from the dataset")
+    t0 = time.perf_counter()
+    text = m.read("column/col0")        # rendered from the cached binary
+    t15 = time.perf_counter() - t0
+    lst = col.tolist()
+    t0 = time.perf_counter()
+    ref = ("\n".join(map(repr, lst)) + "\n").encode()
+    tref = time.perf_counter() - t0
+    if text != ref:
+        raise BenchError("column/col0 text differs from Python's repr")
+    r = tref / t15
+    b.row("15", f"text of column/col0 ({len(col):.0e} values), cold, "
+          "binary cached", f"{fmt_s(t15)} ({len(col) / t15 / 1e6:.1f} "
+          "M values/s)", f"Python join(map(repr)) {fmt_s(tref)}",
+          f"{r:.1f}x faster", ">= 10x, >= 20 M/s",
+          r >= 10 and len(col) / t15 >= 20e6)
+    shm = b.shm / "col0.npy"
+    shm.write_bytes(raw)
+
+    def mm_sum(path):
+        t0 = time.perf_counter()
+        np.load(path, mmap_mode="r").sum()
+        return time.perf_counter() - t0
+
+    mm_sum(npy)
+    mm_sum(shm)
+    mem, ref = alternate(b.cfg["reps"] * 3, lambda: mm_sum(npy),
+                         lambda: mm_sum(shm))
+    r = med(ref) / med(mem)
+    b.row("16", "np.load(column/col0.npy, mmap_mode='r').sum() warm",
+          fmt_s(med(mem)), f"same .npy on tmpfs {fmt_s(med(ref))}",
+          f"{r:.2f}x", ">= 0.8x", r >= 0.8)
+
+
+# ---- figure 15 (part): the renderer alone --------------------------------------
+
+def fig_fmt(b):
+    """fmt_doubles() on one core against Python's repr, the same values
+    (numpy's randn), bytes compared."""
+    n = b.cfg["f15_values"]
+    out = b.tmp / "fmt15.txt"
+    d = kv(b.tool("bench_fmt", n, 15, out)[-1])
+    x = np.random.RandomState(15).randn(n).tolist()
+    t0 = time.process_time()
+    ref = ("\n".join(map(repr, x)) + "\n").encode()
+    tref = time.process_time() - t0
+    if out.read_bytes() != ref:
+        raise BenchError("fmt_doubles() text differs from Python's repr")
+    rate = float(d["per_s"])
+    r = rate * tref / n
+    b.row("15", f"fmt_doubles(), {n:.0e} randn values, one core (CPU time)",
+          f"{rate / 1e6:.1f} M values/s",
+          f"Python repr {n / tref / 1e6:.2f} M values/s",
+          f"{r:.1f}x faster", ">= 10x, >= 20 M/s", r >= 10 and rate >= 20e6)
+    b.row("15", "  (bytes equal Python's repr)", "equal", "-", "-",
+          "same bytes", True, check=True)
+
+
 # ---- main --------------------------------------------------------------------
 
 FIGURES = [
@@ -786,6 +1053,9 @@ FIGURES = [
     ("8", fig_scale),
     ("9", fig_seed),
     ("10", fig_per_hit),
+    ("11", fig_cold_trivial),
+    ("15", fig_fmt),
+    ("12,13,14,15,16,17", fig_table),
 ]
 
 

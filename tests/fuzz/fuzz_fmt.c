@@ -1,4 +1,5 @@
-/* fuzz_fmt.c -- libFuzzer target: fmt_double() on arbitrary bit patterns.
+/* fuzz_fmt.c -- libFuzzer target: fmt_double() and the column renderers
+ * fmt_doubles() / fmt_int64s() on arbitrary bit patterns.
  *
  * Each 8 bytes of the input (the last chunk zero-padded) are one double,
  * in host byte order, so every NaN payload, subnormal and infinity is
@@ -13,6 +14,11 @@
  *     p-digit decimal misses the rounding interval but another p-digit one
  *     is in it (possible next to a power of two), fmt_double() may print
  *     fewer digits than this reference: then it must not print more.
+ * Then the whole input, as doubles and as int64s, goes through the column
+ * renderers in pieces of a capacity the first byte chooses (up to 5 lines,
+ * so that both the fast and the exact path run): the bytes are
+ * fmt_double()'s (or printf's "%lld") lines, nothing written past the
+ * capacity.
  */
 #include <math.h>
 #include <stdint.h>
@@ -132,6 +138,61 @@ static void check_one(double x)
 	}
 }
 
+#define COL_MAX 16	/* values a run checks in bulk (-max_len=64: 8) */
+
+/* fmt_doubles() or fmt_int64s() (ints) over x[0..n) in pieces of at most
+ * cap bytes equals want[0..wlen). */
+static void check_column(const void *x, size_t n, int ints, size_t cap,
+			 const char *want, size_t wlen)
+{
+	char got[COL_MAX * FMT_LINE_MAX + 256];
+	size_t off = 0, i = 0, done, len, limit = 0;
+
+	memset(got, '#', sizeof(got));
+	while (i < n) {
+		FZ_CHECK(off + cap <= sizeof(got));
+		len = ints ? fmt_int64s(got + off, cap, (const int64_t *)x + i,
+					n - i, &done)
+			   : fmt_doubles(got + off, cap, (const double *)x + i,
+					 n - i, &done);
+		FZ_CHECK(len <= cap && done >= 1 && done <= n - i);
+		limit = off + cap;	/* scratch may reach this, no further */
+		off += len;
+		i += done;
+	}
+	FZ_CHECK(off == wlen && memcmp(got, want, wlen) == 0);
+	for (size_t k = limit; k < sizeof(got); k++)
+		FZ_CHECK(got[k] == '#');
+}
+
+static void check_columns(const uint8_t *data, size_t size)
+{
+	double x[COL_MAX];
+	int64_t v[COL_MAX];
+	char want[COL_MAX * FMT_LINE_MAX];
+	size_t n = 0, wlen = 0, cap;
+
+	for (size_t off = 0; off < size && n < COL_MAX; off += 8, n++) {
+		uint8_t b[8] = { 0 };
+
+		memcpy(b, data + off, size - off < 8 ? size - off : 8);
+		memcpy(&x[n], b, sizeof(x[n]));
+		memcpy(&v[n], b, sizeof(v[n]));
+	}
+	if (n == 0)
+		return;
+	cap = FMT_LINE_MAX + data[0] % (4 * FMT_LINE_MAX);
+	for (size_t i = 0; i < n; i++) {
+		wlen += fmt_double(want + wlen, x[i]);
+		want[wlen++] = '\n';
+	}
+	check_column(x, n, 0, cap, want, wlen);
+	wlen = 0;
+	for (size_t i = 0; i < n; i++)
+		wlen += (size_t)sprintf(want + wlen, "%lld\n", (long long)v[i]);
+	check_column(v, n, 1, cap, want, wlen);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	for (size_t off = 0; off < size; off += 8) {
@@ -142,5 +203,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(&x, b, sizeof(x));
 		check_one(x);
 	}
+	check_columns(data, size);
 	return 0;
 }

@@ -50,6 +50,9 @@ fi
 cflags=(-g -O1 -fsanitize=fuzzer,address,undefined
 	-fno-sanitize-recover=all -D_GNU_SOURCE -std=gnu11
 	-Wall -Wextra -I"$root/compute" -I"$root/include" -I"$build")
+cxx_cc=${CXX_FUZZ:-clang++}
+cxxflags=(-g -O1 -fsanitize=fuzzer-no-link,address,undefined
+	-fno-sanitize-recover=all -std=c++17 -Wall -Wextra -I"$root/compute")
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
@@ -73,6 +76,13 @@ sources() {
 		# and cmdfile.c, util/file.c, util/mem.c: see includes()
 	esac
 }
+# The C++ sources each target needs, compiled with clang++ on their own
+# (fmt.c's digits come from libfmt through data/dtoa.cc).
+cxx_sources() {
+	case $1 in
+	path | fmt | record) echo data/dtoa.cc ;;
+	esac
+}
 # The compute sources a target #includes instead of linking (to wrap the
 # allocator they call): not compiled on their own, but a reason to rebuild.
 includes() {
@@ -83,9 +93,9 @@ includes() {
 libs() {
 	case $1 in
 	csv | npy) echo -lxxhash -lm ;;
-	path) echo -lrocksdb -lxxhash -lm -lpthread ;;
-	fmt) echo -lm ;;
-	record) echo -lrocksdb -lxxhash -lm -lpthread ;;
+	path) echo -lrocksdb -lxxhash -lfmt -lstdc++ -lm -lpthread ;;
+	fmt) echo -lfmt -lstdc++ -lm ;;
+	record) echo -lrocksdb -lxxhash -lfmt -lstdc++ -lm -lpthread ;;
 	numtext) echo -lm ;;
 	cmdfile) echo -lxxhash -lm ;;
 	esac
@@ -101,16 +111,23 @@ options() {
 # build NAME: compiles BUILD_DIR/fuzz_NAME unless it is newer than every
 # source it is made of.
 build() {
-	local t=$1 exe=$build/fuzz_$1 srcs=() deps=() f
+	local t=$1 exe=$build/fuzz_$1 srcs=() deps=() objs=() cxx=() f o
 	for f in $(sources "$t"); do srcs+=("$root/compute/$f"); done
 	for f in $(includes "$t"); do deps+=("$root/compute/$f"); done
+	for f in $(cxx_sources "$t"); do cxx+=("$root/compute/$f"); done
 	for f in "$here/fuzz_$t.c" "$here"/*.h "$here"/../*.h "${srcs[@]}" \
-		"${deps[@]}" \
-		"$root"/compute/*/*.h "$root"/include/*.h; do
+		"${deps[@]}" "${cxx[@]}" "$root"/compute/*/*.h \
+		"$root"/include/*.h; do
 		if [ ! -e "$exe" ] || [ "$f" -nt "$exe" ]; then
+			for f in "${cxx[@]}"; do
+				o=$build/$(basename "$f" .cc).o
+				"$cxx_cc" "${cxxflags[@]}" -c "$f" -o "$o" ||
+					return 1
+				objs+=("$o")
+			done
 			# shellcheck disable=SC2046
 			"$cc" "${cflags[@]}" "$here/fuzz_$t.c" "${srcs[@]}" \
-				$(libs "$t") -o "$exe.tmp" &&
+				"${objs[@]}" $(libs "$t") -o "$exe.tmp" &&
 				mv "$exe.tmp" "$exe"
 			return
 		fi
