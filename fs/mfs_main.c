@@ -29,7 +29,10 @@
 #include "util/log.h"
 #include "memofs_config.h"
 #include "mfs.h"
+#include "mfs_cli.h"
+#include "mfs_ctl.h"
 #include "mfs_opts.h"
+#include "mfs_upkeep.h"
 #include "mfs_stop.h"
 #include "functions/plugin.h"
 #include "functions/resolve.h"
@@ -60,6 +63,59 @@ static void mfs_startup_error(struct mfs_start *s, const char *msg)
 	}
 }
 
+/* Where a daemon logs once its terminal is gone: -o log=FILE (opened
+ * before the fork, by mfs_log_open()), syslog, or, on a machine without
+ * a syslog daemon (no /dev/log: containers, minimal systems), the file
+ * memofs.log in the -o cache directory, else in $XDG_RUNTIME_DIR, else
+ * $TMPDIR/memofs-UID.log (only if owned by the user). */
+static void mfs_daemon_log(struct mfs_start *s)
+{
+	enum log_level lvl = s->o->quiet ? LOG_LVL_WARN : LOG_LVL_INFO;
+	const char *rt = getenv("XDG_RUNTIME_DIR"), *tmp = getenv("TMPDIR");
+	char path[PATH_MAX + 32];
+	int rc;
+
+	if (s->o->log && strcmp(s->o->log, "syslog") != 0)
+		return;		/* a file, already set; or stderr: nowhere */
+	if (s->o->log || log_syslog_available()) {
+		log_init(1, lvl);
+		return;
+	}
+	if (!s->temporary_cache)
+		snprintf(path, sizeof(path), "%s/memofs.log", s->cache_dir);
+	else if (rt && rt[0] == '/')
+		snprintf(path, sizeof(path), "%s/memofs.log", rt);
+	else
+		snprintf(path, sizeof(path), "%s/memofs-%u.log",
+			 tmp && tmp[0] == '/' ? tmp : "/tmp",
+			 (unsigned)getuid());
+	rc = log_init_file(path, lvl);
+	if (rc)
+		log_init(1, lvl);	/* nowhere better */
+	else
+		log_info("no syslog on this machine: logging to %s", path);
+}
+
+/* -o log=FILE or stderr, before anything is logged: 0, or 1 with a
+ * message. */
+static int mfs_log_open(const struct mfs_opts *o)
+{
+	enum log_level lvl = o->debug ? LOG_LVL_DEBUG
+			   : o->quiet ? LOG_LVL_WARN : LOG_LVL_INFO;
+	int rc;
+
+	if (o->log && strcmp(o->log, "syslog") == 0)
+		log_init(1, lvl);
+	if (!o->log || strcmp(o->log, "syslog") == 0 ||
+	    strcmp(o->log, "stderr") == 0)
+		return 0;
+	rc = log_init_file(o->log, lvl);
+	if (rc)
+		fprintf(stderr, "memofs: log=%s: %s\n", o->log,
+			strerror(-rc));
+	return rc ? 1 : 0;
+}
+
 static void mfs_startup_done(struct mfs_start *s)
 {
 	int fd;
@@ -81,7 +137,7 @@ static void mfs_startup_done(struct mfs_start *s)
 		if (fd > STDERR_FILENO)
 			close(fd);
 	}
-	log_init(1, s->o->quiet ? LOG_LVL_WARN : LOG_LVL_INFO);
+	mfs_daemon_log(s);
 }
 
 /* Fills s->cache_dir: -o cache, checked and made canonical (cachedir.h),
@@ -223,6 +279,7 @@ static int mfs_serve_loop(struct mfs *fs, struct mfs_start *s)
 
 	if (rc) {
 		log_error("cannot start the stopper thread: %s", strerror(-rc));
+		mfs_upkeep_stop(fs);
 		mfs_digests_stop(fs);
 		memo_cancel(fs->m);
 		memo_free(fs->m);
@@ -230,6 +287,7 @@ static int mfs_serve_loop(struct mfs *fs, struct mfs_start *s)
 		return rc;
 	}
 	rc = mfs_loop(fs->se);
+	mfs_upkeep_stop(fs);	/* before the memo and store go */
 	mfs_digests_stop(fs);
 	s->abandoned = mfs_stopper_end(&sp);
 	if (!s->abandoned) {
@@ -288,6 +346,20 @@ static int mfs_mount_detached(struct fuse_session *se, const char *mnt)
 	return rc;
 }
 
+/* .memofs and the limits' thread (fs->m set). */
+static int mfs_operating_start(struct mfs *fs, struct mfs_start *s)
+{
+	struct mfs_ctl_config cfg = { .mountpoint = s->mountpoint,
+				      .cache_dir = s->cache_dir,
+				      .max_size = s->o->max_size,
+				      .max_age_ns = s->o->max_age_ns };
+	int rc = mfs_ctl_new(fs, &cfg);
+
+	if (rc == 0)
+		rc = mfs_upkeep_start(fs, s->o->max_size, s->o->max_age_ns);
+	return rc;
+}
+
 static int mfs_mount_and_serve(struct mfs *fs, struct mfs_start *s,
 			       store *st)
 {
@@ -312,10 +384,14 @@ static int mfs_mount_and_serve(struct mfs *fs, struct mfs_start *s,
 		memo_set_cache_bytes(fs->m, MFS_PUSH_MAX);
 		rc = pool_new(MFS_DIGEST_THREADS, &fs->digests);
 	}
+	if (rc == 0)
+		rc = mfs_operating_start(fs, s);
 	if (rc) {
 		snprintf(msg, sizeof(msg), "cannot start %u workers: %s",
 			 o->workers, strerror(-rc));
 		mfs_startup_error(s, msg);
+		pool_free(fs->digests);
+		fs->digests = NULL;
 		memo_free(fs->m);
 		fs->m = NULL;
 		goto out_unmount;
@@ -369,6 +445,7 @@ static int mfs_serve(const reg *r, const ds *d, cmdfn *cmds,
 		goto out_store;
 	}
 	rc = mfs_mount_and_serve(&fs, s, st);
+	mfs_ctl_free(&fs);
 	mfs_node_table_free(fs.nodes);
 out_store:
 	store_close(st);
@@ -620,8 +697,11 @@ int main(int argc, char **argv)
 	struct mfs_opts o;
 	struct mfs_start s = { .o = &o, .ready_fd = -1, .temp_lock = -1 };
 	struct mfs_setup su = { 0 };
-	int rc = 1;
+	int rc = mfs_cli_main(argc, argv);
 
+	if (rc >= 0)
+		return rc;
+	rc = 1;
 	if (mfs_opts_parse(argc, argv, &o, err, sizeof(err)) != 0) {
 		fprintf(stderr, "memofs: %s\n", err);
 		goto out_opts;
@@ -637,6 +717,8 @@ int main(int argc, char **argv)
 	}
 	log_init(0, o.debug ? LOG_LVL_DEBUG
 			    : o.quiet ? LOG_LVL_WARN : LOG_LVL_INFO);
+	if (mfs_log_open(&o))
+		goto out_opts;
 	if (o.list_functions) {
 		rc = mfs_list(&o);
 		goto out_opts;

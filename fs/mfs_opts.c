@@ -11,6 +11,7 @@
 #include "mfs_opts.h"
 #include "data/quote.h"
 #include "util/mem.h"
+#include "util/units.h"
 
 #define MFS_MAX_WORKERS 1024
 #define MFS_MAX_DELAY 86400.0
@@ -40,6 +41,8 @@ void mfs_opts_usage(const char *progname)
 	printf("usage: %s [-o opt[,opt...]] [-f] [-d] [DATA] MOUNTPOINT\n"
 	       "       %s --functions [-o plugin=PATH...] [-o functions=FILE...]"
 	       " [DATA]\n"
+	       "       %s stats MOUNTPOINT [--json]\n"
+	       "       %s clear MOUNTPOINT [FUNCTION[/ARGUMENT]]\n"
 	       "\n"
 	       "Mounts a filesystem whose files are memoized computations on\n"
 	       "DATA (a CSV or .npy file; without DATA, the demo dataset\n"
@@ -88,10 +91,18 @@ void mfs_opts_usage(const char *progname)
 	       "  -o ro,rw,default_permissions, atime and sync flags: accepted,"
 	       " no effect\n"
 	       "                     (memofs is read-only)\n"
+	       "  -o max_size=SIZE   remove least recently used results beyond"
+	       " SIZE\n"
+	       "                     (K, M, G suffixes; default 5G; 0: no"
+	       " limit)\n"
+	       "  -o max_age=TIME    remove results older than TIME (90m, 7d;"
+	       "\n"
+	       "                     default: no limit)\n"
+	       "  -o log=FILE        log to FILE (or syslog, stderr)\n"
 	       "  -o stat=compute    stat of a result not computed yet computes\n"
 	       "                     it (for tar, rsync...; default stat=cheap:\n"
 	       "                     only reading, or fstat of an open file)\n",
-	       progname, progname);
+	       progname, progname, progname, progname);
 }
 
 static int mfs_fail(char *err, size_t errlen, const char *fmt, ...)
@@ -315,6 +326,22 @@ static int mfs_parse_one(struct mfs_opts *o, char *opt, char *err,
 			return mfs_fail(err, errlen,
 					"timeout=%s: expected seconds above 0 "
 					"and at most 86400", v);
+	} else if (strcmp(opt, "max_size") == 0 && v) {
+		if (units_parse_size(v, &o->max_size))
+			return mfs_fail(err, errlen, "max_size=%s: expected a "
+					"size such as 500M or 5G (0: no "
+					"limit)", v);
+	} else if (strcmp(opt, "max_age") == 0 && v) {
+		if (units_parse_duration(v, &o->max_age_ns))
+			return mfs_fail(err, errlen, "max_age=%s: expected a "
+					"duration such as 90m or 7d (0: no "
+					"limit)", v);
+	} else if (strcmp(opt, "log") == 0 && v) {
+		if (!*v)
+			return mfs_fail(err, errlen, "%s", "log=: expected a "
+					"file, 'syslog' or 'stderr'");
+		if (mfs_set_string(&o->log, v))
+			return -ENOMEM;
 	} else if ((strcmp(opt, "plugin") == 0 ||
 		    strcmp(opt, "functions") == 0) && v) {
 		return mfs_parse_path(o, opt, v, err, errlen);
@@ -379,6 +406,7 @@ static void mfs_defaults(struct mfs_opts *o)
 	o->workers = n > 0 ? (unsigned)n : 1;
 	o->uid = o->gid = -1;
 	o->umask = -1;
+	o->max_size = MFS_MAX_SIZE_DEFAULT;
 }
 
 int mfs_opts_parse(int argc, char **argv, struct mfs_opts *o, char *err,
@@ -434,6 +462,7 @@ void mfs_opts_free(struct mfs_opts *o)
 	free(o->data);
 	free(o->mountpoint);
 	free(o->cache_dir);
+	free(o->log);
 	util_strv_free(o->plugins, o->nplugins);
 	util_strv_free(o->functions, o->nfunctions);
 	free(o->fsname);

@@ -12,8 +12,10 @@
 #define MEMOFS_MFS_OPTS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define MFS_ERR_MAX 512
+#define MFS_MAX_SIZE_DEFAULT (5ull << 30)	/* -o max_size: 5 GiB */
 
 struct mfs_opts {
 	char *data;		/* DATA, or NULL for the demo dataset */
@@ -34,6 +36,9 @@ struct mfs_opts {
 	char **functions;	/* -o functions=FILE, repeatable, in order */
 	size_t nfunctions;
 	double timeout;		/* -o timeout=SECONDS for commands, 0: none */
+	uint64_t max_size;	/* -o max_size=SIZE in bytes, 0: no limit */
+	uint64_t max_age_ns;	/* -o max_age=DURATION, 0: no limit */
+	char *log;		/* -o log=FILE|syslog|stderr, or NULL */
 	/* The options of libfuse filesystems (sshfs...) that fstab lines use,
 	 * with libfuse's meaning: */
 	long uid;		/* -o uid=N: owner shown, or -1: the mounter */

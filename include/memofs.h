@@ -239,6 +239,13 @@ int memofs_printf(memofs_ctx *ctx, const char *fmt, ...)
  * function: -EINVAL, and the computation fails. */
 int memofs_write_double(memofs_ctx *ctx, double x);
 
+/* Reports that the computation is fraction done (0.0 to 1.0), shown in
+ * MOUNTPOINT/.memofs/jobs.  Cheap (a lock); call it every second or so,
+ * not per value.  Returns 0, or -EINVAL for a fraction outside [0, 1]
+ * (NaN included) or a NULL ctx.  (Added after ABI 1 without changing
+ * it: a plugin that calls it needs a memofs that has it.) */
+int memofs_progress(memofs_ctx *ctx, double fraction);
+
 /* Appends n values to the result of a FLOAT64 (memofs_write_f64) or an
  * INT64 (memofs_write_i64) function; v may be NULL when n is 0.  Returns
  * 0, -ENOMEM, or -EINVAL (the other dtype, or a BYTES function: the

@@ -8,10 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "data/fmt.h"
 #include "data/numtext.h"
 #include "engine/result.h"
+#include "util/mem.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "memofs's typed results need a little-endian host (result.h)"
@@ -36,6 +38,7 @@ struct memo_result {
 	size_t nvals;
 	int vals_rc;		/* 1: not made yet; else 0 or -errno */
 	_Atomic size_t extra;	/* bytes of text and vals, once made */
+	uint64_t created_ns;	/* CLOCK_REALTIME when it was made */
 };
 
 const void *memo_result_data(const memo_result *res)
@@ -46,6 +49,11 @@ const void *memo_result_data(const memo_result *res)
 size_t memo_result_len(const memo_result *res)
 {
 	return res->len;
+}
+
+uint64_t memo_result_created_ns(const memo_result *res)
+{
+	return res->rec.raw ? res->rec.created_ns : res->created_ns;
 }
 
 enum memofs_dtype memo_result_dtype(const memo_result *res)
@@ -113,6 +121,7 @@ void memo_result_unref(memo_result *res)
 static memo_result *memo_result_new(void)
 {
 	memo_result *res = calloc(1, sizeof(*res));
+	struct timespec now;
 
 	if (!res)
 		return NULL;
@@ -121,6 +130,9 @@ static memo_result *memo_result_new(void)
 	pthread_mutex_init(&res->lock, NULL);
 	res->text_rc = 1;
 	res->vals_rc = 1;
+	clock_gettime(CLOCK_REALTIME, &now);
+	res->created_ns = (uint64_t)now.tv_sec * 1000000000u +
+			  (uint64_t)now.tv_nsec;
 	return res;
 }
 
@@ -248,28 +260,23 @@ int memo_result_from_rec(store_rec *rec, memo_result **out)
 
 /* ---- views -------------------------------------------------------------- */
 
-/* Renders the values one per line into res->text; 0 or -ENOMEM. */
+/* Renders the values one per line into res->text (fmt_doubles(): Python's
+ * repr digits; fmt_int64s(): decimal); 0 or -ENOMEM. */
 static int memo_render_text(memo_result *res)
 {
-	size_t per = res->dtype == MEMOFS_INT64 ? 21 : FMT_DOUBLE_MAX;
-	size_t cap = res->count * per + 1, k = 0;
 	const double *f = memo_result_f64(res);
 	const int64_t *q = memo_result_i64(res);
+	size_t cap, k;
 	char *text, *small;
 
-	if (res->count > (SIZE_MAX - 1) / per)
+	if (res->count > (SIZE_MAX - 1) / FMT_LINE_MAX)
 		return -ENOMEM;
-	text = malloc(cap);
+	cap = res->count * FMT_LINE_MAX + 1;	/* every line fits at once */
+	text = util_big_alloc(cap);
 	if (!text)
 		return -ENOMEM;
-	for (size_t i = 0; i < res->count; i++) {
-		if (f)
-			k += fmt_double(text + k, f[i]);
-		else
-			k += (size_t)snprintf(text + k, per + 1, "%" PRId64,
-					      q[i]);
-		text[k++] = '\n';
-	}
+	k = f ? fmt_doubles(text, cap, f, res->count, NULL)
+	      : fmt_int64s(text, cap, q, res->count, NULL);
 	small = realloc(text, k ? k : 1);	/* give back the slack */
 	res->text = small ? small : text;
 	res->text_len = k;

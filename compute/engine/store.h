@@ -71,4 +71,71 @@ int store_put(store *st, const uint8_t key[KEY_LEN], const void *data,
 int store_put_raw(store *st, const uint8_t key[KEY_LEN], const void *raw,
 		  size_t len);
 
+/* ---- accounting --------------------------------------------------------
+ *
+ * Next to each record written by store_put_named() the store keeps its
+ * accounting entry (its "meta", in a column family of its own, so that
+ * listing them never reads result bytes): which function and argument
+ * made it, its size, when it was created and when it was last used (as
+ * far as the caller said: store_touch()).  Records written by store_put()
+ * (and by memofs before 0.2) have none: store_scan() does not see them,
+ * store_delete_all() removes them too. */
+
+struct store_meta {
+	uint8_t key[KEY_LEN];
+	const char *fn;		/* the function's name */
+	const char *arg;	/* its canonical argument */
+	uint64_t len;		/* result bytes */
+	uint64_t created_ns;	/* CLOCK_REALTIME, as in the record */
+	uint64_t used_ns;	/* CLOCK_REALTIME of the last known use */
+	uint64_t compute_ns;	/* how long the computation took */
+};
+
+#define STORE_NAME_MAX 4096	/* fn and arg, each, at most */
+#define STORE_NAMES_BUF (2 * STORE_NAME_MAX + 2)
+
+/* The accounting entry of key, its names copied into names.  0, -ENOENT,
+ * -EBADMSG (an entry that does not parse) or -EIO. */
+int store_get_meta(store *st, const uint8_t key[KEY_LEN],
+		   struct store_meta *m, char names[STORE_NAMES_BUF]);
+
+/* store_put() (tag included) plus the accounting entry of fn(arg), in
+ * one atomic write; created and last used at created_ns (CLOCK_REALTIME;
+ * 0: now).  Errors as store_put(); -EINVAL when fn or arg is longer than
+ * STORE_NAME_MAX. */
+int store_put_named(store *st, const uint8_t key[KEY_LEN], const char *fn,
+		    const char *arg, const void *data, size_t len,
+		    uint64_t compute_ns, uint64_t created_ns, uint32_t tag);
+
+/* Sets the last use of key's record to used_ns (never moves it back).
+ * 0, -ENOENT (no accounting entry: nothing written), -ENOSPC or -EIO. */
+int store_touch(store *st, const uint8_t key[KEY_LEN], uint64_t used_ns);
+
+/* Calls cb on every accounting entry, in key order; the entry is valid
+ * during the call only, and cb must not call the store.  cb returns 0 to go on, anything else to stop
+ * (returned).  Returns 0, cb's value, -ENOMEM or -EIO (logged).  Writes
+ * made meanwhile may or may not be seen. */
+typedef int (*store_scan_fn)(void *arg, const struct store_meta *m);
+int store_scan(store *st, store_scan_fn cb, void *arg);
+
+/* Removes key's record and accounting entry.  0 (also when there was
+ * none), -ENOSPC or -EIO. */
+int store_delete(store *st, const uint8_t key[KEY_LEN]);
+
+/* Removes every record and entry.  0, -ENOSPC or -EIO. */
+int store_delete_all(store *st);
+
+/* Compacts everything, forcing blob garbage collection, so that the
+ * space of deleted records is given back to the disk (deletes alone only
+ * add tombstones).  Takes time proportional to the store: call it off
+ * any request path.  Returns 0 (RocksDB's C API reports no error
+ * here). */
+int store_compact(store *st);
+
+/* The bytes the store's files take on disk now (SST and blob files, the
+ * write-ahead log, RocksDB's metadata): what du shows for the directory,
+ * apart from the filesystem's own rounding.  0 and *bytes, or a negative
+ * errno of opendir(3). */
+int store_disk_bytes(store *st, uint64_t *bytes);
+
 #endif

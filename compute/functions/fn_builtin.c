@@ -21,17 +21,46 @@
  * would not serve them anyway: their type is not the declared one). */
 #define FN_VERSION "2"
 
+/* Progress is reported every this many rows of a column, and in
+ * FN_PROGRESS_STEPS steps of -o delay (which then counts as the first
+ * half of the work). */
+#define FN_PROGRESS_ROWS 65536
+#define FN_PROGRESS_STEPS 20
+
+/* -o delay, reporting progress as it goes.  0, or -ECANCELED. */
+static int fn_column_delay(memofs_ctx *ctx, double delay)
+{
+	for (int i = 0; i < FN_PROGRESS_STEPS; i++) {
+		memofs_progress(ctx, 0.5 * i / FN_PROGRESS_STEPS);
+		if (memo_sleep(ctx, delay / FN_PROGRESS_STEPS) != 0)
+			return -ECANCELED;
+	}
+	return 0;
+}
+
 static int fn_column(memofs_ctx *ctx, const char *arg, void *udata)
 {
 	const double *delay = udata;
-	size_t col;
+	const double *v;
+	size_t col, n;
+	int rc;
 
 	if (memofs_arg_column(ctx, arg, &col))
 		return memofs_error(ctx, "no column '%s'", arg);
-	if (*delay > 0 && memo_sleep(ctx, *delay) != 0)
+	if (*delay > 0 && fn_column_delay(ctx, *delay) != 0)
 		return memofs_error(ctx, "cancelled (memofs is stopping)");
-	return memofs_write_f64(ctx, memofs_data_column(ctx, col),
-				memofs_nrows(ctx));
+	v = memofs_data_column(ctx, col);
+	n = memofs_nrows(ctx);
+	for (size_t i = 0; i < n; i += FN_PROGRESS_ROWS) {
+		memofs_progress(ctx, *delay > 0 ? 0.5 + 0.5 * i / n
+						: (double)i / n);
+		rc = memofs_write_f64(ctx, v + i, n - i < FN_PROGRESS_ROWS
+							? n - i
+							: FN_PROGRESS_ROWS);
+		if (rc)
+			return rc;
+	}
+	return 0;
 }
 
 double fn_sum(const double *v, size_t n)

@@ -28,7 +28,7 @@ if [ "${1:-}" = "--regress" ]; then
 fi
 build=${1:-$root/build-fuzz}
 seconds=${2:-30}
-targets=${FUZZ_TARGETS:-csv npy path fmt cmdfile record numtext}
+targets=${FUZZ_TARGETS:-csv npy path fmt cmdfile record numtext units}
 cc=${CC_FUZZ:-clang}
 
 case $seconds in
@@ -66,12 +66,13 @@ sources() {
 		functions/reg.c functions/resolve.c functions/argdir.c \
 		functions/fn_builtin.c \
 		functions/ctx.c engine/memo.c engine/result.c engine/lru.c \
-		engine/pool.c engine/key.c engine/store.c data/fmt.c \
-		data/numtext.c ;;
+		engine/pool.c engine/key.c engine/store.c engine/evict.c \
+		data/fmt.c data/numtext.c ;;
 	fmt) echo data/fmt.c ;;
 	record) echo engine/result.c engine/store.c engine/key.c data/fmt.c \
 		data/numtext.c util/log.c util/clock.c ;;
 	numtext) echo data/numtext.c ;;
+	units) echo util/units.c ;;
 	cmdfile) echo data/quote.c util/clock.c util/name.c util/errmsg.c ;;
 		# and cmdfile.c, util/file.c, util/mem.c: see includes()
 	esac
@@ -97,6 +98,7 @@ libs() {
 	fmt) echo -lfmt -lstdc++ -lm ;;
 	record) echo -lrocksdb -lxxhash -lfmt -lstdc++ -lm -lpthread ;;
 	numtext) echo -lm ;;
+	units) echo ;;
 	cmdfile) echo -lxxhash -lm ;;
 	esac
 }
