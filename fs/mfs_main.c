@@ -572,7 +572,8 @@ static int mfs_load_data(const struct mfs_opts *o, struct mfs_setup *su)
 		if (rc == 0 && (rc = ds_empty(o->data, &su->data)) != 0)
 			snprintf(err, sizeof(err), "%s", strerror(-rc));
 	} else if (o->data) {
-		rc = ds_load(o->data, &su->data, err, sizeof(err));
+		rc = ds_load_opts(o->data, &o->table, &su->data, err,
+				  sizeof(err));
 	} else if ((rc = ds_demo(&su->data)) != 0) {
 		snprintf(err, sizeof(err), "demo dataset: %s", strerror(-rc));
 	}

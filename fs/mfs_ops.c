@@ -710,6 +710,8 @@ static int mfs_resolve(struct mfs *fs, const struct mfs_node *dir,
 	memcpy(stem, name, len - MFS_NPY_EXT_LEN);
 	stem[len - MFS_NPY_EXT_LEN] = '\0';
 	rc = mfs_resolve_one(fs, dir, stem, quick, canon);
+	if (rc == 0 && reg_fn_arg_dtype(fs->r, dir->fn, canon) == MEMOFS_BYTES)
+		rc = -ENOENT;	/* column of a text column: no .npy */
 	if (rc == 0)
 		*view = MFS_VIEW_NPY;
 	return rc;
@@ -1113,7 +1115,8 @@ static int mfs_lists_npy(const struct mfs_node *dir)
 /* The listed name at index i of dir, whose listing has each argument
  * NAME twice at the last level of a typed function, as NAME (even i) and
  * NAME.npy (odd i), into name; 0, or -ENOENT to skip it (NAME.npy too
- * long, or itself an argument, which the lookup gives the text of). */
+ * long, or itself an argument, which the lookup gives the text of, or
+ * NAME's result not typed: column of a text column). */
 static int mfs_listing_name(struct mfs *fs, const struct mfs_node *dir,
 			    const struct resolve_listing *l, size_t i,
 			    char name[REG_NAME_MAX + 1])
@@ -1129,6 +1132,9 @@ static int mfs_listing_name(struct mfs *fs, const struct mfs_node *dir,
 	len = strlen(name);
 	if (len + MFS_NPY_EXT_LEN > REG_NAME_MAX)
 		return -ENOENT;
+	if (mfs_resolve_one(fs, dir, name, 1, canon) == 0 &&
+	    reg_fn_arg_dtype(fs->r, dir->fn, canon) == MEMOFS_BYTES)
+		return -ENOENT;	/* a text column's: no .npy */
 	memcpy(name + len, MFS_NPY_EXT, MFS_NPY_EXT_LEN + 1);
 	if (mfs_resolve_one(fs, dir, name, 1, canon) == 0)
 		return -ENOENT;

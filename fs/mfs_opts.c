@@ -18,6 +18,7 @@
 #define MFS_MAX_ID 4294967294L	/* (uid_t)-1 means "no change": not an id */
 #define MFS_FSNAME_MAX 255
 #define MFS_SUBTYPE_MAX 64
+#define MFS_MAX_ROWS 1000000000L	/* header=N, skiprows=N */
 
 /* Mount flags libfuse applies itself (the kernel's MS_NOSUID...): passed
  * on, in order, so that the last of a pair wins as in mount(8). */
@@ -91,6 +92,18 @@ void mfs_opts_usage(const char *progname)
 	       "  -o ro,rw,default_permissions, atime and sync flags: accepted,"
 	       " no effect\n"
 	       "                     (memofs is read-only)\n"
+	       "  -o sep=SEP         the CSV separator: comma, semicolon, tab,"
+	       " pipe,\n"
+	       "                     whitespace (blank runs) or one byte"
+	       " (default:\n"
+	       "                     sniffed from the first lines)\n"
+	       "  -o header=N|none   the CSV header is the row after N rows;"
+	       " none: no\n"
+	       "                     header (default: the first row, when not"
+	       " numbers)\n"
+	       "  -o skiprows=N      skip the first N lines of a CSV file\n"
+	       "  -o comment=C       ignore the rest of a CSV line from the"
+	       " byte C\n"
 	       "  -o max_size=SIZE   remove least recently used results beyond"
 	       " SIZE\n"
 	       "                     (K, M, G suffixes; default 5G; 0: no"
@@ -237,6 +250,75 @@ static int mfs_parse_path(struct mfs_opts *o, const char *opt, const char *v,
 	return mfs_add_string(&o->functions, &o->nfunctions, v);
 }
 
+/* A separator for -o sep=: a name, or one printable byte that cannot
+ * start a number or a quoted field. */
+static int mfs_parse_sep(const char *v, char *sep)
+{
+	static const struct {
+		const char *name;
+		char sep;
+	} names[] = {
+		{ "comma", ',' }, { "semicolon", ';' }, { "tab", '\t' },
+		{ "\\t", '\t' }, { "pipe", '|' },
+		{ "whitespace", DS_SEP_WHITESPACE },
+		{ "space", DS_SEP_WHITESPACE },
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(v, names[i].name) == 0) {
+			*sep = names[i].sep;
+			return 0;
+		}
+	if (strlen(v) != 1 || !isgraph((unsigned char)v[0]) ||
+	    isalnum((unsigned char)v[0]) || strchr("\".+-'", v[0]))
+		return -EINVAL;
+	*sep = v[0];
+	return 0;
+}
+
+/* The CSV options (see mfs_opts.h).  Returns 1 when opt is none of them,
+ * else 0 or -EINVAL (err filled). */
+static int mfs_parse_table_opt(struct ds_opts *t, const char *opt,
+			       const char *v, char *err, size_t errlen)
+{
+	char show[QUOTE_BUF] = "";
+	long n;
+
+	if (!v)
+		return 1;
+	quote_bytes(show, v, strlen(v));
+	if (strcmp(opt, "sep") == 0) {
+		if (mfs_parse_sep(v, &t->sep))
+			return mfs_fail(err, errlen, "sep=%s: expected comma, "
+					"semicolon, tab, pipe, whitespace or "
+					"one punctuation byte", show);
+	} else if (strcmp(opt, "header") == 0) {
+		if (strcmp(v, "none") == 0)
+			t->header = DS_HEADER_NONE;
+		else if (mfs_parse_uint(v, 10, MFS_MAX_ROWS, &n) == 0)
+			t->header = n;
+		else
+			return mfs_fail(err, errlen, "header=%s: expected "
+					"'none' or rows to skip from 0 to %ld",
+					show, MFS_MAX_ROWS);
+	} else if (strcmp(opt, "skiprows") == 0) {
+		if (mfs_parse_uint(v, 10, MFS_MAX_ROWS, &n))
+			return mfs_fail(err, errlen, "skiprows=%s: expected "
+					"lines from 0 to %ld", show,
+					MFS_MAX_ROWS);
+		t->skiprows = (size_t)n;
+	} else if (strcmp(opt, "comment") == 0) {
+		if (strlen(v) != 1 || !isgraph((unsigned char)v[0]) ||
+		    v[0] == '"')
+			return mfs_fail(err, errlen, "comment=%s: expected one "
+					"printable byte", show);
+		t->comment = v[0];
+	} else {
+		return 1;
+	}
+	return 0;
+}
+
 /* The options of libfuse filesystems (see mfs_opts.h).  Returns 1 when
  * opt is none of them, else 0 or -EINVAL (err filled, the value quoted:
  * fstab text may hold anything) or -ENOMEM. */
@@ -345,6 +427,9 @@ static int mfs_parse_one(struct mfs_opts *o, char *opt, char *err,
 	} else if ((strcmp(opt, "plugin") == 0 ||
 		    strcmp(opt, "functions") == 0) && v) {
 		return mfs_parse_path(o, opt, v, err, errlen);
+	} else if ((rc = mfs_parse_table_opt(&o->table, opt, v, err,
+					     errlen)) != 1) {
+		return rc;
 	} else if ((rc = mfs_parse_mount_opt(o, opt, v, err, errlen)) != 1) {
 		return rc;
 	} else {
@@ -406,6 +491,7 @@ static void mfs_defaults(struct mfs_opts *o)
 	o->workers = n > 0 ? (unsigned)n : 1;
 	o->uid = o->gid = -1;
 	o->umask = -1;
+	o->table = (struct ds_opts)DS_OPTS_INIT;
 	o->max_size = MFS_MAX_SIZE_DEFAULT;
 }
 

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "data/ds.h"
+
 #define MFS_ERR_MAX 512
 #define MFS_MAX_SIZE_DEFAULT (5ull << 30)	/* -o max_size: 5 GiB */
 
@@ -36,6 +38,7 @@ struct mfs_opts {
 	char **functions;	/* -o functions=FILE, repeatable, in order */
 	size_t nfunctions;
 	double timeout;		/* -o timeout=SECONDS for commands, 0: none */
+	struct ds_opts table;	/* -o sep=, header=, skiprows=, comment= */
 	uint64_t max_size;	/* -o max_size=SIZE in bytes, 0: no limit */
 	uint64_t max_age_ns;	/* -o max_age=DURATION, 0: no limit */
 	char *log;		/* -o log=FILE|syslog|stderr, or NULL */

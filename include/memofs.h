@@ -58,9 +58,11 @@ const char *memofs_version(void);
 enum memofs_args {
 	MEMOFS_ARGS_COLUMNS = 1,	/* col0..colN-1, plus header names */
 	MEMOFS_ARGS_LIST = 2,		/* a fixed list of names */
-	MEMOFS_ARGS_REAL = 4,		/* a number in [min, max] */
-	MEMOFS_ARGS_INTEGER = 5,	/* an integer in [min, max] */
-	MEMOFS_ARGS_NUMERIC_COLUMNS = 6, /* a column of numbers */
+	MEMOFS_ARGS_NUMERIC = 4,	/* as COLUMNS, the numeric ones only
+					 * (not text columns: README's
+					 * "Data formats") */
+	MEMOFS_ARGS_REAL = 5,		/* a number in [min, max] */
+	MEMOFS_ARGS_INTEGER = 6,	/* an integer in [min, max] */
 };
 
 /* Most arguments (path levels) a function takes. */
@@ -69,7 +71,7 @@ enum memofs_args {
 /* One argument of a function of several (memofs_function.argv): one level
  * of the path FUNCTION/ARG1/.../ARGn.  Canonical forms, which cache keys
  * and the callback see (anything else is ENOENT, never an alias):
- *   COLUMNS, NUMERIC_COLUMNS  "colN" (a header name resolves to it);
+ *   COLUMNS, NUMERIC          "colN" (a header name resolves to it);
  *   LIST                      the item itself;
  *   REAL      the shortest text that reads back to the same double, as
  *             Python's repr(float) prints it, without a trailing ".0":
@@ -193,9 +195,10 @@ const char *memofs_arg(const memofs_ctx *ctx, size_t i);
 int memofs_arg_double(const memofs_ctx *ctx, size_t i, double *x);
 int memofs_arg_column_index(const memofs_ctx *ctx, size_t i, size_t *col);
 
-/* The dataset's column col (nrows values), read directly from the dataset.
- * Valid while the mount lives.  NULL when col >= memofs_ncols() or the
- * mount has no table (a directory DATA). */
+/* The dataset's column col (nrows values), read directly from the dataset,
+ * as doubles (an int64 column's rounded beyond 2^53; a missing value is
+ * NaN).  Valid while the mount lives.  NULL when col >= memofs_ncols(), the
+ * column is text, or the mount has no table (a directory DATA). */
 const double *memofs_data_column(const memofs_ctx *ctx, size_t col);
 
 /* Calls function fn on arg through the cache: a cached result is returned

@@ -45,6 +45,45 @@ static void test_defaults(void)
 	CHECK(!o.foreground && !o.debug && !o.quiet && !o.stat_compute);
 	CHECK(o.cache_dir == NULL && o.kernel_flags == NULL);
 	CHECK(o.delay == 0 && o.timeout == 0);
+	CHECK(o.table.sep == 0 && o.table.header == DS_HEADER_DETECT &&
+	      o.table.skiprows == 0 && o.table.comment == 0);
+	mfs_opts_free(&o);
+}
+
+/* The CSV options: each separator name, header=N|none, skiprows, comment;
+ * the last given wins. */
+static void test_table(void)
+{
+	static const struct {
+		const char *opt;
+		char sep;
+	} seps[] = {
+		{ "sep=comma", ',' }, { "sep=semicolon", ';' },
+		{ "sep=tab", '\t' }, { "sep=\\t", '\t' }, { "sep=pipe", '|' },
+		{ "sep=whitespace", DS_SEP_WHITESPACE },
+		{ "sep=space", DS_SEP_WHITESPACE }, { "sep=;", ';' },
+		{ "sep=:", ':' }, { "sep=#", '#' },
+	};
+	struct mfs_opts o;
+	char err[MFS_ERR_MAX];
+
+	for (size_t i = 0; i < sizeof(seps) / sizeof(seps[0]); i++) {
+		CHECK_INT(parse(&o, err, ARGS("-o", seps[i].opt, "/m")), 0);
+		CHECK_INT(o.table.sep, seps[i].sep);
+		mfs_opts_free(&o);
+	}
+	CHECK_INT(parse(&o, err, ARGS("-o", "header=none,skiprows=3",
+				      "-o", "comment=%,sep=tab", "/m")), 0);
+	CHECK_INT(o.table.header, DS_HEADER_NONE);
+	CHECK_INT(o.table.skiprows, 3);
+	CHECK_INT(o.table.comment, '%');
+	CHECK_INT(o.table.sep, '\t');
+	mfs_opts_free(&o);
+	CHECK_INT(parse(&o, err, ARGS("-o", "header=none,header=2", "/m")), 0);
+	CHECK_INT(o.table.header, 2);
+	mfs_opts_free(&o);
+	CHECK_INT(parse(&o, err, ARGS("-o", "header=0", "/m")), 0);
+	CHECK_INT(o.table.header, 0);
 	mfs_opts_free(&o);
 }
 
@@ -154,6 +193,27 @@ static void test_bad(void)
 	check_bad(ARGS("-o", "umask=1000", "/m"), "umask=");
 	check_bad(ARGS("-o", "subtype=a/b", "/m"), "subtype=");
 	check_bad(ARGS("-o", "fsname=a\tb", "/m"), "fsname=");
+	check_bad(ARGS("-o", "sep=", "/m"), "sep=");
+	check_bad(ARGS("-o", "sep=ab", "/m"), "sep=ab");
+	check_bad(ARGS("-o", "sep=a", "/m"), "sep=a");
+	check_bad(ARGS("-o", "sep=1", "/m"), "sep=1");
+	check_bad(ARGS("-o", "sep=.", "/m"), "sep=.");
+	check_bad(ARGS("-o", "sep=-", "/m"), "sep=-");
+	check_bad(ARGS("-o", "sep=\"", "/m"), "sep=");
+	check_bad(ARGS("-o", "sep=\x01", "/m"), "sep=");
+	check_bad(ARGS("-o", "sep", "/m"), "'-o sep'");
+	check_bad(ARGS("-o", "header=", "/m"), "header=");
+	check_bad(ARGS("-o", "header=-1", "/m"), "header=-1");
+	check_bad(ARGS("-o", "header=+1", "/m"), "header=+1");
+	check_bad(ARGS("-o", "header=1000000001", "/m"), "header=1000000001");
+	check_bad(ARGS("-o", "header=no", "/m"), "header=no");
+	check_bad(ARGS("-o", "skiprows=x", "/m"), "skiprows=x");
+	check_bad(ARGS("-o", "skiprows= 1", "/m"), "skiprows=");
+	check_bad(ARGS("-o", "skiprows=0x1", "/m"), "skiprows=0x1");
+	check_bad(ARGS("-o", "comment=", "/m"), "comment=");
+	check_bad(ARGS("-o", "comment=##", "/m"), "comment=##");
+	check_bad(ARGS("-o", "comment= ", "/m"), "comment=");
+	check_bad(ARGS("-o", "comment=\"", "/m"), "comment=");
 	check_bad(ARGS("-f"), "missing MOUNTPOINT");
 	check_bad(ARGS("a", "b", "c"), "'c'");
 	check_bad(ARGS("--functions", "a", "b"), "--functions");
@@ -163,6 +223,7 @@ int main(void)
 {
 	test_defaults();
 	test_good();
+	test_table();
 	test_bad();
 	return check_report("mfs_opts");
 }

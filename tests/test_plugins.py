@@ -74,7 +74,9 @@ def test_example_plugin_values_and_reuse(mount_factory):
     m = mount_factory(opts=[f"plugin={ZSTATS}"])
     assert sorted(os.listdir(m.path)) == sorted(
         ["column", "sum", "mean", "var", "std", "min", "max", "median",
-         "count", "zscore", "zhistogram"] + ARGS_FNS)
+         "nansum", "nanmean", "nanvar", "nanstd", "nanmin", "nanmax",
+         "nanmedian", "count", "size", "nunique", "value_counts",
+         "zscore", "zhistogram"] + ARGS_FNS)
     col = DEMO[:, 1]
     z = np.loadtxt(m.p("zscore/col1"))
     np.testing.assert_allclose(z, (col - col.mean()) / col.std(),
@@ -104,7 +106,10 @@ def test_functions_listing(mount_factory):
     lines = r.stdout.splitlines()
     names = [l.split()[0] for l in lines]
     assert names == ["column", "sum", "mean", "var", "std", "min", "max",
-                     "median", "count"] + ARGS_FNS + ["zscore", "zhistogram"]
+                     "median", "nansum", "nanmean", "nanvar", "nanstd",
+                     "nanmin", "nanmax", "nanmedian", "count", "size",
+                     "nunique", "value_counts"] + ARGS_FNS +
+                    ["zscore", "zhistogram"]
     z = next(l for l in lines if l.startswith("zscore"))
     # its usage "zscore COLUMN", then the declared version "1" plus the
     # digest of the plugin file

@@ -232,9 +232,10 @@ static unsigned memo_fn_ndim(const reg_fn *fn)
  * values)?  A record that is not (written by an older memofs under the
  * same key, or by a function whose declaration changed without a new
  * version) is never served: it is recomputed and overwritten. */
-static int memo_fits(const memo *m, const reg_fn *fn, const memo_result *res)
+static int memo_fits(const memo *m, const reg_fn *fn, const char *arg,
+		     const memo_result *res)
 {
-	enum memofs_dtype dtype = reg_fn_dtype(fn);
+	enum memofs_dtype dtype = reg_fn_arg_dtype(m->r, fn, arg);
 
 	if (memo_result_dtype(res) != dtype)
 		return 0;
@@ -249,8 +250,8 @@ static int memo_fits(const memo *m, const reg_fn *fn, const memo_result *res)
 /* Memory, then the store, for fn's result under key.  0 and *out,
  * -ENOENT (damaged records, records not of fn's type, and results older
  * than max_age count as missing), -EIO or -ENOMEM. */
-static int memo_find(memo *m, const reg_fn *fn, const uint8_t key[KEY_LEN],
-		     memo_result **out)
+static int memo_find(memo *m, const reg_fn *fn, const char *arg,
+		     const uint8_t key[KEY_LEN], memo_result **out)
 {
 	store_rec rec;
 	memo_result *res;
@@ -270,7 +271,7 @@ static int memo_find(memo *m, const reg_fn *fn, const uint8_t key[KEY_LEN],
 		memo_note_use(m, key);
 	}
 	pthread_mutex_unlock(&m->lock);
-	if (res && memo_fits(m, fn, res)) {
+	if (res && memo_fits(m, fn, arg, res)) {
 		*out = res;
 		return 0;
 	}
@@ -283,7 +284,7 @@ static int memo_find(memo *m, const reg_fn *fn, const uint8_t key[KEY_LEN],
 	if (rc)
 		return rc;
 	rc = memo_result_from_rec(&rec, &res);
-	if (rc == 0 && !memo_fits(m, fn, res)) {
+	if (rc == 0 && !memo_fits(m, fn, arg, res)) {
 		memo_result_unref(res);
 		rc = -EBADMSG;
 	}
@@ -317,7 +318,7 @@ int memo_lookup(memo *m, const reg_fn *fn, const char *arg,
 	uint8_t key[KEY_LEN];
 
 	memo_key(m, fn, arg, key);
-	return memo_find(m, fn, key, out);
+	return memo_find(m, fn, arg, key, out);
 }
 
 /* ---- flights ------------------------------------------------------------ */
@@ -516,7 +517,7 @@ static void memo_ctx_split(memofs_ctx *ctx)
 static int memo_make_result(memo *m, const struct memo_flight *f,
 			    memofs_ctx *ctx, memo_result **out)
 {
-	enum memofs_dtype dtype = reg_fn_dtype(f->fn);
+	enum memofs_dtype dtype = reg_fn_arg_dtype(m->r, f->fn, f->arg);
 	size_t want, got;
 	int rc;
 
@@ -598,7 +599,7 @@ static int memo_compute(memo *m, struct memo_flight *f, unsigned depth,
 static void memo_execute(memo *m, struct memo_flight *f, unsigned depth)
 {
 	memo_result *res = NULL;
-	int rc = memo_find(m, f->fn, f->key, &res);
+	int rc = memo_find(m, f->fn, f->arg, f->key, &res);
 	int computed = 0;
 
 	pthread_mutex_lock(&m->lock);
@@ -809,7 +810,7 @@ static int memo_call_result(memofs_ctx *ctx, const char *fname,
 	if (ctx->depth + 1 >= MEMO_MAX_DEPTH)
 		return -ELOOP;
 	memo_key(m, fn, canon, key);
-	rc = memo_find(m, fn, key, out);
+	rc = memo_find(m, fn, canon, key, out);
 	if (rc != -ENOENT && rc != -EIO)
 		return rc;
 	if (memo_stopping(m))
@@ -859,7 +860,7 @@ int memo_ctx_write(memofs_ctx *ctx, const void *buf, size_t len)
 	size_t hdr = 0;
 
 	/* A typed result starts with room for its .npy header. */
-	if (ctx->len == 0 && reg_fn_dtype(ctx->f->fn) != MEMOFS_BYTES)
+	if (ctx->len == 0 && memo_ctx_dtype(ctx) != MEMOFS_BYTES)
 		hdr = MEMO_NPY_HDR;
 	if (len > SIZE_MAX - ctx->len - hdr ||
 	    util_grow(&ctx->out, &ctx->cap, ctx->len + hdr + len, 1, 256) != 0)
@@ -874,7 +875,7 @@ int memo_ctx_write(memofs_ctx *ctx, const void *buf, size_t len)
 
 enum memofs_dtype memo_ctx_dtype(const memofs_ctx *ctx)
 {
-	return reg_fn_dtype(ctx->f->fn);
+	return reg_fn_arg_dtype(ctx->m->r, ctx->f->fn, ctx->f->arg);
 }
 
 int memo_ctx_misuse(memofs_ctx *ctx, const char *what)
@@ -1328,7 +1329,7 @@ int memo_info(memo *m, const reg_fn *fn, const char *arg,
 		return 0;
 	}
 	/* A record without an entry (store_put()): read it. */
-	rc = memo_find(m, fn, out->key, &res);
+	rc = memo_find(m, fn, arg, out->key, &res);
 	if (rc == 0) {
 		out->state = MEMO_INFO_CACHED;
 		out->created_ns = memo_result_created_ns(res);

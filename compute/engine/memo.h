@@ -109,7 +109,8 @@ int memo_ctx_call(memofs_ctx *ctx, const char *fn, const char *arg,
  * fails the computation (-EIO, logged). */
 int memo_ctx_write(memofs_ctx *ctx, const void *buf, size_t len);
 
-/* The dtype the running function declared (reg_fn_dtype()). */
+/* The dtype the running function makes for its argument
+ * (reg_fn_arg_dtype()). */
 enum memofs_dtype memo_ctx_dtype(const memofs_ctx *ctx);
 
 /* A misuse of the API (bytes written by a typed function, values of the

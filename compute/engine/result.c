@@ -278,7 +278,9 @@ static int memo_render_text(memo_result *res)
 	k = f ? fmt_doubles(text, cap, f, res->count, NULL)
 	      : fmt_int64s(text, cap, q, res->count, NULL);
 	small = realloc(text, k ? k : 1);	/* give back the slack */
-	res->text = small ? small : text;
+	if (small)
+		text = small;
+	res->text = text;
 	res->text_len = k;
 	atomic_fetch_add(&res->extra, k);
 	return 0;

@@ -104,7 +104,7 @@ int memofs_plugin_init(memofs_registry *reg, int abi_version)
 	static const struct memofs_arg zhistogram_args[] = {
 		{ .name = "BINS", .kind = MEMOFS_ARGS_INTEGER,
 		  .list = bins_listed, .min = 1, .max = 1000 },
-		{ .name = "COLUMN", .kind = MEMOFS_ARGS_NUMERIC_COLUMNS },
+		{ .name = "COLUMN", .kind = MEMOFS_ARGS_NUMERIC },
 	};
 	static const struct memofs_function fns[] = {
 		{ .name = "zscore", .version = "1",

@@ -4,6 +4,10 @@
  *
  *   ARGS_COLUMNS  col0..colN-1 of the table DATA, and its header names as
  *                 aliases; canonical form "colN".
+ *   ARGS_NUMERIC  as ARGS_COLUMNS, but only the columns whose kind is
+ *                 numeric (ds.h: DS_FLOAT64, DS_INT64): what numeric
+ *                 reductions take, so that `ls MNT/mean` lists no text
+ *                 column and mean/TEXTCOL does not exist.
  *   ARGS_LIST     a fixed list of names given at registration; canonical
  *                 form the name itself.
  *   ARGS_FILES    the regular files of a directory DATA (argdir.h); not
@@ -14,7 +18,7 @@
  *                 shortest repr without ".0" (memofs.h, resolve.h).
  *   ARGS_INTEGER  an integer in a declared range; canonical form its
  *                 decimal digits.
- *   ARGS_NUMERIC_COLUMNS  like ARGS_COLUMNS, only columns of numbers.
+ *   ARGS_NUMERIC  like ARGS_COLUMNS, only columns of numbers (not text).
  *
  * The values are memofs.h's MEMOFS_ARGS_* where those exist (checked
  * below), and they are part of command functions' cache keys (cmdfn.h
@@ -36,16 +40,16 @@ enum args_kind {
 	ARGS_COLUMNS = 1,
 	ARGS_LIST = 2,
 	ARGS_FILES = 3,
-	ARGS_REAL = 4,
-	ARGS_INTEGER = 5,
-	ARGS_NUMERIC_COLUMNS = 6,
+	ARGS_NUMERIC = 4,
+	ARGS_REAL = 5,
+	ARGS_INTEGER = 6,
 };
 
 _Static_assert((int)ARGS_COLUMNS == (int)MEMOFS_ARGS_COLUMNS &&
 	       (int)ARGS_LIST == (int)MEMOFS_ARGS_LIST &&
+	       (int)ARGS_NUMERIC == (int)MEMOFS_ARGS_NUMERIC &&
 	       (int)ARGS_REAL == (int)MEMOFS_ARGS_REAL &&
-	       (int)ARGS_INTEGER == (int)MEMOFS_ARGS_INTEGER &&
-	       (int)ARGS_NUMERIC_COLUMNS == (int)MEMOFS_ARGS_NUMERIC_COLUMNS,
+	       (int)ARGS_INTEGER == (int)MEMOFS_ARGS_INTEGER,
 	       "the plugin ABI's kinds keep their values");
 
 #endif

@@ -105,7 +105,7 @@ int memofs_arg_column_index(const memofs_ctx *ctx, size_t i, size_t *col)
 	const struct resolve_arg *a = ctx_arg_decl(ctx, i);
 
 	if (!a || !col || (a->kind != ARGS_COLUMNS &&
-			   a->kind != ARGS_NUMERIC_COLUMNS))
+			   a->kind != ARGS_NUMERIC))
 		return -EINVAL;
 	return memofs_arg_column(ctx, memo_ctx_arg(ctx, i), col) ? -EINVAL : 0;
 }

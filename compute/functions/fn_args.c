@@ -295,7 +295,7 @@ int fn_args_register(reg *r)
 	static const int corr = 0, cov = 1;
 	static const enum fn_args_var var = FN_VAR_DDOF, std = FN_STD_DDOF;
 	static const enum fn_args_ends head = FN_HEAD, tail = FN_TAIL;
-#define FN_COL { .name = "COLUMN", .kind = MEMOFS_ARGS_NUMERIC_COLUMNS }
+#define FN_COL { .name = "COLUMN", .kind = MEMOFS_ARGS_NUMERIC }
 #define FN_SCALAR .dtype = MEMOFS_FLOAT64, .shape = MEMOFS_SHAPE_SCALAR
 	static const struct memofs_arg q_col[] = {
 		{ .name = "Q", .kind = MEMOFS_ARGS_REAL, .list = fn_args_q,

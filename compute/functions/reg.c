@@ -39,6 +39,7 @@ struct reg_fn {
 	void *udata;
 	enum memofs_dtype dtype;	/* what compute writes */
 	enum memofs_shape shape;	/* typed only */
+	int by_kind;		/* dtype per column kind: reg_fn_arg_dtype() */
 };
 
 struct reg_hook {
@@ -50,7 +51,8 @@ struct memofs_registry {
 	struct reg_fn **fns;
 	size_t nfns;
 	size_t cap;
-	resolve_columns *cols;	/* bound dataset's columns, or NULL */
+	const ds *data;		/* bound dataset, NULL before binding */
+	resolve_columns *cols;	/* its columns, or NULL */
 	argdir *files;		/* bound directory, or NULL */
 	char *suffix;		/* appended by memofs_register(), or NULL */
 	char clash[REG_NAME_MAX + 1]; /* last name refused with -EEXIST */
@@ -357,6 +359,37 @@ enum memofs_shape reg_fn_shape(const reg_fn *f)
 	return f->shape;
 }
 
+int reg_set_dtype_by_kind(reg *r, const char *name)
+{
+	for (size_t i = 0; i < r->nfns; i++)
+		if (strcmp(r->fns[i]->name, name) == 0 &&
+		    r->fns[i]->nargs == 1 &&
+		    r->fns[i]->argv[0].kind == ARGS_COLUMNS &&
+		    r->fns[i]->shape == MEMOFS_SHAPE_COLUMN) {
+			r->fns[i]->by_kind = 1;
+			return 0;
+		}
+	return -ENOENT;
+}
+
+enum memofs_dtype reg_fn_arg_dtype(const reg *r, const reg_fn *f,
+				   const char *arg)
+{
+	size_t col;
+
+	if (!f->by_kind || !r->data ||
+	    resolve_parse_column(arg, ds_ncols(r->data), &col) != 0)
+		return f->dtype;
+	switch (ds_col_kind(r->data, col)) {
+	case DS_INT64:
+		return MEMOFS_INT64;
+	case DS_TEXT:
+		return MEMOFS_BYTES;
+	default:
+		return MEMOFS_FLOAT64;
+	}
+}
+
 int reg_fn_compute(const reg_fn *f, memofs_ctx *ctx, const char *arg)
 {
 	return f->compute(ctx, arg, f->udata);
@@ -376,6 +409,7 @@ const struct resolve_arg *reg_fn_arg(const reg_fn *f, size_t i)
 int reg_bind_dataset(reg *r, const ds *d)
 {
 	assert(!r->cols);
+	r->data = d;
 	return resolve_columns_new(d, &r->cols);
 }
 

@@ -40,6 +40,10 @@ struct resolve_columns {
 	struct resolve_alias *aliases;	/* valid header names, column order */
 	struct resolve_alias *by_name;	/* the same, sorted by name */
 	size_t naliases;
+	size_t *numeric;		/* the numeric columns, in order */
+	size_t nnumeric;
+	struct resolve_alias *num_aliases; /* aliases of those, col order */
+	size_t nnum_aliases;
 };
 
 int resolve_parse_column(const char *arg, size_t ncols, size_t *col)
@@ -123,6 +127,8 @@ void resolve_columns_free(resolve_columns *c)
 		return;
 	free(c->aliases);
 	free(c->by_name);
+	free(c->numeric);
+	free(c->num_aliases);
 	free(c);
 }
 
@@ -135,7 +141,9 @@ int resolve_columns_new(const ds *d, resolve_columns **out)
 		return -ENOMEM;
 	c->by_name = calloc(ncols ? ncols : 1, sizeof(*c->by_name));
 	c->aliases = calloc(ncols ? ncols : 1, sizeof(*c->aliases));
-	if (!c->by_name || !c->aliases) {
+	c->numeric = calloc(ncols ? ncols : 1, sizeof(*c->numeric));
+	c->num_aliases = calloc(ncols ? ncols : 1, sizeof(*c->num_aliases));
+	if (!c->by_name || !c->aliases || !c->numeric || !c->num_aliases) {
 		resolve_columns_free(c);
 		return -ENOMEM;
 	}
@@ -147,18 +155,24 @@ int resolve_columns_new(const ds *d, resolve_columns **out)
 	c->naliases = resolve_drop_shared(c->by_name, n);
 	memcpy(c->aliases, c->by_name, c->naliases * sizeof(*c->aliases));
 	qsort(c->aliases, c->naliases, sizeof(*c->aliases), resolve_col_cmp);
+	for (size_t j = 0; j < ncols; j++)
+		if (ds_col_numeric(d, j))
+			c->numeric[c->nnumeric++] = j;
+	for (size_t i = 0; i < c->naliases; i++)
+		if (ds_col_numeric(d, c->aliases[i].col))
+			c->num_aliases[c->nnum_aliases++] = c->aliases[i];
 	c->data = d;
 	*out = c;
 	return 0;
 }
 
-/* Is column col acceptable for a (NUMERIC_COLUMNS: a column of numbers;
- * every column of a table DATA holds numbers, ds.h). */
+/* Is column col acceptable for a (NUMERIC: a column of numbers, not of
+ * text: ds_col_numeric())? */
 static int resolve_column_fits(const resolve_columns *c,
 			       const struct resolve_arg *a, size_t col)
 {
-	(void)a;
-	return col < ds_ncols(c->data);
+	return col < ds_ncols(c->data) &&
+	       (a->kind != ARGS_NUMERIC || ds_col_numeric(c->data, col));
 }
 
 static int resolve_put(char *buf, size_t buflen, const char *s, int err)
@@ -247,7 +261,7 @@ const char *resolve_kind_label(enum args_kind kind)
 {
 	switch (kind) {
 	case ARGS_COLUMNS:
-	case ARGS_NUMERIC_COLUMNS:
+	case ARGS_NUMERIC:
 		return "COLUMN";
 	case ARGS_LIST:
 		return "ITEM";
@@ -343,7 +357,7 @@ int resolve_arg_init(struct resolve_arg *a, const struct memofs_arg *def,
 			return -EINVAL;
 		break;
 	case ARGS_COLUMNS:
-	case ARGS_NUMERIC_COLUMNS:
+	case ARGS_NUMERIC:
 		break;
 	case ARGS_LIST:
 		if (!def->list || !def->list[0])
@@ -390,7 +404,7 @@ int resolve_name(const reg *r, const reg_fn *f, size_t level,
 		return -ENOENT;
 	switch (a->kind) {
 	case ARGS_COLUMNS:
-	case ARGS_NUMERIC_COLUMNS:
+	case ARGS_NUMERIC:
 		return resolve_column(reg_columns(r), a, name, canon, canonlen);
 	case ARGS_FILES:
 		if (!d)
@@ -456,8 +470,9 @@ size_t resolve_listing_count(const struct resolve_listing *l)
 		return argdir_listing_count(l->files);
 	switch (l->a->kind) {
 	case ARGS_COLUMNS:
-	case ARGS_NUMERIC_COLUMNS:
 		return c ? ds_ncols(c->data) + c->naliases : 0;
+	case ARGS_NUMERIC:
+		return c ? c->nnumeric + c->nnum_aliases : 0;
 	case ARGS_LIST:
 	case ARGS_REAL:
 	case ARGS_INTEGER:
@@ -480,8 +495,17 @@ int resolve_listing_name(const struct resolve_listing *l, size_t i,
 	if (l->files)
 		return resolve_put(buf, buflen,
 				   argdir_listing_name(l->files, i), -ERANGE);
-	if (l->a->kind != ARGS_COLUMNS && l->a->kind != ARGS_NUMERIC_COLUMNS)
+	if (l->a->kind != ARGS_COLUMNS && l->a->kind != ARGS_NUMERIC)
 		return resolve_put(buf, buflen, l->a->list[i], -ERANGE);
+	if (l->a->kind == ARGS_NUMERIC) {	/* numeric columns, aliases */
+		if (i >= c->nnumeric)
+			return resolve_put(buf, buflen,
+					   c->num_aliases[i - c->nnumeric].name,
+					   -ERANGE);
+		i = c->numeric[i];
+		n = snprintf(buf, buflen, "col%zu", i);
+		return (n < 0 || (size_t)n >= buflen) ? -ERANGE : 0;
+	}
 	ncols = ds_ncols(c->data);
 	if (i >= ncols)
 		return resolve_put(buf, buflen, c->aliases[i - ncols].name,

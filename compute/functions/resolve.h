@@ -6,7 +6,7 @@
  * one per path level: FUNCTION/ARG1/.../ARGn); each has a kind (args.h).
  * A name at level i resolves by the kind of argument i alone, into its
  * canonical form:
- *   COLUMNS, NUMERIC_COLUMNS  "colN" (decimal N < ncols, no sign, no
+ *   COLUMNS, NUMERIC  "colN" (decimal N < ncols, no sign, no
  *             leading zero) or a header alias (reg.h's rule), -> "colN";
  *   LIST      an item of the list, -> itself;
  *   FILES     a regular file of the bound directory, -> NAME/HEX
