@@ -105,11 +105,11 @@ def test_functions_listing(mount_factory):
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     names = [l.split()[0] for l in lines]
-    assert names == ["column", "sum", "mean", "var", "std", "min", "max",
-                     "median", "nansum", "nanmean", "nanvar", "nanstd",
-                     "nanmin", "nanmax", "nanmedian", "count", "size",
-                     "nunique", "value_counts"] + ARGS_FNS +
-                    ["zscore", "zhistogram"]
+    assert names == (["column", "sum", "mean", "var", "std", "min", "max",
+                      "median", "nansum", "nanmean", "nanvar", "nanstd",
+                      "nanmin", "nanmax", "nanmedian", "count", "size",
+                      "nunique", "value_counts"] + ARGS_FNS +
+                     ["zscore", "zhistogram"])
     z = next(l for l in lines if l.startswith("zscore"))
     # its usage "zscore COLUMN", then the declared version "1" plus the
     # digest of the plugin file
