@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "functions/resolve.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -566,8 +567,9 @@ void mfs_ctl_invalidate(struct mfs *fs, const char *fn, const char *arg)
 	free(iv.inos);
 }
 
-/* Splits what ("", "FN" or "FN/ARG") into the function and canonical
- * argument to clear (NULL: all).  0, -ENOENT or -EINVAL. */
+/* Splits what ("", "FN" or "FN/ARG", ARG a path of names for a function
+ * of several arguments: "quantile/0.9/price") into the function and
+ * canonical argument to clear (NULL: all).  0, -ENOENT or -EINVAL. */
 static int mfs_clear_target(struct mfs *fs, char *what, const reg_fn **fn,
 			    char canon[REG_ARG_MAX + 1], int *one)
 {
@@ -587,7 +589,7 @@ static int mfs_clear_target(struct mfs *fs, char *what, const reg_fn **fn,
 	*one = 1;
 	if (!slash[1])
 		return -EINVAL;
-	return reg_arg_resolve(fs->r, *fn, slash + 1, canon, REG_ARG_MAX + 1)
+	return resolve_path(fs->r, *fn, slash + 1, canon, REG_ARG_MAX + 1)
 		       ? -ENOENT : 0;
 }
 

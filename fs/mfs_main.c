@@ -27,6 +27,7 @@
 #include "util/file.h"
 #include "functions/cmdfn.h"
 #include "functions/argdir.h"
+#include "functions/fn_args.h"
 #include "functions/fn_builtin.h"
 #include "util/log.h"
 #include "memofs_config.h"
@@ -37,6 +38,7 @@
 #include "mfs_upkeep.h"
 #include "mfs_stop.h"
 #include "functions/plugin.h"
+#include "functions/resolve.h"
 #include "engine/store.h"
 
 #define MFS_FUSE_IDLE_THREADS 10	/* FUSE threads kept when idle */
@@ -740,6 +742,8 @@ static int mfs_build_registry(const struct mfs_opts *o, struct mfs_setup *su)
 
 	if (rc == 0 && !su->files)
 		rc = fn_register_builtins(su->r, &o->delay);
+	if (rc == 0 && !su->files)
+		rc = fn_args_register(su->r);
 	if (rc)
 		fprintf(stderr, "memofs: cannot register functions: %s\n",
 			strerror(-rc));
@@ -766,13 +770,24 @@ static void mfs_setup_free(struct mfs_setup *su)
 	ds_free(su->data);
 }
 
-/* memofs --functions: one line per function, then exit. */
+/* memofs --functions: one line per function (its name and the labels of
+ * its arguments, "quantile Q COLUMN", then its version and description),
+ * then exit. */
 static void mfs_print_functions(const reg *r)
 {
 	for (size_t i = 0; i < reg_count(r); i++) {
 		const reg_fn *f = reg_at(r, i);
 
-		printf("%-12s %-22s %s\n", reg_fn_name(f), reg_fn_version(f),
+		char usage[REG_NAME_MAX + 1 +
+			   RESOLVE_ARGS_MAX * (RESOLVE_LABEL_MAX + 1)];
+		size_t used = (size_t)snprintf(usage, sizeof(usage), "%s",
+					       reg_fn_name(f));
+
+		for (size_t j = 0; j < reg_fn_nargs(f); j++)
+			used += (size_t)snprintf(usage + used,
+						 sizeof(usage) - used, " %s",
+						 reg_fn_arg(f, j)->label);
+		printf("%-24s %-22s %s\n", usage, reg_fn_version(f),
 		       reg_fn_description(f));
 	}
 }

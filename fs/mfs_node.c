@@ -1,6 +1,7 @@
 /* mfs_node.c -- the inodes of a memofs mount (see mfs_node.h).
  *
- * Result nodes live in a chained hash table hashed by (function, name)
+ * Nodes below a function (argument directories and results) live in a
+ * chained hash table hashed by (function, name)
  * and matched on (function, name, canonical argument, version), grown by
  * doubling.  Directory nodes live in an array indexed like the registry.
  * Inode numbers live in a second table, of claims: one per path ever
@@ -290,7 +291,10 @@ static struct mfs_node *mfs_node_new(const reg_fn *fn, const char *name,
 
 	if (!n)
 		return NULL;
-	n->kind = MFS_RESULT;
+	n->depth = 1;
+	for (const char *p = name; (p = strchr(p, '/')) != NULL; p++)
+		n->depth++;
+	n->kind = n->depth >= reg_fn_nargs(fn) ? MFS_RESULT : MFS_ARGDIR;
 	n->fn = fn;
 	n->size = -1;
 	n->name = strdup(name);
@@ -351,13 +355,14 @@ static void mfs_node_remove(mfs_node_table *t, struct mfs_node *node)
 
 static void mfs_node_maybe_free(mfs_node_table *t, struct mfs_node *node)
 {
-	if (node->kind == MFS_RESULT && node->nlookup == 0 && node->refs == 0)
+	if ((node->kind == MFS_RESULT || node->kind == MFS_ARGDIR) &&
+	    node->nlookup == 0 && node->refs == 0)
 		mfs_node_remove(t, node);
 }
 
 void mfs_node_forget(mfs_node_table *t, struct mfs_node *node, uint64_t n)
 {
-	if (node->kind != MFS_RESULT)
+	if (node->kind != MFS_RESULT && node->kind != MFS_ARGDIR)
 		return;
 	assert(node->nlookup >= n);
 	node->nlookup -= n;

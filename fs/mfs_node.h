@@ -1,10 +1,13 @@
 /* mfs_node.h -- the inodes of a memofs mount.
  *
- * The tree has three levels: the root, one directory per function, and
- * one file per (function, argument name, canonical argument).  Root and
- * directories exist for the whole mount; result files are created on
- * lookup and freed when the kernel forgets them and no deferred reply
- * still needs them.
+ * The tree: the root, one directory per function, then one level per
+ * argument of the function (resolve.h): FUNCTION/ARG1/.../ARGn, where
+ * ARGn is a result file and each ARGi before it a directory (MFS_ARGDIR).
+ * A node below a function is named by (function, names path "0.9/price",
+ * canonical argument "0.9/col3" or its prefix, version).  Root and
+ * function directories exist for the whole mount; argument directories
+ * and result files are created on lookup and freed when the kernel
+ * forgets them and no deferred reply still needs them.
  *
  * Two numbers per node:
  *   - its node id (mfs_node_ino()), the handle the kernel sends back in
@@ -30,7 +33,7 @@
 
 #include "functions/reg.h"
 
-enum mfs_kind { MFS_ROOT, MFS_FNDIR, MFS_RESULT };
+enum mfs_kind { MFS_ROOT, MFS_FNDIR, MFS_ARGDIR, MFS_RESULT };
 
 /* Which view of its result a RESULT node shows (engine/result.h): the
  * text under the plain name, the .npy under NAME.npy (typed functions
@@ -40,14 +43,17 @@ enum mfs_view { MFS_VIEW_TEXT = 0, MFS_VIEW_NPY = 1 };
 
 struct mfs_node {
 	enum mfs_kind kind;
-	const reg_fn *fn;	/* FNDIR, RESULT */
-	char *name;		/* RESULT: the name looked up */
-	char *arg;		/* RESULT: the canonical argument */
+	const reg_fn *fn;	/* FNDIR, ARGDIR, RESULT */
+	size_t depth;		/* names below the function: 0 for FNDIR */
+	char *name;		/* ARGDIR, RESULT: the names looked up,
+				 * joined by '/' ("0.9/price") */
+	char *arg;		/* ARGDIR, RESULT: the canonical arguments
+				 * so far, joined by '/' ("0.9/col3") */
 	char *version;		/* RESULT of a function whose version can
 				 * change (reg_fn_versioned()): the one it
 				 * was looked up with; else NULL */
 	uint32_t number;	/* the inode number shown (see above) */
-	uint64_t nlookup;	/* kernel references (RESULT) */
+	uint64_t nlookup;	/* kernel references (ARGDIR, RESULT) */
 	unsigned refs;		/* deferred replies still pending */
 	unsigned reads;		/* of which READs (see mfs_ops.c) */
 	enum mfs_view view;	/* RESULT: which view (from its name) */
@@ -80,13 +86,15 @@ struct mfs_node *mfs_node_get(mfs_node_table *t, fuse_ino_t ino);
 struct mfs_node *mfs_node_fndir(mfs_node_table *t, size_t i);
 struct mfs_node *mfs_node_fndir_of(mfs_node_table *t, const reg_fn *fn);
 
-/* Finds or creates the result node (fn, name, arg, version) and adds one
- * kernel reference.  A node created here shows view, with size (the
- * size of that view known before computing, else -1, see size_exact):
- * both depend on name alone, so a node found keeps its own.  (A name's
- * canonical argument changes when it is a file that was edited, and the
- * version when the function's script was: either gets a new node, so a
- * new inode whose page cache starts empty.)
+/* Finds or creates the node (fn, name, arg, version) below a function
+ * and adds one kernel reference: a result when name has as many
+ * components as fn has arguments, else an argument directory.  A result
+ * created here shows view, with size (the size of that view known before
+ * computing, else -1, see size_exact): both depend on name alone, so a
+ * node found keeps its own (an argument directory: MFS_VIEW_TEXT, -1).
+ * (A name's canonical argument changes when it is a file that was
+ * edited, and the version when the function's script was: either gets a
+ * new node, so a new inode whose page cache starts empty.)
  * version is NULL for a function whose version cannot change.  Returns
  * NULL when out of memory. */
 struct mfs_node *mfs_node_lookup(mfs_node_table *t, const reg_fn *fn,
@@ -94,12 +102,13 @@ struct mfs_node *mfs_node_lookup(mfs_node_table *t, const reg_fn *fn,
 				 const char *version, enum mfs_view view,
 				 int64_t size);
 
-/* The number the result path fn_name/name gets when no other path took
+/* The number the path fn_name/name gets when no other path took
  * it first (its hash, folded to 32 bits; may be 0 or 1, which no result
  * gets). */
 uint32_t mfs_node_home(const char *fn_name, const char *name);
 
-/* The inode number of the path fn/name (a result), claiming a free one
+/* The inode number of the path fn/name (name: the names below the
+ * function joined by '/'), claiming a free one
  * the first time; the same for the whole mount.  Without memory for the
  * claim, the unchecked hash (it may then collide). */
 uint32_t mfs_node_number(mfs_node_table *t, const reg_fn *fn,

@@ -59,6 +59,7 @@
 #include <unistd.h>
 
 #include "util/clock.h"
+#include "functions/resolve.h"
 #include "util/log.h"
 #include "mfs.h"
 #include "mfs_ctl.h"
@@ -599,8 +600,8 @@ static int mfs_attrs_must_wait(struct mfs *fs, const struct mfs_node *n)
  * a new node), so such a name is never cached. */
 static double mfs_entry_timeout(const struct mfs *fs, const struct mfs_node *n)
 {
-	return n->kind == MFS_RESULT && (reg_fn_takes_files(fs->r, n->fn) ||
-					 reg_fn_versioned(n->fn))
+	return (n->kind == MFS_RESULT || n->kind == MFS_ARGDIR) &&
+	       (resolve_takes_files(fs->r, n->fn) || reg_fn_versioned(n->fn))
 		       ? 0.0 : MFS_TIMEOUT;
 }
 
@@ -615,7 +616,8 @@ static int mfs_node_current(const struct mfs_node *n)
 	       strcmp(n->version, reg_fn_version_now(n->fn, version)) == 0;
 }
 
-/* The directory of a function over a DATA directory's files shows that
+/* A directory whose entries are a DATA directory's files (a function's,
+ * or an argument directory's whose next level takes files) shows that
  * directory's times, with no attribute caching: the kernel keeps listings
  * (zero-message opendir caches them) until it sees the mtime change, and
  * the DATA directory's mtime changes exactly when files come or go.
@@ -625,9 +627,10 @@ static double mfs_files_dir_attr(const struct mfs *fs,
 {
 	struct stat dst;
 
-	if (n->kind != MFS_FNDIR || !reg_fn_takes_files(fs->r, n->fn))
+	if ((n->kind != MFS_FNDIR && n->kind != MFS_ARGDIR) ||
+	    !resolve_level_files(fs->r, n->fn, n->depth))
 		return MFS_TIMEOUT;
-	if (reg_fn_dir_stat(fs->r, n->fn, &dst) == 0) {
+	if (resolve_level_stat(fs->r, n->fn, n->depth, &dst) == 0) {
 		st->st_mtim = dst.st_mtim;
 		st->st_ctim = dst.st_ctim;
 	}
@@ -644,7 +647,7 @@ static void mfs_reply_entry(fuse_req_t req, const struct mfs_node *n)
 	e.entry_timeout = mfs_entry_timeout(fs, n);
 	e.attr_timeout = mfs_attr_timeout(n);
 	mfs_fill_attr(fs, n, &e.attr);
-	if (n->kind == MFS_FNDIR)
+	if (n->kind == MFS_FNDIR || n->kind == MFS_ARGDIR)
 		e.attr_timeout = mfs_files_dir_attr(fs, n, &e.attr);
 	fuse_reply_entry(req, &e);
 }
@@ -652,32 +655,55 @@ static void mfs_reply_entry(fuse_req_t req, const struct mfs_node *n)
 #define MFS_NPY_EXT ".npy"
 #define MFS_NPY_EXT_LEN 4
 
-/* One name of dir's function resolved (see mfs_resolve()). */
+/* The path of dir's name below the function ("0.9/price"): 0, or
+ * -ENAMETOOLONG. */
+static int mfs_path(const struct mfs_node *dir, const char *name,
+		    char path[RESOLVE_PATH_MAX + 1])
+{
+	int n = dir->depth ? snprintf(path, RESOLVE_PATH_MAX + 1, "%s/%s",
+				      dir->name, name)
+			   : snprintf(path, RESOLVE_PATH_MAX + 1, "%s", name);
+
+	return n < 0 || n > RESOLVE_PATH_MAX ? -ENAMETOOLONG : 0;
+}
+
+/* The canonical argument of dir's path and then name (its level:
+ * dir->depth).  quick: read no large file (resolve_name()):
+ * -EWOULDBLOCK when that would be needed. */
 static int mfs_resolve_one(struct mfs *fs, const struct mfs_node *dir,
 			   const char *name, int quick,
 			   char canon[REG_ARG_MAX + 1])
 {
-	if (quick)
-		return reg_arg_resolve_quick(fs->r, dir->fn, name, canon,
-					     REG_ARG_MAX + 1);
-	return reg_arg_resolve(fs->r, dir->fn, name, canon, REG_ARG_MAX + 1);
+	size_t used = 0;
+
+	if (dir->depth) {
+		used = (size_t)snprintf(canon, REG_ARG_MAX + 1, "%s/",
+					dir->arg);
+		if (used > REG_ARG_MAX)
+			return -ENAMETOOLONG;
+	}
+	return resolve_name(fs->r, dir->fn, dir->depth, name, quick,
+			    canon + used, REG_ARG_MAX + 1 - used);
 }
 
-/* The canonical argument of name in dir's function, and the view name
- * shows: a name that is an argument shows its text; for a typed function,
- * NAME.npy where NAME is an argument (and NAME.npy is not) shows its .npy.
- * quick: read no large file (reg_arg_resolve_quick()): -EWOULDBLOCK when
- * that would be needed. */
+/* The canonical argument of name in dir (mfs_resolve_one()), the path of
+ * names it is (mfs_path()), and the view name shows: a name that is an
+ * argument shows its text; at the last level of a typed function,
+ * NAME.npy where NAME is an argument (and NAME.npy is not) shows its
+ * .npy. */
 static int mfs_resolve(struct mfs *fs, const struct mfs_node *dir,
 		       const char *name, int quick, char canon[REG_ARG_MAX + 1],
-		       enum mfs_view *view)
+		       char path[RESOLVE_PATH_MAX + 1], enum mfs_view *view)
 {
 	char stem[REG_NAME_MAX + 1];
 	size_t len = strlen(name);
-	int rc = mfs_resolve_one(fs, dir, name, quick, canon);
+	int rc = mfs_path(dir, name, path);
 
 	*view = MFS_VIEW_TEXT;
+	if (rc == 0)
+		rc = mfs_resolve_one(fs, dir, name, quick, canon);
 	if (rc != -ENOENT || reg_fn_dtype(dir->fn) == MEMOFS_BYTES ||
+	    dir->depth + 1 != reg_fn_nargs(dir->fn) ||
 	    len <= MFS_NPY_EXT_LEN || len - MFS_NPY_EXT_LEN >= sizeof(stem) ||
 	    strcmp(name + len - MFS_NPY_EXT_LEN, MFS_NPY_EXT) != 0)
 		return rc;
@@ -709,17 +735,19 @@ static int64_t mfs_size_in_advance(const struct mfs *fs, const reg_fn *fn,
 	return -1;
 }
 
-/* Answers the lookup of name in dir, resolved (rc) to canon and view. */
+/* Answers the lookup of name in dir, resolved (rc) to canon and view, at
+ * path (the names below the function). */
 static void mfs_lookup_reply(fuse_req_t req, struct mfs *fs,
 			     struct mfs_node *dir, const char *name, int rc,
-			     const char *canon, enum mfs_view view)
+			     const char *canon, const char *path,
+			     enum mfs_view view)
 {
 	char vbuf[REG_VERSION_BUF];
 	const char *version = NULL;
 	struct mfs_node *n;
 
 	if (rc) {
-		if (rc != -ENOENT)
+		if (rc != -ENOENT && rc != -ENAMETOOLONG)
 			log_warn("%s/%s: %s", reg_fn_name(dir->fn), name,
 				 strerror(-rc));
 		fuse_reply_err(req, rc == -ENAMETOOLONG ? ENOENT : -rc);
@@ -728,14 +756,15 @@ static void mfs_lookup_reply(fuse_req_t req, struct mfs *fs,
 	if (reg_fn_versioned(dir->fn))
 		version = reg_fn_version_now(dir->fn, vbuf);
 	pthread_mutex_lock(&fs->lock);
-	n = mfs_node_lookup(fs->nodes, dir->fn, name, canon, version, view,
+	n = mfs_node_lookup(fs->nodes, dir->fn, path, canon, version, view,
 			    mfs_size_in_advance(fs, dir->fn, view));
 	pthread_mutex_unlock(&fs->lock);
 	if (!n) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	if (n->size < 0 && mfs_probe(fs, n, NULL) == -ENOENT &&
+	if (n->kind == MFS_RESULT && n->size < 0 &&
+	    mfs_probe(fs, n, NULL) == -ENOENT &&
 	    mfs_attrs_must_wait(fs, n)) {
 		mfs_defer(fs, req, n, MFS_WAIT_LOOKUP, 0, 0);
 		return;
@@ -747,20 +776,26 @@ static void mfs_lookup_reply(fuse_req_t req, struct mfs *fs,
 struct mfs_lookup_job {
 	struct mfs *fs;
 	fuse_req_t req;
-	struct mfs_node *dir;		/* a function directory: never freed */
+	struct mfs_node *dir;		/* held (mfs_node_hold()) */
 	char name[];
 };
 
 static void mfs_lookup_job_run(void *arg)
 {
 	struct mfs_lookup_job *j = arg;
-	char canon[REG_ARG_MAX + 1];
+	char canon[REG_ARG_MAX + 1], path[RESOLVE_PATH_MAX + 1];
 	enum mfs_view view = MFS_VIEW_TEXT;
 	int rc = -ESHUTDOWN;
 
 	if (!j->fs->stopping)
-		rc = mfs_resolve(j->fs, j->dir, j->name, 0, canon, &view);
-	mfs_lookup_reply(j->req, j->fs, j->dir, j->name, rc, canon, view);
+		rc = mfs_resolve(j->fs, j->dir, j->name, 0, canon, path, &view);
+	mfs_lookup_reply(j->req, j->fs, j->dir, j->name, rc, canon, path,
+			 view);
+	if (j->dir->kind == MFS_ARGDIR) {
+		pthread_mutex_lock(&j->fs->lock);
+		mfs_node_release(j->fs->nodes, j->dir);
+		pthread_mutex_unlock(&j->fs->lock);
+	}
 	free(j);
 }
 
@@ -777,28 +812,39 @@ static int mfs_lookup_defer(fuse_req_t req, struct mfs *fs,
 		return -ENOMEM;
 	*j = (struct mfs_lookup_job){ .fs = fs, .req = req, .dir = dir };
 	memcpy(j->name, name, len);
+	if (dir->kind == MFS_ARGDIR) {	/* a function's directory lives on */
+		pthread_mutex_lock(&fs->lock);
+		mfs_node_hold(dir);
+		pthread_mutex_unlock(&fs->lock);
+	}
 	rc = pool_submit(fs->digests, mfs_lookup_job_run, j);
+	if (rc && dir->kind == MFS_ARGDIR) {
+		pthread_mutex_lock(&fs->lock);
+		mfs_node_release(fs->nodes, dir);
+		pthread_mutex_unlock(&fs->lock);
+	}
 	if (rc)
 		free(j);
 	return rc;
 }
 
-/* A lookup in a function's directory.  One that needs to read a large
- * file (a file argument whose digest is not known) goes to fs->digests,
- * so that digests never hold the threads that serve cached results. */
+/* A lookup in a function's directory or an argument directory: the
+ * next level.  One that needs to read a large file (a file argument
+ * whose digest is not known) goes to fs->digests, so that digests never
+ * hold the threads that serve cached results. */
 static void mfs_lookup_result(fuse_req_t req, struct mfs *fs,
 			      struct mfs_node *dir, const char *name)
 {
-	char canon[REG_ARG_MAX + 1];
+	char canon[REG_ARG_MAX + 1], path[RESOLVE_PATH_MAX + 1];
 	enum mfs_view view;
-	int rc = mfs_resolve(fs, dir, name, 1, canon, &view);
+	int rc = mfs_resolve(fs, dir, name, 1, canon, path, &view);
 
 	if (rc == -EWOULDBLOCK) {
 		if (mfs_lookup_defer(req, fs, dir, name) == 0)
 			return;
-		rc = mfs_resolve(fs, dir, name, 0, canon, &view);
+		rc = mfs_resolve(fs, dir, name, 0, canon, path, &view);
 	}
-	mfs_lookup_reply(req, fs, dir, name, rc, canon, view);
+	mfs_lookup_reply(req, fs, dir, name, rc, canon, path, view);
 }
 
 static void mfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -824,6 +870,7 @@ static void mfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 			mfs_reply_entry(req, mfs_node_fndir_of(fs->nodes, fn));
 		return;
 	case MFS_FNDIR:
+	case MFS_ARGDIR:
 		mfs_lookup_result(req, fs, dir, name);
 		return;
 	case MFS_RESULT:
@@ -883,7 +930,8 @@ static int mfs_fdinfo_is(int dir, const char *fd, uint32_t ino)
 static int mfs_opened_by(fuse_req_t req, const struct mfs_node *node)
 {
 	pid_t pid = fuse_req_ctx(req)->pid;
-	char path[64], link[PATH_MAX], tail[2 * REG_NAME_MAX + 3];
+	char path[64], link[PATH_MAX];
+	char tail[REG_NAME_MAX + RESOLVE_PATH_MAX + 3];
 	const char *fn = reg_fn_name(node->fn);
 	size_t tlen;
 	int hit = 0, fdinfo;
@@ -1036,36 +1084,50 @@ static int mfs_dirent(fuse_req_t req, char *buf, size_t size, size_t *pos,
 	return 1;
 }
 
-/* The inode number of the listed result dir/name: the one stat shows
+/* The inode number of the listed dir/name: the one stat shows
  * (readdir must not create nodes the kernel will never forget, so it asks
  * the number only). */
 static uint32_t mfs_listed_number(struct mfs *fs, const struct mfs_node *dir,
 				  const char *name)
 {
+	char path[RESOLVE_PATH_MAX + 1];
 	uint32_t number;
+	int n = dir->depth ? snprintf(path, sizeof(path), "%s/%s", dir->name,
+				      name)
+			   : snprintf(path, sizeof(path), "%s", name);
 
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return 0;	/* cannot happen: depth < RESOLVE_ARGS_MAX */
 	pthread_mutex_lock(&fs->lock);
-	number = mfs_node_number(fs->nodes, dir->fn, name);
+	number = mfs_node_number(fs->nodes, dir->fn, path);
 	pthread_mutex_unlock(&fs->lock);
 	return number;
 }
 
-/* The listed name at index i of a typed function's directory, whose
- * listing has each argument NAME twice, as NAME (even i) and NAME.npy
- * (odd i), into name; 0, or -ENOENT to skip it (NAME.npy too long, or
- * itself an argument, which the lookup gives the text of, or NAME's result
- * not typed: column of a text column). */
+/* Does dir list each name twice, NAME and NAME.npy (the last level of a
+ * typed function)? */
+static int mfs_lists_npy(const struct mfs_node *dir)
+{
+	return reg_fn_dtype(dir->fn) != MEMOFS_BYTES &&
+	       dir->depth + 1 == reg_fn_nargs(dir->fn);
+}
+
+/* The listed name at index i of dir, whose listing has each argument
+ * NAME twice at the last level of a typed function, as NAME (even i) and
+ * NAME.npy (odd i), into name; 0, or -ENOENT to skip it (NAME.npy too
+ * long, or itself an argument, which the lookup gives the text of, or
+ * NAME's result not typed: column of a text column). */
 static int mfs_listing_name(struct mfs *fs, const struct mfs_node *dir,
-			    const struct reg_listing *l, size_t i,
+			    const struct resolve_listing *l, size_t i,
 			    char name[REG_NAME_MAX + 1])
 {
 	char canon[REG_ARG_MAX + 1];
 	size_t len;
-	int typed = reg_fn_dtype(dir->fn) != MEMOFS_BYTES;
+	int npy = mfs_lists_npy(dir);
 
-	if (reg_listing_name(l, typed ? i / 2 : i, name, REG_NAME_MAX + 1))
+	if (resolve_listing_name(l, npy ? i / 2 : i, name, REG_NAME_MAX + 1))
 		return -ENOENT;
-	if (!typed || i % 2 == 0)
+	if (!npy || i % 2 == 0)
 		return 0;
 	len = strlen(name);
 	if (len + MFS_NPY_EXT_LEN > REG_NAME_MAX)
@@ -1079,9 +1141,11 @@ static int mfs_listing_name(struct mfs *fs, const struct mfs_node *dir,
 	return 0;
 }
 
-/* A function's directory: its arguments, through the registry's listing,
- * one way for every kind (offset = index in the listing; a typed
- * function lists each argument NAME and NAME.npy, mfs_listing_name()).  A DATA
+/* A function's or an argument directory: the names of its level,
+ * through the resolver's listing, one way for every kind (offset = index
+ * in the listing; the last level of a typed function lists each argument
+ * NAME and NAME.npy, mfs_listing_name()); directories when more levels
+ * follow.  A DATA
  * directory's files are listed afresh when read from offset 0 and the
  * later pieces come from that listing, so a listing costs one read of the
  * directory however many pieces the kernel asks for.  Files that come
@@ -1091,26 +1155,31 @@ static void mfs_readdir_fn(fuse_req_t req, struct mfs *fs,
 			   struct mfs_node *dir, size_t size, off_t off)
 {
 	char name[REG_NAME_MAX + 1];
-	struct reg_listing l;
+	struct resolve_listing l;
 	size_t pos = 0, count;
 	char *buf = malloc(size);
-	int rc = buf ? reg_listing_get(fs->r, dir->fn, off == 0, &l) : -ENOMEM;
+	mode_t child = dir->depth + 1 < reg_fn_nargs(dir->fn) ? S_IFDIR
+							      : S_IFREG;
+	int rc = buf ? resolve_listing_get(fs->r, dir->fn, dir->depth,
+					   off == 0, &l) : -ENOMEM;
 
 	if (rc) {
 		fuse_reply_err(req, -rc);
 		free(buf);
 		return;
 	}
-	count = reg_listing_count(&l);
-	if (reg_fn_dtype(dir->fn) != MEMOFS_BYTES)
+	count = resolve_listing_count(&l);
+	if (mfs_lists_npy(dir))
 		count *= 2;
 	for (size_t i = (size_t)off; i < count + 2; i++) {
 		const char *entry = i == 0 ? "." : i == 1 ? ".." : name;
-		mode_t mode = i < 2 ? S_IFDIR : S_IFREG;
+		mode_t mode = i < 2 ? S_IFDIR : child;
 		fuse_ino_t eino;
 
 		if (i >= 2 && mfs_listing_name(fs, dir, &l, i - 2, name))
 			continue;
+		/* "..": the kernel answers it from its dentries and ignores
+		 * the number; the root's is as good as any. */
 		eino = i == 0 ? dir->number : i == 1 ? FUSE_ROOT_ID
 			: mfs_listed_number(fs, dir, name);
 		if (!mfs_dirent(req, buf, size, &pos, entry, mode, eino,
@@ -1118,7 +1187,7 @@ static void mfs_readdir_fn(fuse_req_t req, struct mfs *fs,
 			break;
 	}
 	fuse_reply_buf(req, buf, pos);
-	reg_listing_release(&l);
+	resolve_listing_release(&l);
 	free(buf);
 }
 
@@ -1138,7 +1207,7 @@ static void mfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 		fuse_reply_err(req, ENOTDIR);
 		return;
 	}
-	if (dir->kind == MFS_FNDIR) {
+	if (dir->kind == MFS_FNDIR || dir->kind == MFS_ARGDIR) {
 		mfs_readdir_fn(req, fs, dir, size, off);
 		return;
 	}

@@ -53,12 +53,42 @@ typedef struct memofs_registry memofs_registry;
 int memofs_abi_version(void);
 const char *memofs_version(void);
 
+/* The kinds of argument (one path level each).  3 is the files of a
+ * directory DATA, which only command functions take. */
 enum memofs_args {
 	MEMOFS_ARGS_COLUMNS = 1,	/* col0..colN-1, plus header names */
-	MEMOFS_ARGS_LIST = 2,		/* the fixed list arg_list */
+	MEMOFS_ARGS_LIST = 2,		/* a fixed list of names */
 	MEMOFS_ARGS_NUMERIC = 4,	/* as COLUMNS, the numeric ones only
 					 * (not text columns: README's
 					 * "Data formats") */
+	MEMOFS_ARGS_REAL = 5,		/* a number in [min, max] */
+	MEMOFS_ARGS_INTEGER = 6,	/* an integer in [min, max] */
+};
+
+/* Most arguments (path levels) a function takes. */
+#define MEMOFS_ARGS_MAX 4
+
+/* One argument of a function of several (memofs_function.argv): one level
+ * of the path FUNCTION/ARG1/.../ARGn.  Canonical forms, which cache keys
+ * and the callback see (anything else is ENOENT, never an alias):
+ *   COLUMNS, NUMERIC          "colN" (a header name resolves to it);
+ *   LIST                      the item itself;
+ *   REAL      the shortest text that reads back to the same double, as
+ *             Python's repr(float) prints it, without a trailing ".0":
+ *             "0.9", "1", "90", "1e-05"; so "0.90", ".9", "9e-1", "+1",
+ *             "1.0", "-0", "nan", "inf" and hex are ENOENT;
+ *   INTEGER   decimal digits, '-' only for a negative value, no leading
+ *             zero: "20", "-3"; |value| <= 2^53.
+ * This struct, like memofs_function, only grows at its end (arg_size). */
+struct memofs_arg {
+	const char *name;	/* shown by memofs --functions ("Q"): 1..32
+				 * of [A-Za-z0-9_]; NULL: the kind's */
+	enum memofs_args kind;
+	/* LIST: the items, NULL-terminated (required).  REAL, INTEGER: the
+	 * values a listing shows (canonical and in range; NULL: none);
+	 * any other valid number is accepted too. */
+	const char *const *list;
+	double min, max;	/* REAL, INTEGER: allowed range, inclusive */
 };
 
 typedef int (*memofs_compute_fn)(memofs_ctx *ctx, const char *arg,
@@ -99,7 +129,21 @@ struct memofs_function {
 	/* ---- ABI 1, since typed results (0: bytes, as before) ---- */
 	enum memofs_dtype dtype; /* what compute writes */
 	enum memofs_shape shape; /* typed only: its shape */
+	/* ---- ABI 1, since several arguments (0: one, as before) ----
+	 * Several arguments: nargs (1..MEMOFS_ARGS_MAX) > 0 declares them in
+	 * argv[0..nargs-1] (each arg_size bytes: sizeof(struct memofs_arg)
+	 * as the plugin's header had it), and args and arg_list are then
+	 * ignored.  The callback's arg is the canonical arguments joined by
+	 * '/' ("0.9/col3"); memofs_arg() gives each.  Fill the three with
+	 * MEMOFS_ARGV(array). */
+	const struct memofs_arg *argv;
+	size_t nargs;
+	size_t arg_size;
 };
+
+#define MEMOFS_ARGV(a) \
+	.argv = (a), .nargs = sizeof(a) / sizeof((a)[0]), \
+	.arg_size = sizeof((a)[0])
 
 /* Registers fn; the strings and arg_list are copied.  size is
  * sizeof(struct memofs_function) as the caller's header had it: fields past
@@ -140,6 +184,17 @@ size_t memofs_ncols(const memofs_ctx *ctx);
  * -ENOENT when arg names no column of the dataset. */
 int memofs_arg_column(const memofs_ctx *ctx, const char *arg, size_t *col);
 
+/* The arguments of the computation (canonical, see struct memofs_arg):
+ * how many (1 for a function of one), and argument i (i < memofs_nargs(),
+ * else NULL), valid until the callback returns. */
+size_t memofs_nargs(const memofs_ctx *ctx);
+const char *memofs_arg(const memofs_ctx *ctx, size_t i);
+/* Argument i as a number (a REAL or INTEGER argument), or as a column
+ * index (a COLUMNS argument).  Return 0 and *x or *col, or -EINVAL when
+ * argument i is missing or of another kind. */
+int memofs_arg_double(const memofs_ctx *ctx, size_t i, double *x);
+int memofs_arg_column_index(const memofs_ctx *ctx, size_t i, size_t *col);
+
 /* The dataset's column col (nrows values), read directly from the dataset,
  * as doubles (an int64 column's rounded beyond 2^53; a missing value is
  * NaN).  Valid while the mount lives.  NULL when col >= memofs_ncols(), the
@@ -148,6 +203,8 @@ const double *memofs_data_column(const memofs_ctx *ctx, size_t col);
 
 /* Calls function fn on arg through the cache: a cached result is returned
  * at once, a result being computed is waited for, any other is computed.
+ * arg is the path below the function, one name per argument joined by
+ * '/' ("0.9/col3", "price"), each resolved as a lookup would.
  * Returns 0 with *data and *len valid until this callback returns, or a
  * negative errno (-ENOENT for an unknown function or argument, -ELOOP for a
  * dependency cycle, -EIO when that computation failed).  A typed result

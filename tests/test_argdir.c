@@ -13,6 +13,7 @@
 #include "functions/argdir.h"
 #include "check.h"
 #include "functions/reg.h"
+#include "functions/resolve.h"
 
 static char root[256];
 
@@ -245,7 +246,7 @@ static void test_reg_listing(argdir *d)
 	};
 	char name[REG_NAME_MAX + 1], canon[REG_ARG_MAX + 1];
 	char want[REG_ARG_MAX + 1];
-	struct reg_listing l;
+	struct resolve_listing l;
 	argdir_listing *al = NULL;
 	struct stat st, dst;
 	const reg_fn *ff, *fl;
@@ -264,46 +265,46 @@ static void test_reg_listing(argdir *d)
 		reg_free(r);
 		return;
 	}
-	CHECK(reg_fn_takes_files(r, ff));
-	CHECK(!reg_fn_takes_files(r, fl));
-	CHECK_INT(reg_fn_dir_stat(r, ff, &st), 0);
+	CHECK(resolve_takes_files(r, ff));
+	CHECK(!resolve_takes_files(r, fl));
+	CHECK_INT(resolve_level_stat(r, ff, 0, &st), 0);
 	CHECK_INT(stat(root, &dst), 0);
 	CHECK(st.st_ino == dst.st_ino && st.st_dev == dst.st_dev);
-	CHECK_INT(reg_fn_dir_stat(r, fl, &st), -ENOTDIR);
+	CHECK_INT(resolve_level_stat(r, fl, 0, &st), -ENOTDIR);
 
 	/* Files: argdir's listing, name for name. */
-	CHECK_INT(reg_listing_get(r, ff, 1, &l), 0);
+	CHECK_INT(resolve_listing_get(r, ff, 0, 1, &l), 0);
 	CHECK_INT(argdir_listing_get(d, 0, &al), 0);
-	CHECK(reg_listing_count(&l) >= 5);
-	CHECK_INT(reg_listing_count(&l), argdir_listing_count(al));
-	for (size_t i = 0; i < reg_listing_count(&l); i++) {
-		CHECK_INT(reg_listing_name(&l, i, name, sizeof(name)), 0);
+	CHECK(resolve_listing_count(&l) >= 5);
+	CHECK_INT(resolve_listing_count(&l), argdir_listing_count(al));
+	for (size_t i = 0; i < resolve_listing_count(&l); i++) {
+		CHECK_INT(resolve_listing_name(&l, i, name, sizeof(name)), 0);
 		CHECK_STR(name, argdir_listing_name(al, i));
 	}
-	CHECK_INT(reg_listing_name(&l, 0, name, 2), -ERANGE);
+	CHECK_INT(resolve_listing_name(&l, 0, name, 2), -ERANGE);
 	argdir_listing_release(d, al);
-	reg_listing_release(&l);
+	resolve_listing_release(&l);
 	CHECK(l.files == NULL);
-	reg_listing_release(&l);	/* twice: harmless */
+	resolve_listing_release(&l);	/* twice: harmless */
 
 	/* A list: its names, in order. */
-	CHECK_INT(reg_listing_get(r, fl, 1, &l), 0);
-	CHECK_INT(reg_listing_count(&l), 2);
-	CHECK_INT(reg_listing_name(&l, 1, name, sizeof(name)), 0);
+	CHECK_INT(resolve_listing_get(r, fl, 0, 1, &l), 0);
+	CHECK_INT(resolve_listing_count(&l), 2);
+	CHECK_INT(resolve_listing_name(&l, 1, name, sizeof(name)), 0);
 	CHECK_STR(name, "a b");
-	reg_listing_release(&l);
+	resolve_listing_release(&l);
 
 	/* Resolving, quick or not, the same canonical names. */
-	CHECK_INT(reg_arg_resolve(r, ff, "plain", want, sizeof(want)), 0);
-	CHECK_INT(reg_arg_resolve_quick(r, ff, "plain", canon,
+	CHECK_INT(resolve_name(r, ff, 0, "plain", 0, want, sizeof(want)), 0);
+	CHECK_INT(resolve_name(r, ff, 0, "plain", 1, canon,
 					sizeof(canon)), 0);
 	CHECK_STR(canon, want);
-	CHECK_INT(reg_arg_resolve_quick(r, ff, "missing", canon,
+	CHECK_INT(resolve_name(r, ff, 0, "missing", 1, canon,
 					sizeof(canon)), -ENOENT);
-	CHECK_INT(reg_arg_resolve_quick(r, fl, "a b", canon, sizeof(canon)),
+	CHECK_INT(resolve_name(r, fl, 0, "a b", 1, canon, sizeof(canon)),
 		  0);
 	CHECK_STR(canon, "a b");
-	CHECK_INT(reg_arg_resolve_quick(r, fl, "y", canon, sizeof(canon)),
+	CHECK_INT(resolve_name(r, fl, 0, "y", 1, canon, sizeof(canon)),
 		  -ENOENT);
 	reg_free(r);
 }

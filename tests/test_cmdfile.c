@@ -372,6 +372,67 @@ static void test_args(void)
 	}
 }
 
+/* Several arguments: kinds, ranges, listed values, {argK}. */
+static void test_several_args(void)
+{
+	struct cmdfile *f;
+
+	f = parse_one("[f]\nargs = columns , number(-0.5..1e3: 0.5  1\t2),"
+		      "files,integer(-3..7)\ncommand = c {arg4} {arg1} {col} "
+		      "{file}\n");
+	if (f) {
+		const struct cmdfile_fn *fn = &f->fns[0];
+
+		CHECK_INT(fn->nparams, 4);
+		CHECK_INT(fn->args, 0);
+		CHECK_INT(fn->args_line, 2);
+		CHECK_INT(fn->params[0].kind, ARGS_COLUMNS);
+		CHECK_INT(fn->params[1].kind, ARGS_REAL);
+		CHECK(fn->params[1].min == -0.5 && fn->params[1].max == 1e3);
+		CHECK_INT(fn->params[1].nlisted, 3);
+		CHECK_STR(fn->params[1].listed[2], "2");
+		CHECK(fn->params[1].listed[3] == NULL);
+		CHECK_INT(fn->params[2].kind, ARGS_FILES);
+		CHECK_INT(fn->params[3].kind, ARGS_INTEGER);
+		CHECK(fn->params[3].min == -3 && fn->params[3].max == 7);
+		CHECK_INT(fn->params[3].nlisted, 0);
+		CHECK_INT(fn->ph[1], CMDFILE_ARG1 + 3);
+		CHECK_INT(fn->ph[2], CMDFILE_ARG1);
+		CHECK_INT(cmdfile_fn_param(fn, ARGS_FILES), 2);
+		cmdfile_free(f);
+	}
+	f = parse_one("[f]\nargs = columns\ncommand = c {arg1} {arg}\n");
+	if (f) {		/* one argument: {arg} and {arg1} alike */
+		CHECK_INT(f->fns[0].nparams, 1);
+		CHECK_INT(f->fns[0].args, ARGS_COLUMNS);
+		cmdfile_free(f);
+	}
+	bad("[f]\nargs = columns, number(0..1:)\ncommand = c\n",
+	    "line 2: no value listed after ':'");
+	bad("[f]\nargs = columns, number(0..1: a/b)\ncommand = c\n",
+	    "line 2: listed value 'a/b' is no file name");
+	bad("[f]\nargs = columns, number(1..0)\ncommand = c\n",
+	    "line 2: bad range in 'number(1..0)' (LO..HI, finite, LO <= HI)");
+	bad("[f]\nargs = columns, integer(0..1e300)\ncommand = c\n",
+	    "line 2: bad range in 'integer(0..1e300)' (LO..HI, finite, LO <= "
+	    "HI, integers up to 2^53)");
+	bad("[f]\nargs = files, columns, files\ncommand = c\n",
+	    "line 2: at most one 'files' argument");
+	bad("[f]\nargs = columns,columns,columns,columns,columns\n"
+	    "command = c\n", "line 2: more than 4 arguments");
+	bad("[f]\nargs = columns, number(0..1)\ncommand = c {arg}\n",
+	    "line 3: {arg} needs a single argument: use {arg1}..{arg2}");
+	bad("[f]\nargs = columns, number(0..1)\ncommand = c {arg3}\n",
+	    "line 3: {arg3}: the function takes 2 arguments");
+	bad("[f]\nargs = columns\ncommand = c {arg2}\n",
+	    "line 3: {arg2}: the function takes 1 argument");
+	bad("[f]\nargs = columns, columns\ncommand = c {col}\n",
+	    "line 3: {col} needs 'args = columns' (one columns argument; else "
+	    "use {argN})");
+	bad("[f]\nargs = columns, number(0..1)\ncommand = c {file}\n",
+	    "line 3: {file} needs 'args = files'");
+}
+
 static void test_bad_args(void)
 {
 	char text[4096];
@@ -419,22 +480,34 @@ static void test_bad_args(void)
 	    "...' is no file name (1 to 255 bytes, no '/' or control "
 	    "character, not . or ..)");
 	bad("[f]\nargs = file\ncommand = c\n",
-	    "line 2: 'args' must be columns, files or list: A, B, ... (not "
+	    "line 2: 'args' must be columns, files, number(LO..HI), "
+	    "integer(LO..HI), several of these joined by commas, or list: "
+	    "A, B, ... (not "
 	    "'file')");
 	bad("[f]\nargs = Files\ncommand = c\n",
-	    "line 2: 'args' must be columns, files or list: A, B, ... (not "
+	    "line 2: 'args' must be columns, files, number(LO..HI), "
+	    "integer(LO..HI), several of these joined by commas, or list: "
+	    "A, B, ... (not "
 	    "'Files')");
 	bad("[f]\nargs =\ncommand = c\n",
-	    "line 2: 'args' must be columns, files or list: A, B, ... (not "
+	    "line 2: 'args' must be columns, files, number(LO..HI), "
+	    "integer(LO..HI), several of these joined by commas, or list: "
+	    "A, B, ... (not "
 	    "'')");
 	bad("[f]\nargs = list a\ncommand = c\n",
-	    "line 2: 'args' must be columns, files or list: A, B, ... (not "
+	    "line 2: 'args' must be columns, files, number(LO..HI), "
+	    "integer(LO..HI), several of these joined by commas, or list: "
+	    "A, B, ... (not "
 	    "'list a')");
 	bad("[f]\nargs = list\ncommand = c\n",
-	    "line 2: 'args' must be columns, files or list: A, B, ... (not "
+	    "line 2: 'args' must be columns, files, number(LO..HI), "
+	    "integer(LO..HI), several of these joined by commas, or list: "
+	    "A, B, ... (not "
 	    "'list')");
 	bad("[f]\nargs = columns files\ncommand = c\n",
-	    "line 2: 'args' must be columns, files or list: A, B, ... (not "
+	    "line 2: 'args' must be columns, files, number(LO..HI), "
+	    "integer(LO..HI), several of these joined by commas, or list: "
+	    "A, B, ... (not "
 	    "'columns files')");
 }
 
@@ -771,8 +844,9 @@ static void test_messages(void)
 		for (int i = 0; i < 999; i++)
 			n += (size_t)snprintf(big + n, sizeof(big) - n, "#\n");
 		snprintf(big + n, sizeof(big) - n, "[f]\nargs = x\n");
-		bad(big, "line 1001: 'args' must be columns, files or list: "
-		    "A, B, ... (not 'x')");
+		bad(big, "line 1001: 'args' must be columns, files, "
+		    "number(LO..HI), integer(LO..HI), several of these "
+		    "joined by commas, or list: A, B, ... (not 'x')");
 	}
 }
 
@@ -939,6 +1013,7 @@ int main(void)
 	test_layout();
 	test_args();
 	test_bad_args();
+	test_several_args();
 	test_quoting();
 	test_placeholders();
 	test_bad_placeholders();

@@ -18,6 +18,8 @@
 #include "functions/cmdfn.h"
 #include "functions/fn_builtin.h"
 #include "functions/reg.h"
+#include "functions/resolve.h"
+#include "listing.h"
 #include "util/log.h"
 
 static char dir[] = "/tmp/test_cmdfn.XXXXXX";
@@ -91,12 +93,12 @@ static void test_registers(void)
 	}
 	CHECK(reg_fn_versioned(f));
 	CHECK_STR(reg_fn_description(f), "says hello");
-	CHECK_INT(reg_arg_count(r, f), 2);
-	CHECK_INT(reg_arg_name(r, f, 0, name, sizeof(name)), 0);
+	CHECK_INT(arg_count(r, f), 2);
+	CHECK_INT(arg_name(r, f, 0, name, sizeof(name)), 0);
 	CHECK_STR(name, "alice");
-	CHECK_INT(reg_arg_name(r, f, 1, name, sizeof(name)), 0);
+	CHECK_INT(arg_name(r, f, 1, name, sizeof(name)), 0);
 	CHECK_STR(name, "bob smith");
-	CHECK_INT(reg_arg_resolve(r, f, "carol", name, sizeof(name)),
+	CHECK_INT(resolve_name(r, f, 0, "carol", 0, name, sizeof(name)),
 		  -ENOENT);
 	v = reg_fn_version_now(f, buf);
 	CHECK(strncmp(v, "3+", 2) == 0 && is_hex(v + 2, 16));

@@ -526,12 +526,12 @@ command = python3 -c "import sys, numpy; print(numpy.load(sys.argv[1]).shape[0])
     z = np.array(m.read("zscore/col1").split(), dtype=float)
     ref = (data[:, 1] - data[:, 1].mean()) / data[:, 1].std()
     assert np.allclose(z, ref, rtol=0, atol=1e-12)
-    m.read("histogram/col1")
+    m.read("zhistogram/10/col1")
     # the plugin's nested calls went through the cache: one column each
     assert m.count("column", "col1") == 1
     assert m.count("mean", "col1") == 1
     r = mount_factory.run(["--functions", "-o", f"functions={f}", "-o",
                            f"plugin={os.environ['MEMOFS_ZSTATS']}", npy])
     names = [l.split()[0] for l in r.stdout.splitlines()]
-    assert {"rows", "zscore", "histogram", "mean"} <= set(names)
+    assert {"rows", "zscore", "zhistogram", "mean"} <= set(names)
     m.unmount()

@@ -255,6 +255,12 @@ HOSTILE = [
     ("below_a_file", "mean/col0/x", errno.ENOTDIR),
     ("huge_index", "mean/col99999999999999999999999", errno.ENOENT),
     ("shell", "mean/$(touch x)", errno.ENOENT),
+    # a level per argument kind (more in test_args.py::test_hostile_levels)
+    ("real_level", "quantile/0.90/col0", errno.ENOENT),
+    ("real_level_nan", "quantile/nan/col0", errno.ENOENT),
+    ("integer_level", "histogram/010/col0", errno.ENOENT),
+    ("column_level2", "corr/col0/col4", errno.ENOENT),
+    ("below_a_level_file", "quantile/0.5/col0/x", errno.ENOTDIR),
 ]
 
 

@@ -224,23 +224,23 @@ static int env_open(struct env *e)
 						 "g4", "g5", "g6", NULL };
 	struct memofs_function defs[] = {
 		{ "slow", "1", "", MEMOFS_ARGS_LIST, cyc_args, fn_slow, NULL,
-		  MEMOFS_BYTES, 0 },
+		  MEMOFS_BYTES, 0, NULL, 0, 0 },
 		{ "flaky", "1", "", MEMOFS_ARGS_LIST, cyc_args, fn_flaky, NULL,
-		  MEMOFS_BYTES, 0 },
+		  MEMOFS_BYTES, 0, NULL, 0, 0 },
 		{ "cyc", "1", "", MEMOFS_ARGS_LIST, cyc_args, fn_cyc, NULL,
-		  MEMOFS_BYTES, 0 },
+		  MEMOFS_BYTES, 0, NULL, 0, 0 },
 		{ "self", "1", "", MEMOFS_ARGS_LIST, cyc_args, fn_cyc, e,
-		  MEMOFS_BYTES, 0 },
+		  MEMOFS_BYTES, 0, NULL, 0, 0 },
 		{ "stuck", "1", "", MEMOFS_ARGS_LIST, cyc_args, fn_stuck, NULL,
-		  MEMOFS_BYTES, 0 },
+		  MEMOFS_BYTES, 0, NULL, 0, 0 },
 		{ "where", "1", "", MEMOFS_ARGS_LIST, where_args, fn_where,
-		  NULL, MEMOFS_BYTES, 0 },
+		  NULL, MEMOFS_BYTES, 0, NULL, 0, 0 },
 		{ "gate", "1", "", MEMOFS_ARGS_LIST, gate_args, fn_gate, NULL,
-		  MEMOFS_BYTES, 0 },
+		  MEMOFS_BYTES, 0, NULL, 0, 0 },
 	};
 	struct memofs_function moving = { "moving", "1", "", MEMOFS_ARGS_LIST,
 					  cyc_args, fn_moving, NULL,
-					  MEMOFS_BYTES, 0 };
+					  MEMOFS_BYTES, 0, NULL, 0, 0 };
 	char err[DS_ERR_MAX];
 
 	strcpy(e->dir, "/tmp/memofs-test-memo-XXXXXX");

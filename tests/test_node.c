@@ -16,7 +16,7 @@ static reg *test_registry(void)
 {
 	static const char *const list[] = { "a", "b", NULL };
 	struct memofs_function def = { "f", "1", "desc", MEMOFS_ARGS_LIST,
-				       list, nop, NULL, MEMOFS_BYTES, 0 };
+				       list, nop, NULL, MEMOFS_BYTES, 0, NULL, 0, 0 };
 	reg *r = NULL;
 
 	CHECK_INT(reg_new(&r), 0);
@@ -171,11 +171,56 @@ static void test_numbers(const reg *r)
 	mfs_node_table_free(t2);
 }
 
+/* A function of two arguments: its first level is argument directories
+ * (created on lookup, freed on forget), its second results. */
+static void test_levels(void)
+{
+	static const struct memofs_arg two[] = {
+		{ "Q", MEMOFS_ARGS_REAL, NULL, 0, 1 },
+		{ NULL, MEMOFS_ARGS_COLUMNS, NULL, 0, 0 },
+	};
+	struct memofs_function def = {
+		.name = "q", .version = "1", .compute = nop, MEMOFS_ARGV(two),
+	};
+	mfs_node_table *t = NULL;
+	struct mfs_node *d, *d2, *res;
+	const reg_fn *q;
+	reg *r = NULL;
+
+	CHECK_INT(reg_new(&r), 0);
+	CHECK_INT(memofs_register(r, &def), 0);
+	q = reg_find(r, "q");
+	CHECK_INT(mfs_node_table_new(r, &t), 0);
+	CHECK(mfs_node_fndir(t, 0)->depth == 0);
+	d = mfs_node_lookup(t, q, "0.5", "0.5", NULL, MFS_VIEW_TEXT, -1);
+	CHECK(d && d->kind == MFS_ARGDIR && d->depth == 1);
+	res = mfs_node_lookup(t, q, "0.5/price", "0.5/col0", NULL, MFS_VIEW_TEXT, -1);
+	CHECK(res && res->kind == MFS_RESULT && res->depth == 2);
+	CHECK_STR(res->arg, "0.5/col0");
+	/* the number is the path's, the same as readdir asks */
+	CHECK_INT(res->number, mfs_node_number(t, q, "0.5/price"));
+	CHECK_INT(d->number, mfs_node_number(t, q, "0.5"));
+	CHECK(d->number != res->number);
+	d2 = mfs_node_lookup(t, q, "0.5", "0.5", NULL, MFS_VIEW_TEXT, -1);
+	CHECK(d2 == d && d->nlookup == 2);
+	/* a held directory outlives its last forget until released */
+	mfs_node_hold(d);
+	mfs_node_forget(t, d, 2);
+	CHECK(d->nlookup == 0);
+	mfs_node_release(t, d);		/* freed now (ASan checks) */
+	mfs_node_forget(t, res, 1);
+	d = mfs_node_lookup(t, q, "0.5", "0.5", NULL, MFS_VIEW_TEXT, -1);
+	CHECK(d && d->nlookup == 1 && d->number == mfs_node_number(t, q, "0.5"));
+	mfs_node_table_free(t);		/* frees d too */
+	reg_free(r);
+}
+
 int main(void)
 {
 	reg *r = test_registry();
 
 	test_numbers(r);
+	test_levels();
 	reg_free(r);
 	return check_report("node");
 }

@@ -25,7 +25,7 @@ static int nop(memofs_ctx *ctx, const char *arg, void *udata)
 static reg *registry(void)
 {
 	struct memofs_function def = { "taken", "1", "", MEMOFS_ARGS_COLUMNS,
-				       NULL, nop, NULL, MEMOFS_BYTES, 0 };
+				       NULL, nop, NULL, MEMOFS_BYTES, 0, NULL, 0, 0 };
 	reg *r = NULL;
 
 	CHECK_INT(reg_new(&r), 0);

@@ -15,6 +15,9 @@ import pytest
 SRC = Path(os.environ.get("MEMOFS_SRC", Path(__file__).resolve().parent.parent))
 ZSTATS = os.environ.get("MEMOFS_ZSTATS")
 DEMO = np.random.RandomState(42).randn(10000, 4)
+# The built-ins of several arguments (fn_args.h), in registration order.
+ARGS_FNS = ["quantile", "percentile", "corr", "cov", "histogram",
+            "var_ddof", "std_ddof", "head", "tail"]
 
 needs_zstats = pytest.mark.skipif(not ZSTATS, reason="MEMOFS_ZSTATS unset")
 
@@ -73,12 +76,12 @@ def test_example_plugin_values_and_reuse(mount_factory):
         ["column", "sum", "mean", "var", "std", "min", "max", "median",
          "nansum", "nanmean", "nanvar", "nanstd", "nanmin", "nanmax",
          "nanmedian", "count", "size", "nunique", "value_counts",
-         "zscore", "histogram"])
+         "zscore", "zhistogram"] + ARGS_FNS)
     col = DEMO[:, 1]
     z = np.loadtxt(m.p("zscore/col1"))
     np.testing.assert_allclose(z, (col - col.mean()) / col.std(),
                                rtol=1e-12, atol=1e-12)
-    hist = np.loadtxt(m.p("histogram/col1"))
+    hist = np.loadtxt(m.p("zhistogram/10/col1"))
     counts, edges = np.histogram(col, bins=10)
     assert hist[:, 2].astype(int).tolist() == counts.tolist()
     np.testing.assert_allclose(hist[:, 0], edges[:-1], rtol=1e-12)
@@ -102,13 +105,18 @@ def test_functions_listing(mount_factory):
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     names = [l.split()[0] for l in lines]
-    assert names == ["column", "sum", "mean", "var", "std", "min", "max",
-                     "median", "nansum", "nanmean", "nanvar", "nanstd",
-                     "nanmin", "nanmax", "nanmedian", "count", "size",
-                     "nunique", "value_counts", "zscore", "histogram"]
+    assert names == (["column", "sum", "mean", "var", "std", "min", "max",
+                      "median", "nansum", "nanmean", "nanvar", "nanstd",
+                      "nanmin", "nanmax", "nanmedian", "count", "size",
+                      "nunique", "value_counts"] + ARGS_FNS +
+                     ["zscore", "zhistogram"])
     z = next(l for l in lines if l.startswith("zscore"))
-    # declared version "1" plus the digest of the plugin file
-    assert z.split()[1].startswith("1+") and len(z.split()[1]) == 18
+    # its usage "zscore COLUMN", then the declared version "1" plus the
+    # digest of the plugin file
+    assert z.split()[1] == "COLUMN"
+    assert z.split()[2].startswith("1+") and len(z.split()[2]) == 18
+    h = next(l for l in lines if l.startswith("zhistogram"))
+    assert h.split()[:3] == ["zhistogram", "BINS", "COLUMN"]
     assert "standardised" in z
 
 

@@ -8,6 +8,8 @@
 #include "check.h"
 #include "functions/fn_builtin.h"
 #include "functions/reg.h"
+#include "functions/resolve.h"
+#include "listing.h"
 
 static int nop(memofs_ctx *ctx, const char *arg, void *udata)
 {
@@ -20,7 +22,7 @@ static void test_definitions(void)
 	static const char *const bad_list[] = { "ok", "x/y", NULL };
 	struct memofs_function def = { "f", "1", "desc", MEMOFS_ARGS_LIST,
 				       list, nop, NULL, MEMOFS_BYTES,
-				       MEMOFS_SHAPE_VECTOR };
+				       MEMOFS_SHAPE_VECTOR, NULL, 0, 0 };
 	char buf[64];
 	reg *r = NULL;
 
@@ -52,13 +54,13 @@ static void test_definitions(void)
 	CHECK_INT(reg_count(r), 2);
 
 	const reg_fn *f = reg_find(r, "f");
-	CHECK_INT(reg_arg_count(r, f), 3);
-	CHECK_INT(reg_arg_name(r, f, 1, buf, sizeof(buf)), 0);
+	CHECK_INT(arg_count(r, f), 3);
+	CHECK_INT(arg_name(r, f, 1, buf, sizeof(buf)), 0);
 	CHECK_STR(buf, "b c");
-	CHECK_INT(reg_arg_name(r, f, 1, buf, 2), -ERANGE);
-	CHECK_INT(reg_arg_resolve(r, f, "-x", buf, sizeof(buf)), 0);
+	CHECK_INT(arg_name(r, f, 1, buf, 2), -ERANGE);
+	CHECK_INT(resolve_name(r, f, 0, "-x", 0, buf, sizeof(buf)), 0);
 	CHECK_STR(buf, "-x");
-	CHECK_INT(reg_arg_resolve(r, f, "c", buf, sizeof(buf)), -ENOENT);
+	CHECK_INT(resolve_name(r, f, 0, "c", 0, buf, sizeof(buf)), -ENOENT);
 	reg_free(r);
 }
 
@@ -70,13 +72,13 @@ static void test_parse_column(void)
 			      "col18446744073709551616", "col1e0", "col0x1",
 			      "", "col99999999999999999999999", NULL };
 
-	CHECK_INT(reg_parse_column("col0", 4, &col), 0);
+	CHECK_INT(resolve_parse_column("col0", 4, &col), 0);
 	CHECK_INT(col, 0);
-	CHECK_INT(reg_parse_column("col3", 4, &col), 0);
+	CHECK_INT(resolve_parse_column("col3", 4, &col), 0);
 	CHECK_INT(col, 3);
 	for (int i = 0; bad[i]; i++) {
-		CHECK_INT(reg_parse_column(bad[i], 4, &col), -ENOENT);
-		if (reg_parse_column(bad[i], 4, &col) == 0)
+		CHECK_INT(resolve_parse_column(bad[i], 4, &col), -ENOENT);
+		if (resolve_parse_column(bad[i], 4, &col) == 0)
 			fprintf(stderr, "  accepted '%s'\n", bad[i]);
 	}
 }
@@ -116,24 +118,24 @@ static void test_columns(void)
 	CHECK(mean != NULL);
 	/* col0..col6, then qty, color, weight (price duplicated, col0 and
 	 * a/b unusable). */
-	CHECK_INT(reg_arg_count(r, mean), 10);
-	CHECK_INT(reg_arg_name(r, mean, 6, buf, sizeof(buf)), 0);
+	CHECK_INT(arg_count(r, mean), 10);
+	CHECK_INT(arg_name(r, mean, 6, buf, sizeof(buf)), 0);
 	CHECK_STR(buf, "col6");
-	CHECK_INT(reg_arg_name(r, mean, 7, buf, sizeof(buf)), 0);
+	CHECK_INT(arg_name(r, mean, 7, buf, sizeof(buf)), 0);
 	CHECK_STR(buf, "qty");
-	CHECK_INT(reg_arg_name(r, mean, 8, buf, sizeof(buf)), 0);
+	CHECK_INT(arg_name(r, mean, 8, buf, sizeof(buf)), 0);
 	CHECK_STR(buf, "color");
-	CHECK_INT(reg_arg_name(r, mean, 9, buf, sizeof(buf)), 0);
+	CHECK_INT(arg_name(r, mean, 9, buf, sizeof(buf)), 0);
 	CHECK_STR(buf, "weight");
-	CHECK_INT(reg_arg_resolve(r, mean, "weight", buf, sizeof(buf)), 0);
+	CHECK_INT(resolve_name(r, mean, 0, "weight", 0, buf, sizeof(buf)), 0);
 	CHECK_STR(buf, "col6");
-	CHECK_INT(reg_arg_resolve(r, mean, "col2", buf, sizeof(buf)), 0);
+	CHECK_INT(resolve_name(r, mean, 0, "col2", 0, buf, sizeof(buf)), 0);
 	CHECK_STR(buf, "col2");
-	CHECK_INT(reg_arg_resolve(r, mean, "price", buf, sizeof(buf)),
+	CHECK_INT(resolve_name(r, mean, 0, "price", 0, buf, sizeof(buf)),
 		  -ENOENT);
-	CHECK_INT(reg_arg_resolve(r, mean, "col7", buf, sizeof(buf)),
+	CHECK_INT(resolve_name(r, mean, 0, "col7", 0, buf, sizeof(buf)),
 		  -ENOENT);
-	CHECK_INT(reg_arg_resolve(r, mean, "weight", buf, 4), -ENAMETOOLONG);
+	CHECK_INT(resolve_name(r, mean, 0, "weight", 0, buf, 4), -ENAMETOOLONG);
 	const char *names[] = { "column", "sum", "mean", "var", "std", "min",
 				"max", "median", "nansum", "nanmean", "nanvar",
 				"nanstd", "nanmin", "nanmax", "nanmedian",
@@ -166,7 +168,7 @@ static void test_versioned(void)
 	int now = 1;
 	struct memofs_function def = { "f", "2", "desc", MEMOFS_ARGS_LIST,
 				       list, nop, &now, MEMOFS_BYTES,
-				       MEMOFS_SHAPE_VECTOR };
+				       MEMOFS_SHAPE_VECTOR, NULL, 0, 0 };
 	const reg_fn *f;
 	reg *r = NULL;
 
@@ -252,17 +254,21 @@ static void test_numeric_columns(void)
 	CHECK(mean && count);
 	if (!mean || !count)
 		goto out_free;
-	CHECK_INT(reg_arg_count(r, mean), 4);
-	for (size_t i = 0; i < 4 && i < reg_arg_count(r, mean); i++) {
-		CHECK_INT(reg_arg_name(r, mean, i, buf, sizeof(buf)), 0);
+	CHECK_INT(arg_count(r, mean), 4);
+	for (size_t i = 0; i < 4 && i < arg_count(r, mean); i++) {
+		CHECK_INT(arg_name(r, mean, i, buf, sizeof(buf)), 0);
 		CHECK_STR(buf, want[i]);
 	}
-	CHECK_INT(reg_arg_count(r, count), 8);
-	CHECK_INT(reg_arg_resolve(r, mean, "city", buf, sizeof(buf)), -ENOENT);
-	CHECK_INT(reg_arg_resolve(r, mean, "col2", buf, sizeof(buf)), -ENOENT);
-	CHECK_INT(reg_arg_resolve(r, mean, "rate", buf, sizeof(buf)), 0);
+	CHECK_INT(arg_count(r, count), 8);
+	CHECK_INT(resolve_name(r, mean, 0, "city", 0, buf,
+			       sizeof(buf)), -ENOENT);
+	CHECK_INT(resolve_name(r, mean, 0, "col2", 0, buf,
+			       sizeof(buf)), -ENOENT);
+	CHECK_INT(resolve_name(r, mean, 0, "rate", 0, buf,
+			       sizeof(buf)), 0);
 	CHECK_STR(buf, "col3");
-	CHECK_INT(reg_arg_resolve(r, count, "city", buf, sizeof(buf)), 0);
+	CHECK_INT(resolve_name(r, count, 0, "city", 0, buf,
+			       sizeof(buf)), 0);
 	CHECK_STR(buf, "col0");
 out_free:
 	reg_free(r);

@@ -1,8 +1,12 @@
 /* key.c -- cache keys: XXH3-128 over length-prefixed fields (see key.h).
  *
- * The hashed input is, for each of fn, version, arg and digest in turn, the
- * field's length as a little-endian u64 followed by its bytes.  The length
- * prefix is what makes ("ab", "c") and ("a", "bc") different inputs.  The
+ * The hashed input is, for each of fn, version, every argument in order
+ * and digest in turn, the field's length as a little-endian u64 followed
+ * by its bytes.  The length prefix is what makes ("ab", "c") and ("a",
+ * "bc") different inputs, and a sequence of length-prefixed fields reads
+ * back one way only, so tuples with different numbers of arguments never
+ * share an input either.  A function of one argument hashes exactly what
+ * it hashed before functions could take several.  The
  * key is the 128-bit hash in XXH128_canonicalFromHash() (big-endian) order,
  * so its bytes, and hence its hex form, are the same on every host.
  *
@@ -40,15 +44,28 @@ static void key_update_field(XXH3_state_t *state, const void *p, size_t len)
 void key_make(uint8_t out[KEY_LEN], const char *fn, const char *version,
 	      const char *arg, const uint8_t *digest, size_t digest_len)
 {
+	size_t len;
+
+	assert(arg);
+	len = strlen(arg);
+	key_make_args(out, fn, version, &arg, &len, 1, digest, digest_len);
+}
+
+void key_make_args(uint8_t out[KEY_LEN], const char *fn,
+		   const char *version, const char *const *args,
+		   const size_t *lens, size_t nargs, const uint8_t *digest,
+		   size_t digest_len)
+{
 	XXH3_state_t state;
 	XXH128_canonical_t canon;
 
-	assert(fn && version && arg);
+	assert(fn && version && (args || nargs == 0));
 	assert(digest || digest_len == 0);
 	XXH3_128bits_reset(&state);
 	key_update_field(&state, fn, strlen(fn));
 	key_update_field(&state, version, strlen(version));
-	key_update_field(&state, arg, strlen(arg));
+	for (size_t i = 0; i < nargs; i++)
+		key_update_field(&state, args[i], lens[i]);
 	key_update_field(&state, digest, digest_len);
 	XXH128_canonicalFromHash(&canon, XXH3_128bits_digest(&state));
 	memcpy(out, canon.digest, KEY_LEN);

@@ -62,6 +62,7 @@
 #include "util/log.h"
 #include "util/mem.h"
 #include "engine/memo.h"
+#include "functions/resolve.h"
 #include "engine/pool.h"
 
 #define MEMO_MAX_DEPTH 64		/* nested calls deeper fail, -ELOOP */
@@ -146,18 +147,31 @@ struct memofs_ctx {
 	char err[MEMO_ERR_MAX];		/* memofs_error()'s message */
 	memo_result **held;		/* results memofs_call() returned */
 	size_t nheld, capheld;
+	/* f->arg split into its canonical components (memofs_arg()). */
+	char args[REG_ARG_MAX + 1];
+	const char *argv[RESOLVE_ARGS_MAX];
+	size_t nargs;
 };
 
 /* ---- lookups ------------------------------------------------------------ */
 
-/* The key of fn(arg) now: with the function's current version. */
+/* The key of fn(arg) now: with the function's current version, and each
+ * canonical argument its own field (resolve_split()).  An arg that does
+ * not split (never one resolve.h made) is hashed as one field. */
 static void memo_key(const memo *m, const reg_fn *fn, const char *arg,
 		     uint8_t key[KEY_LEN])
 {
 	char version[REG_VERSION_BUF];
+	const char *part[RESOLVE_ARGS_MAX];
+	size_t len[RESOLVE_ARGS_MAX], n = reg_fn_nargs(fn);
 
-	key_make(key, reg_fn_name(fn), reg_fn_version_now(fn, version), arg,
-		 ds_digest(m->data), DS_DIGEST_LEN);
+	if (resolve_split(fn, arg, part, len)) {
+		part[0] = arg;
+		len[0] = strlen(arg);
+		n = 1;
+	}
+	key_make_args(key, reg_fn_name(fn), reg_fn_version_now(fn, version),
+		      part, len, n, ds_digest(m->data), DS_DIGEST_LEN);
 }
 
 /* Has f's function changed since its key was made (reg_add_versioned())?
@@ -479,6 +493,28 @@ static void memo_persist(memo *m, struct memo_flight *f, memo_result *res,
 			 reg_fn_name(f->fn), f->arg, strerror(-rc));
 }
 
+/* Splits f->arg into ctx->argv, NUL-terminated copies in ctx->args (an
+ * argument that does not split is one component). */
+static void memo_ctx_split(memofs_ctx *ctx)
+{
+	const char *part[RESOLVE_ARGS_MAX];
+	size_t len[RESOLVE_ARGS_MAX], used = 0;
+
+	ctx->nargs = reg_fn_nargs(ctx->f->fn);
+	if (strlen(ctx->f->arg) >= sizeof(ctx->args) ||
+	    resolve_split(ctx->f->fn, ctx->f->arg, part, len)) {
+		ctx->nargs = 1;
+		part[0] = ctx->f->arg;
+		len[0] = strnlen(ctx->f->arg, sizeof(ctx->args) - 1);
+	}
+	for (size_t i = 0; i < ctx->nargs; i++) {
+		memcpy(ctx->args + used, part[i], len[i]);
+		ctx->args[used + len[i]] = '\0';
+		ctx->argv[i] = ctx->args + used;
+		used += len[i] + 1;
+	}
+}
+
 /* The result ctx made for f, of f's declared type.  0 and *out, with
  * ctx->out taken (set to NULL); or -EINVAL (a typed result of another
  * count of values than its shape says) or -ENOMEM, with why in ctx->err
@@ -529,6 +565,7 @@ static int memo_compute(memo *m, struct memo_flight *f, unsigned depth,
 	uint64_t t0 = (uint64_t)util_now_ns(), ns;
 	int rc;
 
+	memo_ctx_split(&ctx);
 	log_info("%s(%s): computing", reg_fn_name(f->fn), f->arg);
 	rc = reg_fn_compute(f->fn, &ctx, f->arg);
 	if (rc == 0 && ctx.misused)
@@ -895,7 +932,7 @@ static int memo_call_result(memofs_ctx *ctx, const char *fname,
 	struct memo_flight *f;
 	int rc;
 
-	if (!fn || reg_arg_resolve(m->r, fn, arg, canon, sizeof(canon)))
+	if (!fn || resolve_path(m->r, fn, arg, canon, sizeof(canon)))
 		return -ENOENT;
 	if (ctx->depth + 1 >= MEMO_MAX_DEPTH)
 		return -ELOOP;
@@ -910,6 +947,26 @@ static int memo_call_result(memofs_ctx *ctx, const char *fname,
 	rc = f ? memo_await(ctx, f, out) : -ENOMEM;
 	pthread_mutex_unlock(&m->lock);
 	return rc;
+}
+
+const reg_fn *memo_ctx_fn(const memofs_ctx *ctx)
+{
+	return ctx->f->fn;
+}
+
+const char *memo_ctx_arg(const memofs_ctx *ctx, size_t i)
+{
+	return i < ctx->nargs ? ctx->argv[i] : NULL;
+}
+
+size_t memo_ctx_nargs(const memofs_ctx *ctx)
+{
+	return ctx->nargs;
+}
+
+const reg *memo_ctx_reg(const memofs_ctx *ctx)
+{
+	return ctx->m->r;
 }
 
 int memo_ctx_call(memofs_ctx *ctx, const char *fn, const char *arg,

@@ -1,8 +1,10 @@
 /* memo.h -- the memo layer: compute each result once, serve it ever after.
  *
  * memo ties the registry, the worker pool and the store together.  A
- * result is named by (function, canonical argument); its cache key adds the
- * function's version and the dataset digest (key.h).  memo guarantees:
+ * result is named by (function, canonical argument: for a function of
+ * several, the canonical arguments joined by '/', resolve.h); its cache
+ * key hashes each argument apart and adds the function's version and the
+ * dataset digest (key.h).  memo guarantees:
  *   - single flight: however many callers ask for one uncomputed result at
  *     once, it is computed once and every caller gets the same bytes;
  *   - nested calls (memofs_call() inside a computation) never deadlock, even
@@ -101,9 +103,16 @@ void memo_set_remote(memo *m, remote *rm);
  * functions/ctx.c, which builds the memofs_* API on these.  Each is
  * called only from the thread running that computation. */
 const ds *memo_ctx_data(const memofs_ctx *ctx);
+/* The function of the computation, the registry, and its canonical
+ * arguments: how many, and the i-th (NUL-terminated; NULL when i >= that
+ * count), valid while the computation runs. */
+const reg_fn *memo_ctx_fn(const memofs_ctx *ctx);
+const reg *memo_ctx_reg(const memofs_ctx *ctx);
+size_t memo_ctx_nargs(const memofs_ctx *ctx);
+const char *memo_ctx_arg(const memofs_ctx *ctx, size_t i);
 
-/* A nested call: the result of fn(arg), found, computed here or waited
- * for; it stays referenced until the computation that asked ends.  0 and
+/* A nested call: the result of fn(arg), arg a path of names resolved as
+ * a lookup would (resolve_path()), found, computed here or waited for; it stays referenced until the computation that asked ends.  0 and
  * *res (borrowed), -ENOENT (no such function or argument), -ELOOP (too
  * deep, or a cycle), -ESHUTDOWN, -ENOMEM or -EIO. */
 int memo_ctx_call(memofs_ctx *ctx, const char *fn, const char *arg,

@@ -3,8 +3,9 @@
  *   zscore/colN     the column standardised: (x - mean) / std, a typed
  *                   float64 column (zscore/colN shows it one value per
  *                   line, zscore/colN.npy as NumPy .npy)
- *   histogram/colN  10 equal-width bins from min to max: "lo hi count"
- *                   lines (bytes: a table, not an array)
+ *   zhistogram/BINS/colN   BINS equal-width bins from min to max: "lo hi
+ *                   count" lines (bytes: a table, not an array; a
+ *                   function of two arguments)
  *
  * Both get their inputs through memofs_call_f64(), so the column is
  * extracted once, and mean, std, min and max are shared with every other
@@ -20,8 +21,6 @@
 #include <memofs.h>
 
 MEMOFS_PLUGIN_DECLARE;
-
-#define HIST_BINS 10
 
 /* Fetches the one value of function fn for arg (a scalar). */
 static int one_number(memofs_ctx *ctx, const char *fn, const char *arg,
@@ -64,48 +63,58 @@ static int zscore(memofs_ctx *ctx, const char *arg, void *udata)
 	return rc;
 }
 
-static int histogram(memofs_ctx *ctx, const char *arg, void *udata)
+/* A function of two arguments, zhistogram/BINS/COLUMN: its callback gets
+ * arg = "BINS/colN" (canonical) and each part through memofs_arg(). */
+static int zhistogram(memofs_ctx *ctx, const char *arg, void *udata)
 {
-	size_t counts[HIST_BINS] = { 0 }, n = 0;
-	const double *v = NULL;
-	double lo, hi, width;
+	const char *col = memofs_arg(ctx, 1);
+	const double *counts = NULL;
+	double bins, lo, hi, width;
+	size_t n = 0;
 	int rc;
 
 	(void)udata;
-	rc = one_number(ctx, "min", arg, &lo);
+	if (memofs_arg_double(ctx, 0, &bins))
+		return memofs_error(ctx, "no number of bins");
+	rc = one_number(ctx, "min", col, &lo);
 	if (rc == 0)
-		rc = one_number(ctx, "max", arg, &hi);
+		rc = one_number(ctx, "max", col, &hi);
+	/* A nested call of several arguments: the path below the function,
+	 * "BINS/colN", to the built-in histogram (numpy.histogram counts). */
 	if (rc == 0)
-		rc = memofs_call_f64(ctx, "column", arg, &v, &n);
+		rc = memofs_call_f64(ctx, "histogram", arg, &counts, &n);
 	if (rc)
 		return memofs_error(ctx, "inputs of %s unavailable (%d)", arg,
 				    rc);
-	if (!isfinite(lo) || !isfinite(hi))
-		return memofs_error(ctx, "%s has nan or inf values", arg);
-	width = (hi - lo) / HIST_BINS;
-	for (size_t i = 0; i < n; i++) {
-		size_t b = width > 0 ? (size_t)((v[i] - lo) / width) : 0;
-
-		counts[b < HIST_BINS ? b : HIST_BINS - 1]++;
+	if (lo == hi) {			/* numpy widens an empty range */
+		lo -= 0.5;
+		hi += 0.5;
 	}
-	for (size_t b = 0; rc == 0 && b < HIST_BINS; b++)
-		rc = memofs_printf(ctx, "%.17g %.17g %zu\n", lo + b * width,
-				   b + 1 == HIST_BINS ? hi : lo + (b + 1) * width,
+	width = (hi - lo) / bins;
+	for (size_t b = 0; rc == 0 && b < n; b++)
+		rc = memofs_printf(ctx, "%.17g %.17g %.0f\n", lo + b * width,
+				   b + 1 == n ? hi : lo + (b + 1) * width,
 				   counts[b]);
 	return rc;
 }
 
 int memofs_plugin_init(memofs_registry *reg, int abi_version)
 {
+	static const char *const bins_listed[] = { "10", "20", NULL };
+	static const struct memofs_arg zhistogram_args[] = {
+		{ .name = "BINS", .kind = MEMOFS_ARGS_INTEGER,
+		  .list = bins_listed, .min = 1, .max = 1000 },
+		{ .name = "COLUMN", .kind = MEMOFS_ARGS_NUMERIC },
+	};
 	static const struct memofs_function fns[] = {
 		{ .name = "zscore", .version = "1",
 		  .description = "column standardised: (x - mean) / std",
 		  .args = MEMOFS_ARGS_COLUMNS, .compute = zscore,
 		  .dtype = MEMOFS_FLOAT64, .shape = MEMOFS_SHAPE_COLUMN },
-		{ .name = "histogram", .version = "1",
-		  .description = "10 equal-width bins from min to max: "
+		{ .name = "zhistogram", .version = "1",
+		  .description = "BINS equal-width bins from min to max: "
 				 "lo hi count",
-		  .args = MEMOFS_ARGS_COLUMNS, .compute = histogram },
+		  .compute = zhistogram, MEMOFS_ARGV(zhistogram_args) },
 	};
 	int rc = 0;
 

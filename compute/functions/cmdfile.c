@@ -68,7 +68,13 @@ static const char *const cmdfile_ph_text[] = {
 	[CMDFILE_FILE] = "{file}",
 	[CMDFILE_DATA] = "{data}",
 	[CMDFILE_COL] = "{col}",
+	[CMDFILE_ARG1] = "{arg1}",
+	[CMDFILE_ARG1 + 1] = "{arg2}",
+	[CMDFILE_ARG1 + 2] = "{arg3}",
+	[CMDFILE_ARG1 + 3] = "{arg4}",
 };
+_Static_assert(CMDFILE_ARG1 + MEMOFS_ARGS_MAX == CMDFILE_NPH_END,
+	       "one {argN} per argument a function may take");
 #define CMDFILE_NPH (sizeof(cmdfile_ph_text) / sizeof(*cmdfile_ph_text))
 
 /* ---- Messages ---------------------------------------------------------- */
@@ -167,8 +173,31 @@ static int cmdfile_find_dup(struct cmdfile_sorted *v, size_t n,
 
 /* ---- The object -------------------------------------------------------- */
 
+int cmdfile_fn_param(const struct cmdfile_fn *fn, enum args_kind kind)
+{
+	int found = -1;
+
+	for (size_t i = 0; i < fn->nparams; i++) {
+		if (fn->params[i].kind != kind)
+			continue;
+		if (found >= 0)
+			return -1;
+		found = (int)i;
+	}
+	return found;
+}
+
+static void cmdfile_param_clear(struct cmdfile_param *a)
+{
+	util_strv_free(a->listed, a->nlisted);
+	a->listed = NULL;
+	a->nlisted = 0;
+}
+
 static void cmdfile_fn_clear(struct cmdfile_fn *fn)
 {
+	for (size_t i = 0; i < fn->nparams; i++)
+		cmdfile_param_clear(&fn->params[i]);
 	util_strv_free(fn->list, fn->nlist);
 	util_strv_free(fn->argv, fn->argc);
 	free(fn->ph);
@@ -326,22 +355,172 @@ static int cmdfile_parse_list(struct cmdfile_parser *p, struct cmdfile_fn *fn,
 		start = i + 1;
 	}
 	fn->args = ARGS_LIST;
+	fn->params[0].kind = ARGS_LIST;
+	fn->nparams = 1;
 	return cmdfile_check_list(p, fn);
+}
+
+/* "LO..HI" in s[0..n) (trimmed), for kind: 0 and the bounds, or -1. */
+static int cmdfile_parse_range(const char *s, size_t n, enum args_kind kind,
+			       struct cmdfile_param *out)
+{
+	char buf[64], *dots, *end;
+
+	if (n == 0 || n >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	dots = strstr(buf, "..");
+	if (!dots || dots == buf || !dots[2])
+		return -1;
+	*dots = '\0';
+	out->min = strtod(buf, &end);
+	if (*end)
+		return -1;
+	out->max = strtod(dots + 2, &end);
+	if (*end || !isfinite(out->min) || !isfinite(out->max) ||
+	    out->min > out->max)
+		return -1;
+	if (kind == ARGS_INTEGER &&
+	    (out->min != floor(out->min) || out->max != floor(out->max) ||
+	     fabs(out->min) > 9007199254740992.0 ||
+	     fabs(out->max) > 9007199254740992.0))
+		return -1;
+	return 0;
+}
+
+/* The values a number argument lists, s[0..n) after the ':' of
+ * "number(0..1: 0.5 0.9)", split at blanks into out->listed (NULL-ended);
+ * the registry checks that each is canonical and in range. */
+static int cmdfile_parse_listed(struct cmdfile_parser *p,
+				struct cmdfile_param *out, const char *s,
+				size_t n)
+{
+	size_t count = 0;
+	char show[QUOTE_BUF];
+
+	for (size_t i = 0; i < n; i++)	/* starts of blank-separated words */
+		count += !cmdfile_blank(s[i]) &&
+			 (i == 0 || cmdfile_blank(s[i - 1]));
+	if (count == 0)
+		return cmdfile_bad(p, p->line, "no value listed after ':'");
+	out->listed = calloc(count + 1, sizeof(*out->listed));
+	if (!out->listed)
+		return cmdfile_nomem(&p->m);
+	for (size_t i = 0; i < n;) {
+		size_t k = i;
+
+		while (k < n && !cmdfile_blank(s[k]))
+			k++;
+		if (k > i && !util_name_component(s + i, k - i)) {
+			quote_bytes(show, s + i, k - i);
+			return cmdfile_bad(p, p->line, "listed value '%s' is "
+					   "no file name", show);
+		}
+		if (k > i) {
+			out->listed[out->nlisted] = strndup(s + i, k - i);
+			if (!out->listed[out->nlisted])
+				return cmdfile_nomem(&p->m);
+			out->nlisted++;
+		}
+		i = k < n ? k + 1 : k;
+	}
+	return 0;
+}
+
+/* "LO..HI" or "LO..HI: V1 V2..." of a number argument, s[0..n). */
+static int cmdfile_parse_ranged(struct cmdfile_parser *p,
+				struct cmdfile_param *out, const char *s,
+				size_t n, const char *whole, size_t wn)
+{
+	const char *colon = memchr(s, ':', n), *r = s;
+	size_t rn = colon ? (size_t)(colon - s) : n;
+	char show[QUOTE_BUF];
+
+	cmdfile_trim(&r, &rn);
+	if (cmdfile_parse_range(r, rn, out->kind, out) != 0) {
+		quote_bytes(show, whole, wn);
+		return cmdfile_bad(p, p->line, "bad range in '%s' (LO..HI, "
+				   "finite, LO <= HI%s)", show,
+				   out->kind == ARGS_INTEGER ?
+				   ", integers up to 2^53" : "");
+	}
+	return colon ? cmdfile_parse_listed(p, out, colon + 1,
+					    (size_t)(s + n - colon - 1))
+		     : 0;
+}
+
+/* One argument of a list "columns, number(0..1)": s[0..n) trimmed. */
+static int cmdfile_parse_param(struct cmdfile_parser *p,
+			       struct cmdfile_param *out, const char *s,
+			       size_t n)
+{
+	static const struct {
+		const char *word;
+		enum args_kind kind;
+	} ranged[] = {
+		{ "number", ARGS_REAL }, { "integer", ARGS_INTEGER },
+	};
+	char show[QUOTE_BUF];
+	int rc;
+
+	cmdfile_trim(&s, &n);
+	memset(out, 0, sizeof(*out));
+	if (cmdfile_is(s, n, "columns") || cmdfile_is(s, n, "files")) {
+		out->kind = s[0] == 'c' ? ARGS_COLUMNS : ARGS_FILES;
+		return 0;
+	}
+	for (size_t k = 0; k < sizeof(ranged) / sizeof(ranged[0]); k++) {
+		size_t w = strlen(ranged[k].word);
+
+		if (n < w + 2 || memcmp(s, ranged[k].word, w) != 0 ||
+		    s[w] != '(' || s[n - 1] != ')')
+			continue;
+		out->kind = ranged[k].kind;
+		rc = cmdfile_parse_ranged(p, out, s + w + 1, n - w - 2, s, n);
+		if (rc)
+			cmdfile_param_clear(out);
+		return rc;
+	}
+	quote_bytes(show, s, n);
+	return cmdfile_bad(p, p->line, "'args' must be columns, files, "
+			   "number(LO..HI), integer(LO..HI), several of "
+			   "these joined by commas, or list: A, B, ... (not "
+			   "'%s')", show);
+}
+
+/* "columns, number(0..1)": one argument per comma-separated kind. */
+static int cmdfile_parse_params(struct cmdfile_parser *p,
+				struct cmdfile_fn *fn, const char *v,
+				size_t n)
+{
+	size_t start = 0, files = 0;
+	int rc;
+
+	fn->nparams = 0;
+	for (size_t i = 0; i <= n; i++) {
+		if (i < n && v[i] != ',')
+			continue;
+		if (fn->nparams == MEMOFS_ARGS_MAX)
+			return cmdfile_bad(p, p->line, "more than %d "
+					   "arguments", MEMOFS_ARGS_MAX);
+		rc = cmdfile_parse_param(p, &fn->params[fn->nparams],
+					 v + start, i - start);
+		if (rc)
+			return rc;
+		files += fn->params[fn->nparams++].kind == ARGS_FILES;
+		start = i + 1;
+	}
+	if (files > 1)
+		return cmdfile_bad(p, p->line, "at most one 'files' argument");
+	fn->args = fn->nparams == 1 ? fn->params[0].kind : 0;
+	return 0;
 }
 
 static int cmdfile_set_args(struct cmdfile_parser *p, struct cmdfile_fn *fn,
 			    const char *v, size_t n)
 {
-	char show[QUOTE_BUF];
-
-	if (cmdfile_is(v, n, "columns")) {
-		fn->args = ARGS_COLUMNS;
-		return 0;
-	}
-	if (cmdfile_is(v, n, "files")) {
-		fn->args = ARGS_FILES;
-		return 0;
-	}
+	fn->args_line = p->line;
 	if (n >= 4 && memcmp(v, "list", 4) == 0) {
 		const char *rest = v + 4;
 		size_t rn = n - 4;
@@ -354,9 +533,7 @@ static int cmdfile_set_args(struct cmdfile_parser *p, struct cmdfile_fn *fn,
 			return cmdfile_parse_list(p, fn, rest, rn);
 		}
 	}
-	quote_bytes(show, v, n);
-	return cmdfile_bad(p, p->line, "'args' must be columns, files or "
-			   "list: A, B, ... (not '%s')", show);
+	return cmdfile_parse_params(p, fn, v, n);
 }
 
 /* ---- The command ------------------------------------------------------- */
@@ -597,12 +774,27 @@ static int cmdfile_end_fn(struct cmdfile_parser *p)
 		return cmdfile_bad(p, fn->line, "[%s]: missing 'command'",
 				   fn->name);
 	for (size_t i = 0; i < fn->argc; i++) {
-		if (fn->ph[i] == CMDFILE_FILE && fn->args != ARGS_FILES)
+		if (fn->ph[i] == CMDFILE_FILE &&
+		    cmdfile_fn_param(fn, ARGS_FILES) < 0)
 			return cmdfile_bad(p, fn->command_line, "{file} needs "
 					   "'args = files'");
-		if (fn->ph[i] == CMDFILE_COL && fn->args != ARGS_COLUMNS)
+		if (fn->ph[i] == CMDFILE_COL &&
+		    cmdfile_fn_param(fn, ARGS_COLUMNS) < 0)
 			return cmdfile_bad(p, fn->command_line, "{col} needs "
-					   "'args = columns'");
+					   "'args = columns'%s",
+					   fn->nparams > 1 ? " (one columns "
+					   "argument; else use {argN})" : "");
+		if (fn->ph[i] == CMDFILE_ARG && fn->nparams > 1)
+			return cmdfile_bad(p, fn->command_line, "{arg} needs "
+					   "a single argument: use {arg1}.."
+					   "{arg%zu}", fn->nparams);
+		if (fn->ph[i] >= CMDFILE_ARG1 &&
+		    (size_t)(fn->ph[i] - CMDFILE_ARG1) >= fn->nparams)
+			return cmdfile_bad(p, fn->command_line, "%s: the "
+					   "function takes %zu argument%s",
+					   cmdfile_ph_text[fn->ph[i]],
+					   fn->nparams,
+					   fn->nparams == 1 ? "" : "s");
 	}
 	if (!fn->version && !(fn->version = strdup("1")))
 		return cmdfile_nomem(&p->m);

@@ -13,6 +13,7 @@
  *     description = Lines of each input file     (optional, default "")
  *     version = 2                  (optional, default "1"; printable text)
  *     args = files                 (required) columns | files | list: a, b
+ *                                  or several: columns, number(0..1)
  *     command = wc -l {file}       (required) the argv template
  *     timeout = 30                 (optional) seconds, > 0, e.g. 0.5
  *     output = float64             (optional) bytes (the default) |
@@ -23,6 +24,14 @@
  * Blank lines are ignored.  Keys and values are trimmed of blanks (space,
  * tab); a value runs to the end of its line ('#' inside a value is text).
  * Each key at most once per function; each NAME at most once per file.
+ *
+ * Several arguments (one path level each, resolve.h): a comma-separated
+ * list of up to MEMOFS_ARGS_MAX of "columns", "files" (at most one),
+ * "number(LO..HI)" (a real in [LO, HI]) and "integer(LO..HI)" (LO, HI
+ * integers, |LO|, |HI| <= 2^53); "number(0..1: 0.5 0.9)" also names the
+ * values its directory lists (blank-separated; the registry refuses one
+ * not spelled canonically or out of range, resolve.h).  "list:" takes the whole value, so a list
+ * is only ever the one argument.
  *
  * "list:" items are separated by commas and trimmed; each is a file name
  * (1..255 bytes, no '/', no control character, not "." or ".."), no
@@ -37,7 +46,10 @@
  *     {arg}   the argument (file name, list item, or "colN");
  *     {file}  the absolute path of the argument's file (args = files only);
  *     {data}  the absolute path of DATA (file or directory);
- *     {col}   the column number N of "colN" (args = columns only).
+ *     {col}   the column number N of "colN" (exactly one columns
+ *             argument);
+ *     {argK}  argument K (1-based; a file's name, a list item, "colN",
+ *             a canonical number); {arg} needs a single argument.
  * A placeholder inside a larger unquoted element ("--in={file}") is an
  * error; a quoted one ('{arg}') is literal text.  The program (the first
  * element) cannot be a placeholder.
@@ -59,13 +71,25 @@ enum cmdfile_ph {
 	CMDFILE_FILE,
 	CMDFILE_DATA,
 	CMDFILE_COL,
+	CMDFILE_ARG1,		/* {arg1}; {argK} is CMDFILE_ARG1 + K - 1 */
+	CMDFILE_NPH_END = CMDFILE_ARG1 + MEMOFS_ARGS_MAX,
+};
+
+/* One declared argument (a path level). */
+struct cmdfile_param {
+	enum args_kind kind;
+	double min, max;	/* ARGS_REAL, ARGS_INTEGER */
+	char **listed;		/* the values listed, NULL-ended, or NULL */
+	size_t nlisted;
 };
 
 struct cmdfile_fn {
 	char *name;
 	char *version;		/* "1" when not given */
 	char *description;	/* "" when not given */
-	enum args_kind args;
+	enum args_kind args;	/* the one argument's kind; 0: several */
+	struct cmdfile_param params[MEMOFS_ARGS_MAX];
+	size_t nparams;		/* 1..MEMOFS_ARGS_MAX */
 	char **list;		/* ARGS_LIST: nlist items, else NULL */
 	size_t nlist;
 	char **argv;		/* argc elements and a NULL; placeholders */
@@ -75,6 +99,7 @@ struct cmdfile_fn {
 	enum memofs_dtype output; /* MEMOFS_BYTES when not given */
 	unsigned line;		/* line of "[NAME]" */
 	unsigned command_line;	/* line of "command =" */
+	unsigned args_line;	/* line of "args =" */
 };
 
 struct cmdfile {
@@ -106,6 +131,9 @@ int cmdfile_parse(const char *path, struct cmdfile **out, char *err,
 int cmdfile_parse_buf(const char *path, const char *buf, size_t len,
 		      struct cmdfile **out, char *err, size_t errlen);
 
-void cmdfile_free(struct cmdfile *f);	/* cmdfile_free(NULL) is a no-op */
+void cmdfile_free(struct cmdfile *f);
+
+/* The index of fn's only argument of kind, or -1 (none, or several). */
+int cmdfile_fn_param(const struct cmdfile_fn *fn, enum args_kind kind);	/* cmdfile_free(NULL) is a no-op */
 
 #endif

@@ -210,31 +210,51 @@ static void cmdfn_progress(void *arg, double fraction)
 	memofs_progress(arg, fraction);
 }
 
-/* The text of element i of f's template for argument arg (canonical:
- * reg_arg_resolve()); {col} is written into colbuf. */
-static const char *cmdfn_element(const struct cmdfn_fn *f, size_t i,
-				 const char *arg, const char *name,
-				 char colbuf[CMDFN_COL_BUF])
+/* The text of argument k of the computation: its canonical form
+ * (resolve.h), or for the file argument its name. */
+static const char *cmdfn_param_text(const memofs_ctx *ctx,
+				    const struct cmdfn_fn *f, size_t k,
+				    const char *name)
+{
+	return f->decl->params[k].kind == ARGS_FILES ? name
+						    : memofs_arg(ctx, k);
+}
+
+/* The text of element i of f's template for the computation's arguments
+ * (ctx); name is the file argument's name; {col} is written into
+ * colbuf. */
+static const char *cmdfn_element(const memofs_ctx *ctx,
+				 const struct cmdfn_fn *f, size_t i,
+				 const char *name, char colbuf[CMDFN_COL_BUF])
 {
 	const struct cmdfile_fn *decl = f->decl;
-	size_t col = 0;
-	int rc;
+	int k;
 
 	switch (decl->ph[i]) {
 	case CMDFILE_ARG:
-		return decl->args == ARGS_FILES ? name : arg;
+		return cmdfn_param_text(ctx, f, 0, name);
 	case CMDFILE_FILE:
 		return CMDFN_FILE_PATH;
 	case CMDFILE_DATA:
 		return f->c->data_abs;
-	case CMDFILE_COL:	/* N, parsed like any column argument */
-		rc = reg_parse_column(arg, SIZE_MAX, &col);
+	case CMDFILE_COL: {	/* N, parsed like any column argument */
+		size_t col = 0;
+		int rc;
+
+		k = cmdfile_fn_param(decl, ARGS_COLUMNS);
+		assert(k >= 0);	/* checked by cmdfile.c */
+		rc = memofs_arg_column_index(ctx, (size_t)k, &col);
 		assert(rc == 0);	/* a canonical column argument */
 		(void)rc;
 		snprintf(colbuf, CMDFN_COL_BUF, "%zu", col);
 		return colbuf;
+	}
 	case CMDFILE_LITERAL:
 		break;
+	default:		/* {argK}, K checked by cmdfile.c */
+		return cmdfn_param_text(ctx, f,
+					(size_t)(decl->ph[i] - CMDFILE_ARG1),
+					name);
 	}
 	return decl->argv[i];
 }
@@ -293,7 +313,7 @@ static int cmdfn_write_numbers(const struct cmdfn_out *o)
 }
 
 static int cmdfn_run(memofs_ctx *ctx, const struct cmdfn_fn *f,
-		     const char *arg, const char *name, int fd)
+		     const char *name, int fd)
 {
 	size_t argc = f->decl->argc;
 	char **argv = calloc(argc + 1, sizeof(*argv));
@@ -310,7 +330,7 @@ static int cmdfn_run(memofs_ctx *ctx, const struct cmdfn_fn *f,
 	if (!argv)
 		return memofs_error(ctx, "%s", strerror(ENOMEM));
 	for (size_t i = 0; i < argc; i++)
-		argv[i] = (char *)cmdfn_element(f, i, arg, name, colbuf);
+		argv[i] = (char *)cmdfn_element(ctx, f, i, name, colbuf);
 	rc = cmd_run(f->c->cmds, &spec, cmdfn_sink, &out, err, sizeof(err));
 	free(argv);
 	if (rc == 0 && out.dtype != MEMOFS_BYTES)
@@ -321,10 +341,11 @@ static int cmdfn_run(memofs_ctx *ctx, const struct cmdfn_fn *f,
 	return rc;
 }
 
-/* Runs f for arg with the file argument open as fd (-1: none), then
- * checks that nothing it used changed meanwhile. */
+/* Runs f with the file argument (canonical: file, or NULL: none) open as
+ * fd (-1: none),
+ * then checks that nothing it used changed meanwhile. */
 static int cmdfn_run_checked(memofs_ctx *ctx, const struct cmdfn_fn *f,
-			     const char *arg, const char *name, int fd)
+			     const char *file, const char *name, int fd)
 {
 	argdir *d = f->c->data.files;
 	int rc;
@@ -332,10 +353,10 @@ static int cmdfn_run_checked(memofs_ctx *ctx, const struct cmdfn_fn *f,
 	if (f->uses_data && cmdfn_data_changed(f->c))
 		return memofs_error(ctx, "%s changed since it was mounted: "
 				    "remount to use it", f->c->data_abs);
-	rc = cmdfn_run(ctx, f, arg, name, fd);
+	rc = cmdfn_run(ctx, f, name, fd);
 	if (rc)
 		return rc;
-	if (fd >= 0 && argdir_check_fd(d, name, fd, arg))
+	if (file && fd >= 0 && argdir_check_fd(d, name, fd, file))
 		return memofs_error(ctx, "%s/%s changed while the command ran",
 				    argdir_path(d), name);
 	if (f->uses_data && cmdfn_data_changed(f->c))
@@ -348,12 +369,14 @@ static int cmdfn_compute(memofs_ctx *ctx, const char *arg, void *udata)
 {
 	const struct cmdfn_fn *f = udata;
 	char name[REG_NAME_MAX + 1] = "";
-	int fd = -1, rc;
+	int k = cmdfile_fn_param(f->decl, ARGS_FILES), fd = -1, rc;
+	/* The file argument's canonical form NAME/HEX, when there is one. */
+	const char *file = k >= 0 ? memofs_arg(ctx, (size_t)k) : NULL;
 
-	if (f->decl->args == ARGS_FILES &&
-	    (rc = cmdfn_input(ctx, f, arg, name, &fd)) != 0)
+	(void)arg;	/* the same, split: memofs_arg() */
+	if (file && (rc = cmdfn_input(ctx, f, file, name, &fd)) != 0)
 		return rc;
-	rc = cmdfn_run_checked(ctx, f, arg, name, fd);
+	rc = cmdfn_run_checked(ctx, f, file, name, fd);
 	if (fd >= 0)
 		close(fd);
 	return rc;
@@ -437,11 +460,16 @@ static int cmdfn_program(const struct cmdfn_fn *f, const char *path,
 static int cmdfn_check_data(const cmdfn *c, const struct cmdfile_fn *decl,
 			    const char *path, char *err, size_t errlen)
 {
-	if (decl->args == ARGS_FILES && !c->data.files)
+	int files = cmdfile_fn_param(decl, ARGS_FILES) >= 0;
+	int columns = 0;
+
+	for (size_t i = 0; i < decl->nparams; i++)
+		columns |= decl->params[i].kind == ARGS_COLUMNS;
+	if (files && !c->data.files)
 		return cmdfn_fail(err, errlen, -EINVAL, path, decl->line,
 				  "[%s]: 'args = files' needs a directory as "
 				  "DATA", decl->name);
-	if (decl->args == ARGS_COLUMNS && c->data.files)
+	if (columns && c->data.files)
 		return cmdfn_fail(err, errlen, -EINVAL, path, decl->line,
 				  "[%s]: 'args = columns' needs a table as "
 				  "DATA, not a directory", decl->name);
@@ -454,7 +482,7 @@ static int cmdfn_check_data(const cmdfn *c, const struct cmdfile_fn *decl,
 					  "[%s]: {data} needs a DATA file (the "
 					  "demo dataset has none)", decl->name);
 		/* Its keys could not follow the directory's contents. */
-		if (c->data.files && decl->args != ARGS_FILES)
+		if (c->data.files && !files)
 			return cmdfn_fail(err, errlen, -EINVAL, path,
 					  decl->command_line,
 					  "[%s]: {data} is a directory: use it "
@@ -501,6 +529,13 @@ static int cmdfn_version_hex(const struct cmdfn_fn *f, char hex[17])
 	XXH3_64bits_reset(st);
 	cmdfn_hash_str(st, "memofs command 1");
 	XXH3_64bits_update(st, &decl->args, sizeof(decl->args));
+	for (size_t i = 0; decl->nparams > 1 && i < decl->nparams; i++) {
+		const struct cmdfile_param *a = &decl->params[i];
+
+		XXH3_64bits_update(st, &a->kind, sizeof(a->kind));
+		XXH3_64bits_update(st, &a->min, sizeof(a->min));
+		XXH3_64bits_update(st, &a->max, sizeof(a->max));
+	}
 	for (size_t i = 0; i < decl->nlist; i++)
 		cmdfn_hash_str(st, decl->list[i]);
 	for (size_t i = 0; i < decl->argc; i++) {
@@ -641,14 +676,35 @@ static int cmdfn_register(reg *r, const struct cmdfn_fn *f, const char *path,
 	if (!list)
 		return cmdfn_fail(err, errlen, -ENOMEM, path, decl->line,
 				  "%s", strerror(ENOMEM));
+	struct memofs_arg argv[MEMOFS_ARGS_MAX];
+
 	for (size_t i = 0; i < decl->nlist; i++)
 		list[i] = decl->list[i];
 	def.args = (enum memofs_args)decl->args;	/* same values: args.h */
+	if (decl->nparams > 1) {
+		for (size_t i = 0; i < decl->nparams; i++)
+			argv[i] = (struct memofs_arg){
+				.kind = (enum memofs_args)decl->params[i].kind,
+				.list = (const char *const *)
+					decl->params[i].listed,
+				.min = decl->params[i].min,
+				.max = decl->params[i].max,
+			};
+		def.argv = argv;
+		def.nargs = decl->nparams;
+		def.arg_size = sizeof(argv[0]);
+	}
 	rc = reg_add_versioned(r, &def, cmdfn_version_now);
 	free(list);
 	if (rc == -EEXIST)
 		return cmdfn_fail(err, errlen, rc, path, decl->line,
 				  "function '%s' is already registered",
+				  decl->name);
+	if (rc == -EINVAL && decl->nparams > 1)	/* all else is checked */
+		return cmdfn_fail(err, errlen, rc, path, decl->args_line,
+				  "[%s]: a value listed in 'args' is not a "
+				  "number of its range written canonically "
+				  "(0.5, not 0.50 or .5), or is listed twice",
 				  decl->name);
 	if (rc)
 		return cmdfn_fail(err, errlen, rc, path, decl->line,

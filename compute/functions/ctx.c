@@ -20,6 +20,7 @@
 #include "data/fmt.h"
 #include "engine/memo.h"
 #include "functions/reg.h"
+#include "functions/resolve.h"
 
 int memofs_call(memofs_ctx *ctx, const char *fn, const char *arg,
 		const void **data, size_t *len)
@@ -63,7 +64,50 @@ size_t memofs_ncols(const memofs_ctx *ctx)
 
 int memofs_arg_column(const memofs_ctx *ctx, const char *arg, size_t *col)
 {
-	return reg_parse_column(arg, ds_ncols(memo_ctx_data(ctx)), col);
+	if (!ctx || !arg || !col)
+		return -ENOENT;
+	return resolve_parse_column(arg, ds_ncols(memo_ctx_data(ctx)), col);
+}
+
+size_t memofs_nargs(const memofs_ctx *ctx)
+{
+	return ctx ? memo_ctx_nargs(ctx) : 0;
+}
+
+const char *memofs_arg(const memofs_ctx *ctx, size_t i)
+{
+	return ctx ? memo_ctx_arg(ctx, i) : NULL;
+}
+
+/* The declaration of argument i of ctx's function, or NULL. */
+static const struct resolve_arg *ctx_arg_decl(const memofs_ctx *ctx,
+					      size_t i)
+{
+	const reg_fn *f;
+
+	if (!ctx || i >= memo_ctx_nargs(ctx))
+		return NULL;
+	f = memo_ctx_fn(ctx);
+	return i < reg_fn_nargs(f) ? reg_fn_arg(f, i) : NULL;
+}
+
+int memofs_arg_double(const memofs_ctx *ctx, size_t i, double *x)
+{
+	const struct resolve_arg *a = ctx_arg_decl(ctx, i);
+
+	if (!a || !x || resolve_parse_number(a, memo_ctx_arg(ctx, i), x))
+		return -EINVAL;
+	return 0;
+}
+
+int memofs_arg_column_index(const memofs_ctx *ctx, size_t i, size_t *col)
+{
+	const struct resolve_arg *a = ctx_arg_decl(ctx, i);
+
+	if (!a || !col || (a->kind != ARGS_COLUMNS &&
+			   a->kind != ARGS_NUMERIC))
+		return -EINVAL;
+	return memofs_arg_column(ctx, memo_ctx_arg(ctx, i), col) ? -EINVAL : 0;
 }
 
 const double *memofs_data_column(const memofs_ctx *ctx, size_t col)

@@ -97,13 +97,13 @@ double fn_mean(const double *v, size_t n)
 	return n ? fn_sum(v, n) / (double)n : NAN;
 }
 
-/* Population variance (ddof 0), two passes for accuracy. */
-double fn_var(const double *v, size_t n)
+/* Variance with ddof, two passes for accuracy (see fn_builtin.h). */
+double fn_var_ddof(const double *v, size_t n, double ddof)
 {
 	double m = fn_mean(v, n), s = 0.0, c = 0.0;
 
-	if (!isfinite(m))	/* empty, or a nan or inf value */
-		return NAN;
+	if (!isfinite(m) || (double)n - ddof <= 0) /* empty, nan, inf, */
+		return NAN;			  /* or ddof >= n */
 	for (size_t i = 0; i < n; i++) {
 		double d = (v[i] - m) * (v[i] - m);
 		double t = s + d;
@@ -111,7 +111,12 @@ double fn_var(const double *v, size_t n)
 		c += (s >= d) ? (s - t) + d : (d - t) + s;
 		s = t;
 	}
-	return (s + c) / (double)n;
+	return (s + c) / ((double)n - ddof);
+}
+
+double fn_var(const double *v, size_t n)
+{
+	return fn_var_ddof(v, n, 0);
 }
 
 static int fn_has_nan(const double *v, size_t n)
@@ -187,8 +192,8 @@ static int fn_reduce(memofs_ctx *ctx, const char *arg, void *udata)
 	switch (what) {
 	case FN_SUM: x = fn_sum(v, n); break;
 	case FN_MEAN: x = fn_mean(v, n); break;
-	case FN_VAR: x = fn_var(v, n); break;
-	case FN_STD: x = sqrt(fn_var(v, n)); break;
+	case FN_VAR: x = fn_var_ddof(v, n, 0); break;
+	case FN_STD: x = sqrt(fn_var_ddof(v, n, 0)); break;
 	case FN_MIN: x = fn_extreme(v, n, 0); break;
 	case FN_MAX: x = fn_extreme(v, n, 1); break;
 	case FN_MEDIAN:

@@ -1,10 +1,11 @@
 /* reg.c -- the function registry (see reg.h).
  *
  * Functions live in a growing array in registration order; lookups by name
- * are linear (a mount has tens of functions, not thousands).  Column
- * aliases (header names usable in place of "colN") are computed once by
- * reg_bind_dataset() into a table sorted by name.  Everything is written
- * before threads start and only read afterwards.
+ * are linear (a mount has tens of functions, not thousands).  Each
+ * function holds its declared arguments (struct resolve_arg, one per path
+ * level); what they resolve against (the dataset's columns, the
+ * directory DATA) is bound here once, and resolve.c does the resolving.
+ * Everything is written before threads start and only read afterwards.
  */
 #include <assert.h>
 #include <errno.h>
@@ -15,12 +16,16 @@
 
 #include "memofs_config.h"
 #include "functions/reg.h"
+#include "functions/resolve.h"
 #include "util/mem.h"
 
 /* The size of struct memofs_function in ABI 1: what a plugin built then
  * passes; every later field is read as 0 for it. */
 #define REG_DEF_V1_SIZE \
 	(offsetof(struct memofs_function, udata) + sizeof(void *))
+/* The size of struct memofs_arg when it was introduced. */
+#define REG_ARG_V1_SIZE \
+	(offsetof(struct memofs_arg, max) + sizeof(double))
 
 struct reg_fn {
 	char *name;
@@ -28,19 +33,13 @@ struct reg_fn {
 	char *declared;		/* the declared version alone */
 	reg_version_fn version_now;	/* or NULL: version is final */
 	char *description;
-	enum args_kind args;
-	char **arg_list;	/* ARGS_LIST: arg_count names */
-	size_t arg_count;
+	struct resolve_arg argv[RESOLVE_ARGS_MAX];	/* one per level */
+	size_t nargs;		/* 1..RESOLVE_ARGS_MAX */
 	memofs_compute_fn compute;
 	void *udata;
 	enum memofs_dtype dtype;	/* what compute writes */
 	enum memofs_shape shape;	/* typed only */
 	int by_kind;		/* dtype per column kind: reg_fn_arg_dtype() */
-};
-
-struct reg_alias {
-	const char *name;	/* borrowed from the dataset */
-	size_t col;
 };
 
 struct reg_hook {
@@ -53,13 +52,7 @@ struct memofs_registry {
 	size_t nfns;
 	size_t cap;
 	const ds *data;		/* bound dataset, NULL before binding */
-	struct reg_alias *aliases; /* valid header names, in column order */
-	struct reg_alias *by_name; /* the same, sorted by name */
-	size_t naliases;
-	size_t *numeric;	/* the numeric columns, in order */
-	size_t nnumeric;
-	struct reg_alias *num_aliases; /* aliases of numeric columns */
-	size_t nnum_aliases;
+	resolve_columns *cols;	/* its columns, or NULL */
 	argdir *files;		/* bound directory, or NULL */
 	char *suffix;		/* appended by memofs_register(), or NULL */
 	char clash[REG_NAME_MAX + 1]; /* last name refused with -EEXIST */
@@ -81,7 +74,8 @@ static void reg_fn_free(struct reg_fn *f)
 {
 	if (!f)
 		return;
-	util_strv_free(f->arg_list, f->arg_count);
+	for (size_t i = 0; i < f->nargs; i++)
+		resolve_arg_clear(&f->argv[i]);
 	free(f->name);
 	free(f->version);
 	free(f->declared);
@@ -96,10 +90,7 @@ void reg_free(reg *r)
 	for (size_t i = 0; i < r->nfns; i++)
 		reg_fn_free(r->fns[i]);
 	free(r->fns);
-	free(r->aliases);
-	free(r->by_name);
-	free(r->numeric);
-	free(r->num_aliases);
+	resolve_columns_free(r->cols);
 	free(r->suffix);
 	free(r->hooks);
 	free(r);
@@ -129,33 +120,35 @@ int reg_valid_component(const char *s)
 	return util_name_component(s, strlen(s));
 }
 
-/* The kind of def's arguments (memofs.h's values are args.h's). */
-static enum args_kind reg_def_kind(const struct memofs_function *def)
-{
-	return (enum args_kind)def->args;
-}
-
 static int reg_valid_def(const struct memofs_function *def)
 {
 	if (!def || !def->name || !def->version || !def->compute)
 		return 0;
-	if (!util_name_function(def->name, strlen(def->name)))
+	if (def->nargs > RESOLVE_ARGS_MAX ||
+	    (def->nargs && (!def->argv || def->arg_size < REG_ARG_V1_SIZE)))
 		return 0;
 	/* Checked as integers: a plugin may pass any value in an enum. */
 	if ((unsigned)def->dtype > MEMOFS_INT64 ||
 	    (unsigned)def->shape > MEMOFS_SHAPE_COLUMN ||
 	    (def->dtype == MEMOFS_BYTES && def->shape != MEMOFS_SHAPE_VECTOR))
 		return 0;
-	if (reg_def_kind(def) == ARGS_COLUMNS ||
-	    reg_def_kind(def) == ARGS_NUMERIC ||
-	    reg_def_kind(def) == ARGS_FILES)
-		return 1;
-	if (reg_def_kind(def) != ARGS_LIST || !def->arg_list)
-		return 0;
-	for (const char *const *a = def->arg_list; *a; a++)
-		if (!reg_valid_component(*a))
-			return 0;
-	return 1;
+	return util_name_function(def->name, strlen(def->name));
+}
+
+/* Argument i of def as this memofs's struct: the caller's entries are
+ * arg_size bytes apart, and fields past arg_size read as 0.  A function
+ * of one argument (nargs 0) declares it by args and arg_list. */
+static void reg_def_arg(const struct memofs_function *def, size_t i,
+			struct memofs_arg *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!def->nargs) {
+		out->kind = def->args;
+		out->list = def->arg_list;
+		return;
+	}
+	memcpy(out, (const char *)def->argv + i * def->arg_size,
+	       def->arg_size < sizeof(*out) ? def->arg_size : sizeof(*out));
 }
 
 static char *reg_join_version(const char *version, const char *suffix)
@@ -172,19 +165,19 @@ static char *reg_join_version(const char *version, const char *suffix)
 	return s;
 }
 
-static int reg_copy_arg_list(struct reg_fn *f, const char *const *list)
+static int reg_copy_args(struct reg_fn *f,
+			 const struct memofs_function *def)
 {
-	size_t n = 0;
+	size_t n = def->nargs ? def->nargs : 1;
 
-	while (list[n])
-		n++;
-	f->arg_list = calloc(n ? n : 1, sizeof(*f->arg_list));
-	if (!f->arg_list)
-		return -ENOMEM;
-	for (f->arg_count = 0; f->arg_count < n; f->arg_count++) {
-		f->arg_list[f->arg_count] = strdup(list[f->arg_count]);
-		if (!f->arg_list[f->arg_count])
-			return -ENOMEM;
+	for (f->nargs = 0; f->nargs < n; f->nargs++) {
+		struct memofs_arg a;
+		int rc;
+
+		reg_def_arg(def, f->nargs, &a);
+		rc = resolve_arg_init(&f->argv[f->nargs], &a, 1);
+		if (rc)
+			return rc;
 	}
 	return 0;
 }
@@ -218,16 +211,13 @@ int reg_add(reg *r, const struct memofs_function *def,
 	f->description = strdup(def->description ? def->description : "");
 	if (!f->name || !f->version || !f->declared || !f->description)
 		goto out_free_fn;
-	f->args = reg_def_kind(def);
 	f->compute = def->compute;
 	f->udata = def->udata;
 	f->dtype = def->dtype;
 	f->shape = def->shape;
-	if (f->args == ARGS_LIST) {
-		rc = reg_copy_arg_list(f, def->arg_list);
-		if (rc)
-			goto out_free_fn;
-	}
+	rc = reg_copy_args(f, def);
+	if (rc)
+		goto out_free_fn;
 	rc = reg_append(r, f);
 	if (rc)
 		goto out_free_fn;
@@ -265,8 +255,15 @@ int memofs_register_size(memofs_registry *r,
 	 * ours: read the fields both know, the rest as 0. */
 	memset(&def, 0, sizeof(def));
 	memcpy(&def, fn, size < sizeof(def) ? size : sizeof(def));
-	if (reg_def_kind(&def) == ARGS_FILES)	/* commands only */
+	if (!reg_valid_def(&def))
 		return -EINVAL;
+	for (size_t i = 0; i < (def.nargs ? def.nargs : 1); i++) {
+		struct memofs_arg a;
+
+		reg_def_arg(&def, i, &a);
+		if ((enum args_kind)a.kind == ARGS_FILES) /* commands only */
+			return -EINVAL;
+	}
 	return reg_add(r, &def, r->suffix);
 }
 
@@ -366,7 +363,8 @@ int reg_set_dtype_by_kind(reg *r, const char *name)
 {
 	for (size_t i = 0; i < r->nfns; i++)
 		if (strcmp(r->fns[i]->name, name) == 0 &&
-		    r->fns[i]->args == ARGS_COLUMNS &&
+		    r->fns[i]->nargs == 1 &&
+		    r->fns[i]->argv[0].kind == ARGS_COLUMNS &&
 		    r->fns[i]->shape == MEMOFS_SHAPE_COLUMN) {
 			r->fns[i]->by_kind = 1;
 			return 0;
@@ -380,7 +378,7 @@ enum memofs_dtype reg_fn_arg_dtype(const reg *r, const reg_fn *f,
 	size_t col;
 
 	if (!f->by_kind || !r->data ||
-	    reg_parse_column(arg, ds_ncols(r->data), &col) != 0)
+	    resolve_parse_column(arg, ds_ncols(r->data), &col) != 0)
 		return f->dtype;
 	switch (ds_col_kind(r->data, col)) {
 	case DS_INT64:
@@ -397,261 +395,36 @@ int reg_fn_compute(const reg_fn *f, memofs_ctx *ctx, const char *arg)
 	return f->compute(ctx, arg, f->udata);
 }
 
-int reg_parse_column(const char *arg, size_t ncols, size_t *col)
+size_t reg_fn_nargs(const reg_fn *f)
 {
-	const char *p;
-	uint64_t v = 0;
-
-	if (strncmp(arg, "col", 3) != 0)
-		return -ENOENT;
-	p = arg + 3;
-	if (*p < '0' || *p > '9' || (p[0] == '0' && p[1] != '\0'))
-		return -ENOENT;
-	for (; *p; p++) {
-		if (*p < '0' || *p > '9')
-			return -ENOENT;
-		if (v > (UINT64_MAX - 9) / 10)
-			return -ENOENT;
-		v = v * 10 + (uint64_t)(*p - '0');
-	}
-	if (v >= ncols)
-		return -ENOENT;
-	*col = (size_t)v;
-	return 0;
+	return f->nargs;
 }
 
-static int reg_alias_cmp(const void *a, const void *b)
+const struct resolve_arg *reg_fn_arg(const reg_fn *f, size_t i)
 {
-	const struct reg_alias *x = a, *y = b;
-
-	return strcmp(x->name, y->name);
-}
-
-/* Is s "col" followed by digits only (a column name, maybe malformed)? */
-static int reg_looks_like_column(const char *s)
-{
-	if (strncmp(s, "col", 3) != 0 || s[3] == '\0')
-		return 0;
-	for (s += 3; *s; s++)
-		if (*s < '0' || *s > '9')
-			return 0;
-	return 1;
-}
-
-/* A header name is an alias when it is a valid file name and does not look
- * like a "colN" name (which would be ambiguous).  Duplicates are dropped
- * by reg_bind_dataset(). */
-static int reg_alias_usable(const char *name)
-{
-	return name && reg_valid_component(name) &&
-	       !reg_looks_like_column(name);
-}
-
-/* Keeps the entries of a (sorted by name) whose name no other entry has;
- * returns how many are kept. */
-static size_t reg_drop_shared(struct reg_alias *a, size_t n)
-{
-	size_t kept = 0, i = 0;
-
-	while (i < n) {
-		size_t j = i + 1;
-
-		while (j < n && strcmp(a[j].name, a[i].name) == 0)
-			j++;
-		if (j == i + 1)
-			a[kept++] = a[i];
-		i = j;
-	}
-	return kept;
-}
-
-static int reg_col_cmp(const void *a, const void *b)
-{
-	const struct reg_alias *x = a, *y = b;
-
-	return (x->col > y->col) - (x->col < y->col);
-}
-
-/* The numeric columns and their aliases, for ARGS_NUMERIC. */
-static int reg_bind_numeric(reg *r, const ds *d)
-{
-	size_t ncols = ds_ncols(d);
-
-	r->numeric = calloc(ncols ? ncols : 1, sizeof(*r->numeric));
-	r->num_aliases = calloc(r->naliases ? r->naliases : 1,
-				sizeof(*r->num_aliases));
-	if (!r->numeric || !r->num_aliases)
-		return -ENOMEM;	/* reg_free() releases both */
-	for (size_t j = 0; j < ncols; j++)
-		if (ds_col_numeric(d, j))
-			r->numeric[r->nnumeric++] = j;
-	for (size_t i = 0; i < r->naliases; i++)
-		if (ds_col_numeric(d, r->aliases[i].col))
-			r->num_aliases[r->nnum_aliases++] = r->aliases[i];
-	return 0;
+	assert(i < f->nargs);
+	return &f->argv[i];
 }
 
 int reg_bind_dataset(reg *r, const ds *d)
 {
-	size_t ncols = ds_ncols(d), n = 0;
-
-	assert(!r->data);
-	r->by_name = calloc(ncols ? ncols : 1, sizeof(*r->by_name));
-	r->aliases = calloc(ncols ? ncols : 1, sizeof(*r->aliases));
-	if (!r->by_name || !r->aliases)
-		return -ENOMEM;	/* reg_free() releases both */
-	for (size_t j = 0; j < ncols; j++)
-		if (reg_alias_usable(ds_colname(d, j)))
-			r->by_name[n++] = (struct reg_alias){ ds_colname(d, j),
-							      j };
-	qsort(r->by_name, n, sizeof(*r->by_name), reg_alias_cmp);
-	r->naliases = reg_drop_shared(r->by_name, n);
-	memcpy(r->aliases, r->by_name, r->naliases * sizeof(*r->aliases));
-	qsort(r->aliases, r->naliases, sizeof(*r->aliases), reg_col_cmp);
+	assert(!r->cols);
 	r->data = d;
-	return reg_bind_numeric(r, d);
+	return resolve_columns_new(d, &r->cols);
+}
+
+const resolve_columns *reg_columns(const reg *r)
+{
+	return r->cols;
+}
+
+argdir *reg_dir(const reg *r)
+{
+	return r->files;
 }
 
 void reg_bind_dir(reg *r, argdir *d)
 {
 	assert(!r->files);
 	r->files = d;
-}
-
-static int reg_put(char *buf, size_t buflen, const char *s)
-{
-	int n = snprintf(buf, buflen, "%s", s);
-
-	return (n < 0 || (size_t)n >= buflen) ? -ERANGE : 0;
-}
-
-static argdir *reg_fn_dir(const reg *r, const reg_fn *f)
-{
-	return f->args == ARGS_FILES ? r->files : NULL;
-}
-
-int reg_fn_takes_files(const reg *r, const reg_fn *f)
-{
-	return reg_fn_dir(r, f) != NULL;
-}
-
-int reg_fn_dir_stat(const reg *r, const reg_fn *f, struct stat *st)
-{
-	argdir *d = reg_fn_dir(r, f);
-
-	return d ? argdir_stat(d, st) : -ENOTDIR;
-}
-
-int reg_listing_get(const reg *r, const reg_fn *f, int fresh,
-		    struct reg_listing *l)
-{
-	argdir *d = reg_fn_dir(r, f);
-
-	l->r = r;
-	l->f = f;
-	l->files = NULL;
-	return d ? argdir_listing_get(d, fresh, &l->files) : 0;
-}
-
-size_t reg_listing_count(const struct reg_listing *l)
-{
-	return l->files ? argdir_listing_count(l->files)
-			: reg_arg_count(l->r, l->f);
-}
-
-int reg_listing_name(const struct reg_listing *l, size_t i, char *buf,
-		     size_t buflen)
-{
-	if (l->files)
-		return reg_put(buf, buflen, argdir_listing_name(l->files, i));
-	return reg_arg_name(l->r, l->f, i, buf, buflen);
-}
-
-void reg_listing_release(struct reg_listing *l)
-{
-	if (l->files)
-		argdir_listing_release(reg_fn_dir(l->r, l->f), l->files);
-	l->files = NULL;
-}
-
-size_t reg_arg_count(const reg *r, const reg_fn *f)
-{
-	if (f->args == ARGS_LIST)
-		return f->arg_count;
-	if (f->args == ARGS_FILES)
-		return 0;
-	assert(r->data);
-	if (f->args == ARGS_NUMERIC)
-		return r->nnumeric + r->nnum_aliases;
-	return ds_ncols(r->data) + r->naliases;
-}
-
-int reg_arg_name(const reg *r, const reg_fn *f, size_t i, char *buf,
-		 size_t buflen)
-{
-	size_t ncols;
-	int n;
-
-	assert(i < reg_arg_count(r, f));
-	if (f->args == ARGS_LIST)
-		return reg_put(buf, buflen, f->arg_list[i]);
-	if (f->args == ARGS_NUMERIC) {
-		if (i >= r->nnumeric)
-			return reg_put(buf, buflen,
-				       r->num_aliases[i - r->nnumeric].name);
-		i = r->numeric[i];
-	}
-	ncols = ds_ncols(r->data);
-	if (i >= ncols)
-		return reg_put(buf, buflen, r->aliases[i - ncols].name);
-	n = snprintf(buf, buflen, "col%zu", i);
-	return (n < 0 || (size_t)n >= buflen) ? -ERANGE : 0;
-}
-
-static int reg_resolve_column(const reg *r, const char *name, int numeric,
-			      char *canon, size_t canonlen)
-{
-	struct reg_alias key = { name, 0 }, *hit;
-	size_t col;
-	int n;
-
-	if (reg_parse_column(name, ds_ncols(r->data), &col) != 0) {
-		hit = bsearch(&key, r->by_name, r->naliases, sizeof(key),
-			      reg_alias_cmp);
-		if (!hit)
-			return -ENOENT;
-		col = hit->col;
-	}
-	if (numeric && !ds_col_numeric(r->data, col))
-		return -ENOENT;
-	n = snprintf(canon, canonlen, "col%zu", col);
-	return (n < 0 || (size_t)n >= canonlen) ? -ENAMETOOLONG : 0;
-}
-
-int reg_arg_resolve(const reg *r, const reg_fn *f, const char *name,
-		    char *canon, size_t canonlen)
-{
-	if (f->args == ARGS_COLUMNS || f->args == ARGS_NUMERIC) {
-		assert(r->data);
-		return reg_resolve_column(r, name, f->args == ARGS_NUMERIC,
-					  canon, canonlen);
-	}
-	if (f->args == ARGS_FILES)
-		return r->files ? argdir_resolve(r->files, name, canon, canonlen)
-				: -ENOENT;
-	for (size_t i = 0; i < f->arg_count; i++)
-		if (strcmp(f->arg_list[i], name) == 0)
-			return reg_put(canon, canonlen, name) ? -ENAMETOOLONG
-							      : 0;
-	return -ENOENT;
-}
-
-int reg_arg_resolve_quick(const reg *r, const reg_fn *f, const char *name,
-			  char *canon, size_t canonlen)
-{
-	argdir *d = reg_fn_dir(r, f);
-
-	if (d)
-		return argdir_resolve_quick(d, name, canon, canonlen);
-	return reg_arg_resolve(r, f, name, canon, canonlen);
 }

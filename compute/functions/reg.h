@@ -17,11 +17,14 @@
 #include "util/name.h"
 
 #define REG_NAME_MAX UTIL_NAME_MAX	/* longest function or argument name */
-/* Longest canonical argument: a file name, '/', its digest (argdir.h). */
-#define REG_ARG_MAX (REG_NAME_MAX + 1 + ARGDIR_HEX_LEN)
+/* Longest canonical argument: per level at most a file name, '/', its
+ * digest (argdir.h), the levels joined by '/' (resolve.h). */
+#define REG_ARG_MAX (MEMOFS_ARGS_MAX * (REG_NAME_MAX + 2 + ARGDIR_HEX_LEN))
 
 typedef struct memofs_registry reg;	/* the registry plugins see */
 typedef struct reg_fn reg_fn;
+struct resolve_arg;			/* resolve.h */
+typedef struct resolve_columns resolve_columns;
 
 /* Returns 0 and *out (caller frees with reg_free()) or -ENOMEM. */
 int reg_new(reg **out);
@@ -111,68 +114,25 @@ int reg_set_dtype_by_kind(reg *r, const char *name);
 /* Runs f's compute callback. */
 int reg_fn_compute(const reg_fn *f, memofs_ctx *ctx, const char *arg);
 
-/* Binds the dataset whose columns ARGS_COLUMNS functions take
- * (borrowed; must outlive r).  Call once, after registration and before
- * any argument is listed or resolved.  Returns 0 or -ENOMEM. */
+/* f's declared arguments, one per path level: how many (1..
+ * MEMOFS_ARGS_MAX), and the i-th (i < reg_fn_nargs(f)).  resolve.h
+ * resolves and lists them. */
+size_t reg_fn_nargs(const reg_fn *f);
+const struct resolve_arg *reg_fn_arg(const reg_fn *f, size_t i);
+
+/* Binds the dataset whose columns column arguments take (borrowed; must
+ * outlive r).  Call once, after registration and before any argument is
+ * listed or resolved.  Returns 0 or -ENOMEM. */
 int reg_bind_dataset(reg *r, const ds *d);
 
-/* Binds the directory whose files ARGS_FILES functions take
- * (borrowed; must outlive r).  Call once, before any argument is listed
- * or resolved. */
+/* Binds the directory whose files ARGS_FILES arguments take (borrowed;
+ * must outlive r).  Call once, before any argument is listed or
+ * resolved. */
 void reg_bind_dir(reg *r, argdir *d);
 
-/* Does f take the files of the bound directory (ARGS_FILES)?  Their
- * names change while mounted: never cached by the kernel. */
-int reg_fn_takes_files(const reg *r, const reg_fn *f);
-
-/* The times of the directory f's arguments are the files of: 0 and *st,
- * or -ENOTDIR when f takes no files, or fstat's -errno. */
-int reg_fn_dir_stat(const reg *r, const reg_fn *f, struct stat *st);
-
-/* f's directory listed, for a reader paging through it: one way for every
- * kind.  For ARGS_FILES the bound directory, read afresh when fresh (a
- * reader at offset 0), else the last listing made (argdir_listing_get());
- * for the others the fixed names (reg_arg_count(), reg_arg_name()).  0 and
- * *l, to give back with reg_listing_release(), or -ENOMEM or the
- * directory's error. */
-struct reg_listing {
-	const reg *r;
-	const reg_fn *f;
-	argdir_listing *files;	/* ARGS_FILES, else NULL */
-};
-int reg_listing_get(const reg *r, const reg_fn *f, int fresh,
-		    struct reg_listing *l);
-size_t reg_listing_count(const struct reg_listing *l);
-/* The i-th name (i < count) into buf.  0, or -ERANGE when it does not
- * fit (REG_NAME_MAX + 1 bytes always do). */
-int reg_listing_name(const struct reg_listing *l, size_t i, char *buf,
-		     size_t buflen);
-void reg_listing_release(struct reg_listing *l);
-
-/* Number of names listed in f's directory (0 for ARGS_FILES). */
-size_t reg_arg_count(const reg *r, const reg_fn *f);
-
-/* Writes the i-th listed name (i < reg_arg_count()) into buf.  Returns 0,
- * or -ERANGE when it does not fit in buflen. */
-int reg_arg_name(const reg *r, const reg_fn *f, size_t i, char *buf,
-		 size_t buflen);
-
-/* Checks that name is a valid argument of f and writes its canonical form
- * (the one cache keys use: "colN" for a header name, NAME/HEX for a file)
- * into canon (REG_ARG_MAX + 1 bytes are enough).  Returns 0, -ENOENT when
- * name is not an argument, -ENAMETOOLONG when canon is too small, or for
- * a file an error reading it (-EIO, -EACCES, ...). */
-int reg_arg_resolve(const reg *r, const reg_fn *f, const char *name,
-		    char *canon, size_t canonlen);
-
-/* Like reg_arg_resolve(), but for ARGS_FILES reads no large file
- * (argdir_resolve_quick()): -EWOULDBLOCK when that would be needed, for
- * a caller that must not wait (a FUSE thread). */
-int reg_arg_resolve_quick(const reg *r, const reg_fn *f, const char *name,
-			  char *canon, size_t canonlen);
-
-/* Parses "colN" (decimal N without sign or leading zeros, N < ncols).
- * Returns 0 and *col, or -ENOENT. */
-int reg_parse_column(const char *arg, size_t ncols, size_t *col);
+/* What arguments resolve against (resolve.h): the bound dataset's columns
+ * and the bound directory; NULL when none is bound. */
+const resolve_columns *reg_columns(const reg *r);
+argdir *reg_dir(const reg *r);
 
 #endif

@@ -13,10 +13,13 @@
  *     starting with the path and ": " (when there is room) and, for a
  *     content error, "line N: " with N a line of the input;
  *   - a parsed file: names valid and unique, each on its "[NAME]" line, in
- *     order; version and description as cmdfile.h allows; 'args' and the
- *     list agree, items valid, trimmed, unique; argc >= 1, argv[argc] ==
- *     NULL, ph[0] literal, each placeholder's argv its own text and
- *     consistent with 'args'; the timeout 0 or finite and > 0;
+ *     order; version and description as cmdfile.h allows; 'args' one
+ *     argument of any kind or several of columns, files (one at most),
+ *     number and integer with finite ranges; 'args' and the list agree,
+ *     items valid, trimmed, unique; argc >= 1, argv[argc] == NULL, ph[0]
+ *     literal, each placeholder's argv its own text and consistent with
+ *     'args' ({argK}: K arguments at least); the timeout 0 or finite and
+ *     > 0;
  *   - printed back as a functions file (every literal argument single-
  *     quoted, placeholders bare), it parses to the same functions: this
  *     checks the tokenizer against a naive quoting of its output;
@@ -227,6 +230,41 @@ static void check_list(const struct cmdfile_fn *fn)
 	}
 }
 
+/* 'args': one argument of any kind, or several of columns, files (at
+ * most one), numbers and integers with finite ranges. */
+static void check_params(const struct cmdfile_fn *fn)
+{
+	size_t files = 0;
+
+	FZ_CHECK(fn->nparams >= 1 && fn->nparams <= MEMOFS_ARGS_MAX);
+	FZ_CHECK(fn->args == (fn->nparams == 1 ? fn->params[0].kind : 0));
+	for (size_t i = 0; i < fn->nparams; i++) {
+		const struct cmdfile_param *a = &fn->params[i];
+
+		FZ_CHECK(a->kind == ARGS_COLUMNS || a->kind == ARGS_FILES ||
+			 a->kind == ARGS_REAL || a->kind == ARGS_INTEGER ||
+			 (a->kind == ARGS_LIST && fn->nparams == 1));
+		files += a->kind == ARGS_FILES;
+		FZ_CHECK(a->listed ? a->listed[a->nlisted] == NULL
+				   : a->nlisted == 0);
+		for (size_t j = 0; j < a->nlisted; j++) {
+			FZ_CHECK(ref_item(a->listed[j]));
+			for (const char *c = a->listed[j]; *c; c++)
+				FZ_CHECK(!ref_blank(*c));
+		}
+		if (a->kind != ARGS_REAL && a->kind != ARGS_INTEGER) {
+			FZ_CHECK(a->nlisted == 0);
+			continue;
+		}
+		FZ_CHECK(isfinite(a->min) && isfinite(a->max) &&
+			 a->min <= a->max);
+		if (a->kind == ARGS_INTEGER)
+			FZ_CHECK(a->min == floor(a->min) &&
+				 a->max == floor(a->max));
+	}
+	FZ_CHECK(files <= 1);
+}
+
 static void check_argv(const struct cmdfile_fn *fn)
 {
 	FZ_CHECK(fn->argc >= 1 && fn->argv && fn->ph);
@@ -236,14 +274,18 @@ static void check_argv(const struct cmdfile_fn *fn)
 		enum cmdfile_ph ph = fn->ph[i];
 
 		FZ_CHECK(fn->argv[i] != NULL);
-		FZ_CHECK(ph >= CMDFILE_LITERAL && ph <= CMDFILE_COL);
+		FZ_CHECK(ph >= CMDFILE_LITERAL && ph < CMDFILE_NPH_END);
 		if (ph == CMDFILE_LITERAL)
 			continue;
 		FZ_CHECK(strcmp(fn->argv[i], cmdfile_ph_text[ph]) == 0);
 		if (ph == CMDFILE_FILE)
-			FZ_CHECK(fn->args == ARGS_FILES);
+			FZ_CHECK(cmdfile_fn_param(fn, ARGS_FILES) >= 0);
 		if (ph == CMDFILE_COL)
-			FZ_CHECK(fn->args == ARGS_COLUMNS);
+			FZ_CHECK(cmdfile_fn_param(fn, ARGS_COLUMNS) >= 0);
+		if (ph == CMDFILE_ARG)
+			FZ_CHECK(fn->nparams == 1);
+		if (ph >= CMDFILE_ARG1)
+			FZ_CHECK((size_t)(ph - CMDFILE_ARG1) < fn->nparams);
 	}
 }
 
@@ -262,8 +304,7 @@ static void check_fn(const struct cmdfile_fn *fn, const uint8_t *data,
 			 !ref_control((unsigned char)fn->description[i]));
 	FZ_CHECK(dlen == 0 || (!ref_blank(fn->description[0]) &&
 			       !ref_blank(fn->description[dlen - 1])));
-	FZ_CHECK(fn->args == ARGS_COLUMNS || fn->args == ARGS_LIST ||
-		 fn->args == ARGS_FILES);
+	check_params(fn);
 	check_list(fn);
 	check_argv(fn);
 	FZ_CHECK(fn->timeout == 0 || (isfinite(fn->timeout) &&
@@ -302,6 +343,18 @@ static void check_same(const struct cmdfile *a, const struct cmdfile *b)
 		FZ_CHECK(strcmp(x->version, y->version) == 0);
 		FZ_CHECK(strcmp(x->description, y->description) == 0);
 		FZ_CHECK(x->args == y->args && x->nlist == y->nlist);
+		FZ_CHECK(x->nparams == y->nparams);
+		for (size_t j = 0; j < x->nparams; j++) {
+			FZ_CHECK(x->params[j].kind == y->params[j].kind &&
+				 fz_same_bits(x->params[j].min,
+					      y->params[j].min) &&
+				 fz_same_bits(x->params[j].max,
+					      y->params[j].max));
+			FZ_CHECK(x->params[j].nlisted == y->params[j].nlisted);
+			for (size_t k = 0; k < x->params[j].nlisted; k++)
+				FZ_CHECK(strcmp(x->params[j].listed[k],
+						y->params[j].listed[k]) == 0);
+		}
 		for (size_t j = 0; j < x->nlist; j++)
 			FZ_CHECK(strcmp(x->list[j], y->list[j]) == 0);
 		FZ_CHECK(x->argc == y->argc);
@@ -332,14 +385,27 @@ static void print_fn(FILE *out, const struct cmdfile_fn *fn)
 {
 	static const char *const args[] = { [ARGS_COLUMNS] = "columns",
 					    [ARGS_LIST] = "list: ",
-					    [ARGS_FILES] = "files" };
+					    [ARGS_FILES] = "files",
+					    [ARGS_REAL] = "number",
+					    [ARGS_INTEGER] = "integer" };
 
 	fprintf(out, "\n# %s\n [%s]\t\r\n", fn->name, fn->name);
 	fprintf(out, "description =\t%s\n", fn->description);
 	fprintf(out, "version=%s\n", fn->version);
 	if (fn->timeout > 0)
 		fprintf(out, "timeout = %.17g\n", fn->timeout);
-	fprintf(out, "args = %s", args[fn->args]);
+	fputs("args = ", out);
+	for (size_t i = 0; i < fn->nparams; i++) {
+		const struct cmdfile_param *a = &fn->params[i];
+
+		fprintf(out, "%s%s", i ? " ,\t" : "", args[a->kind]);
+		if (a->kind != ARGS_REAL && a->kind != ARGS_INTEGER)
+			continue;
+		fprintf(out, "(%.17g..%.17g", a->min, a->max);
+		for (size_t j = 0; j < a->nlisted; j++)
+			fprintf(out, "%s%s", j ? "\t" : " : ", a->listed[j]);
+		fputc(')', out);
+	}
 	for (size_t i = 0; i < fn->nlist; i++)
 		fprintf(out, "%s%s", i ? " ,\t" : "", fn->list[i]);
 	fputs("\ncommand =", out);

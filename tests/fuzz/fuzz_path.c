@@ -1,7 +1,7 @@
 /* fuzz_path.c -- libFuzzer target: arbitrary bytes as the names a FUSE
- * lookup hands to the registry (reg_find, reg_arg_resolve,
- * reg_parse_column), checked against a naive reference written from
- * reg.h and README.md.
+ * lookup hands to the registry and the resolver (reg_find, resolve_name,
+ * resolve_parse_column, resolve_path, resolve_split), checked against a
+ * naive reference written from reg.h, resolve.h and README.md.
  *
  * Input: byte 0 holds flags; bit 0 set: the bytes up to the first NUL are
  * a header row (names split at ','; each is quoted, so any byte but
@@ -13,19 +13,30 @@
  *
  * Invariants, for each component s:
  *   - reg_find(s) is the function named s, found by a linear scan, or NULL;
- *   - reg_parse_column(s, n) accepts exactly "col" + the decimal of some
+ *   - resolve_parse_column(s, n) accepts exactly "col" + the decimal of some
  *     k < n without sign or leading zeros (strtoull and back), for several n;
- *   - reg_arg_resolve() on a column function gives "colN" for s = "colN"
+ *   - resolve_name() on a column function gives "colN" for s = "colN"
  *     (N < ncols) and for s = the header name of column N when that name is
- *     a valid component, not "col" + digits, and no other column's; else
+ *     a valid component, not "col" + digits, 0, and no other column's; else
  *     -ENOENT; -ENAMETOOLONG exactly when "colN" does not fit;
- *   - a resolved canonical name is "colN" with N < ncols, and resolving it
+ *   - a resolved canonical name is "colN" with N < ncols, 0, and resolving it
  *     again yields itself;
- *   - on a MEMOFS_ARGS_LIST function, s resolves exactly when listed.
+ *   - on a MEMOFS_ARGS_LIST function, s resolves exactly when listed;
+ *   - at a REAL level of [0, 1] s resolves exactly when it is a finite
+ *     number in range written as fmt_double() writes it without ".0",
+ *     and then it has no '+', no leading or trailing zero, no "E"; at an
+ *     INTEGER level of [-5, 1000] exactly when it is -?(0|[1-9][0-9]*),
+ *     not "-0", in range; canonical = s.
+ * The first four components joined by '/' (and two other joins) as a path
+ * of the four-level function "q4" (REAL, COLUMNS, INTEGER, LIST): it
+ * resolves exactly when it has four '/'-separated names each resolving at
+ * its level, to their canonical forms joined by '/', and resolve_split()
+ * gives those back.
  * Per dataset: the listed names are col0.. then the usable header names in
  * column order, each resolving to its column.
  */
 #include <ctype.h>
+#include <math.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -37,6 +48,9 @@
 #include "fuzz_util.h"
 #include "util/log.h"
 #include "functions/reg.h"
+#include "functions/resolve.h"
+#include "../listing.h"
+#include "data/fmt.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -66,6 +80,7 @@ struct world {
 	reg *r;
 	const reg_fn *cols;	/* "mean": MEMOFS_ARGS_COLUMNS */
 	const reg_fn *list;	/* "pick": MEMOFS_ARGS_LIST */
+	const reg_fn *q4;	/* REAL, COLUMNS, INTEGER, LIST */
 };
 
 static struct world fixed;	/* built once; lives until exit */
@@ -149,6 +164,59 @@ static int ref_alias_unique(const ds *d, size_t j)
 	return ref_usable(d, j) && ref_alias(d, ds_colname(d, j)) == (long)j;
 }
 
+/* Is s a REAL of [0, 1] by resolve.h's rule?  fmt_double() is fuzzed on
+ * its own (fuzz_fmt.c). */
+static int ref_real(const char *s, double *x)
+{
+	char canon[FMT_DOUBLE_MAX];
+	char *end;
+	size_t n;
+
+	if (!*s || strlen(s) > 32)
+		return 0;
+	*x = strtod(s, &end);
+	if (*end || !isfinite(*x) || *x < 0 || *x > 1 ||
+	    (*x == 0 && signbit(*x)))
+		return 0;
+	n = fmt_double(canon, *x);
+	if (n > 2 && strcmp(canon + n - 2, ".0") == 0)
+		canon[n - 2] = '\0';
+	return strcmp(canon, s) == 0;
+}
+
+/* The spelling rules an accepted REAL follows, checked by hand. */
+static void check_real_spelling(const char *s)
+{
+	const char *dot = strchr(s, '.'), *e = strchr(s, 'e');
+	size_t mant = e ? (size_t)(e - s) : strlen(s);
+
+	FZ_CHECK(s[0] != '+' && s[0] != '-' && !strchr(s, 'E'));
+	FZ_CHECK(!(s[0] == '0' && mant > 1 && s[1] != '.'));
+	if (dot && (!e || dot < e)) {
+		FZ_CHECK(dot + 1 < s + mant);		/* "1." */
+		FZ_CHECK(s[mant - 1] != '0');		/* "0.50" */
+	}
+	for (const char *p = s; *p; p++)
+		FZ_CHECK(isdigit((unsigned char)*p) || *p == '.' ||
+			 *p == 'e' || *p == '-' || *p == '+');
+}
+
+/* Is s an INTEGER of [-5, 1000] by resolve.h's rule? */
+static int ref_integer(const char *s)
+{
+	const char *d = s[0] == '-' ? s + 1 : s;
+	long v;
+
+	if (!*d || strlen(d) > 16 || (d[0] == '0' && d[1]) ||
+	    (d[0] == '0' && d != s))
+		return 0;
+	for (const char *p = d; *p; p++)
+		if (!isdigit((unsigned char)*p))
+			return 0;
+	v = strtol(s, NULL, 10);
+	return v >= -5 && v <= 1000;
+}
+
 /* ---- checks --------------------------------------------------------- */
 
 static void check_find(const struct world *w, const char *s)
@@ -164,7 +232,7 @@ static void check_find(const struct world *w, const char *s)
 static void check_parse(const char *s, size_t ncols)
 {
 	size_t got = SIZE_MAX, want = SIZE_MAX;
-	int rc = reg_parse_column(s, ncols, &got);
+	int rc = resolve_parse_column(s, ncols, &got);
 
 	FZ_CHECK(rc == ref_parse_column(s, ncols, &want));
 	FZ_CHECK(rc != 0 || got == want);
@@ -177,9 +245,9 @@ static void check_canonical(const struct world *w, const char *canon,
 	char again[CANON_MAX];
 	size_t k;
 
-	FZ_CHECK(reg_parse_column(canon, ds_ncols(w->d), &k) == 0);
+	FZ_CHECK(resolve_parse_column(canon, ds_ncols(w->d), &k) == 0);
 	FZ_CHECK(k == col && col < ds_ncols(w->d));
-	FZ_CHECK(reg_arg_resolve(w->r, w->cols, canon, again,
+	FZ_CHECK(resolve_name(w->r, w->cols, 0, canon, 0, again,
 				 sizeof(again)) == 0);
 	FZ_CHECK(strcmp(again, canon) == 0);
 }
@@ -193,7 +261,7 @@ static void check_resolve_column(const struct world *w, const char *s,
 	int rc, n;
 
 	memset(canon, '#', sizeof(canon));
-	rc = reg_arg_resolve(w->r, w->cols, s, canon, canonlen);
+	rc = resolve_name(w->r, w->cols, 0, s, 0, canon, canonlen);
 	if (ref_parse_column(s, ds_ncols(w->d), &col) != 0) {
 		alias = ref_alias(w->d, s);
 		if (alias < 0) {
@@ -220,7 +288,7 @@ static void check_resolve_list(const struct world *w, const char *s,
 
 	for (const char *const *a = list_args; *a; a++)
 		listed |= strcmp(*a, s) == 0;
-	rc = reg_arg_resolve(w->r, w->list, s, canon, canonlen);
+	rc = resolve_name(w->r, w->list, 0, s, 0, canon, canonlen);
 	if (!listed)
 		FZ_CHECK(rc == -ENOENT);
 	else if (strlen(s) >= canonlen)
@@ -229,12 +297,76 @@ static void check_resolve_list(const struct world *w, const char *s,
 		FZ_CHECK(rc == 0 && strcmp(canon, s) == 0);
 }
 
+static void check_numbers(const struct world *w, const char *s)
+{
+	char canon[CANON_MAX];
+	double x = 0;
+	int rc = resolve_name(w->r, w->q4, 0, s, 0, canon, sizeof(canon));
+	int want = ref_real(s, &x);
+
+	FZ_CHECK((rc == 0) == want);
+	FZ_CHECK(rc == 0 || rc == -ENOENT);
+	if (rc == 0) {
+		FZ_CHECK(strcmp(canon, s) == 0);
+		check_real_spelling(s);
+	}
+	rc = resolve_name(w->r, w->q4, 2, s, 0, canon, sizeof(canon));
+	FZ_CHECK((rc == 0) == ref_integer(s));
+	FZ_CHECK(rc != 0 || strcmp(canon, s) == 0);
+}
+
+/* path, as names of q4's four levels. */
+static void check_path(const struct world *w, const char *path)
+{
+	char canon[REG_ARG_MAX + 1], want[REG_ARG_MAX + 1];
+	char name[REG_NAME_MAX + 1], level[CANON_MAX];
+	const char *part[RESOLVE_ARGS_MAX], *p = path;
+	size_t len[RESOLVE_ARGS_MAX], used = 0, n = 0;
+	int ok = 1, rc = resolve_path(w->r, w->q4, path, canon,
+				      sizeof(canon));
+
+	for (;;) {
+		const char *slash = strchr(p, '/');
+		size_t k = slash ? (size_t)(slash - p) : strlen(p);
+
+		if (n >= 4 || k >= sizeof(name)) {
+			ok = 0;
+			break;
+		}
+		memcpy(name, p, k);
+		name[k] = '\0';
+		if (resolve_name(w->r, w->q4, n, name, 0, level,
+				 sizeof(level)) != 0)
+			ok = 0;
+		else
+			used += (size_t)snprintf(want + used,
+						 sizeof(want) - used, "%s%s",
+						 n ? "/" : "", level);
+		n++;
+		if (!slash)
+			break;
+		p = slash + 1;
+	}
+	ok = ok && n == 4;
+	FZ_CHECK((rc == 0) == ok);
+	if (!ok)
+		return;
+	FZ_CHECK(strcmp(canon, want) == 0);
+	FZ_CHECK(resolve_split(w->q4, canon, part, len) == 0);
+	for (size_t i = 0, at = 0; i < 4; i++) {
+		FZ_CHECK(part[i] == canon + at);
+		at += len[i] + 1;
+		FZ_CHECK(canon[at - 1] == (i < 3 ? '/' : '\0'));
+	}
+}
+
 static void check_name(const struct world *w, const char *s,
 		       size_t canonlen)
 {
 	const size_t ncols[] = { ds_ncols(w->d), 0, 1, 10, 1000000 };
 
 	check_find(w, s);
+	check_numbers(w, s);
 	for (size_t i = 0; i < sizeof(ncols) / sizeof(*ncols); i++)
 		check_parse(s, ncols[i]);
 	check_resolve_column(w, s, canonlen);
@@ -245,11 +377,11 @@ static void check_name(const struct world *w, const char *s,
  * order, each resolving to its column. */
 static void check_listing(const struct world *w)
 {
-	size_t nc = ds_ncols(w->d), i = nc, n = reg_arg_count(w->r, w->cols);
+	size_t nc = ds_ncols(w->d), i = nc, n = arg_count(w->r, w->cols);
 	char buf[CANON_MAX], canon[CANON_MAX], want[CANON_MAX];
 
 	for (size_t j = 0; j < nc; j++) {
-		FZ_CHECK(reg_arg_name(w->r, w->cols, j, buf, sizeof(buf)) == 0);
+		FZ_CHECK(arg_name(w->r, w->cols, j, buf, sizeof(buf)) == 0);
 		snprintf(want, sizeof(want), "col%zu", j);
 		FZ_CHECK(strcmp(buf, want) == 0);
 		check_canonical(w, buf, j);
@@ -258,9 +390,9 @@ static void check_listing(const struct world *w)
 		if (!ref_alias_unique(w->d, j))
 			continue;
 		FZ_CHECK(i < n);
-		FZ_CHECK(reg_arg_name(w->r, w->cols, i, buf, sizeof(buf)) == 0);
+		FZ_CHECK(arg_name(w->r, w->cols, i, buf, sizeof(buf)) == 0);
 		FZ_CHECK(strcmp(buf, ds_colname(w->d, j)) == 0);
-		FZ_CHECK(reg_arg_resolve(w->r, w->cols, buf, canon,
+		FZ_CHECK(resolve_name(w->r, w->cols, 0, buf, 0, canon,
 					 sizeof(canon)) == 0);
 		snprintf(want, sizeof(want), "col%zu", j);
 		FZ_CHECK(strcmp(canon, want) == 0);
@@ -268,7 +400,7 @@ static void check_listing(const struct world *w)
 	}
 	FZ_CHECK(i == n);
 	if (n > 0)
-		FZ_CHECK(reg_arg_name(w->r, w->cols, n - 1, buf, 1) == -ERANGE);
+		FZ_CHECK(arg_name(w->r, w->cols, n - 1, buf, 1) == -ERANGE);
 }
 
 /* ---- setting up ----------------------------------------------------- */
@@ -288,6 +420,17 @@ static int world_new(struct world *w, const char *csv, size_t len)
 		.name = "pick", .version = "1", .description = "a list",
 		.args = MEMOFS_ARGS_LIST, .arg_list = list_args, .compute = nop,
 	};
+	static const char *const sugg[] = { "0.5", "1", NULL };
+	static const struct memofs_arg q4_args[] = {
+		{ "Q", MEMOFS_ARGS_REAL, sugg, 0, 1 },
+		{ NULL, MEMOFS_ARGS_COLUMNS, NULL, 0, 0 },
+		{ "N", MEMOFS_ARGS_INTEGER, NULL, -5, 1000 },
+		{ NULL, MEMOFS_ARGS_LIST, list_args, 0, 0 },
+	};
+	const struct memofs_function q4 = {
+		.name = "q4", .version = "1", .compute = nop,
+		MEMOFS_ARGV(q4_args),
+	};
 	char err[DS_ERR_MAX];
 
 	memset(w, 0, sizeof(*w));
@@ -296,10 +439,12 @@ static int world_new(struct world *w, const char *csv, size_t len)
 	FZ_CHECK(reg_new(&w->r) == 0);
 	FZ_CHECK(fn_register_builtins(w->r, &no_delay) == 0);
 	FZ_CHECK(memofs_register(w->r, &pick) == 0);
+	FZ_CHECK(memofs_register(w->r, &q4) == 0);
 	FZ_CHECK(reg_bind_dataset(w->r, w->d) == 0);
 	w->cols = reg_find(w->r, "mean");
 	w->list = reg_find(w->r, "pick");
-	FZ_CHECK(w->cols && w->list);
+	w->q4 = reg_find(w->r, "q4");
+	FZ_CHECK(w->cols && w->list && w->q4);
 	check_listing(w);
 	return 0;
 }
@@ -355,8 +500,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const uint8_t *p, *end = data + size;
 	struct world own = { 0 }, *w = &fixed;
-	size_t canonlen;
-	char name[512];
+	size_t canonlen, nnames = 0;
+	char name[512], names[4][512];
 
 	if (size < 1)
 		return 0;
@@ -382,9 +527,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(name, p, len);
 		name[len] = '\0';
 		check_name(w, name, canonlen);
+		if (nnames < 4)
+			memcpy(names[nnames++], name, len + 1);
 		if (!nul)
 			break;
 		p = nul + 1;
+	}
+	if (nnames == 4) {
+		/* four names as one path, and joined by other counts */
+		char path[4 * 512 + 4];
+
+		snprintf(path, sizeof(path), "%s/%s/%s/%s", names[0], names[1],
+			 names[2], names[3]);
+		check_path(w, path);
+		snprintf(path, sizeof(path), "%s/%s/%s", names[0], names[1],
+			 names[2]);
+		check_path(w, path);
+		snprintf(path, sizeof(path), "%s/%s/%s/%s/%s", names[0],
+			 names[1], names[2], names[3], names[3]);
+		check_path(w, path);
 	}
 	world_free(&own);
 	return 0;

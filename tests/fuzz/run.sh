@@ -65,8 +65,8 @@ sources() {
 	path) echo data/ds.c data/csv.c data/npy.c data/decompress.c \
 		util/log.c data/quote.c data/rng.c \
 		util/clock.c util/file.c util/mem.c util/errmsg.c util/name.c \
-		functions/reg.c functions/argdir.c functions/fn_builtin.c \
-		functions/fn_table.c \
+		functions/reg.c functions/resolve.c functions/argdir.c \
+		functions/fn_builtin.c functions/fn_table.c \
 		functions/ctx.c engine/memo.c engine/result.c engine/lru.c \
 		engine/pool.c engine/key.c engine/store.c engine/evict.c \
 		data/fmt.c data/numtext.c engine/remote.c engine/remote_url.c ;;
@@ -125,8 +125,9 @@ build() {
 	for f in $(sources "$t"); do srcs+=("$root/compute/$f"); done
 	for f in $(includes "$t"); do deps+=("$root/compute/$f"); done
 	for f in $(cxx_sources "$t"); do cxx+=("$root/compute/$f"); done
-	for f in "$here/fuzz_$t.c" "$here"/*.h "${srcs[@]}" "${deps[@]}" \
-		"${cxx[@]}" "$root"/compute/*/*.h "$root"/include/*.h; do
+	for f in "$here/fuzz_$t.c" "$here"/*.h "$here"/../*.h "${srcs[@]}" \
+		"${deps[@]}" "${cxx[@]}" "$root"/compute/*/*.h \
+		"$root"/include/*.h; do
 		if [ ! -e "$exe" ] || [ "$f" -nt "$exe" ]; then
 			for f in "${cxx[@]}"; do
 				o=$build/$(basename "$f" .cc).o
