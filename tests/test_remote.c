@@ -843,13 +843,13 @@ static void test_two_machines(void)
 	static const char *const args[] = { "a", "b", "c", "d", NULL };
 	const struct memofs_function defs[] = {
 		{ "slow", "1", "", MEMOFS_ARGS_LIST, args, fn_slow, NULL,
-		  MEMOFS_BYTES, MEMOFS_SHAPE_VECTOR },
+		  MEMOFS_BYTES, MEMOFS_SHAPE_VECTOR, NULL, 0, 0 },
 		{ "fast", "1", "", MEMOFS_ARGS_LIST, args, fn_fast, NULL,
-		  MEMOFS_BYTES, MEMOFS_SHAPE_VECTOR },
+		  MEMOFS_BYTES, MEMOFS_SHAPE_VECTOR, NULL, 0, 0 },
 		{ "outer", "1", "", MEMOFS_ARGS_LIST, args, fn_outer, NULL,
-		  MEMOFS_BYTES, MEMOFS_SHAPE_VECTOR },
+		  MEMOFS_BYTES, MEMOFS_SHAPE_VECTOR, NULL, 0, 0 },
 		{ "pair", "1", "", MEMOFS_ARGS_LIST, args, fn_pair, NULL,
-		  MEMOFS_FLOAT64, MEMOFS_SHAPE_VECTOR },
+		  MEMOFS_FLOAT64, MEMOFS_SHAPE_VECTOR, NULL, 0, 0 },
 	};
 	struct done da = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
 			   0, 0, { "" }, 0 };
