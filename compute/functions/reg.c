@@ -427,6 +427,49 @@ static size_t reg_drop_shared(struct reg_alias *a, size_t n)
 	return kept;
 }
 
+/* Is name + ".npy" (or, for a name ending in ".npy", its stem) another
+ * alias of the sorted a[0..n), or, for the stem, a colN name?  Such a name
+ * would make one file both a column's text and another's .npy view. */
+static int reg_npy_clash(const struct reg_alias *a, size_t n,
+			 const char *name)
+{
+	size_t len = strlen(name), ext = sizeof(".npy") - 1;
+	char *other = malloc(len + ext + 1);
+	struct reg_alias key = { other, 0 };
+	int clash;
+
+	if (!other)
+		return 1;	/* drop the name rather than risk a clash */
+	memcpy(other, name, len);
+	memcpy(other + len, ".npy", ext + 1);
+	clash = bsearch(&key, a, n, sizeof(*a), reg_alias_cmp) != NULL;
+	if (!clash && len > ext && strcmp(name + len - ext, ".npy") == 0) {
+		other[len - ext] = '\0';
+		clash = reg_looks_like_column(other) ||
+			bsearch(&key, a, n, sizeof(*a), reg_alias_cmp);
+	}
+	free(other);
+	return clash;
+}
+
+/* Keeps the entries of a (sorted by name) that clash with no other's .npy
+ * view (reg_npy_clash()); returns how many are kept. */
+static size_t reg_drop_npy_clashes(struct reg_alias *a, size_t n)
+{
+	unsigned char *drop = calloc(n ? n : 1, 1);
+	size_t kept = 0;
+
+	if (!drop)
+		return 0;	/* no aliases at all: colN names still work */
+	for (size_t i = 0; i < n; i++)
+		drop[i] = (unsigned char)reg_npy_clash(a, n, a[i].name);
+	for (size_t i = 0; i < n; i++)
+		if (!drop[i])
+			a[kept++] = a[i];
+	free(drop);
+	return kept;
+}
+
 static int reg_col_cmp(const void *a, const void *b)
 {
 	const struct reg_alias *x = a, *y = b;
@@ -449,6 +492,7 @@ int reg_bind_dataset(reg *r, const ds *d)
 							      j };
 	qsort(r->by_name, n, sizeof(*r->by_name), reg_alias_cmp);
 	r->naliases = reg_drop_shared(r->by_name, n);
+	r->naliases = reg_drop_npy_clashes(r->by_name, r->naliases);
 	memcpy(r->aliases, r->by_name, r->naliases * sizeof(*r->aliases));
 	qsort(r->aliases, r->naliases, sizeof(*r->aliases), reg_col_cmp);
 	r->data = d;
