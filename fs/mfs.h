@@ -27,6 +27,8 @@
 #define MFS_PUSH_MAX (256u << 20)
 
 struct mfs_wait;
+struct mfs_ctl;
+struct mfs_upkeep;
 
 struct mfs {
 	const reg *r;
@@ -47,6 +49,8 @@ struct mfs {
 	pthread_mutex_t lock;
 	mfs_node_table *nodes;		/* protected by lock */
 	struct mfs_wait *waits;		/* protected by lock: deferred replies */
+	struct mfs_ctl *ctl;		/* MOUNTPOINT/.memofs (mfs_ctl.h) */
+	struct mfs_upkeep *upkeep;	/* limits, recency (mfs_upkeep.h) */
 };
 
 /* The low-level operations table of memofs. */

@@ -22,13 +22,19 @@
 #include <unistd.h>
 
 #include "engine/cachedir.h"
+#include "engine/remote.h"
+#include "util/errmsg.h"
+#include "util/file.h"
 #include "functions/cmdfn.h"
 #include "functions/argdir.h"
 #include "functions/fn_builtin.h"
 #include "util/log.h"
 #include "memofs_config.h"
 #include "mfs.h"
+#include "mfs_cli.h"
+#include "mfs_ctl.h"
 #include "mfs_opts.h"
+#include "mfs_upkeep.h"
 #include "mfs_stop.h"
 #include "functions/plugin.h"
 #include "engine/store.h"
@@ -58,6 +64,59 @@ static void mfs_startup_error(struct mfs_start *s, const char *msg)
 	}
 }
 
+/* Where a daemon logs once its terminal is gone: -o log=FILE (opened
+ * before the fork, by mfs_log_open()), syslog, or, on a machine without
+ * a syslog daemon (no /dev/log: containers, minimal systems), the file
+ * memofs.log in the -o cache directory, else in $XDG_RUNTIME_DIR, else
+ * $TMPDIR/memofs-UID.log (only if owned by the user). */
+static void mfs_daemon_log(struct mfs_start *s)
+{
+	enum log_level lvl = s->o->quiet ? LOG_LVL_WARN : LOG_LVL_INFO;
+	const char *rt = getenv("XDG_RUNTIME_DIR"), *tmp = getenv("TMPDIR");
+	char path[PATH_MAX + 32];
+	int rc;
+
+	if (s->o->log && strcmp(s->o->log, "syslog") != 0)
+		return;		/* a file, already set; or stderr: nowhere */
+	if (s->o->log || log_syslog_available()) {
+		log_init(1, lvl);
+		return;
+	}
+	if (!s->temporary_cache)
+		snprintf(path, sizeof(path), "%s/memofs.log", s->cache_dir);
+	else if (rt && rt[0] == '/')
+		snprintf(path, sizeof(path), "%s/memofs.log", rt);
+	else
+		snprintf(path, sizeof(path), "%s/memofs-%u.log",
+			 tmp && tmp[0] == '/' ? tmp : "/tmp",
+			 (unsigned)getuid());
+	rc = log_init_file(path, lvl);
+	if (rc)
+		log_init(1, lvl);	/* nowhere better */
+	else
+		log_info("no syslog on this machine: logging to %s", path);
+}
+
+/* -o log=FILE or stderr, before anything is logged: 0, or 1 with a
+ * message. */
+static int mfs_log_open(const struct mfs_opts *o)
+{
+	enum log_level lvl = o->debug ? LOG_LVL_DEBUG
+			   : o->quiet ? LOG_LVL_WARN : LOG_LVL_INFO;
+	int rc;
+
+	if (o->log && strcmp(o->log, "syslog") == 0)
+		log_init(1, lvl);
+	if (!o->log || strcmp(o->log, "syslog") == 0 ||
+	    strcmp(o->log, "stderr") == 0)
+		return 0;
+	rc = log_init_file(o->log, lvl);
+	if (rc)
+		fprintf(stderr, "memofs: log=%s: %s\n", o->log,
+			strerror(-rc));
+	return rc ? 1 : 0;
+}
+
 static void mfs_startup_done(struct mfs_start *s)
 {
 	int fd;
@@ -79,7 +138,7 @@ static void mfs_startup_done(struct mfs_start *s)
 		if (fd > STDERR_FILENO)
 			close(fd);
 	}
-	log_init(1, s->o->quiet ? LOG_LVL_WARN : LOG_LVL_INFO);
+	mfs_daemon_log(s);
 }
 
 /* Fills s->cache_dir: -o cache, checked and made canonical (cachedir.h),
@@ -124,6 +183,106 @@ static int mfs_open_store(struct mfs_start *s, store **st, char *err,
 			 rc == -EBUSY ? "in use by another memofs"
 			 : rc == -EBADMSG ? "damaged (see above)"
 			 : strerror(-rc));
+	return rc;
+}
+
+/* Reads a secret (what: "remote password file"...) from path into buf
+ * (bufsize bytes, NUL-terminated): the whole file but one final newline,
+ * min to bufsize - 1 bytes on one line.  Like ssh with a private key,
+ * refuses a file that is not regular or that group or others may read
+ * or write.  0, or -1 with err filled ("PATH: what: why"). */
+static int mfs_read_secret(const char *path, const char *what, size_t min,
+			   char *buf, size_t bufsize, char *err,
+			   size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	struct stat sb;
+	char *text = NULL;
+	size_t len = 0;
+	int rc = -1;
+
+	if (fd < 0 || fstat(fd, &sb) != 0) {
+		util_path_error(err, errlen, path, -1, "%s: %s", what,
+				strerror(errno));
+		goto out_close;
+	}
+	if (!S_ISREG(sb.st_mode) || (sb.st_mode & 077)) {
+		util_path_error(err, errlen, path, -1, "%s: %s", what,
+				!S_ISREG(sb.st_mode) ? "not a regular file"
+				: "group or others may access it (chmod 600 "
+				  "it)");
+		goto out_close;
+	}
+	rc = util_file_read_fd(fd, 64, bufsize - 1, &text, &len);
+	if (rc == 0 && len && text[len - 1] == '\n')
+		len--;
+	if (rc || len < min || len >= bufsize || memchr(text, '\0', len) ||
+	    memchr(text, '\n', len)) {
+		if (rc)
+			util_path_error(err, errlen, path, -1, "%s: %s", what,
+					strerror(-rc));
+		else
+			util_path_error(err, errlen, path, -1, "%s: expected "
+					"one line of %zu to %zu bytes", what,
+					min, bufsize - 1);
+		rc = -1;
+		goto out_free;
+	}
+	memcpy(buf, text, len);
+	buf[len] = '\0';
+out_free:
+	if (text) {
+		explicit_bzero(text, len);
+		free(text);
+	}
+out_close:
+	if (fd >= 0)
+		close(fd);
+	return rc ? -1 : 0;
+}
+
+/* Opens the remote tier of -o remote=..., or leaves *rm NULL without it.
+ * An unreachable Redis is no error (remote_open() logs it). */
+static int mfs_open_remote(const struct mfs_opts *o, remote **rm, char *err,
+			   size_t errlen)
+{
+	char password[REMOTE_PASSWORD_MAX + 1], key[REMOTE_KEY_MAX + 1];
+	struct remote_cfg cfg = {
+		.url = o->remote_url,
+		.prefix = o->remote_prefix ? o->remote_prefix : "memofs",
+		.readonly = o->remote_readonly,
+		.timeout_ms = o->remote_timeout_ms,
+		.max_value = o->remote_max_value,
+	};
+	int rc;
+
+	*rm = NULL;
+	if (!o->remote)
+		return 0;
+	rc = 0;
+	if (o->remote_password_file) {
+		rc = mfs_read_secret(o->remote_password_file,
+				     "remote password file", 1, password,
+				     sizeof(password), err, errlen);
+		cfg.password = password;
+	}
+	if (rc == 0 && o->remote_key_file) {
+		rc = mfs_read_secret(o->remote_key_file, "remote key file",
+				     REMOTE_KEY_MIN, key, sizeof(key), err,
+				     errlen);
+		cfg.key = key;
+		cfg.key_len = strlen(key);
+	}
+	if (rc == 0) {
+		rc = remote_open(&cfg, rm);
+		if (rc)
+			snprintf(err, errlen, "cannot start the remote tier: "
+				 "%s", strerror(-rc));
+	} else {
+		rc = -EINVAL;
+	}
+	explicit_bzero(password, sizeof(password));
+	explicit_bzero(key, sizeof(key));
 	return rc;
 }
 
@@ -221,6 +380,7 @@ static int mfs_serve_loop(struct mfs *fs, struct mfs_start *s)
 
 	if (rc) {
 		log_error("cannot start the stopper thread: %s", strerror(-rc));
+		mfs_upkeep_stop(fs);
 		mfs_digests_stop(fs);
 		memo_cancel(fs->m);
 		memo_free(fs->m);
@@ -228,6 +388,7 @@ static int mfs_serve_loop(struct mfs *fs, struct mfs_start *s)
 		return rc;
 	}
 	rc = mfs_loop(fs->se);
+	mfs_upkeep_stop(fs);	/* before the memo and store go */
 	mfs_digests_stop(fs);
 	s->abandoned = mfs_stopper_end(&sp);
 	if (!s->abandoned) {
@@ -286,8 +447,22 @@ static int mfs_mount_detached(struct fuse_session *se, const char *mnt)
 	return rc;
 }
 
+/* .memofs and the limits' thread (fs->m set). */
+static int mfs_operating_start(struct mfs *fs, struct mfs_start *s)
+{
+	struct mfs_ctl_config cfg = { .mountpoint = s->mountpoint,
+				      .cache_dir = s->cache_dir,
+				      .max_size = s->o->max_size,
+				      .max_age_ns = s->o->max_age_ns };
+	int rc = mfs_ctl_new(fs, &cfg);
+
+	if (rc == 0)
+		rc = mfs_upkeep_start(fs, s->o->max_size, s->o->max_age_ns);
+	return rc;
+}
+
 static int mfs_mount_and_serve(struct mfs *fs, struct mfs_start *s,
-			       store *st)
+			       store *st, remote *rm)
 {
 	const struct mfs_opts *o = s->o;
 	char msg[MFS_ERR_MAX + PATH_MAX];
@@ -308,12 +483,18 @@ static int mfs_mount_and_serve(struct mfs *fs, struct mfs_start *s,
 	rc = memo_new(st, fs->r, fs->data, o->workers, &fs->m);
 	if (rc == 0) {
 		memo_set_cache_bytes(fs->m, MFS_PUSH_MAX);
+		if (rm)
+			memo_set_remote(fs->m, rm);
 		rc = pool_new(MFS_DIGEST_THREADS, &fs->digests);
 	}
+	if (rc == 0)
+		rc = mfs_operating_start(fs, s);
 	if (rc) {
 		snprintf(msg, sizeof(msg), "cannot start %u workers: %s",
 			 o->workers, strerror(-rc));
 		mfs_startup_error(s, msg);
+		pool_free(fs->digests);
+		fs->digests = NULL;
 		memo_free(fs->m);
 		fs->m = NULL;
 		goto out_unmount;
@@ -339,6 +520,7 @@ static int mfs_serve(const reg *r, const ds *d, cmdfn *cmds,
 			  .stat_compute = s->o->stat_compute };
 	char err[MFS_ERR_MAX + PATH_MAX];
 	store *st = NULL;
+	remote *rm = NULL;
 	int rc;
 
 	clock_gettime(CLOCK_REALTIME, &fs.mounted);
@@ -361,13 +543,22 @@ static int mfs_serve(const reg *r, const ds *d, cmdfn *cmds,
 		mfs_startup_error(s, err);
 		goto out_cache;
 	}
+	rc = mfs_open_remote(s->o, &rm, err, sizeof(err));
+	if (rc) {
+		mfs_startup_error(s, err);
+		goto out_store;
+	}
 	rc = mfs_node_table_new(r, &fs.nodes);
 	if (rc) {
 		mfs_startup_error(s, "out of memory");
-		goto out_store;
+		goto out_remote;
 	}
-	rc = mfs_mount_and_serve(&fs, s, st);
+	rc = mfs_mount_and_serve(&fs, s, st, rm);
+	mfs_ctl_free(&fs);
 	mfs_node_table_free(fs.nodes);
+out_remote:
+	if (!s->abandoned)	/* else running computations still use it */
+		remote_close(rm);
 out_store:
 	store_close(st);
 out_cache:
@@ -493,7 +684,8 @@ static int mfs_load_data(const struct mfs_opts *o, struct mfs_setup *su)
 		if (rc == 0 && (rc = ds_empty(o->data, &su->data)) != 0)
 			snprintf(err, sizeof(err), "%s", strerror(-rc));
 	} else if (o->data) {
-		rc = ds_load(o->data, &su->data, err, sizeof(err));
+		rc = ds_load_opts(o->data, &o->table, &su->data, err,
+				  sizeof(err));
 	} else if ((rc = ds_demo(&su->data)) != 0) {
 		snprintf(err, sizeof(err), "demo dataset: %s", strerror(-rc));
 	}
@@ -605,8 +797,11 @@ int main(int argc, char **argv)
 	struct mfs_opts o;
 	struct mfs_start s = { .o = &o, .ready_fd = -1, .temp_lock = -1 };
 	struct mfs_setup su = { 0 };
-	int rc = 1;
+	int rc = mfs_cli_main(argc, argv);
 
+	if (rc >= 0)
+		return rc;
+	rc = 1;
 	if (mfs_opts_parse(argc, argv, &o, err, sizeof(err)) != 0) {
 		fprintf(stderr, "memofs: %s\n", err);
 		goto out_opts;
@@ -622,6 +817,8 @@ int main(int argc, char **argv)
 	}
 	log_init(0, o.debug ? LOG_LVL_DEBUG
 			    : o.quiet ? LOG_LVL_WARN : LOG_LVL_INFO);
+	if (mfs_log_open(&o))
+		goto out_opts;
 	if (o.list_functions) {
 		rc = mfs_list(&o);
 		goto out_opts;

@@ -375,3 +375,11 @@ void mfs_node_release(mfs_node_table *t, struct mfs_node *node)
 	node->refs--;
 	mfs_node_maybe_free(t, node);
 }
+
+void mfs_node_each(mfs_node_table *t,
+		   void (*cb)(void *arg, struct mfs_node *node), void *arg)
+{
+	for (size_t i = 0; i < t->nbuckets; i++)
+		for (struct mfs_node *n = t->buckets[i]; n; n = n->hnext)
+			cb(arg, n);
+}

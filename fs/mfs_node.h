@@ -56,6 +56,8 @@ struct mfs_node {
 				 * .npy of a declared scalar or column):
 				 * never a placeholder */
 	_Atomic int pushed;	/* result stored into the page cache */
+	uint64_t created_ns;	/* the result's creation (CLOCK_REALTIME),
+				 * once size is known: its mtime */
 	/* The last computation that an fstat started failed: its error, the
 	 * thread that asked and when (CLOCK_MONOTONIC ns); see mfs_ops.c. */
 	int fail_err, fail_tid;
@@ -105,6 +107,11 @@ uint32_t mfs_node_number(mfs_node_table *t, const reg_fn *fn,
 
 /* Drops n kernel references; frees the node when none are left. */
 void mfs_node_forget(mfs_node_table *t, struct mfs_node *node, uint64_t n);
+
+/* Calls cb on every result node (in no particular order); cb must not
+ * add or free nodes. */
+void mfs_node_each(mfs_node_table *t,
+		   void (*cb)(void *arg, struct mfs_node *node), void *arg);
 
 /* Deferred-reply references. */
 void mfs_node_hold(struct mfs_node *node);

@@ -61,13 +61,14 @@
 #include "util/clock.h"
 #include "util/log.h"
 #include "mfs.h"
+#include "mfs_ctl.h"
+#include "mfs_xattr.h"
 
 #define MFS_TIMEOUT 86400.0		/* for anything that cannot change */
 #define MFS_PUSH_CHUNK (1u << 20)
 #define MFS_PAGE 4096u
 /* The size of a result not computed yet: one page (see the top). */
 #define MFS_PLACEHOLDER_SIZE MFS_PAGE
-#define MFS_DESC_XATTR "user.memofs.description"
 
 /* GETATTR: with a file handle (before a read()); STAT: without one (an
  * fstat from a process that has the file open, or -o stat=compute); ATTR
@@ -118,6 +119,13 @@ static void mfs_fill_attr(const struct mfs *fs, const struct mfs_node *n,
 		st->st_nlink = 1;
 		st->st_size = n->size >= 0 ? n->size : MFS_PLACEHOLDER_SIZE;
 		st->st_blocks = (st->st_size + 511) / 512;
+		if (n->size >= 0 && n->created_ns) {	/* computed then */
+			st->st_mtim.tv_sec = (time_t)(n->created_ns /
+						      1000000000u);
+			st->st_mtim.tv_nsec = (long)(n->created_ns %
+						     1000000000u);
+			st->st_ctim = st->st_mtim;
+		}
 	} else {
 		st->st_mode = S_IFDIR | fs->dir_mode;
 		st->st_nlink = 2;
@@ -234,6 +242,7 @@ static void mfs_settle(struct mfs *fs, struct mfs_node *node,
 	 * which, applied after the push, would shrink the file again. */
 	pthread_mutex_lock(&fs->lock);
 	node->size = (int64_t)mfs_view_len(node, res);
+	node->created_ns = memo_result_created_ns(res);
 	pushed = node->pushed;
 	pthread_mutex_unlock(&fs->lock);
 	if (!pushed)
@@ -283,6 +292,7 @@ static int mfs_probe(struct mfs *fs, struct mfs_node *node,
 	}
 	pthread_mutex_lock(&fs->lock);
 	node->size = (int64_t)len;
+	node->created_ns = memo_result_created_ns(r);
 	pthread_mutex_unlock(&fs->lock);
 	if (res)
 		*res = r;
@@ -674,6 +684,8 @@ static int mfs_resolve(struct mfs *fs, const struct mfs_node *dir,
 	memcpy(stem, name, len - MFS_NPY_EXT_LEN);
 	stem[len - MFS_NPY_EXT_LEN] = '\0';
 	rc = mfs_resolve_one(fs, dir, stem, quick, canon);
+	if (rc == 0 && reg_fn_arg_dtype(fs->r, dir->fn, canon) == MEMOFS_BYTES)
+		rc = -ENOENT;	/* column of a text column: no .npy */
 	if (rc == 0)
 		*view = MFS_VIEW_NPY;
 	return rc;
@@ -795,8 +807,16 @@ static void mfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct mfs_node *dir = mfs_node_get(fs->nodes, parent);
 	const reg_fn *fn;
 
+	if (mfs_ctl_owns(fs, parent)) {
+		mfs_ctl_lookup(req, fs, parent, name);
+		return;
+	}
 	switch (dir->kind) {
 	case MFS_ROOT:
+		if (strcmp(name, MFS_CTL_DIR) == 0) {
+			mfs_ctl_lookup_root(req, fs);
+			return;
+		}
 		fn = reg_find(fs->r, name);
 		if (!fn)
 			fuse_reply_err(req, ENOENT);
@@ -948,6 +968,10 @@ static void mfs_getattr(fuse_req_t req, fuse_ino_t ino,
 	struct mfs_node *n = mfs_node_get(fs->nodes, ino);
 	struct stat st;
 
+	if (mfs_ctl_owns(fs, ino)) {
+		mfs_ctl_getattr(req, fs, ino);
+		return;
+	}
 	if (n->kind == MFS_RESULT) {
 		mfs_getattr_result(req, fs, n, fi != NULL);
 		return;
@@ -966,10 +990,15 @@ static void mfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	memo_result *res;
 	int rc;
 
+	if (mfs_ctl_owns(fs, ino)) {
+		mfs_ctl_read(req, fs, ino, size, off);
+		return;
+	}
 	if (n->kind != MFS_RESULT) {
 		fuse_reply_err(req, EISDIR);
 		return;
 	}
+	memo_note_read(fs->m, n->fn);
 	if (off < 0) {
 		fuse_reply_err(req, EINVAL);
 		return;
@@ -1024,7 +1053,8 @@ static uint32_t mfs_listed_number(struct mfs *fs, const struct mfs_node *dir,
 /* The listed name at index i of a typed function's directory, whose
  * listing has each argument NAME twice, as NAME (even i) and NAME.npy
  * (odd i), into name; 0, or -ENOENT to skip it (NAME.npy too long, or
- * itself an argument, which the lookup gives the text of). */
+ * itself an argument, which the lookup gives the text of, or NAME's result
+ * not typed: column of a text column). */
 static int mfs_listing_name(struct mfs *fs, const struct mfs_node *dir,
 			    const struct reg_listing *l, size_t i,
 			    char name[REG_NAME_MAX + 1])
@@ -1040,6 +1070,9 @@ static int mfs_listing_name(struct mfs *fs, const struct mfs_node *dir,
 	len = strlen(name);
 	if (len + MFS_NPY_EXT_LEN > REG_NAME_MAX)
 		return -ENOENT;
+	if (mfs_resolve_one(fs, dir, name, 1, canon) == 0 &&
+	    reg_fn_arg_dtype(fs->r, dir->fn, canon) == MEMOFS_BYTES)
+		return -ENOENT;	/* a text column's: no .npy */
 	memcpy(name + len, MFS_NPY_EXT, MFS_NPY_EXT_LEN + 1);
 	if (mfs_resolve_one(fs, dir, name, 1, canon) == 0)
 		return -ENOENT;
@@ -1097,6 +1130,10 @@ static void mfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 	size_t pos = 0, count;
 	char *buf;
 
+	if (mfs_ctl_owns(fs, ino)) {
+		mfs_ctl_readdir(req, fs, ino, size, off);
+		return;
+	}
 	if (dir->kind == MFS_RESULT) {
 		fuse_reply_err(req, ENOTDIR);
 		return;
@@ -1132,44 +1169,42 @@ static void mfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 	free(buf);
 }
 
-/* ---- extended attributes ------------------------------------------------ */
-
-static void mfs_reply_xattr(fuse_req_t req, const char *value, size_t len,
-			    size_t size)
-{
-	if (size == 0)
-		fuse_reply_xattr(req, len);
-	else if (size < len)
-		fuse_reply_err(req, ERANGE);
-	else
-		fuse_reply_buf(req, value, len);
-}
+/* ---- extended attributes (mfs_xattr.c) ---------------------------------- */
 
 static void mfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			 size_t size)
 {
 	struct mfs *fs = mfs_of(req);
-	struct mfs_node *n = mfs_node_get(fs->nodes, ino);
-	const char *desc;
 
-	if (n->kind != MFS_FNDIR || strcmp(name, MFS_DESC_XATTR) != 0) {
+	if (mfs_ctl_owns(fs, ino))
 		fuse_reply_err(req, ENODATA);
-		return;
-	}
-	desc = reg_fn_description(n->fn);
-	mfs_reply_xattr(req, desc, strlen(desc), size);
+	else
+		mfs_xattr_get(req, fs, mfs_node_get(fs->nodes, ino), name,
+			      size);
 }
 
 static void mfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
 	struct mfs *fs = mfs_of(req);
-	struct mfs_node *n = mfs_node_get(fs->nodes, ino);
 
-	if (n->kind != MFS_FNDIR)
-		mfs_reply_xattr(req, "", 0, size);
+	if (mfs_ctl_owns(fs, ino))
+		fuse_reply_xattr(req, 0);
 	else
-		mfs_reply_xattr(req, MFS_DESC_XATTR,
-				sizeof(MFS_DESC_XATTR), size);
+		mfs_xattr_list(req, fs, mfs_node_get(fs->nodes, ino), size);
+}
+
+/* `memofs clear` (mfs_ctl.h); no other ioctl. */
+static void mfs_ioctl(fuse_req_t req, fuse_ino_t ino, int cmd, void *arg,
+		      struct fuse_file_info *fi, unsigned flags,
+		      const void *in_buf, size_t in_bufsz, size_t out_bufsz)
+{
+	struct mfs *fs = mfs_of(req);
+
+	if (mfs_ctl_owns(fs, ino))
+		mfs_ctl_ioctl(req, fs, ino, (unsigned int)cmd, in_buf,
+			      in_bufsz);
+	else
+		fuse_reply_err(req, ENOTTY);
 }
 
 /* ---- the rest ----------------------------------------------------------- */
@@ -1314,6 +1349,7 @@ const struct fuse_lowlevel_ops mfs_ops = {
 	.read = mfs_read,
 	.readdir = mfs_readdir,
 	.getxattr = mfs_getxattr,
+	.ioctl = mfs_ioctl,
 	.listxattr = mfs_listxattr,
 	.statfs = mfs_statfs,
 	.setattr = mfs_setattr,

@@ -10,13 +10,17 @@
 
 #include "mfs_opts.h"
 #include "data/quote.h"
+#include "engine/remote.h"
 #include "util/mem.h"
+#include "util/units.h"
 
 #define MFS_MAX_WORKERS 1024
 #define MFS_MAX_DELAY 86400.0
 #define MFS_MAX_ID 4294967294L	/* (uid_t)-1 means "no change": not an id */
 #define MFS_FSNAME_MAX 255
 #define MFS_SUBTYPE_MAX 64
+#define MFS_MAX_REMOTE_TIMEOUT 600000	/* ms: ten minutes */
+#define MFS_MAX_ROWS 1000000000L	/* header=N, skiprows=N */
 
 /* Mount flags libfuse applies itself (the kernel's MS_NOSUID...): passed
  * on, in order, so that the last of a pair wins as in mount(8). */
@@ -40,6 +44,8 @@ void mfs_opts_usage(const char *progname)
 	printf("usage: %s [-o opt[,opt...]] [-f] [-d] [DATA] MOUNTPOINT\n"
 	       "       %s --functions [-o plugin=PATH...] [-o functions=FILE...]"
 	       " [DATA]\n"
+	       "       %s stats MOUNTPOINT [--json]\n"
+	       "       %s clear MOUNTPOINT [FUNCTION[/ARGUMENT]]\n"
 	       "\n"
 	       "Mounts a filesystem whose files are memoized computations on\n"
 	       "DATA (a CSV or .npy file; without DATA, the demo dataset\n"
@@ -88,10 +94,40 @@ void mfs_opts_usage(const char *progname)
 	       "  -o ro,rw,default_permissions, atime and sync flags: accepted,"
 	       " no effect\n"
 	       "                     (memofs is read-only)\n"
+	       "  -o sep=SEP         the CSV separator: comma, semicolon, tab,"
+	       " pipe,\n"
+	       "                     whitespace (blank runs) or one byte"
+	       " (default:\n"
+	       "                     sniffed from the first lines)\n"
+	       "  -o header=N|none   the CSV header is the row after N rows;"
+	       " none: no\n"
+	       "                     header (default: the first row, when not"
+	       " numbers)\n"
+	       "  -o skiprows=N      skip the first N lines of a CSV file\n"
+	       "  -o comment=C       ignore the rest of a CSV line from the"
+	       " byte C\n"
+	       "  -o max_size=SIZE   remove least recently used results beyond"
+	       " SIZE\n"
+	       "                     (K, M, G suffixes; default 5G; 0: no"
+	       " limit)\n"
+	       "  -o max_age=TIME    remove results older than TIME (90m, 7d;"
+	       "\n"
+	       "                     default: no limit)\n"
+	       "  -o log=FILE        log to FILE (or syslog, stderr)\n"
 	       "  -o stat=compute    stat of a result not computed yet computes\n"
 	       "                     it (for tar, rsync...; default stat=cheap:\n"
-	       "                     only reading, or fstat of an open file)\n",
-	       progname, progname);
+	       "                     only reading, or fstat of an open file)\n"
+	       "  -o remote=URL      share results through Redis:\n"
+	       "                     redis://HOST[:PORT][/DB] or unix:/PATH\n"
+	       "  -o remote_prefix=NAME  key prefix in Redis (default memofs)\n"
+	       "  -o remote_readonly use others' results, publish none\n"
+	       "  -o remote_timeout=MS  per Redis call (default 1000)\n"
+	       "  -o remote_max_value=SIZE  larger results stay local\n"
+	       "                     (bytes, or with K, M, G; default 64M)\n"
+	       "  -o remote_password_file=PATH  Redis password (mode 0600)\n"
+	       "  -o remote_key_file=PATH  shared secret that signs values\n"
+	       "                     (mode 0600, the same on every machine)\n",
+	       progname, progname, progname, progname);
 }
 
 static int mfs_fail(char *err, size_t errlen, const char *fmt, ...)
@@ -226,6 +262,165 @@ static int mfs_parse_path(struct mfs_opts *o, const char *opt, const char *v,
 	return mfs_add_string(&o->functions, &o->nfunctions, v);
 }
 
+/* A byte count: decimal digits and an optional K, M or G (powers of
+ * 1024), from 1 to REMOTE_VALUE_LIMIT. */
+static int mfs_parse_size(const char *v, size_t *out)
+{
+	static const char units[] = "KMG";
+	const char *u;
+	char *end;
+	unsigned long long n;
+
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (errno || !isdigit((unsigned char)*v))
+		return -EINVAL;
+	if (*end) {
+		u = strchr(units, *end);
+		if (!u || end[1] || n > REMOTE_VALUE_LIMIT)
+			return -EINVAL;
+		for (; u >= units; u--)
+			n *= 1024;
+	}
+	if (n < 1 || n > REMOTE_VALUE_LIMIT)
+		return -EINVAL;
+	*out = (size_t)n;
+	return 0;
+}
+
+/* The remote tier's options (engine/remote.h).  Returns 1 when opt is
+ * none of them, else 0, -EINVAL (err filled) or -ENOMEM. */
+static int mfs_parse_remote_opt(struct mfs_opts *o, const char *opt,
+				const char *v, char *err, size_t errlen)
+{
+	char show[QUOTE_BUF] = "", why[128];
+	long n;
+	int rc;
+
+	if (v)
+		quote_bytes(show, v, strlen(v));
+	if (strncmp(opt, "remote_", 7) == 0)
+		o->remote_extra = 1;
+	if (v && strcmp(opt, "remote") == 0) {
+		rc = remote_url_parse(v, &o->remote_url, why, sizeof(why));
+		if (rc)
+			return mfs_fail(err, errlen, "remote=%s: %s", show,
+					why);
+		o->remote = 1;
+	} else if (v && strcmp(opt, "remote_prefix") == 0) {
+		if (remote_prefix_check(v))
+			return mfs_fail(err, errlen, "remote_prefix=%s: "
+					"expected 1 to 64 letters, digits or "
+					"._-", show);
+		return mfs_set_string(&o->remote_prefix, v);
+	} else if (!v && strcmp(opt, "remote_readonly") == 0) {
+		o->remote_readonly = 1;
+	} else if (v && strcmp(opt, "remote_timeout") == 0) {
+		if (mfs_parse_uint(v, 10, MFS_MAX_REMOTE_TIMEOUT, &n) ||
+		    n < 1)
+			return mfs_fail(err, errlen, "remote_timeout=%s: "
+					"expected milliseconds from 1 to "
+					"600000", show);
+		o->remote_timeout_ms = (unsigned)n;
+	} else if (v && strcmp(opt, "remote_max_value") == 0) {
+		if (mfs_parse_size(v, &o->remote_max_value))
+			return mfs_fail(err, errlen, "remote_max_value=%s: "
+					"expected bytes (or K, M, G) from 1 "
+					"to 512M", show);
+	} else if (v && (strcmp(opt, "remote_password_file") == 0 ||
+			 strcmp(opt, "remote_key_file") == 0)) {
+		if (!*v)
+			return mfs_fail(err, errlen, "%s=: expected a file",
+					opt);
+		return mfs_set_string(opt[7] == 'p' ? &o->remote_password_file
+						    : &o->remote_key_file, v);
+	} else {
+		return 1;
+	}
+	return 0;
+}
+
+/* A separator for -o sep=: a name, or one printable byte that cannot
+ * start a number or a quoted field. */
+static int mfs_parse_sep(const char *v, char *sep)
+{
+	static const struct {
+		const char *name;
+		char sep;
+	} names[] = {
+		{ "comma", ',' }, { "semicolon", ';' }, { "tab", '\t' },
+		{ "\\t", '\t' }, { "pipe", '|' },
+		{ "whitespace", DS_SEP_WHITESPACE },
+		{ "space", DS_SEP_WHITESPACE },
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(v, names[i].name) == 0) {
+			*sep = names[i].sep;
+			return 0;
+		}
+	if (strlen(v) != 1 || !isgraph((unsigned char)v[0]) ||
+	    isalnum((unsigned char)v[0]) || strchr("\".+-'", v[0]))
+		return -EINVAL;
+	*sep = v[0];
+	return 0;
+}
+
+/* The CSV options (see mfs_opts.h).  Returns 1 when opt is none of them,
+ * else 0 or -EINVAL (err filled). */
+static int mfs_parse_table_opt(struct ds_opts *t, const char *opt,
+			       const char *v, char *err, size_t errlen)
+{
+	char show[QUOTE_BUF] = "";
+	long n;
+
+	if (!v)
+		return 1;
+	quote_bytes(show, v, strlen(v));
+	if (strcmp(opt, "sep") == 0) {
+		if (mfs_parse_sep(v, &t->sep))
+			return mfs_fail(err, errlen, "sep=%s: expected comma, "
+					"semicolon, tab, pipe, whitespace or "
+					"one punctuation byte", show);
+	} else if (strcmp(opt, "header") == 0) {
+		if (strcmp(v, "none") == 0)
+			t->header = DS_HEADER_NONE;
+		else if (mfs_parse_uint(v, 10, MFS_MAX_ROWS, &n) == 0)
+			t->header = n;
+		else
+			return mfs_fail(err, errlen, "header=%s: expected "
+					"'none' or rows to skip from 0 to %ld",
+					show, MFS_MAX_ROWS);
+	} else if (strcmp(opt, "skiprows") == 0) {
+		if (mfs_parse_uint(v, 10, MFS_MAX_ROWS, &n))
+			return mfs_fail(err, errlen, "skiprows=%s: expected "
+					"lines from 0 to %ld", show,
+					MFS_MAX_ROWS);
+		t->skiprows = (size_t)n;
+	} else if (strcmp(opt, "comment") == 0) {
+		if (strlen(v) != 1 || !isgraph((unsigned char)v[0]) ||
+		    v[0] == '"')
+			return mfs_fail(err, errlen, "comment=%s: expected one "
+					"printable byte", show);
+		t->comment = v[0];
+	} else {
+		return 1;
+	}
+	return 0;
+}
+
+/* The remote_* options need remote=URL. */
+static int mfs_check_remote(const struct mfs_opts *o, char *err,
+			    size_t errlen)
+{
+	if (o->remote)
+		return 0;
+	if (o->remote_extra)
+		return mfs_fail(err, errlen, "%s", "remote_* options need "
+				"-o remote=URL");
+	return 0;
+}
+
 /* The options of libfuse filesystems (see mfs_opts.h).  Returns 1 when
  * opt is none of them, else 0 or -EINVAL (err filled, the value quoted:
  * fstab text may hold anything) or -ENOMEM. */
@@ -315,10 +510,31 @@ static int mfs_parse_one(struct mfs_opts *o, char *opt, char *err,
 			return mfs_fail(err, errlen,
 					"timeout=%s: expected seconds above 0 "
 					"and at most 86400", v);
+	} else if (strcmp(opt, "max_size") == 0 && v) {
+		if (units_parse_size(v, &o->max_size))
+			return mfs_fail(err, errlen, "max_size=%s: expected a "
+					"size such as 500M or 5G (0: no "
+					"limit)", v);
+	} else if (strcmp(opt, "max_age") == 0 && v) {
+		if (units_parse_duration(v, &o->max_age_ns))
+			return mfs_fail(err, errlen, "max_age=%s: expected a "
+					"duration such as 90m or 7d (0: no "
+					"limit)", v);
+	} else if (strcmp(opt, "log") == 0 && v) {
+		if (!*v)
+			return mfs_fail(err, errlen, "%s", "log=: expected a "
+					"file, 'syslog' or 'stderr'");
+		if (mfs_set_string(&o->log, v))
+			return -ENOMEM;
 	} else if ((strcmp(opt, "plugin") == 0 ||
 		    strcmp(opt, "functions") == 0) && v) {
 		return mfs_parse_path(o, opt, v, err, errlen);
+	} else if ((rc = mfs_parse_table_opt(&o->table, opt, v, err,
+					     errlen)) != 1) {
+		return rc;
 	} else if ((rc = mfs_parse_mount_opt(o, opt, v, err, errlen)) != 1) {
+		return rc;
+	} else if ((rc = mfs_parse_remote_opt(o, opt, v, err, errlen)) != 1) {
 		return rc;
 	} else {
 		if (v)
@@ -379,6 +595,10 @@ static void mfs_defaults(struct mfs_opts *o)
 	o->workers = n > 0 ? (unsigned)n : 1;
 	o->uid = o->gid = -1;
 	o->umask = -1;
+	o->remote_timeout_ms = REMOTE_TIMEOUT_MS;
+	o->remote_max_value = REMOTE_MAX_VALUE;
+	o->table = (struct ds_opts)DS_OPTS_INIT;
+	o->max_size = MFS_MAX_SIZE_DEFAULT;
 }
 
 int mfs_opts_parse(int argc, char **argv, struct mfs_opts *o, char *err,
@@ -420,6 +640,8 @@ int mfs_opts_parse(int argc, char **argv, struct mfs_opts *o, char *err,
 				      "unknown option '%s' (see --help)", a);
 	}
 	if (rc == 0)
+		rc = mfs_check_remote(o, err, errlen);
+	if (rc == 0)
 		rc = mfs_positional(o, pos, npos, err, errlen);
 	free(pos);
 	/* Every failure has its line: the allocation failures above return
@@ -434,10 +656,14 @@ void mfs_opts_free(struct mfs_opts *o)
 	free(o->data);
 	free(o->mountpoint);
 	free(o->cache_dir);
+	free(o->log);
 	util_strv_free(o->plugins, o->nplugins);
 	util_strv_free(o->functions, o->nfunctions);
 	free(o->fsname);
 	free(o->subtype);
 	free(o->kernel_flags);
+	free(o->remote_prefix);
+	free(o->remote_password_file);
+	free(o->remote_key_file);
 	memset(o, 0, sizeof(*o));
 }

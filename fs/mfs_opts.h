@@ -12,8 +12,13 @@
 #define MEMOFS_MFS_OPTS_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+#include "engine/remote_url.h"
+#include "data/ds.h"
 
 #define MFS_ERR_MAX 512
+#define MFS_MAX_SIZE_DEFAULT (5ull << 30)	/* -o max_size: 5 GiB */
 
 struct mfs_opts {
 	char *data;		/* DATA, or NULL for the demo dataset */
@@ -34,6 +39,10 @@ struct mfs_opts {
 	char **functions;	/* -o functions=FILE, repeatable, in order */
 	size_t nfunctions;
 	double timeout;		/* -o timeout=SECONDS for commands, 0: none */
+	struct ds_opts table;	/* -o sep=, header=, skiprows=, comment= */
+	uint64_t max_size;	/* -o max_size=SIZE in bytes, 0: no limit */
+	uint64_t max_age_ns;	/* -o max_age=DURATION, 0: no limit */
+	char *log;		/* -o log=FILE|syslog|stderr, or NULL */
 	/* The options of libfuse filesystems (sshfs...) that fstab lines use,
 	 * with libfuse's meaning: */
 	long uid;		/* -o uid=N: owner shown, or -1: the mounter */
@@ -44,6 +53,18 @@ struct mfs_opts {
 	int auto_unmount;	/* -o auto_unmount: unmount if memofs dies */
 	char *kernel_flags;	/* nosuid, noexec... in order, comma-separated,
 				 * for libfuse to apply; or NULL */
+	/* The remote tier (engine/remote.h): */
+	int remote;		/* -o remote=URL given */
+	struct remote_url remote_url;	/* its URL, parsed */
+	char *remote_prefix;	/* -o remote_prefix=NAME, or NULL: "memofs" */
+	int remote_readonly;	/* -o remote_readonly */
+	unsigned remote_timeout_ms;	/* -o remote_timeout=MS (default
+					 * REMOTE_TIMEOUT_MS) */
+	size_t remote_max_value;	/* -o remote_max_value=SIZE (default
+					 * REMOTE_MAX_VALUE) */
+	char *remote_password_file;	/* -o remote_password_file=PATH */
+	char *remote_key_file;	/* -o remote_key_file=PATH */
+	int remote_extra;	/* remote_* options seen (they need remote) */
 };
 
 /* Parses argv into o (zeroed first; defaults filled in).  Returns 0, or

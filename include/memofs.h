@@ -56,6 +56,9 @@ const char *memofs_version(void);
 enum memofs_args {
 	MEMOFS_ARGS_COLUMNS = 1,	/* col0..colN-1, plus header names */
 	MEMOFS_ARGS_LIST = 2,		/* the fixed list arg_list */
+	MEMOFS_ARGS_NUMERIC = 4,	/* as COLUMNS, the numeric ones only
+					 * (not text columns: README's
+					 * "Data formats") */
 };
 
 typedef int (*memofs_compute_fn)(memofs_ctx *ctx, const char *arg,
@@ -137,9 +140,10 @@ size_t memofs_ncols(const memofs_ctx *ctx);
  * -ENOENT when arg names no column of the dataset. */
 int memofs_arg_column(const memofs_ctx *ctx, const char *arg, size_t *col);
 
-/* The dataset's column col (nrows values), read directly from the dataset.
- * Valid while the mount lives.  NULL when col >= memofs_ncols() or the
- * mount has no table (a directory DATA). */
+/* The dataset's column col (nrows values), read directly from the dataset,
+ * as doubles (an int64 column's rounded beyond 2^53; a missing value is
+ * NaN).  Valid while the mount lives.  NULL when col >= memofs_ncols(), the
+ * column is text, or the mount has no table (a directory DATA). */
 const double *memofs_data_column(const memofs_ctx *ctx, size_t col);
 
 /* Calls function fn on arg through the cache: a cached result is returned
@@ -180,6 +184,13 @@ int memofs_printf(memofs_ctx *ctx, const char *fmt, ...)
  * newline.  In a FLOAT64 function: appends the value x.  In an INT64
  * function: -EINVAL, and the computation fails. */
 int memofs_write_double(memofs_ctx *ctx, double x);
+
+/* Reports that the computation is fraction done (0.0 to 1.0), shown in
+ * MOUNTPOINT/.memofs/jobs.  Cheap (a lock); call it every second or so,
+ * not per value.  Returns 0, or -EINVAL for a fraction outside [0, 1]
+ * (NaN included) or a NULL ctx.  (Added after ABI 1 without changing
+ * it: a plugin that calls it needs a memofs that has it.) */
+int memofs_progress(memofs_ctx *ctx, double fraction);
 
 /* Appends n values to the result of a FLOAT64 (memofs_write_f64) or an
  * INT64 (memofs_write_i64) function; v may be NULL when n is 0.  Returns

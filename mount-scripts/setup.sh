@@ -11,8 +11,10 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-build}
 packages=(build-essential meson ninja-build pkg-config fuse3 libfuse3-dev
-          librocksdb-dev libxxhash-dev libfmt-dev python3-pytest python3-numpy
-          python3-joblib rsync)
+          librocksdb-dev libxxhash-dev libfmt-dev zlib1g-dev libbz2-dev
+          liblzma-dev libzstd-dev zstd python3-pytest python3-numpy
+          python3-pandas
+          python3-joblib rsync libhiredis-dev redis-server libssl-dev)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -200,7 +200,7 @@ static void test_csv_lines(struct fx *fx)
 static void test_csv_special(struct fx *fx)
 {
 	ds *d = load_ok(fx, "nan.csv", "nan,inf,-inf,1e999,NaN,-Infinity,"
-			"0x10,1e-400\n");
+			"16,1e-400\n");
 
 	if (!d)
 		return;
@@ -231,33 +231,14 @@ static void test_csv_one_column(struct fx *fx)
 
 static void test_csv_errors(struct fx *fx)
 {
-	expect_csv_fail(fx, "a,b,c\n1,2,3\n4,5\n",
-			"line 3: expected 3 fields, found 2");
+	/* Empty fields, short rows and text load since issue 13
+	 * (test_ds_table.c): only the structure can be wrong. */
 	expect_csv_fail(fx, "1,2\n\n3,4,5\n", "line 3: expected 2 fields, "
 			"found 3");
-	expect_csv_fail(fx, "1,,3\n", "line 1, field 2: empty field");
-	expect_csv_fail(fx, "a,b,c\n1,2,\n", "line 2, field 3: empty field");
-	expect_csv_fail(fx, "a,b\n1, \"\" \n", "line 2, field 2: empty field");
-	expect_csv_fail(fx, "a,b\n1,2\n3,abc\n",
-			"line 3, field 2: not a number: 'abc'");
-	expect_csv_fail(fx, "a,b\n1,2\n3,4x\n", "not a number: '4x'");
-	expect_csv_fail(fx, "a,b\n1,2 3\n", "not a number: '2 3'");
-	expect_csv_fail(fx, "a\n1e\n", "not a number: '1e'");
-	expect_csv_fail(fx, "a\n\x01'\\\n", "not a number: '\\x01\\'\\\\'");
-	expect_csv_fail(fx, "a\n123456789012345678901234567890"
-			"1234567890abcdefghij\n", "not a number: "
-			"'1234567890123456789012345678901234567890...'");
-	expect_csv_fail(fx, "1,2\n3", "line 2: expected 2 fields, found 1");
-	expect_csv_fail(fx, "\"a\nb\",c\n1,2\n",
-			"line 1, field 1: newline inside quoted field");
 	expect_csv_fail(fx, "a,b\n1,\"2", "line 2, field 2: unterminated "
 			"quoted field");
 	expect_csv_fail(fx, "\"a\"b,c\n1,2\n", "line 1, field 1: text after "
 			"closing quote");
-	expect_csv_fail(fx, "a,b\r1,2\r3,4\r\n", "line 1, field 2: carriage "
-			"return without line feed");
-	expect_csv_fail(fx, "a\n1\n\v2\n", "line 3, field 1: not a number: "
-			"'\\x0b2'");
 	expect_fail(fx, "nul.csv", "1,2\n3\0,4\n", 9, -EINVAL,
 		    "line 2: NUL byte at offset 5");
 	expect_csv_fail(fx, "", "empty file");
@@ -295,11 +276,15 @@ static void test_csv_huge_field(struct fx *fx)
 	ds_free(d);
 	d = NULL;
 
-	text[n] = 'z';
+	text[n] = 'z';		/* text now, kept whole */
 	rc = fx_load(fx, "huge3.csv", text, n + 3, &d, err);
-	CHECK_INT(rc, -EINVAL);
-	CHECK(strstr(err, "line 2, field 1: not a number: '7.77") != NULL);
-	CHECK(strlen(err) < 200 + strlen(fx->path));
+	CHECK_INT(rc, 0);
+	if (d) {
+		CHECK_INT(ds_col_kind(d, 0), DS_TEXT);
+		CHECK(ds_column(d, 0) == NULL);
+		CHECK_INT(strlen(ds_text(d, 0, 0)), n);
+	}
+	ds_free(d);
 	free(text);
 }
 
@@ -519,12 +504,12 @@ static void test_npy_errors(struct fx *fx)
 			"offset 128: truncated data: need 48 bytes, have 40");
 	expect_npy_fail(fx, 1, "{'descr': '|O', 'fortran_order': False, "
 			"'shape': (3,), }", 24,
-			"offset 20: unsupported dtype '|O'");
-	expect_npy_fail(fx, 2, "{'descr': '<u4', 'fortran_order': False, "
-			"'shape': (3,), }", 24, "unsupported dtype '<u4'");
-	expect_npy_fail(fx, 1, "{'descr': [('a', '<f8')], 'fortran_order': "
-			"False, 'shape': (3,), }", 24,
-			"unsupported dtype (structured array)");
+			"offset 20: dtype '|O' is an object array");
+	expect_npy_fail(fx, 2, "{'descr': '<c16', 'fortran_order': False, "
+			"'shape': (3,), }", 24, "unsupported dtype '<c16'");
+	expect_npy_fail(fx, 1, "{'descr': [('a', [('b', '<f8')])], "
+			"'fortran_order': False, 'shape': (3,), }", 24,
+			"nested structured dtype not supported");
 	expect_npy_fail(fx, 1, "{'descr': '<f8', 'fortran_order': False, "
 			"'shape': (2, 2, 2), }", 64, "3-D array not supported");
 	expect_npy_fail(fx, 1, "{'descr': '<f8', 'fortran_order': False, "

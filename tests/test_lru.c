@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "check.h"
 #include "engine/lru.h"
@@ -87,6 +88,54 @@ static void test_entries(void)
 	memo_lru_clear(&c);
 	CHECK_INT(c.bytes, 0);
 	CHECK(!held(&c, 0));
+}
+
+/* memo_lru_drop(): only that key goes, its bytes with it; a held
+ * reference stays readable; dropping a missing key changes nothing. */
+static void test_drop(void)
+{
+	struct memo_lru c;
+	uint8_t key[KEY_LEN];
+	memo_result *r, *mine;
+
+	memo_lru_init(&c, 1u << 20);
+	for (unsigned i = 0; i < 3; i++) {
+		r = result_of(100 + i, 'd');
+		key_of(key, i);
+		memo_lru_put(&c, key, r);
+		memo_result_unref(r);
+	}
+	key_of(key, 1);
+	mine = memo_lru_get(&c, key);
+	memo_lru_drop(&c, key);
+	CHECK(!held(&c, 1));
+	CHECK(held(&c, 0) && held(&c, 2));
+	CHECK_INT(c.bytes, 100 + 102);
+	CHECK(mine && memo_result_len(mine) == 101 &&
+	      ((const char *)memo_result_data(mine))[100] == 'd');
+	memo_result_unref(mine);
+	key_of(key, 7);
+	memo_lru_drop(&c, key);
+	CHECK_INT(c.bytes, 100 + 102);
+	memo_lru_clear(&c);
+}
+
+/* The result's creation time: a fresh one now, one from the store its
+ * record's. */
+static void test_created(void)
+{
+	struct timespec t0, t1;
+	memo_result *r;
+	uint64_t a, b;
+
+	clock_gettime(CLOCK_REALTIME, &t0);
+	r = result_of(3, 'x');
+	clock_gettime(CLOCK_REALTIME, &t1);
+	a = (uint64_t)t0.tv_sec * 1000000000u + (uint64_t)t0.tv_nsec;
+	b = (uint64_t)t1.tv_sec * 1000000000u + (uint64_t)t1.tv_nsec;
+	CHECK(r && memo_result_created_ns(r) >= a &&
+	      memo_result_created_ns(r) <= b);
+	memo_result_unref(r);
 }
 
 /* The byte budget, and a result larger than it kept alone. */
@@ -185,6 +234,8 @@ static void test_doubles(void)
 int main(void)
 {
 	test_entries();
+	test_drop();
+	test_created();
 	test_budget();
 	test_doubles();
 	return check_report("lru");

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "engine/remote.h"
 #include "mfs_opts.h"
 
 #define MAXARGS 16
@@ -45,6 +46,45 @@ static void test_defaults(void)
 	CHECK(!o.foreground && !o.debug && !o.quiet && !o.stat_compute);
 	CHECK(o.cache_dir == NULL && o.kernel_flags == NULL);
 	CHECK(o.delay == 0 && o.timeout == 0);
+	CHECK(o.table.sep == 0 && o.table.header == DS_HEADER_DETECT &&
+	      o.table.skiprows == 0 && o.table.comment == 0);
+	mfs_opts_free(&o);
+}
+
+/* The CSV options: each separator name, header=N|none, skiprows, comment;
+ * the last given wins. */
+static void test_table(void)
+{
+	static const struct {
+		const char *opt;
+		char sep;
+	} seps[] = {
+		{ "sep=comma", ',' }, { "sep=semicolon", ';' },
+		{ "sep=tab", '\t' }, { "sep=\\t", '\t' }, { "sep=pipe", '|' },
+		{ "sep=whitespace", DS_SEP_WHITESPACE },
+		{ "sep=space", DS_SEP_WHITESPACE }, { "sep=;", ';' },
+		{ "sep=:", ':' }, { "sep=#", '#' },
+	};
+	struct mfs_opts o;
+	char err[MFS_ERR_MAX];
+
+	for (size_t i = 0; i < sizeof(seps) / sizeof(seps[0]); i++) {
+		CHECK_INT(parse(&o, err, ARGS("-o", seps[i].opt, "/m")), 0);
+		CHECK_INT(o.table.sep, seps[i].sep);
+		mfs_opts_free(&o);
+	}
+	CHECK_INT(parse(&o, err, ARGS("-o", "header=none,skiprows=3",
+				      "-o", "comment=%,sep=tab", "/m")), 0);
+	CHECK_INT(o.table.header, DS_HEADER_NONE);
+	CHECK_INT(o.table.skiprows, 3);
+	CHECK_INT(o.table.comment, '%');
+	CHECK_INT(o.table.sep, '\t');
+	mfs_opts_free(&o);
+	CHECK_INT(parse(&o, err, ARGS("-o", "header=none,header=2", "/m")), 0);
+	CHECK_INT(o.table.header, 2);
+	mfs_opts_free(&o);
+	CHECK_INT(parse(&o, err, ARGS("-o", "header=0", "/m")), 0);
+	CHECK_INT(o.table.header, 0);
 	mfs_opts_free(&o);
 }
 
@@ -154,15 +194,117 @@ static void test_bad(void)
 	check_bad(ARGS("-o", "umask=1000", "/m"), "umask=");
 	check_bad(ARGS("-o", "subtype=a/b", "/m"), "subtype=");
 	check_bad(ARGS("-o", "fsname=a\tb", "/m"), "fsname=");
+	check_bad(ARGS("-o", "sep=", "/m"), "sep=");
+	check_bad(ARGS("-o", "sep=ab", "/m"), "sep=ab");
+	check_bad(ARGS("-o", "sep=a", "/m"), "sep=a");
+	check_bad(ARGS("-o", "sep=1", "/m"), "sep=1");
+	check_bad(ARGS("-o", "sep=.", "/m"), "sep=.");
+	check_bad(ARGS("-o", "sep=-", "/m"), "sep=-");
+	check_bad(ARGS("-o", "sep=\"", "/m"), "sep=");
+	check_bad(ARGS("-o", "sep=\x01", "/m"), "sep=");
+	check_bad(ARGS("-o", "sep", "/m"), "'-o sep'");
+	check_bad(ARGS("-o", "header=", "/m"), "header=");
+	check_bad(ARGS("-o", "header=-1", "/m"), "header=-1");
+	check_bad(ARGS("-o", "header=+1", "/m"), "header=+1");
+	check_bad(ARGS("-o", "header=1000000001", "/m"), "header=1000000001");
+	check_bad(ARGS("-o", "header=no", "/m"), "header=no");
+	check_bad(ARGS("-o", "skiprows=x", "/m"), "skiprows=x");
+	check_bad(ARGS("-o", "skiprows= 1", "/m"), "skiprows=");
+	check_bad(ARGS("-o", "skiprows=0x1", "/m"), "skiprows=0x1");
+	check_bad(ARGS("-o", "comment=", "/m"), "comment=");
+	check_bad(ARGS("-o", "comment=##", "/m"), "comment=##");
+	check_bad(ARGS("-o", "comment= ", "/m"), "comment=");
+	check_bad(ARGS("-o", "comment=\"", "/m"), "comment=");
 	check_bad(ARGS("-f"), "missing MOUNTPOINT");
 	check_bad(ARGS("a", "b", "c"), "'c'");
 	check_bad(ARGS("--functions", "a", "b"), "--functions");
+}
+
+static void test_remote(void)
+{
+	struct mfs_opts o;
+	char err[MFS_ERR_MAX];
+
+	CHECK_INT(parse(&o, err, ARGS("/m")), 0);
+	CHECK(!o.remote && !o.remote_readonly && o.remote_prefix == NULL);
+	CHECK_INT(o.remote_timeout_ms, REMOTE_TIMEOUT_MS);
+	CHECK_INT(o.remote_max_value, REMOTE_MAX_VALUE);
+	mfs_opts_free(&o);
+	CHECK_INT(parse(&o, err, ARGS("-o", "remote=redis://10.0.0.5:7000/2,"
+				      "remote_prefix=team.a,remote_readonly",
+				      "-o", "remote_timeout=250,"
+				      "remote_max_value=16M,"
+				      "remote_password_file=/etc/pw,"
+				      "remote_key_file=/etc/k", "/m")),
+		  0);
+	CHECK(o.remote && !o.remote_url.is_unix && o.remote_readonly);
+	CHECK_STR(o.remote_url.host, "10.0.0.5");
+	CHECK_INT(o.remote_url.port, 7000);
+	CHECK_INT(o.remote_url.db, 2);
+	CHECK_STR(o.remote_prefix, "team.a");
+	CHECK_INT(o.remote_timeout_ms, 250);
+	CHECK_INT(o.remote_max_value, 16u << 20);
+	CHECK_STR(o.remote_password_file, "/etc/pw");
+	CHECK_STR(o.remote_key_file, "/etc/k");
+	mfs_opts_free(&o);
+	CHECK_INT(parse(&o, err, ARGS("-o", "remote=unix:/run/r.sock,"
+				      "remote_max_value=512M", "/m")), 0);
+	CHECK(o.remote && o.remote_url.is_unix);
+	CHECK_STR(o.remote_url.path, "/run/r.sock");
+	CHECK_INT(o.remote_max_value, 512u << 20);
+	mfs_opts_free(&o);
+	CHECK_INT(parse(&o, err, ARGS("-o", "remote=redis://h,"
+				      "remote_max_value=1", "/m")), 0);
+	CHECK_INT(o.remote_max_value, 1);
+	mfs_opts_free(&o);
+
+	check_bad(ARGS("-o", "remote=", "/m"), "remote=");
+	check_bad(ARGS("-o", "remote=redis://u:p@h", "/m"), "password");
+	check_bad(ARGS("-o", "remote=rediss://h", "/m"), "TLS");
+	check_bad(ARGS("-o", "remote=redis://h:65536", "/m"), "port");
+	check_bad(ARGS("-o", "remote=unix:rel", "/m"), "absolute");
+	check_bad(ARGS("-o", "remote", "/m"), "remote");
+	check_bad(ARGS("-o", "remote=redis://h,remote_prefix=", "/m"),
+		  "remote_prefix=");
+	check_bad(ARGS("-o", "remote=redis://h,remote_prefix=a:b", "/m"),
+		  "remote_prefix=");
+	check_bad(ARGS("-o", "remote=redis://h,remote_readonly=1", "/m"),
+		  "remote_readonly=1");
+	check_bad(ARGS("-o", "remote=redis://h,remote_timeout=0", "/m"),
+		  "remote_timeout=0");
+	check_bad(ARGS("-o", "remote=redis://h,remote_timeout=600001", "/m"),
+		  "remote_timeout=600001");
+	check_bad(ARGS("-o", "remote=redis://h,remote_timeout=+5", "/m"),
+		  "remote_timeout=+5");
+	check_bad(ARGS("-o", "remote=redis://h,remote_max_value=0", "/m"),
+		  "remote_max_value=0");
+	check_bad(ARGS("-o", "remote=redis://h,remote_max_value=513M", "/m"),
+		  "remote_max_value=513M");
+	check_bad(ARGS("-o", "remote=redis://h,remote_max_value=1G", "/m"),
+		  "remote_max_value=1G");
+	check_bad(ARGS("-o", "remote=redis://h,remote_max_value=2KB", "/m"),
+		  "remote_max_value=2KB");
+	check_bad(ARGS("-o", "remote=redis://h,remote_max_value=-1", "/m"),
+		  "remote_max_value=-1");
+	check_bad(ARGS("-o", "remote=redis://h,remote_max_value="
+		       "99999999999999999999", "/m"), "remote_max_value=");
+	check_bad(ARGS("-o", "remote=redis://h,remote_password_file=", "/m"),
+		  "remote_password_file=");
+	check_bad(ARGS("-o", "remote=redis://h,remote_key_file=", "/m"),
+		  "remote_key_file=");
+	/* remote_* without remote=URL. */
+	check_bad(ARGS("-o", "remote_readonly", "/m"), "need -o remote");
+	check_bad(ARGS("-o", "remote_timeout=1000", "/m"), "need -o remote");
+	check_bad(ARGS("-o", "remote_prefix=x", "/m"), "need -o remote");
+	check_bad(ARGS("-o", "remote_key_file=/k", "/m"), "need -o remote");
 }
 
 int main(void)
 {
 	test_defaults();
 	test_good();
+	test_table();
 	test_bad();
+	test_remote();
 	return check_report("mfs_opts");
 }

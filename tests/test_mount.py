@@ -29,7 +29,8 @@ from conftest import (fusermount_u, is_mounted, memofs_pids, pid_alive,
                       wait_until)
 
 FUNCTIONS = ["column", "sum", "mean", "var", "std", "min", "max", "median",
-             "count"]
+             "nansum", "nanmean", "nanvar", "nanstd", "nanmin", "nanmax",
+             "nanmedian", "count", "size", "nunique", "value_counts"]
 REDUCTIONS = {
     "sum": np.sum, "mean": np.mean, "var": np.var, "std": np.std,
     "min": np.min, "max": np.max, "median": np.median,
@@ -64,10 +65,14 @@ def one_number(data, what):
 
 
 def check_column(m, arg, values, what="data"):
-    """Asserts that every function of arg on mount m agrees with numpy."""
-    values = np.asarray(values, dtype=np.float64)
+    """Asserts that every function of arg on mount m agrees with numpy;
+    an integer array's column prints integers (issue 13)."""
+    values = np.asarray(values)
+    if values.dtype.kind in "biu":
+        want = "".join(f"{int(x)}\n" for x in values).encode().splitlines()
+    else:
+        want = column_bytes(values).splitlines()
     got = m.read(f"column/{arg}").splitlines()
-    want = column_bytes(values).splitlines()
     for i, w in enumerate(want):
         g = got[i] if i < len(got) else b"(missing)"
         assert g == w, f"{what} column/{arg}: line {i + 1}: expected " \
@@ -75,7 +80,7 @@ def check_column(m, arg, values, what="data"):
     assert len(got) == len(want), \
         f"{what} column/{arg}: expected {len(want)} lines, got {len(got)}"
     for fn, ref in REDUCTIONS.items():
-        expect = float(ref(values))
+        expect = float(ref(values.astype(np.float64)))
         value = one_number(m.read(f"{fn}/{arg}"), f"{fn}/{arg}")
         assert value == pytest.approx(expect, rel=1e-12, abs=0), \
             f"{what} {fn}/{arg}: expected {expect!r} (numpy), got {value!r}"
@@ -169,15 +174,19 @@ def with_npy(names):
 
 def test_function_dir_lists_columns(mount_factory, tmp_path):
     m = mount_factory()
+    # value_counts is text: no .npy views
+    views = {fn: with_npy if fn != "value_counts" else sorted
+             for fn in FUNCTIONS}
     for fn in FUNCTIONS:
         assert sorted(os.listdir(m.p(fn))) == \
-            with_npy(["col0", "col1", "col2", "col3"]), \
+            views[fn](["col0", "col1", "col2", "col3"]), \
             f"{fn}/ of the demo: expected col0..col3 and their .npy"
     data = write_csv(tmp_path / "h.csv", np.arange(6.0).reshape(2, 3),
                      header=["alpha", "beta", "gamma_1"])
     m2 = mount_factory(data=data)
-    want = with_npy(["col0", "col1", "col2", "alpha", "beta", "gamma_1"])
+    names = ["col0", "col1", "col2", "alpha", "beta", "gamma_1"]
     for fn in FUNCTIONS:
+        want = views[fn](names)
         assert sorted(os.listdir(m2.p(fn))) == want, \
             f"{fn}/ with a header: expected {want}"
 
@@ -331,10 +340,11 @@ def test_header_names_that_cannot_be_paths(mount_factory, tmp_path):
     want = with_npy([f"col{j}" for j in range(7)] + ["y"])
     assert sorted(os.listdir(m.p("mean"))) == want, \
         "expected only the usable header name 'y' next to col0..col6"
-    assert m.read("column/col0") == b"1.0\n8.0\n", \
+    # (integers print as integers since issue 13)
+    assert m.read("column/col0") == b"1\n8\n", \
         "col0: expected the first column, whatever the header says"
-    assert m.read("column/col1") == b"2.0\n9.0\n"
-    assert m.read("column/y") == b"7.0\n14.0\n"
+    assert m.read("column/col1") == b"2\n9\n"
+    assert m.read("column/y") == b"7\n14\n"
     for name in ["x", "a"]:
         assert not os.path.exists(m.p(f"mean/{name}")), \
             f"mean/{name}: expected ENOENT for an unusable header name"
@@ -375,8 +385,7 @@ def test_npy_dtypes(mount_factory, tmp_path, dtype, order, ndim):
     assert sorted(os.listdir(m.p("mean"))) == \
         with_npy([f"col{j}" for j in range(cols.shape[1])])
     for j in range(cols.shape[1]):
-        check_column(m, f"col{j}", cols[:, j].astype(np.float64),
-                     f"{dtype} {order} {ndim}-D")
+        check_column(m, f"col{j}", cols[:, j], f"{dtype} {order} {ndim}-D")
 
 
 def test_large_result(mount_factory, tmp_path):
@@ -410,11 +419,13 @@ def _bad_npy(path, kind):
 
 BAD_DATA = {
     "missing": (lambda p: None, ["No such file"]),
-    "ragged_csv": (lambda p: p.write_text("1,2,3\n4,5,6\n7,8\n"),
+    # (short rows, empty cells and text load since issue 13)
+    "ragged_csv": (lambda p: p.write_text("1,2\n4,5\n7,8,9\n"),
                    ["line 3"]),
-    "ragged_csv_header": (lambda p: p.write_text("a,b\n1,2\n3,4\n5\n"),
+    "ragged_csv_header": (lambda p: p.write_text("a,b\n1,2\n3,4\n5,6,7\n"),
                           ["line 4"]),
-    "bad_number_csv": (lambda p: p.write_text("1,2\n3,4x\n"), ["line 2"]),
+    "unterminated_quote_csv": (lambda p: p.write_text('1,2\n3,"4\n'),
+                               ["line 2"]),
     "bad_npy_magic": (lambda p: p.write_bytes(_bad_npy(p, "magic")), []),
     "truncated_npy": (lambda p: p.write_bytes(_bad_npy(p, "truncated")), []),
     "npy_3d": (lambda p: np.save(p, np.zeros((2, 2, 2))), []),
@@ -1065,6 +1076,12 @@ def test_daemon_mode_temporary_cache(mount_factory):
     d = mount_factory.daemon()
     assert d.result.returncode == 0, d.result.stderr
     created = set(os.listdir(mount_factory.tmpdir)) - before
+    # Without syslog (no /dev/log) the daemon logs to $TMPDIR's
+    # memofs-UID.log (README, "Operating memofs"), next to the cache.
+    log = f"memofs-{os.getuid()}.log"
+    if not os.path.exists("/dev/log"):
+        assert log in created, created
+    created.discard(log)
     assert len(created) == 1, \
         f"expected one temporary cache in $TMPDIR, got {created}"
     cache = mount_factory.tmpdir / created.pop()

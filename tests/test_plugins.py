@@ -71,7 +71,9 @@ def test_example_plugin_values_and_reuse(mount_factory):
     m = mount_factory(opts=[f"plugin={ZSTATS}"])
     assert sorted(os.listdir(m.path)) == sorted(
         ["column", "sum", "mean", "var", "std", "min", "max", "median",
-         "count", "zscore", "histogram"])
+         "nansum", "nanmean", "nanvar", "nanstd", "nanmin", "nanmax",
+         "nanmedian", "count", "size", "nunique", "value_counts",
+         "zscore", "histogram"])
     col = DEMO[:, 1]
     z = np.loadtxt(m.p("zscore/col1"))
     np.testing.assert_allclose(z, (col - col.mean()) / col.std(),
@@ -101,7 +103,9 @@ def test_functions_listing(mount_factory):
     lines = r.stdout.splitlines()
     names = [l.split()[0] for l in lines]
     assert names == ["column", "sum", "mean", "var", "std", "min", "max",
-                     "median", "count", "zscore", "histogram"]
+                     "median", "nansum", "nanmean", "nanvar", "nanstd",
+                     "nanmin", "nanmax", "nanmedian", "count", "size",
+                     "nunique", "value_counts", "zscore", "histogram"]
     z = next(l for l in lines if l.startswith("zscore"))
     # declared version "1" plus the digest of the plugin file
     assert z.split()[1].startswith("1+") and len(z.split()[1]) == 18

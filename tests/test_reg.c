@@ -135,10 +135,13 @@ static void test_columns(void)
 		  -ENOENT);
 	CHECK_INT(reg_arg_resolve(r, mean, "weight", buf, 4), -ENAMETOOLONG);
 	const char *names[] = { "column", "sum", "mean", "var", "std", "min",
-				"max", "median", "count", NULL };
+				"max", "median", "nansum", "nanmean", "nanvar",
+				"nanstd", "nanmin", "nanmax", "nanmedian",
+				"count", "size", "nunique", "value_counts",
+				NULL };
 	for (int i = 0; names[i]; i++)
 		CHECK(reg_find(r, names[i]) != NULL);
-	CHECK_INT(reg_count(r), 9);
+	CHECK_INT(reg_count(r), 19);
 	reg_free(r);
 	ds_free(d);
 	unlink(path);
@@ -226,12 +229,54 @@ static void test_cancel_hooks(void)
 	reg_free(r);
 }
 
+/* ARGS_NUMERIC lists and resolves the numeric columns only, and their
+ * header names; ARGS_COLUMNS every column. */
+static void test_numeric_columns(void)
+{
+	char path[] = "/tmp/memofs-test-reg-XXXXXX";
+	ds *d = load_csv("city,pop,when,rate\nA,1,x,2.5\nB,2,y,\n", path);
+	const char *want[] = { "col1", "col3", "pop", "rate" };
+	char buf[REG_NAME_MAX + 1];
+	const reg_fn *mean, *count;
+	double delay = 0;
+	reg *r = NULL;
+
+	CHECK(d != NULL);
+	if (!d)
+		return;
+	CHECK_INT(reg_new(&r), 0);
+	CHECK_INT(fn_register_builtins(r, &delay), 0);
+	CHECK_INT(reg_bind_dataset(r, d), 0);
+	mean = reg_find(r, "mean");
+	count = reg_find(r, "count");
+	CHECK(mean && count);
+	if (!mean || !count)
+		goto out_free;
+	CHECK_INT(reg_arg_count(r, mean), 4);
+	for (size_t i = 0; i < 4 && i < reg_arg_count(r, mean); i++) {
+		CHECK_INT(reg_arg_name(r, mean, i, buf, sizeof(buf)), 0);
+		CHECK_STR(buf, want[i]);
+	}
+	CHECK_INT(reg_arg_count(r, count), 8);
+	CHECK_INT(reg_arg_resolve(r, mean, "city", buf, sizeof(buf)), -ENOENT);
+	CHECK_INT(reg_arg_resolve(r, mean, "col2", buf, sizeof(buf)), -ENOENT);
+	CHECK_INT(reg_arg_resolve(r, mean, "rate", buf, sizeof(buf)), 0);
+	CHECK_STR(buf, "col3");
+	CHECK_INT(reg_arg_resolve(r, count, "city", buf, sizeof(buf)), 0);
+	CHECK_STR(buf, "col0");
+out_free:
+	reg_free(r);
+	ds_free(d);
+	unlink(path);
+}
+
 int main(void)
 {
 	test_definitions();
 	test_versioned();
 	test_parse_column();
 	test_columns();
+	test_numeric_columns();
 	test_cancel_hooks();
 	return check_report("reg");
 }

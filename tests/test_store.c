@@ -761,8 +761,14 @@ static int read_or_repair(store *st, unsigned i)
 static void compact_all(const char *dir)
 {
 	rocksdb_options_t *opts = rocksdb_options_create();
+	/* Every column family must be opened: the records' and the
+	 * accounting entries' (store.c). */
+	const char *names[2] = { "default", "meta" };
+	const rocksdb_options_t *cf_opts[2] = { opts, opts };
+	rocksdb_column_family_handle_t *cf[2] = { NULL, NULL };
 	char *err = NULL;
-	rocksdb_t *db = rocksdb_open(opts, dir, &err);
+	rocksdb_t *db = rocksdb_open_column_families(opts, dir, 2, names,
+						     cf_opts, cf, &err);
 
 	CHECK(err == NULL);
 	if (db) {
@@ -773,6 +779,8 @@ static void compact_all(const char *dir)
 		rocksdb_put(db, w, "probe", 5, "x", 1, &err);
 		CHECK(err == NULL);
 		rocksdb_writeoptions_destroy(w);
+		for (int i = 0; i < 2; i++)
+			rocksdb_column_family_handle_destroy(cf[i]);
 		rocksdb_close(db);
 	}
 	rocksdb_free(err);

@@ -123,9 +123,10 @@ def test_header_named_columns_have_npy_views(mount_factory, tmp_path):
     csv.write_text("a,b.npy\n1,2\n3.5,4\n")
     m = mount_factory(data=csv)
     assert m.read("column/a.npy") == npy_bytes(np.array([1.0, 3.5]))
-    # A column named b.npy: the name is its text, b.npy.npy its .npy.
-    assert m.read("column/b.npy") == b"2.0\n4.0\n"
-    assert m.read("column/b.npy.npy") == npy_bytes(np.array([2.0, 4.0]))
+    # A column named b.npy: the name is its text, b.npy.npy its .npy
+    # (integers: an int64 column since issue 13).
+    assert m.read("column/b.npy") == b"2\n4\n"
+    assert m.read("column/b.npy.npy") == npy_bytes(np.array([2, 4]))
     names = os.listdir(m.p("column"))
     assert names.count("b.npy") == 1, names
     assert not os.path.exists(m.p("column/nope.npy"))

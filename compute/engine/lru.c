@@ -38,6 +38,16 @@ static void memo_lru_evict(struct memo_lru *c, struct memo_lru_slot *s)
 	s->res = NULL;
 }
 
+void memo_lru_drop(struct memo_lru *c, const uint8_t key[KEY_LEN])
+{
+	for (size_t i = 0; i < MEMO_LRU_ENTRIES; i++) {
+		struct memo_lru_slot *s = &c->slot[i];
+
+		if (s->res && memcmp(s->key, key, KEY_LEN) == 0)
+			memo_lru_evict(c, s);
+	}
+}
+
 /* The free slot, or the least recently used one after evicting it. */
 static struct memo_lru_slot *memo_lru_slot_for(struct memo_lru *c)
 {

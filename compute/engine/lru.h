@@ -46,6 +46,9 @@ void memo_lru_init(struct memo_lru *c, size_t budget);
 /* Drops every result it holds (their references). */
 void memo_lru_clear(struct memo_lru *c);
 
+/* Drops key's result, if held. */
+void memo_lru_drop(struct memo_lru *c, const uint8_t key[KEY_LEN]);
+
 /* The result of key, as a new reference, or NULL. */
 memo_result *memo_lru_get(struct memo_lru *c, const uint8_t key[KEY_LEN]);
 

@@ -14,7 +14,11 @@
  * then finds it no longer QUEUED and does nothing), which is why one worker
  * suffices for any depth of nesting.  A nested call that finds its result
  * RUNNING waits, unless following waiting_on from that flight leads back
- * to the caller: that is a dependency cycle, answered with -ELOOP.
+ * to the caller: that is a dependency cycle, answered with -ELOOP.  With a
+ * remote tier (remote.h), a RUNNING pool job whose result another machine
+ * is computing goes back to QUEUED, parked (memo_job_park): the tier's
+ * listener submits its job again (memo_job_wake) when that machine
+ * publishes; a nested call may steal it meanwhile, as any QUEUED flight.
  *
  * Where a pool job runs (memo_submit): on a worker, or, when the
  * function's last computation took under MEMO_INLINE_NS (memo->costs, a
@@ -50,6 +54,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "engine/evict.h"
 #include "engine/key.h"
 #include "engine/lru.h"
 #include "engine/result.h"
@@ -88,12 +93,22 @@ struct memo_flight {
 	struct memo_flight *waiting_on;	/* flight its computation waits for */
 	struct memo_flight *next;	/* in memo->flights */
 	memo *m;
+	int64_t queued_ns;		/* CLOCK_MONOTONIC, when asked for */
+	int64_t started_ns;		/* when it began RUNNING, or 0 */
+	double progress;		/* memofs_progress(): 0..1, or -1 */
+};
+
+/* A use of a stored result, not yet written to its accounting entry. */
+struct memo_use {
+	uint8_t key[KEY_LEN];
+	uint64_t ns;			/* CLOCK_REALTIME */
 };
 
 struct memo {
 	store *st;			/* protected by st_lock; NULL once let
 					 * go by memo_drain() */
 	pthread_rwlock_t st_lock;
+	remote *remote;			/* or NULL; set before computing */
 	const reg *r;
 	const ds *data;
 	pool *workers;
@@ -107,6 +122,12 @@ struct memo {
 	struct memo_flight *flights;	/* protected by lock */
 	struct memo_lru cache;		/* protected by lock */
 	struct memo_stats stats;	/* protected by lock */
+	struct memo_fn_stats *fnstats;	/* protected by lock: one per
+					 * function, registry order */
+	size_t nfn;
+	struct memo_use *uses;		/* protected by lock: MEMO_USES_MAX */
+	size_t nuses;
+	uint64_t max_age_ns;		/* memo_set_max_age(); 0: none */
 	struct memo_cost {		/* protected by lock: a hint, hashed */
 		const reg_fn *fn;	/* by function, a collision replaces */
 		uint64_t ns;		/* its last computation's time */
@@ -151,6 +172,47 @@ static int memo_version_moved(const memo *m, const struct memo_flight *f)
 	return memcmp(now, f->key, KEY_LEN) != 0;
 }
 
+/* fn's counters (never NULL: an unknown fn, which the registry never
+ * gives, counts in a spare slot past the end).  Caller holds m->lock. */
+static struct memo_fn_stats *memo_fn_counters(memo *m, const reg_fn *fn)
+{
+	size_t i = 0;
+
+	while (i < m->nfn && reg_at(m->r, i) != fn)
+		i++;
+	return &m->fnstats[i];
+}
+
+/* Notes that key's result was used now (for LRU eviction).  When more
+ * than MEMO_USES_MAX results were used since the last memo_flush_uses(),
+ * the rest keep their older time.  Caller holds m->lock. */
+static void memo_note_use(memo *m, const uint8_t key[KEY_LEN])
+{
+	struct timespec now;
+
+	if (m->nuses && memcmp(m->uses[m->nuses - 1].key, key, KEY_LEN) == 0)
+		return;		/* one result read in many chunks */
+	if (m->nuses == MEMO_USES_MAX)
+		return;
+	clock_gettime(CLOCK_REALTIME, &now);
+	memcpy(m->uses[m->nuses].key, key, KEY_LEN);
+	m->uses[m->nuses++].ns = (uint64_t)now.tv_sec * 1000000000u +
+				 (uint64_t)now.tv_nsec;
+}
+
+/* Is res older than -o max_age?  Caller holds m->lock. */
+static int memo_expired(const memo *m, const memo_result *res)
+{
+	struct timespec now;
+	uint64_t ns;
+
+	if (!m->max_age_ns)
+		return 0;
+	clock_gettime(CLOCK_REALTIME, &now);
+	ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+	return ns - memo_result_created_ns(res) > m->max_age_ns;
+}
+
 /* The ndim a typed function's results have. */
 static unsigned memo_fn_ndim(const reg_fn *fn)
 {
@@ -161,9 +223,10 @@ static unsigned memo_fn_ndim(const reg_fn *fn)
  * values)?  A record that is not (written by an older memofs under the
  * same key, or by a function whose declaration changed without a new
  * version) is never served: it is recomputed and overwritten. */
-static int memo_fits(const memo *m, const reg_fn *fn, const memo_result *res)
+static int memo_fits(const memo *m, const reg_fn *fn, const char *arg,
+		     const memo_result *res)
 {
-	enum memofs_dtype dtype = reg_fn_dtype(fn);
+	enum memofs_dtype dtype = reg_fn_arg_dtype(m->r, fn, arg);
 
 	if (memo_result_dtype(res) != dtype)
 		return 0;
@@ -176,10 +239,10 @@ static int memo_fits(const memo *m, const reg_fn *fn, const memo_result *res)
 }
 
 /* Memory, then the store, for fn's result under key.  0 and *out,
- * -ENOENT (damaged records, and records not of fn's type, count as
- * missing), -EIO or -ENOMEM. */
-static int memo_find(memo *m, const reg_fn *fn, const uint8_t key[KEY_LEN],
-		     memo_result **out)
+ * -ENOENT (damaged records, records not of fn's type, and results older
+ * than max_age count as missing), -EIO or -ENOMEM. */
+static int memo_find(memo *m, const reg_fn *fn, const char *arg,
+		     const uint8_t key[KEY_LEN], memo_result **out)
 {
 	store_rec rec;
 	memo_result *res;
@@ -188,10 +251,18 @@ static int memo_find(memo *m, const reg_fn *fn, const uint8_t key[KEY_LEN],
 
 	pthread_mutex_lock(&m->lock);
 	res = memo_lru_get(&m->cache, key);
-	if (res)
+	if (res && memo_expired(m, res)) {
+		memo_lru_drop(&m->cache, key);
+		memo_result_unref(res);
+		res = NULL;
+	}
+	if (res) {
 		m->stats.mem_hits++;
+		memo_fn_counters(m, fn)->mem_hits++;
+		memo_note_use(m, key);
+	}
 	pthread_mutex_unlock(&m->lock);
-	if (res && memo_fits(m, fn, res)) {
+	if (res && memo_fits(m, fn, arg, res)) {
 		*out = res;
 		return 0;
 	}
@@ -204,7 +275,7 @@ static int memo_find(memo *m, const reg_fn *fn, const uint8_t key[KEY_LEN],
 	if (rc)
 		return rc;
 	rc = memo_result_from_rec(&rec, &res);
-	if (rc == 0 && !memo_fits(m, fn, res)) {
+	if (rc == 0 && !memo_fits(m, fn, arg, res)) {
 		memo_result_unref(res);
 		rc = -EBADMSG;
 	}
@@ -218,7 +289,14 @@ static int memo_find(memo *m, const reg_fn *fn, const uint8_t key[KEY_LEN],
 	if (rc)
 		return rc;
 	pthread_mutex_lock(&m->lock);
+	if (memo_expired(m, res)) {
+		pthread_mutex_unlock(&m->lock);
+		memo_result_unref(res);
+		return -ENOENT;	/* recomputed; upkeep removes the old one */
+	}
 	m->stats.store_hits++;
+	memo_fn_counters(m, fn)->store_hits++;
+	memo_note_use(m, key);
 	memo_lru_put(&m->cache, key, res);
 	pthread_mutex_unlock(&m->lock);
 	*out = res;
@@ -231,7 +309,7 @@ int memo_lookup(memo *m, const reg_fn *fn, const char *arg,
 	uint8_t key[KEY_LEN];
 
 	memo_key(m, fn, arg, key);
-	return memo_find(m, fn, key, out);
+	return memo_find(m, fn, arg, key, out);
 }
 
 /* ---- flights ------------------------------------------------------------ */
@@ -267,6 +345,8 @@ static struct memo_flight *memo_flight_new(memo *m, const reg_fn *fn,
 	f->state = state;
 	f->refs = 1;
 	f->m = m;
+	f->queued_ns = util_now_ns();
+	f->progress = -1.0;
 	pthread_cond_init(&f->done, NULL);
 	f->next = m->flights;
 	m->flights = f;
@@ -382,8 +462,11 @@ static void memo_persist(memo *m, struct memo_flight *f, memo_result *res,
 	int rc;
 
 	pthread_rwlock_rdlock(&m->st_lock);
-	rc = m->st ? store_put(m->st, f->key, memo_result_data(res),
-			       memo_result_len(res), ns, memo_result_tag(res))
+	rc = m->st ? store_put_named(m->st, f->key, reg_fn_name(f->fn), f->arg,
+				     memo_result_data(res),
+				     memo_result_len(res), ns,
+				     memo_result_created_ns(res),
+				     memo_result_tag(res))
 		   : -ESHUTDOWN;
 	pthread_rwlock_unlock(&m->st_lock);
 	pthread_mutex_lock(&m->lock);
@@ -403,7 +486,7 @@ static void memo_persist(memo *m, struct memo_flight *f, memo_result *res,
 static int memo_make_result(memo *m, const struct memo_flight *f,
 			    memofs_ctx *ctx, memo_result **out)
 {
-	enum memofs_dtype dtype = reg_fn_dtype(f->fn);
+	enum memofs_dtype dtype = reg_fn_arg_dtype(m->r, f->fn, f->arg);
 	size_t want, got;
 	int rc;
 
@@ -479,33 +562,145 @@ static int memo_compute(memo *m, struct memo_flight *f, unsigned depth,
 	return 0;
 }
 
-/* The caller has made f RUNNING and holds a reference.  Serves f from the
- * cache if someone stored it meanwhile, else computes; then finishes. */
-static void memo_execute(memo *m, struct memo_flight *f, unsigned depth)
+/* Counts a remote fetch's outcome for fn (`memofs stats`). */
+static void memo_remote_count(memo *m, const reg_fn *fn,
+			      const struct remote_claim *cl)
 {
-	memo_result *res = NULL;
-	int rc = memo_find(m, f->fn, f->key, &res);
-	int computed = 0;
+	struct memo_fn_stats *c;
 
+	pthread_mutex_lock(&m->lock);
+	c = memo_fn_counters(m, fn);
+	c->remote_hits += cl->outcome == REMOTE_HIT;
+	c->remote_leases += cl->outcome == REMOTE_LEASED;
+	c->remote_misses += cl->missed && cl->outcome != REMOTE_BUSY;
+	c->remote_waited += cl->outcome == REMOTE_BUSY;
+	pthread_mutex_unlock(&m->lock);
+}
+
+/* After a local miss, the remote tier (remote.h): 0 and *out when it had
+ * the result, now also in the store; -EBUSY when another machine computes
+ * it and wait is 0; -ESHUTDOWN; else -ENOENT, and *cl says whether this
+ * machine computes it for every machine. */
+static int memo_remote_find(memo *m, struct memo_flight *f, int wait,
+			    struct remote_claim *cl, memo_result **out)
+{
+	store_rec srec;
+	void *rec;
+	size_t len;
+	char why[96];
+	int rc;
+
+	if (!m->remote)
+		return -ENOENT;
+	rc = remote_fetch(m->remote, f->key, wait, cl, &rec, &len);
+	memo_remote_count(m, f->fn, cl);
+	if (rc || cl->outcome != REMOTE_HIT)
+		return rc ? rc : cl->outcome == REMOTE_BUSY ? -EBUSY : -ENOENT;
+	rc = store_rec_adopt(rec, len, &srec, why, sizeof(why));
+	assert(rc == 0);	/* remote_fetch() verified it */
+	rc = memo_result_from_rec(&srec, out);	/* owns rec now */
+	if (rc == 0 && !memo_fits(m, f->fn, f->arg, *out)) {
+		memo_result_unref(*out);
+		rc = -EBADMSG;
+	}
+	if (rc) {
+		log_warn("%s(%s): remote record not of the function's type: "
+			 "recomputing", reg_fn_name(f->fn), f->arg);
+		return -ENOENT;	/* computed, and published, here */
+	}
+	pthread_rwlock_rdlock(&m->st_lock);
+	if (m->st)	/* the same record, with its accounting entry */
+		store_put_named(m->st, f->key, reg_fn_name(f->fn), f->arg,
+				srec.data, srec.len, srec.compute_ns,
+				srec.created_ns, srec.tag);	/* logs */
+	pthread_rwlock_unlock(&m->st_lock);
+	log_info("%s(%s): from the remote cache, %zu bytes",
+		 reg_fn_name(f->fn), f->arg, memo_result_len(*out));
+	pthread_mutex_lock(&m->lock);
+	memo_lru_put(&m->cache, f->key, *out);
+	pthread_mutex_unlock(&m->lock);
+	return 0;
+}
+
+/* The caller has made f RUNNING and holds a reference.  Serves f from the
+ * cache if someone stored it meanwhile, or from the remote tier, else
+ * computes (publishing to the remote tier when leased); then finishes.
+ * With may_park (a pool job, memo_job), it does not wait for another
+ * machine's computation: it returns -EBUSY, f not finished, for the
+ * caller to park f (memo_job_park).  Else 0: f is finished. */
+static int memo_execute(memo *m, struct memo_flight *f, unsigned depth,
+			int may_park)
+{
+	struct remote_claim cl = { .outcome = REMOTE_LOCAL };
+	memo_result *res = NULL;
+	int rc = memo_find(m, f->fn, f->arg, f->key, &res);
+	int computed = 0;
+	int64_t t0 = util_now_ns();
+
+	if (rc == -ENOENT || rc == -EIO)
+		rc = memo_remote_find(m, f, !may_park, &cl, &res);
+	if (rc == -EBUSY)
+		return rc;
+	pthread_mutex_lock(&m->lock);
+	f->started_ns = util_now_ns();
+	pthread_mutex_unlock(&m->lock);
 	if (rc == -ENOENT || rc == -EIO) {
 		rc = memo_compute(m, f, depth, &res);
 		computed = 1;
 	}
+	if (m->remote)
+		remote_finish(m->remote, &cl, rc ? NULL : memo_result_data(res),
+			      rc ? 0 : memo_result_len(res),
+			      (uint64_t)(util_now_ns() - t0),
+			      rc ? 0 : memo_result_tag(res));
 	if (computed) {
 		pthread_mutex_lock(&m->lock);
-		if (rc)
+		if (rc) {
 			m->stats.failed++;
-		else
+			memo_fn_counters(m, f->fn)->failed++;
+		} else {
 			m->stats.computed++;
+			memo_fn_counters(m, f->fn)->computed++;
+		}
 		pthread_mutex_unlock(&m->lock);
 	}
 	memo_flight_finish(m, f, rc, rc ? NULL : res);
+	return 0;
+}
+
+static void memo_job_wake(void *arg);
+
+/* A pool job whose result another machine computes (memo_execute() said
+ * -EBUSY) gives its worker back: the flight is QUEUED again, and the
+ * remote tier's listener resubmits the job (memo_job_wake) when that
+ * result is published or the lease may have expired.  Returns 1 when the
+ * job is done with f (parked, the job's reference passed on; or taken
+ * meanwhile by a nested call, the reference dropped), 0 to look again
+ * here at once.  Nested calls never park: their caller needs the result
+ * now. */
+static int memo_job_park(memo *m, struct memo_flight *f)
+{
+	int rc, mine;
+
+	pthread_mutex_lock(&m->lock);
+	f->state = MEMO_QUEUED;
+	pthread_mutex_unlock(&m->lock);
+	rc = remote_watch(m->remote, f->key, memo_job_wake, f);
+	pthread_mutex_lock(&m->lock);
+	mine = rc != 0 && f->state == MEMO_QUEUED;
+	if (mine)
+		f->state = MEMO_RUNNING;	/* look again, here */
+	else if (rc != 0)
+		memo_flight_put(f);		/* stolen meanwhile */
+	pthread_mutex_unlock(&m->lock);
+	return !mine;
 }
 
 static void memo_job(void *arg)
 {
 	struct memo_flight *f = arg;
 	memo *m = f->m;
+	int parked = 0;
 
 	pthread_mutex_lock(&m->lock);
 	if (f->state != MEMO_QUEUED) {	/* stolen by a nested call */
@@ -516,11 +711,13 @@ static void memo_job(void *arg)
 	f->state = MEMO_RUNNING;
 	m->running++;
 	pthread_mutex_unlock(&m->lock);
-	memo_execute(m, f, 0);
+	while (!parked && memo_execute(m, f, 0, 1) == -EBUSY)
+		parked = memo_job_park(m, f);
 	pthread_mutex_lock(&m->lock);
 	m->running--;
 	pthread_cond_broadcast(&m->changed);
-	memo_flight_put(f);
+	if (!parked)
+		memo_flight_put(f);
 	pthread_mutex_unlock(&m->lock);
 }
 
@@ -545,6 +742,17 @@ static void memo_job_fail(struct memo_flight *f, int err)
 static void memo_job_drop(void *arg)
 {
 	memo_job_fail(arg, -ESHUTDOWN);
+}
+
+/* remote_watch()'s wake: the parked job runs again, or, once the pool is
+ * stopping, fails. */
+static void memo_job_wake(void *arg)
+{
+	struct memo_flight *f = arg;
+	int rc = pool_submit(f->m->workers, memo_job, f);
+
+	if (rc)
+		memo_job_fail(f, rc);
 }
 
 /* Runs the job of the new flight f here when a worker is free (in its
@@ -577,9 +785,13 @@ int memo_submit(memo *m, const reg_fn *fn, const char *arg, memo_done_fn cb,
 		rc = -ESHUTDOWN;
 	} else if ((f = memo_flight_find(m, key)) != NULL) {
 		m->stats.joined++;
+		memo_fn_counters(m, fn)->joined++;
 	} else {
 		f = memo_flight_new(m, fn, arg, key, MEMO_QUEUED);
-		here = f && m->here < MEMO_INLINE_MAX && memo_cheap(m, fn);
+		/* Never with a remote tier: its lookup is a network round
+		 * trip, up to remote_timeout, not for a FUSE thread. */
+		here = f && !m->remote && m->here < MEMO_INLINE_MAX &&
+		       memo_cheap(m, fn);
 		m->here += here;
 		rc = !f ? -ENOMEM
 			: here ? 0 : pool_submit(m->workers, memo_job, f);
@@ -635,10 +847,11 @@ static int memo_await(memofs_ctx *ctx, struct memo_flight *f,
 	if (f->state == MEMO_QUEUED) {
 		f->state = MEMO_RUNNING;
 		pthread_mutex_unlock(&m->lock);
-		memo_execute(m, f, ctx->depth + 1);
+		memo_execute(m, f, ctx->depth + 1, 0);
 		pthread_mutex_lock(&m->lock);
 	} else {
 		m->stats.joined++;
+		memo_fn_counters(m, f->fn)->joined++;
 		while (f->state != MEMO_DONE)
 			pthread_cond_wait(&f->done, &m->lock);
 	}
@@ -687,7 +900,7 @@ static int memo_call_result(memofs_ctx *ctx, const char *fname,
 	if (ctx->depth + 1 >= MEMO_MAX_DEPTH)
 		return -ELOOP;
 	memo_key(m, fn, canon, key);
-	rc = memo_find(m, fn, key, out);
+	rc = memo_find(m, fn, canon, key, out);
 	if (rc != -ENOENT && rc != -EIO)
 		return rc;
 	if (memo_stopping(m))
@@ -717,7 +930,7 @@ int memo_ctx_write(memofs_ctx *ctx, const void *buf, size_t len)
 	size_t hdr = 0;
 
 	/* A typed result starts with room for its .npy header. */
-	if (ctx->len == 0 && reg_fn_dtype(ctx->f->fn) != MEMOFS_BYTES)
+	if (ctx->len == 0 && memo_ctx_dtype(ctx) != MEMOFS_BYTES)
 		hdr = MEMO_NPY_HDR;
 	if (len > SIZE_MAX - ctx->len - hdr ||
 	    util_grow(&ctx->out, &ctx->cap, ctx->len + hdr + len, 1, 256) != 0)
@@ -732,7 +945,7 @@ int memo_ctx_write(memofs_ctx *ctx, const void *buf, size_t len)
 
 enum memofs_dtype memo_ctx_dtype(const memofs_ctx *ctx)
 {
-	return reg_fn_dtype(ctx->f->fn);
+	return reg_fn_arg_dtype(ctx->m->r, ctx->f->fn, ctx->f->arg);
 }
 
 int memo_ctx_misuse(memofs_ctx *ctx, const char *what)
@@ -763,6 +976,15 @@ int memo_new(store *st, const reg *r, const ds *d, unsigned workers,
 	m->st = st;
 	m->r = r;
 	m->data = d;
+	m->nfn = reg_count(r);
+	m->fnstats = calloc(m->nfn + 1, sizeof(*m->fnstats));
+	m->uses = malloc(MEMO_USES_MAX * sizeof(*m->uses));
+	if (!m->fnstats || !m->uses) {
+		free(m->fnstats);
+		free(m->uses);
+		free(m);
+		return -ENOMEM;
+	}
 	memo_lru_init(&m->cache, MEMO_CACHE_BYTES);
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_rwlock_init(&m->st_lock, NULL);
@@ -775,6 +997,8 @@ int memo_new(store *st, const reg *r, const ds *d, unsigned workers,
 		pthread_cond_destroy(&m->changed);
 		pthread_rwlock_destroy(&m->st_lock);
 		pthread_mutex_destroy(&m->lock);
+		free(m->fnstats);
+		free(m->uses);
 		free(m);
 		return rc;
 	}
@@ -789,12 +1013,19 @@ void memo_set_cache_bytes(memo *m, size_t bytes)
 	pthread_mutex_unlock(&m->lock);
 }
 
+void memo_set_remote(memo *m, remote *rm)
+{
+	m->remote = rm;
+}
+
 void memo_cancel(memo *m)
 {
 	pthread_mutex_lock(&m->lock);
 	m->stopping = 1;
 	pthread_cond_broadcast(&m->changed);
 	pthread_mutex_unlock(&m->lock);
+	if (m->remote)
+		remote_cancel(m->remote);	/* wakes remote waits */
 	pool_cancel(m->workers, memo_job_drop);
 	reg_cancel(m->r);	/* what may never end by itself (commands) */
 }
@@ -877,18 +1108,331 @@ void memo_free(memo *m)
 {
 	if (!m)
 		return;
+	if (m->remote)
+		remote_cancel(m->remote);	/* parked jobs run, and end */
 	pool_free(m->workers);
 	assert(!m->flights && !m->running);
 	memo_lru_clear(&m->cache);
 	pthread_cond_destroy(&m->changed);
 	pthread_rwlock_destroy(&m->st_lock);
 	pthread_mutex_destroy(&m->lock);
+	free(m->fnstats);
+	free(m->uses);
 	free(m);
 }
 
 void memo_get_stats(memo *m, struct memo_stats *out)
 {
+	struct remote_stats rs = { 0 };
+
+	if (m->remote)
+		remote_get_stats(m->remote, &rs);
 	pthread_mutex_lock(&m->lock);
 	*out = m->stats;
 	pthread_mutex_unlock(&m->lock);
+	out->remote_hits = rs.hits;
+	out->remote_misses = rs.misses;
+	out->remote_leases = rs.leases;
+	out->remote_waited = rs.waited;
+}
+
+/* ---- operating: stats, limits, clearing, jobs, provenance -------------- */
+
+void memo_note_read(memo *m, const reg_fn *fn)
+{
+	pthread_mutex_lock(&m->lock);
+	memo_fn_counters(m, fn)->reads++;
+	pthread_mutex_unlock(&m->lock);
+}
+
+int memo_get_fn_stats(memo *m, size_t i, struct memo_fn_stats *out)
+{
+	if (i >= m->nfn)
+		return -ENOENT;
+	pthread_mutex_lock(&m->lock);
+	*out = m->fnstats[i];
+	pthread_mutex_unlock(&m->lock);
+	return 0;
+}
+
+void memo_set_max_age(memo *m, uint64_t max_age_ns)
+{
+	pthread_mutex_lock(&m->lock);
+	m->max_age_ns = max_age_ns;
+	pthread_mutex_unlock(&m->lock);
+}
+
+int memo_flush_uses(memo *m)
+{
+	struct memo_use *uses = malloc(MEMO_USES_MAX * sizeof(*uses));
+	size_t n;
+	int rc = 0;
+
+	if (!uses)
+		return -ENOMEM;
+	pthread_mutex_lock(&m->lock);
+	n = m->nuses;
+	memcpy(uses, m->uses, n * sizeof(*uses));
+	m->nuses = 0;
+	pthread_mutex_unlock(&m->lock);
+	pthread_rwlock_rdlock(&m->st_lock);
+	for (size_t i = 0; m->st && i < n; i++) {
+		int r = store_touch(m->st, uses[i].key, uses[i].ns);
+
+		if (r && r != -ENOENT)
+			rc = r;
+	}
+	pthread_rwlock_unlock(&m->st_lock);
+	free(uses);
+	return rc;
+}
+
+/* The index of the function named name in the registry, or m->nfn. */
+static size_t memo_fn_index(const memo *m, const char *name)
+{
+	size_t i = 0;
+
+	while (i < m->nfn && strcmp(reg_fn_name(reg_at(m->r, i)), name) != 0)
+		i++;
+	return i;
+}
+
+/* Removes key's record (the caller read-holds m->st_lock, m->st set):
+ * from the store, from memory, counted as evicted (else as cleared) for
+ * its function, and tells cb.  0 or -errno. */
+static int memo_remove(memo *m, const uint8_t key[KEY_LEN], int evicting,
+		       memo_removed_fn cb, void *cbarg)
+{
+	char names[STORE_NAMES_BUF];
+	struct store_meta meta;
+	int have = store_get_meta(m->st, key, &meta, names) == 0;
+	int rc = store_delete(m->st, key);
+
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&m->lock);
+	memo_lru_drop(&m->cache, key);
+	if (have && evicting)
+		m->fnstats[memo_fn_index(m, meta.fn)].evicted++;
+	else if (have)
+		m->fnstats[memo_fn_index(m, meta.fn)].cleared++;
+	pthread_mutex_unlock(&m->lock);
+	if (have && cb)
+		cb(cbarg, meta.fn, meta.arg);
+	return 0;
+}
+
+/* A growing array of evict_item's, filled by store_scan(). */
+struct memo_scan {
+	struct evict_item *items;
+	size_t n, cap;
+	const char *fn, *arg;	/* memo_clear(): the ones to keep, or NULL */
+};
+
+static int memo_scan_add(void *arg, const struct store_meta *meta)
+{
+	struct memo_scan *sc = arg;
+	struct evict_item *it;
+
+	if ((sc->fn && strcmp(sc->fn, meta->fn) != 0) ||
+	    (sc->arg && strcmp(sc->arg, meta->arg) != 0))
+		return 0;
+	if (util_grow(&sc->items, &sc->cap, sc->n + 1, sizeof(*sc->items),
+		      256) != 0)
+		return -ENOMEM;
+	it = &sc->items[sc->n++];
+	memcpy(it->key, meta->key, KEY_LEN);
+	it->bytes = meta->len;
+	it->created_ns = meta->created_ns;
+	it->used_ns = meta->used_ns;
+	return 0;
+}
+
+int memo_evict(memo *m, uint64_t max_bytes, uint64_t now_ns,
+	       memo_removed_fn cb, void *cbarg, size_t *evicted)
+{
+	struct memo_scan sc = { 0 };
+	uint64_t max_age, min_created = 0;
+	size_t k = 0;
+	int rc;
+
+	*evicted = 0;
+	pthread_mutex_lock(&m->lock);
+	max_age = m->max_age_ns;
+	pthread_mutex_unlock(&m->lock);
+	if (max_age && now_ns > max_age)
+		min_created = now_ns - max_age;
+	pthread_rwlock_rdlock(&m->st_lock);
+	rc = m->st ? store_scan(m->st, memo_scan_add, &sc) : -ESHUTDOWN;
+	if (rc == 0)
+		k = evict_choose(sc.items, sc.n, max_bytes, min_created);
+	for (size_t i = 0; rc == 0 && i < k; i++)
+		rc = memo_remove(m, sc.items[i].key, 1, cb, cbarg);
+	if (k && rc == 0)
+		rc = store_compact(m->st);
+	pthread_rwlock_unlock(&m->st_lock);
+	free(sc.items);
+	*evicted = k;
+	return rc;
+}
+
+int memo_clear(memo *m, const char *fn, const char *arg,
+	       memo_removed_fn cb, void *cbarg, size_t *cleared)
+{
+	struct memo_scan sc = { .fn = fn, .arg = arg };
+	int rc;
+
+	*cleared = 0;
+	pthread_rwlock_rdlock(&m->st_lock);
+	rc = m->st ? store_scan(m->st, memo_scan_add, &sc) : -ESHUTDOWN;
+	for (size_t i = 0; rc == 0 && i < sc.n; i++) {
+		rc = memo_remove(m, sc.items[i].key, 0, cb, cbarg);
+		*cleared += rc == 0;
+	}
+	if (rc == 0 && !fn)	/* records without an accounting entry too */
+		rc = store_delete_all(m->st);
+	pthread_rwlock_unlock(&m->st_lock);
+	pthread_mutex_lock(&m->lock);
+	memo_lru_clear(&m->cache);
+	pthread_mutex_unlock(&m->lock);
+	free(sc.items);
+	return rc;
+}
+
+/* store_scan()'s callback of memo_usage(). */
+struct memo_usage_scan {
+	memo *m;
+	struct memo_usage *u;	/* m->nfn + 1 */
+};
+
+static int memo_usage_add(void *arg, const struct store_meta *meta)
+{
+	struct memo_usage_scan *us = arg;
+	struct memo_usage *u = &us->u[memo_fn_index(us->m, meta->fn)];
+
+	u->entries++;
+	u->bytes += meta->len;
+	return 0;
+}
+
+int memo_usage(memo *m, struct memo_usage *u)
+{
+	struct memo_usage_scan us = { .m = m, .u = u };
+	int rc;
+
+	memset(u, 0, (m->nfn + 1) * sizeof(*u));
+	pthread_rwlock_rdlock(&m->st_lock);
+	rc = m->st ? store_scan(m->st, memo_usage_add, &us) : -ESHUTDOWN;
+	pthread_rwlock_unlock(&m->st_lock);
+	return rc;
+}
+
+size_t memo_fn_count(const memo *m)
+{
+	return m->nfn;
+}
+
+int memo_disk_bytes(memo *m, uint64_t *bytes)
+{
+	int rc;
+
+	pthread_rwlock_rdlock(&m->st_lock);
+	rc = m->st ? store_disk_bytes(m->st, bytes) : -ESHUTDOWN;
+	pthread_rwlock_unlock(&m->st_lock);
+	return rc;
+}
+
+/* Caller holds m->lock.  The callbacks waiting for f. */
+static unsigned memo_flight_waiters(const struct memo_flight *f)
+{
+	unsigned n = 0;
+
+	for (const struct memo_waiter *w = f->waiters; w; w = w->next)
+		n++;
+	return n;
+}
+
+int memo_jobs(memo *m, struct memo_job **out, size_t *n)
+{
+	struct memo_job *jobs = NULL;
+	size_t cnt = 0, i = 0;
+	int64_t now = util_now_ns();
+
+	*out = NULL;
+	*n = 0;
+	pthread_mutex_lock(&m->lock);
+	for (struct memo_flight *f = m->flights; f; f = f->next)
+		cnt++;
+	if (cnt)
+		jobs = calloc(cnt, sizeof(*jobs));
+	for (struct memo_flight *f = m->flights; jobs && f; f = f->next) {
+		struct memo_job *j = &jobs[i];
+
+		j->fn = reg_fn_name(f->fn);
+		snprintf(j->arg, sizeof(j->arg), "%s", f->arg);
+		j->running = f->state == MEMO_RUNNING;
+		j->seconds = (double)(now - (j->running && f->started_ns
+						     ? f->started_ns
+						     : f->queued_ns)) / 1e9;
+		j->waiters = memo_flight_waiters(f);
+		j->progress = f->progress;
+		i++;
+	}
+	pthread_mutex_unlock(&m->lock);
+	if (cnt && !jobs)
+		return -ENOMEM;
+	*out = jobs;
+	*n = i;
+	return 0;
+}
+
+int memo_info(memo *m, const reg_fn *fn, const char *arg,
+	      struct memo_info *out)
+{
+	char names[STORE_NAMES_BUF];
+	struct store_meta meta;
+	struct memo_flight *f;
+	memo_result *res;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	memo_key(m, fn, arg, out->key);
+	pthread_mutex_lock(&m->lock);
+	f = memo_flight_find(m, out->key);
+	if (f)
+		out->state = f->state == MEMO_RUNNING ? MEMO_INFO_COMPUTING
+						      : MEMO_INFO_QUEUED;
+	pthread_mutex_unlock(&m->lock);
+	if (f)
+		return 0;
+	pthread_rwlock_rdlock(&m->st_lock);
+	rc = m->st ? store_get_meta(m->st, out->key, &meta, names)
+		   : -ESHUTDOWN;
+	pthread_rwlock_unlock(&m->st_lock);
+	if (rc == 0) {
+		out->state = MEMO_INFO_CACHED;
+		out->compute_ns = meta.compute_ns;
+		out->created_ns = meta.created_ns;
+		return 0;
+	}
+	/* A record without an entry (store_put()): read it. */
+	rc = memo_find(m, fn, arg, out->key, &res);
+	if (rc == 0) {
+		out->state = MEMO_INFO_CACHED;
+		out->created_ns = memo_result_created_ns(res);
+		memo_result_unref(res);
+	}
+	return rc == -ENOENT ? 0 : rc;
+}
+
+int memo_ctx_progress(memofs_ctx *ctx, double fraction)
+{
+	memo *m = ctx->m;
+
+	if (!(fraction >= 0.0 && fraction <= 1.0))
+		return -EINVAL;
+	pthread_mutex_lock(&m->lock);
+	ctx->f->progress = fraction;
+	pthread_mutex_unlock(&m->lock);
+	return 0;
 }

@@ -12,7 +12,11 @@
  *   - the key holds the function's version as it is now
  *     (reg_fn_version_now()); a computation during which that changed
  *     fails (-EIO, logged) and is not cached;
- *   - a damaged stored record is recomputed, never served.
+ *   - a damaged stored record is recomputed, never served;
+ *   - with a remote tier (memo_set_remote()), the same across machines:
+ *     a result is computed once among the machines sharing the tier, and
+ *     a pool job does not hold its worker while another machine computes
+ *     its result.
  * Every function here may be called from any thread.  Callbacks are never
  * called with a memo lock held.
  */
@@ -24,6 +28,7 @@
 
 #include "data/ds.h"
 #include "functions/reg.h"
+#include "engine/remote.h"
 #include "engine/result.h"
 #include "engine/store.h"
 
@@ -45,6 +50,10 @@ struct memo_stats {
 	uint64_t mem_hits;	/* results served from memory */
 	uint64_t joined;	/* requests that joined a running flight */
 	uint64_t store_errors;	/* results that could not be stored */
+	uint64_t remote_hits;	/* results copied from the remote tier */
+	uint64_t remote_misses;	/* remote lookups that found nothing */
+	uint64_t remote_leases;	/* remote leases taken: computed for all */
+	uint64_t remote_waited;	/* waits for another machine's lease */
 };
 
 /* Creates the memo layer with its own pool of workers threads.  st, r and d
@@ -81,6 +90,13 @@ int memo_drain(memo *m, double grace);
  * FUSE layer: MFS_PUSH_MAX).  Before the first computation. */
 void memo_set_cache_bytes(memo *m, size_t bytes);
 
+/* Adds the remote tier (remote.h) below the store: a result missing
+ * locally is looked up there (and copied into the store), and computed
+ * under its lease and published there otherwise.  rm is borrowed and
+ * must outlive the memo; memo_cancel() cancels it.  Before the first
+ * computation. */
+void memo_set_remote(memo *m, remote *rm);
+
 /* The computation a compute callback runs in (memofs.h's memofs_ctx), for
  * functions/ctx.c, which builds the memofs_* API on these.  Each is
  * called only from the thread running that computation. */
@@ -100,7 +116,8 @@ int memo_ctx_call(memofs_ctx *ctx, const char *fn, const char *arg,
  * fails the computation (-EIO, logged). */
 int memo_ctx_write(memofs_ctx *ctx, const void *buf, size_t len);
 
-/* The dtype the running function declared (reg_fn_dtype()). */
+/* The dtype the running function makes for its argument
+ * (reg_fn_arg_dtype()). */
 enum memofs_dtype memo_ctx_dtype(const memofs_ctx *ctx);
 
 /* A misuse of the API (bytes written by a typed function, values of the
@@ -140,5 +157,110 @@ int memo_submit(memo *m, const reg_fn *fn, const char *arg, memo_done_fn cb,
 		void *cbarg);
 
 void memo_get_stats(memo *m, struct memo_stats *out);
+
+/* ---- operating ----------------------------------------------------------
+ * Counters per function, the size and age limits, clearing, the list of
+ * computations, and a result's provenance (memofs's -o max_size,
+ * max_age, `memofs stats`, `memofs clear`, .memofs/jobs, user.memofs.*
+ * xattrs).  Any thread.  New counters go at the end of the struct: the
+ * stats printers (fs/mfs_ctl.c) list them by name. */
+
+struct memo_fn_stats {
+	uint64_t reads;		/* reads the daemon served (memo_note_read) */
+	uint64_t store_hits;	/* results read from the store */
+	uint64_t mem_hits;	/* results served from memory */
+	uint64_t computed;	/* computations that succeeded */
+	uint64_t failed;	/* computations that failed */
+	uint64_t joined;	/* requests that joined a running flight */
+	uint64_t evicted;	/* results removed by the limits */
+	uint64_t cleared;	/* results removed by memo_clear() */
+	uint64_t remote_hits;	/* results copied from the remote tier */
+	uint64_t remote_misses;	/* remote lookups that found nothing */
+	uint64_t remote_leases;	/* computed under a remote lease */
+	uint64_t remote_waited;	/* parked for another machine's lease */
+};
+
+#define MEMO_USES_MAX 4096	/* uses remembered between flushes */
+
+/* Counts one read of fn's result served by the daemon (a page-cache hit
+ * never reaches it). */
+void memo_note_read(memo *m, const reg_fn *fn);
+
+/* The counters of function i (registry order).  0, or -ENOENT. */
+int memo_get_fn_stats(memo *m, size_t i, struct memo_fn_stats *out);
+size_t memo_fn_count(const memo *m);	/* reg_count() at memo_new() */
+
+/* Results older than max_age_ns (0: no limit) are not served from now on
+ * (they are recomputed), and memo_evict() removes them. */
+void memo_set_max_age(memo *m, uint64_t max_age_ns);
+
+/* Writes the uses noted since the last call (hits from memory and the
+ * store) into the records' accounting entries, the recency memo_evict()
+ * orders by.  0, or the first store error. */
+int memo_flush_uses(memo *m);
+
+/* Told of each result removed (fn's name, canonical argument). */
+typedef void (*memo_removed_fn)(void *cbarg, const char *fn,
+				const char *arg);
+
+/* Removes the results older than the max_age (as of now_ns,
+ * CLOCK_REALTIME), then the least recently used until the rest take at
+ * most max_bytes (0: no limit) (evict.h), and compacts the store so the
+ * disk space is freed.  Calls cb (may be NULL) for each.  Slow: call it
+ * off the request path.  0 and *evicted, or a negative errno. */
+int memo_evict(memo *m, uint64_t max_bytes, uint64_t now_ns,
+	       memo_removed_fn cb, void *cbarg, size_t *evicted);
+
+/* Removes every stored result (fn NULL), every one of function fn (any
+ * version), or fn(arg) (arg canonical): from the store and from memory.
+ * A computation running meanwhile still stores its result.  cb as
+ * above.  0 and *cleared, or a negative errno. */
+int memo_clear(memo *m, const char *fn, const char *arg,
+	       memo_removed_fn cb, void *cbarg, size_t *cleared);
+
+/* What the store holds: u[i] for function i, u[memo_fn_count()] for
+ * functions this mount does not have.  u has memo_fn_count() + 1
+ * entries.  0 or a negative errno. */
+struct memo_usage {
+	uint64_t entries, bytes;
+};
+int memo_usage(memo *m, struct memo_usage *u);
+
+/* The bytes the store takes on disk (store_disk_bytes()). */
+int memo_disk_bytes(memo *m, uint64_t *bytes);
+
+/* One running or queued computation. */
+struct memo_job {
+	const char *fn;		/* valid while the registry lives */
+	char arg[REG_ARG_MAX + 1];
+	int running;		/* else queued */
+	double seconds;		/* since it started running (or was asked) */
+	unsigned waiters;	/* requests waiting for it */
+	double progress;	/* 0..1 as the function reported, or -1 */
+};
+
+/* The computations now in flight: *jobs (caller frees with free()),
+ * *n.  0 or -ENOMEM. */
+int memo_jobs(memo *m, struct memo_job **jobs, size_t *n);
+
+enum memo_info_state {
+	MEMO_INFO_ABSENT, MEMO_INFO_QUEUED, MEMO_INFO_COMPUTING,
+	MEMO_INFO_CACHED
+};
+
+struct memo_info {
+	enum memo_info_state state;
+	uint8_t key[KEY_LEN];	/* the cache key */
+	uint64_t compute_ns;	/* CACHED: how long it took (0: unknown) */
+	uint64_t created_ns;	/* CACHED: when (CLOCK_REALTIME) */
+};
+
+/* fn(arg)'s state, never computing.  0 and *out, or -EIO. */
+int memo_info(memo *m, const reg_fn *fn, const char *arg,
+	      struct memo_info *out);
+
+/* memofs_progress(): the running computation is fraction done (0..1).
+ * 0, or -EINVAL. */
+int memo_ctx_progress(memofs_ctx *ctx, double fraction);
 
 #endif

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "data/fmt.h"
 #include "data/numtext.h"
@@ -37,6 +38,7 @@ struct memo_result {
 	size_t nvals;
 	int vals_rc;		/* 1: not made yet; else 0 or -errno */
 	_Atomic size_t extra;	/* bytes of text and vals, once made */
+	uint64_t created_ns;	/* CLOCK_REALTIME when it was made */
 };
 
 const void *memo_result_data(const memo_result *res)
@@ -47,6 +49,11 @@ const void *memo_result_data(const memo_result *res)
 size_t memo_result_len(const memo_result *res)
 {
 	return res->len;
+}
+
+uint64_t memo_result_created_ns(const memo_result *res)
+{
+	return res->rec.raw ? res->rec.created_ns : res->created_ns;
 }
 
 enum memofs_dtype memo_result_dtype(const memo_result *res)
@@ -114,6 +121,7 @@ void memo_result_unref(memo_result *res)
 static memo_result *memo_result_new(void)
 {
 	memo_result *res = calloc(1, sizeof(*res));
+	struct timespec now;
 
 	if (!res)
 		return NULL;
@@ -122,6 +130,9 @@ static memo_result *memo_result_new(void)
 	pthread_mutex_init(&res->lock, NULL);
 	res->text_rc = 1;
 	res->vals_rc = 1;
+	clock_gettime(CLOCK_REALTIME, &now);
+	res->created_ns = (uint64_t)now.tv_sec * 1000000000u +
+			  (uint64_t)now.tv_nsec;
 	return res;
 }
 
@@ -267,7 +278,9 @@ static int memo_render_text(memo_result *res)
 	k = f ? fmt_doubles(text, cap, f, res->count, NULL)
 	      : fmt_int64s(text, cap, q, res->count, NULL);
 	small = realloc(text, k ? k : 1);	/* give back the slack */
-	res->text = small ? small : text;
+	if (small)
+		text = small;
+	res->text = text;
 	res->text_len = k;
 	atomic_fetch_add(&res->extra, k);
 	return 0;

@@ -49,6 +49,9 @@ enum memo_view { MEMO_VIEW_TEXT = 0, MEMO_VIEW_NPY = 1 };
 /* The stored bytes: a bytes result's bytes, a typed result's .npy. */
 const void *memo_result_data(const memo_result *res);
 size_t memo_result_len(const memo_result *res);
+/* When it was made: the store record's creation time (CLOCK_REALTIME ns),
+ * or, for a fresh computation, when memo_result_from_buf() wrapped it. */
+uint64_t memo_result_created_ns(const memo_result *res);
 memo_result *memo_result_ref(memo_result *res);
 void memo_result_unref(memo_result *res);	/* NULL is a no-op */
 

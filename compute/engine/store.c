@@ -49,6 +49,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
@@ -80,9 +82,13 @@ static const uint8_t store_magic[4] = { 'M', 'F', 'S', '\0' };
 #define STORE_DAMAGED_MAX 16
 #define STORE_FILE_NAME_MAX 32	/* "/000123.sst": RocksDB's own names */
 
+/* Column families: the records, and their accounting (store_meta.c). */
+enum { STORE_CF_DATA, STORE_CF_META, STORE_NCF };
+
 struct store {
 	pthread_rwlock_t lock;		/* write-held only to reopen db */
 	rocksdb_t *db;			/* protected by lock */
+	rocksdb_column_family_handle_t *cf[STORE_NCF]; /* with db */
 	char *dir;
 	rocksdb_readoptions_t *ropts;	/* read-only after store_open */
 	rocksdb_writeoptions_t *wopts;	/* read-only after store_open */
@@ -92,6 +98,8 @@ struct store {
 	char damaged[STORE_DAMAGED_MAX][STORE_FILE_NAME_MAX];
 	unsigned ndamaged;		/* damaged files logged so far */
 	char drop_sst[STORE_FILE_NAME_MAX]; /* to drop at the reopen, or "" */
+	pthread_mutex_t meta_lock;	/* a touch's read and write, against
+					 * deletes (no orphan entries) */
 };
 
 /* ---- record encoding ---------------------------------------------------- */
@@ -278,6 +286,11 @@ out_free_path:
 #define STORE_METADATA_BLOCK 4096	/* index and filter partitions */
 #define STORE_WRITE_BUFFER (16u << 20)	/* per memtable; two at most */
 #define STORE_MIN_BLOB (64u << 10)	/* values this large go to blobs */
+#define STORE_META_WRITE_BUFFER (1u << 20) /* accounting entries' memtable */
+/* A WAL file lives until every column family that wrote to it flushed:
+ * the accounting entries' few writes would keep every WAL alive.  Past
+ * this total, RocksDB flushes them. */
+#define STORE_MAX_WAL (4u * STORE_WRITE_BUFFER)
 #define STORE_MAX_OPEN_FILES 256
 #define STORE_LOG_FILE_MAX (1u << 20)
 /* Free space an open needs: the LOG's option dump (about 20 KiB), the
@@ -379,6 +392,7 @@ static rocksdb_options_t *store_options_new(void)
 	rocksdb_options_set_enable_blob_gc(opts, 1);
 	rocksdb_options_set_level_compaction_dynamic_level_bytes(opts, 1);
 	rocksdb_options_set_max_open_files(opts, STORE_MAX_OPEN_FILES);
+	rocksdb_options_set_max_total_wal_size(opts, STORE_MAX_WAL);
 	rocksdb_options_set_info_log_level(opts, 4);	/* FATAL_LEVEL */
 	rocksdb_options_set_keep_log_file_num(opts, 2);
 	rocksdb_options_set_max_log_file_size(opts, STORE_LOG_FILE_MAX);
@@ -394,7 +408,10 @@ static rocksdb_options_t *store_options_new(void)
  * it without automatic compactions (see store_recover). */
 static int store_db_open(store *st, int no_compactions)
 {
-	rocksdb_options_t *opts;
+	static const char *const store_cf_names[STORE_NCF] = { "default",
+							       "meta" };
+	const rocksdb_options_t *cf_opts[STORE_NCF];
+	rocksdb_options_t *opts, *meta;
 	struct statvfs vfs;
 	char *err = NULL;
 	int rc;
@@ -404,11 +421,20 @@ static int store_db_open(store *st, int no_compactions)
 		return -ENOSPC;
 	opts = store_options_new();
 	rocksdb_options_set_disable_auto_compactions(opts, no_compactions);
-	st->db = rocksdb_open(opts, st->dir, &err);
+	rocksdb_options_set_create_missing_column_families(opts, 1);
+	meta = rocksdb_options_create();
+	rocksdb_options_set_write_buffer_size(meta, STORE_META_WRITE_BUFFER);
+	cf_opts[STORE_CF_DATA] = opts;
+	cf_opts[STORE_CF_META] = meta;
+	st->db = rocksdb_open_column_families(opts, st->dir, STORE_NCF,
+					      store_cf_names, cf_opts, st->cf,
+					      &err);
+	rocksdb_options_destroy(meta);
 	rocksdb_options_destroy(opts);
 	if (!err)
 		return 0;
 	st->db = NULL;
+	memset(st->cf, 0, sizeof(st->cf));
 	rc = store_open_errno(err);
 	if (rc == -EIO || rc == -EBADMSG)
 		log_error("store: cannot open %s: %s", st->dir, err);
@@ -436,6 +462,7 @@ int store_open(const char *dir, store **out)
 	}
 	pthread_rwlock_init(&st->lock, NULL);
 	pthread_mutex_init(&st->damage_lock, NULL);
+	pthread_mutex_init(&st->meta_lock, NULL);
 	rc = store_db_open(st, 0);
 	if (rc) {
 		store_close(st);
@@ -448,16 +475,29 @@ int store_open(const char *dir, store **out)
 	return 0;
 }
 
+/* Closes st->db and its column families.  Caller write-holds st->lock
+ * (or is the only user). */
+static void store_db_close(store *st)
+{
+	for (int i = 0; i < STORE_NCF; i++)
+		if (st->cf[i])
+			rocksdb_column_family_handle_destroy(st->cf[i]);
+	memset(st->cf, 0, sizeof(st->cf));
+	if (st->db)
+		rocksdb_close(st->db);
+	st->db = NULL;
+}
+
 void store_close(store *st)
 {
 	if (!st)
 		return;
-	if (st->db)
-		rocksdb_close(st->db);
+	store_db_close(st);
 	if (st->ropts)
 		rocksdb_readoptions_destroy(st->ropts);
 	if (st->wopts)
 		rocksdb_writeoptions_destroy(st->wopts);
+	pthread_mutex_destroy(&st->meta_lock);
 	pthread_mutex_destroy(&st->damage_lock);
 	pthread_rwlock_destroy(&st->lock);
 	free(st->dir);
@@ -576,8 +616,7 @@ int store_get(store *st, const uint8_t key[KEY_LEN], store_rec *rec)
 	char hex[2 * KEY_LEN + 1], why[96];
 	char *err = NULL;
 	uint8_t *raw;
-	size_t len = 0, hdr_len = 0;
-	uint32_t tag = 0;
+	size_t len = 0;
 	int rc = 0;
 
 	memset(rec, 0, sizeof(*rec));
@@ -597,18 +636,13 @@ int store_get(store *st, const uint8_t key[KEY_LEN], store_rec *rec)
 		return store_fail("get", key, err, -EIO);
 	if (!raw)
 		return -ENOENT;
-	rc = store_rec_check(raw, len, &hdr_len, &tag, why, sizeof(why));
+	rc = store_rec_verify(raw, len, rec, why, sizeof(why));
 	if (rc) {
 		key_hex(key, hex);
 		log_warn("store: damaged record %s: %s", hex, why);
 		rocksdb_free(raw);
 		return rc;
 	}
-	rec->data = raw + hdr_len;
-	rec->len = len - hdr_len;
-	rec->tag = tag;
-	rec->compute_ns = store_dec_u64(raw + 24);
-	rec->created_ns = store_dec_u64(raw + 32);
 	rec->raw = raw;
 	return 0;
 }
@@ -617,7 +651,10 @@ void store_rec_free(store_rec *rec)
 {
 	if (!rec)
 		return;
-	rocksdb_free(rec->raw);
+	if (rec->raw_malloced)
+		free(rec->raw);
+	else
+		rocksdb_free(rec->raw);
 	memset(rec, 0, sizeof(*rec));
 }
 
@@ -652,8 +689,11 @@ static void store_drop_pending(store *st)
 /* Reopens the database after writes stopped (a full disk, a compaction
  * that met a damaged file), at most once per STORE_RETRY_NS.  A damaged
  * file is dropped before any compaction can read it again.  Returns 0
- * when writes may be tried, else why they stopped (-ENOSPC, -EIO). */
-static int store_recover(store *st)
+ * when writes may be tried, else why they stopped (-ENOSPC, -EIO).
+ * Not inlined: inlined into store_commit(), GCC 12 under
+ * -fsanitize=address reports a bogus -Wstringop-overflow on the atomic
+ * load of stopped_rc. */
+__attribute__((noinline)) static int store_recover(store *st)
 {
 	uint64_t since = st->stopped_since, now;
 	int drop;
@@ -665,9 +705,7 @@ static int store_recover(store *st)
 		return st->stopped_rc;
 	pthread_rwlock_wrlock(&st->lock);
 	if (st->stopped_since == since) {
-		if (st->db)
-			rocksdb_close(st->db);
-		st->db = NULL;
+		store_db_close(st);
 		pthread_mutex_lock(&st->damage_lock);
 		drop = st->drop_sst[0] != '\0';
 		pthread_mutex_unlock(&st->damage_lock);
@@ -704,31 +742,21 @@ static int store_write_damaged(store *st, const char *err)
 	return 0;
 }
 
-/* Writes the value made of two parts, head then tail (either may be
- * empty), under key, without first joining them in a buffer of our own. */
-static int store_write(store *st, const uint8_t key[KEY_LEN],
-		       const void *head, size_t head_len, const void *tail,
-		       size_t tail_len)
+/* Writes batch (which names key, for the log), with store_recover()'s
+ * handling of a store whose writes stopped.  Returns 0, -ENOSPC or -EIO
+ * (logged). */
+static int store_commit(store *st, const uint8_t key[KEY_LEN],
+			rocksdb_writebatch_t *batch)
 {
-	const char *keys[1] = { (const char *)key };
-	const size_t key_lens[1] = { KEY_LEN };
-	const char *parts[2] = { head ? head : "", tail ? tail : "" };
-	const size_t part_lens[2] = { head_len, tail_len };
-	rocksdb_writebatch_t *batch;
 	char *err = NULL;
+	int rc = store_recover(st);
 
-	int rc;
-
-	rc = store_recover(st);
 	if (rc)
 		return rc;
-	batch = rocksdb_writebatch_create();
-	rocksdb_writebatch_putv(batch, 1, keys, key_lens, 2, parts, part_lens);
 	pthread_rwlock_rdlock(&st->lock);
 	if (st->db)
 		rocksdb_write(st->db, st->wopts, batch, &err);
 	pthread_rwlock_unlock(&st->lock);
-	rocksdb_writebatch_destroy(batch);
 	if (!err)
 		return 0;
 	rc = store_write_errno(err);
@@ -739,6 +767,35 @@ static int store_write(store *st, const uint8_t key[KEY_LEN],
 		st->stopped_since = (uint64_t)util_now_ns();
 	}
 	return store_fail("put", key, err, rc);
+}
+
+/* Adds to batch the value made of two parts, head then tail (either may
+ * be empty), under key, without first joining them in a buffer of our
+ * own. */
+static void store_batch_put(rocksdb_writebatch_t *batch,
+			    const uint8_t key[KEY_LEN], const void *head,
+			    size_t head_len, const void *tail, size_t tail_len)
+{
+	const char *keys[1] = { (const char *)key };
+	const size_t key_lens[1] = { KEY_LEN };
+	const char *parts[2] = { head ? head : "", tail ? tail : "" };
+	const size_t part_lens[2] = { head_len, tail_len };
+
+	rocksdb_writebatch_putv(batch, 1, keys, key_lens, 2, parts, part_lens);
+}
+
+/* Writes the value made of head and tail under key. */
+static int store_write(store *st, const uint8_t key[KEY_LEN],
+		       const void *head, size_t head_len, const void *tail,
+		       size_t tail_len)
+{
+	rocksdb_writebatch_t *batch = rocksdb_writebatch_create();
+	int rc;
+
+	store_batch_put(batch, key, head, head_len, tail, tail_len);
+	rc = store_commit(st, key, batch);
+	rocksdb_writebatch_destroy(batch);
+	return rc;
 }
 
 int store_put(store *st, const uint8_t key[KEY_LEN], const void *data,
@@ -753,9 +810,398 @@ int store_put(store *st, const uint8_t key[KEY_LEN], const void *data,
 	return store_write(st, key, hdr, sizeof(hdr), data, len);
 }
 
+int store_rec_encode(const void *data, size_t len, uint64_t compute_ns,
+		     uint32_t tag, void **out, size_t *outlen)
+{
+	uint8_t *buf;
+
+	assert(data || len == 0);
+	if ((uint64_t)len > STORE_MAX_DATA)
+		return -EFBIG;
+	buf = malloc(STORE_HDR_LEN + len);
+	if (!buf)
+		return -ENOMEM;
+	store_hdr_encode(buf, data, len, compute_ns, tag);
+	if (len)
+		memcpy(buf + STORE_HDR_LEN, data, len);
+	*out = buf;
+	*outlen = STORE_HDR_LEN + len;
+	return 0;
+}
+
+int store_rec_verify(const void *raw, size_t len, store_rec *rec, char *why,
+		     size_t whylen)
+{
+	const uint8_t *p = raw;
+	size_t hdr_len;
+	uint32_t tag;
+	int rc;
+
+	memset(rec, 0, sizeof(*rec));
+	rc = store_rec_check(p, len, &hdr_len, &tag, why, whylen);
+	if (rc)
+		return rc;
+	rec->data = p + hdr_len;
+	rec->len = len - hdr_len;
+	rec->tag = tag;
+	rec->compute_ns = store_dec_u64(p + 24);
+	rec->created_ns = store_dec_u64(p + 32);
+	return 0;
+}
+
+int store_rec_adopt(void *raw, size_t len, store_rec *rec, char *why,
+		    size_t whylen)
+{
+	int rc = store_rec_verify(raw, len, rec, why, whylen);
+
+	if (rc == 0) {
+		rec->raw = raw;
+		rec->raw_malloced = 1;
+	}
+	return rc;
+}
+
 int store_put_raw(store *st, const uint8_t key[KEY_LEN], const void *raw,
 		  size_t len)
 {
 	assert(raw || len == 0);
 	return store_write(st, key, raw, len, NULL, 0);
+}
+
+/* ---- accounting (see store.h) -------------------------------------------
+ *
+ * An accounting entry, in column family "meta" under the record's key:
+ *
+ *   offset size field
+ *        0    4 magic "MFM\0"
+ *        4    8 data length, u64
+ *       12    8 created_ns, u64 (the record's)
+ *       20    8 used_ns, u64
+ *       28    8 compute_ns, u64 (the record's)
+ *       36    2 length F of the function's name, u16
+ *       38    F the function's name, then the argument (the rest)
+ *
+ * An entry that does not parse is skipped by store_scan() (and removed
+ * with its record by store_delete()).
+ */
+
+#define STORE_META_HDR 38
+static const uint8_t store_meta_magic[4] = { 'M', 'F', 'M', '\0' };
+
+/* Encodes m (fn and arg included) into a new buffer; *len its size.
+ * NULL when out of memory. */
+static uint8_t *store_meta_encode(const struct store_meta *m, size_t *len)
+{
+	size_t flen = strlen(m->fn), alen = strlen(m->arg);
+	uint8_t *buf = malloc(STORE_META_HDR + flen + alen);
+
+	if (!buf)
+		return NULL;
+	memcpy(buf, store_meta_magic, sizeof(store_meta_magic));
+	store_enc_u64(buf + 4, m->len);
+	store_enc_u64(buf + 12, m->created_ns);
+	store_enc_u64(buf + 20, m->used_ns);
+	store_enc_u64(buf + 28, m->compute_ns);
+	buf[36] = (uint8_t)flen;
+	buf[37] = (uint8_t)(flen >> 8);
+	memcpy(buf + STORE_META_HDR, m->fn, flen);
+	memcpy(buf + STORE_META_HDR + flen, m->arg, alen);
+	*len = STORE_META_HDR + flen + alen;
+	return buf;
+}
+
+/* Decodes the entry raw[0..len) of key into *m, its names copied into
+ * names (STORE_NAMES_BUF bytes).  0, or -EBADMSG. */
+static int store_meta_decode(const uint8_t *key, const uint8_t *raw,
+			     size_t len, struct store_meta *m, char *names)
+{
+	size_t flen, alen;
+
+	if (len < STORE_META_HDR ||
+	    memcmp(raw, store_meta_magic, sizeof(store_meta_magic)) != 0)
+		return -EBADMSG;
+	flen = (size_t)raw[36] | (size_t)raw[37] << 8;
+	if (flen > len - STORE_META_HDR || flen > STORE_NAME_MAX)
+		return -EBADMSG;
+	alen = len - STORE_META_HDR - flen;
+	if (alen > STORE_NAME_MAX)
+		return -EBADMSG;
+	memcpy(m->key, key, KEY_LEN);
+	m->len = store_dec_u64(raw + 4);
+	m->created_ns = store_dec_u64(raw + 12);
+	m->used_ns = store_dec_u64(raw + 20);
+	m->compute_ns = store_dec_u64(raw + 28);
+	memcpy(names, raw + STORE_META_HDR, flen);
+	names[flen] = '\0';
+	memcpy(names + flen + 1, raw + STORE_META_HDR + flen, alen);
+	names[flen + 1 + alen] = '\0';
+	m->fn = names;
+	m->arg = names + flen + 1;
+	return 0;
+}
+
+/* Adds m's entry to batch.  0 or -ENOMEM. */
+static int store_batch_meta(store *st, rocksdb_writebatch_t *batch,
+			    const struct store_meta *m)
+{
+	size_t len;
+	uint8_t *val = store_meta_encode(m, &len);
+
+	if (!val)
+		return -ENOMEM;
+	rocksdb_writebatch_put_cf(batch, st->cf[STORE_CF_META],
+				  (const char *)m->key, KEY_LEN,
+				  (const char *)val, len);
+	free(val);
+	return 0;
+}
+
+int store_put_named(store *st, const uint8_t key[KEY_LEN], const char *fn,
+		    const char *arg, const void *data, size_t len,
+		    uint64_t compute_ns, uint64_t created_ns, uint32_t tag)
+{
+	uint8_t hdr[STORE_HDR_LEN];
+	struct store_meta m = { .fn = fn, .arg = arg, .len = len,
+				.compute_ns = compute_ns };
+	rocksdb_writebatch_t *batch;
+	int rc;
+
+	assert(data || len == 0);
+	if ((uint64_t)len > STORE_MAX_DATA)
+		return -EFBIG;
+	if (strlen(fn) > STORE_NAME_MAX || strlen(arg) > STORE_NAME_MAX)
+		return -EINVAL;
+	rc = store_recover(st);	/* a reopen gives st->cf[] again */
+	if (rc)
+		return rc;
+	store_hdr_encode(hdr, data, len, compute_ns, tag);
+	if (created_ns)
+		store_enc_u64(hdr + 32, created_ns);
+	memcpy(m.key, key, KEY_LEN);
+	m.created_ns = m.used_ns = store_dec_u64(hdr + 32);
+	batch = rocksdb_writebatch_create();
+	store_batch_put(batch, key, hdr, sizeof(hdr), data, len);
+	pthread_rwlock_rdlock(&st->lock);	/* st->cf[] is db's */
+	rc = st->db ? store_batch_meta(st, batch, &m) : -EIO;
+	pthread_rwlock_unlock(&st->lock);
+	if (rc == 0)
+		rc = store_commit(st, key, batch);
+	rocksdb_writebatch_destroy(batch);
+	return rc;
+}
+
+/* The raw entry of key, or NULL (*rc: -ENOENT or -EIO, logged).  Caller
+ * frees with rocksdb_free(). */
+static char *store_meta_get(store *st, const uint8_t key[KEY_LEN],
+			    size_t *len, int *rc)
+{
+	char *err = NULL, *raw = NULL;
+
+	pthread_rwlock_rdlock(&st->lock);
+	if (st->db)
+		raw = rocksdb_get_cf(st->db, st->ropts, st->cf[STORE_CF_META],
+				     (const char *)key, KEY_LEN, len, &err);
+	pthread_rwlock_unlock(&st->lock);
+	*rc = raw ? 0 : -ENOENT;
+	if (err)
+		*rc = store_fail("get meta", key, err, -EIO);
+	return raw;
+}
+
+int store_get_meta(store *st, const uint8_t key[KEY_LEN],
+		   struct store_meta *m, char names[STORE_NAMES_BUF])
+{
+	size_t len = 0;
+	int rc;
+	char *raw = store_meta_get(st, key, &len, &rc);
+
+	if (raw && store_meta_decode(key, (const uint8_t *)raw, len, m,
+				     names) != 0)
+		rc = -EBADMSG;
+	rocksdb_free(raw);
+	return rc;
+}
+
+int store_touch(store *st, const uint8_t key[KEY_LEN], uint64_t used_ns)
+{
+	char names[STORE_NAMES_BUF];
+	struct store_meta m;
+	rocksdb_writebatch_t *batch;
+	size_t len = 0;
+	char *raw;
+	int rc;
+
+	rc = store_recover(st);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&st->meta_lock);
+	raw = store_meta_get(st, key, &len, &rc);
+	if (raw && store_meta_decode(key, (const uint8_t *)raw, len, &m,
+				     names) != 0)
+		rc = -ENOENT;	/* a damaged entry: left to store_delete */
+	if (rc == 0 && used_ns > m.used_ns) {
+		m.used_ns = used_ns;
+		batch = rocksdb_writebatch_create();
+		pthread_rwlock_rdlock(&st->lock);
+		rc = st->db ? store_batch_meta(st, batch, &m) : -EIO;
+		pthread_rwlock_unlock(&st->lock);
+		if (rc == 0)
+			rc = store_commit(st, key, batch);
+		rocksdb_writebatch_destroy(batch);
+	}
+	pthread_mutex_unlock(&st->meta_lock);
+	rocksdb_free(raw);
+	return rc;
+}
+
+int store_scan(store *st, store_scan_fn cb, void *arg)
+{
+	char names[STORE_NAMES_BUF];
+	struct store_meta m;
+	rocksdb_iterator_t *it;
+	char *err = NULL;
+	int rc = 0;
+
+	pthread_rwlock_rdlock(&st->lock);
+	if (!st->db) {
+		pthread_rwlock_unlock(&st->lock);
+		return -EIO;
+	}
+	it = rocksdb_create_iterator_cf(st->db, st->ropts,
+					st->cf[STORE_CF_META]);
+	for (rocksdb_iter_seek_to_first(it); rc == 0 && rocksdb_iter_valid(it);
+	     rocksdb_iter_next(it)) {
+		size_t klen, vlen;
+		const char *k = rocksdb_iter_key(it, &klen);
+		const char *v = rocksdb_iter_value(it, &vlen);
+
+		if (klen == KEY_LEN &&
+		    store_meta_decode((const uint8_t *)k, (const uint8_t *)v,
+				      vlen, &m, names) == 0)
+			rc = cb(arg, &m);
+	}
+	rocksdb_iter_get_error(it, &err);
+	rocksdb_iter_destroy(it);
+	pthread_rwlock_unlock(&st->lock);
+	if (err) {
+		log_error("store: scan %s: %s", st->dir, err);
+		rocksdb_free(err);
+		return -EIO;
+	}
+	return rc;
+}
+
+int store_delete(store *st, const uint8_t key[KEY_LEN])
+{
+	rocksdb_writebatch_t *batch;
+	int rc = store_recover(st);
+
+	if (rc)
+		return rc;
+	batch = rocksdb_writebatch_create();
+	pthread_mutex_lock(&st->meta_lock);
+	pthread_rwlock_rdlock(&st->lock);
+	if (st->db) {
+		rocksdb_writebatch_delete(batch, (const char *)key, KEY_LEN);
+		rocksdb_writebatch_delete_cf(batch, st->cf[STORE_CF_META],
+					     (const char *)key, KEY_LEN);
+	} else {
+		rc = -EIO;
+	}
+	pthread_rwlock_unlock(&st->lock);
+	if (rc == 0)
+		rc = store_commit(st, key, batch);
+	pthread_mutex_unlock(&st->meta_lock);
+	rocksdb_writebatch_destroy(batch);
+	return rc;
+}
+
+/* Every key sorts between these: keys are KEY_LEN bytes. */
+static const uint8_t store_key_lo[KEY_LEN];
+static const uint8_t store_key_hi[KEY_LEN + 1] = {
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff
+};
+_Static_assert(KEY_LEN == 16, "store_key_hi is one byte past any key");
+
+int store_delete_all(store *st)
+{
+	rocksdb_writebatch_t *batch;
+	int rc = store_recover(st);
+
+	if (rc)
+		return rc;
+	batch = rocksdb_writebatch_create();
+	pthread_mutex_lock(&st->meta_lock);
+	pthread_rwlock_rdlock(&st->lock);
+	if (st->db) {
+		for (int i = 0; i < STORE_NCF; i++)
+			rocksdb_writebatch_delete_range_cf(batch, st->cf[i],
+				(const char *)store_key_lo, KEY_LEN,
+				(const char *)store_key_hi, KEY_LEN + 1);
+	} else {
+		rc = -EIO;
+	}
+	pthread_rwlock_unlock(&st->lock);
+	if (rc == 0)
+		rc = store_commit(st, store_key_lo, batch);
+	pthread_mutex_unlock(&st->meta_lock);
+	rocksdb_writebatch_destroy(batch);
+	return rc;
+}
+
+/* Sets the blob GC age cutoff (see store_compact).  Caller read-holds
+ * st->lock. */
+static void store_blob_cutoff(store *st, const char *cutoff)
+{
+	static const char *const key[1] = { "blob_garbage_collection_age_cutoff" };
+	const char *val[1] = { cutoff };
+	char *err = NULL;
+
+	rocksdb_set_options_cf(st->db, st->cf[STORE_CF_DATA], 1, key, val,
+			       &err);
+	if (err)
+		log_warn("store: cannot set blob GC cutoff: %s", err);
+	rocksdb_free(err);
+}
+
+/* RocksDB's blob GC relocates live blobs only out of the oldest quarter
+ * of blob files (age cutoff 0.25): deleted large results in newer files
+ * would keep their space.  A full compaction with the cutoff at 1.0
+ * rewrites every blob file that holds garbage.  The memtables are
+ * flushed first (CompactRange does), so the WAL can go too. */
+int store_compact(store *st)
+{
+	rocksdb_compactoptions_t *co = rocksdb_compactoptions_create();
+
+	rocksdb_compactoptions_set_bottommost_level_compaction(co, 2);
+	pthread_rwlock_rdlock(&st->lock);
+	if (st->db) {
+		store_blob_cutoff(st, "1.0");
+		for (int i = 0; i < STORE_NCF; i++)
+			rocksdb_compact_range_cf_opt(st->db, st->cf[i], co,
+						     NULL, 0, NULL, 0);
+		store_blob_cutoff(st, "0.25");
+	}
+	pthread_rwlock_unlock(&st->lock);
+	rocksdb_compactoptions_destroy(co);
+	return 0;
+}
+
+int store_disk_bytes(store *st, uint64_t *bytes)
+{
+	DIR *d = opendir(st->dir);
+	struct dirent *e;
+	struct stat sb;
+	uint64_t sum = 0;
+
+	if (!d)
+		return -errno;
+	while ((e = readdir(d)) != NULL)
+		if (fstatat(dirfd(d), e->d_name, &sb, AT_SYMLINK_NOFOLLOW) ==
+			    0 && S_ISREG(sb.st_mode))
+			sum += (uint64_t)sb.st_blocks * 512u;
+	closedir(d);
+	*bytes = sum;
+	return 0;
 }

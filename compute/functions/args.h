@@ -4,6 +4,10 @@
  *
  *   ARGS_COLUMNS  col0..colN-1 of the table DATA, and its header names as
  *                 aliases; canonical form "colN".
+ *   ARGS_NUMERIC  as ARGS_COLUMNS, but only the columns whose kind is
+ *                 numeric (ds.h: DS_FLOAT64, DS_INT64): what numeric
+ *                 reductions take, so that `ls MNT/mean` lists no text
+ *                 column and mean/TEXTCOL does not exist.
  *   ARGS_LIST     a fixed list of names given at registration; canonical
  *                 form the name itself.
  *   ARGS_FILES    the regular files of a directory DATA (argdir.h); not
@@ -31,10 +35,12 @@ enum args_kind {
 	ARGS_COLUMNS = 1,
 	ARGS_LIST = 2,
 	ARGS_FILES = 3,
+	ARGS_NUMERIC = 4,
 };
 
 _Static_assert((int)ARGS_COLUMNS == (int)MEMOFS_ARGS_COLUMNS &&
-	       (int)ARGS_LIST == (int)MEMOFS_ARGS_LIST,
+	       (int)ARGS_LIST == (int)MEMOFS_ARGS_LIST &&
+	       (int)ARGS_NUMERIC == (int)MEMOFS_ARGS_NUMERIC,
 	       "the plugin ABI's kinds keep their values");
 
 #endif

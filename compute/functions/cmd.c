@@ -52,6 +52,7 @@
 #include <unistd.h>
 
 #include "functions/cmd.h"
+#include "util/units.h"
 #include "util/clock.h"
 
 #define CMD_READ_MAX 16384	/* bytes read from a pipe at once */
@@ -60,6 +61,7 @@
 #define CMD_SWEEP_BATCH 64	/* orphans killed at once */
 
 enum { CMD_OUT, CMD_ERR, CMD_PID, CMD_NFD };	/* indexes of cmd_run.fd */
+#define CMD_LINE_MAX 64	/* longer stderr lines are no progress lines */
 
 /* Why a run failed, for the message. */
 enum cmd_why {
@@ -90,6 +92,8 @@ struct cmd_run {
 	size_t nout;		/* stdout bytes given to the sink */
 	enum cmd_why why;	/* set with every failure */
 	struct cmd_tail tail;	/* of stderr */
+	char line[CMD_LINE_MAX];	/* stderr's current line, for progress */
+	size_t nline;		/* its length; CMD_LINE_MAX: too long */
 	int cancelled;		/* protected by s->lock */
 	int ended;		/* protected by s->lock: killed, being reaped */
 	struct cmd_run *next;	/* in s->runs, protected by s->lock */
@@ -662,6 +666,34 @@ static int cmd_output(struct cmd_run *r, const void *buf, size_t len)
 	return rc;
 }
 
+/* Looks for progress lines in the stderr bytes buf (see cmd_spec): keeps
+ * the current line (up to CMD_LINE_MAX bytes) across reads and reports
+ * each complete one that parses. */
+static void cmd_progress_scan(struct cmd_run *r, const unsigned char *buf,
+			      size_t len)
+{
+	double fraction;
+
+	if (!r->spec->progress)
+		return;
+	for (size_t i = 0; i < len; i++) {
+		if (buf[i] != '\n') {
+			if (r->nline < CMD_LINE_MAX - 1)
+				r->line[r->nline++] = (char)buf[i];
+			else
+				r->nline = CMD_LINE_MAX;	/* too long */
+			continue;
+		}
+		if (r->nline < CMD_LINE_MAX) {
+			r->line[r->nline] = '\0';
+			if (units_parse_progress(r->line, &fraction) == 0)
+				r->spec->progress(r->spec->progress_arg,
+						  fraction);
+		}
+		r->nline = 0;
+	}
+}
+
 /* Reads once from fd[i] (CMD_OUT or CMD_ERR).  Returns the bytes read, 0
  * when the pipe is empty or at EOF (the pipe is then closed), or a
  * negative errno (r->why says whose: the sink may return any). */
@@ -686,6 +718,7 @@ static ssize_t cmd_read(struct cmd_run *r, int i)
 	}
 	if (i == CMD_ERR) {
 		cmd_tail_add(&r->tail, buf, (size_t)n);
+		cmd_progress_scan(r, buf, (size_t)n);
 		return n;
 	}
 	rc = cmd_output(r, buf, (size_t)n);

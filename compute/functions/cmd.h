@@ -54,6 +54,11 @@ struct cmd_spec {
 	size_t max_output;	/* more stdout bytes than this: -EFBIG */
 	int file_fd;		/* given to the program as descriptor
 				 * CMD_FILE_FD (the same open file), or -1 */
+	/* Called, from cmd_run()'s thread, for each line of stderr that is
+	 * a progress line (units_parse_progress()), with the fraction done;
+	 * NULL: none. */
+	void (*progress)(void *arg, double fraction);
+	void *progress_arg;
 };
 
 /* Receives stdout in order, in pieces of any size.  Returns 0, or a

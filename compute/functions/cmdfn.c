@@ -204,6 +204,12 @@ static int cmdfn_input(memofs_ctx *ctx, const struct cmdfn_fn *f,
 	return 0;
 }
 
+/* cmd's progress callback: memofs_progress() of the computation. */
+static void cmdfn_progress(void *arg, double fraction)
+{
+	memofs_progress(arg, fraction);
+}
+
 /* The text of element i of f's template for argument arg (canonical:
  * reg_arg_resolve()); {col} is written into colbuf. */
 static const char *cmdfn_element(const struct cmdfn_fn *f, size_t i,
@@ -296,6 +302,7 @@ static int cmdfn_run(memofs_ctx *ctx, const struct cmdfn_fn *f,
 		.path = f->program, .argv = argv, .envp = f->c->env,
 		.cwd = f->cwd, .timeout = f->timeout,
 		.max_output = CMDFN_OUTPUT_MAX, .file_fd = fd,
+		.progress = cmdfn_progress, .progress_arg = ctx,
 	};
 	struct cmdfn_out out = { .ctx = ctx, .dtype = f->decl->output };
 	int rc;

@@ -154,3 +154,10 @@ int memofs_error(memofs_ctx *ctx, const char *fmt, ...)
 	va_end(ap);
 	return -EIO;
 }
+
+int memofs_progress(memofs_ctx *ctx, double fraction)
+{
+	if (!ctx)
+		return -EINVAL;
+	return memo_ctx_progress(ctx, fraction);
+}

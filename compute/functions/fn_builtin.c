@@ -1,8 +1,10 @@
 /* fn_builtin.c -- the built-in column functions (see fn_builtin.h).
  *
- * All are typed (memofs.h): column is a float64 column, the reductions
- * float64 scalars and count an int64 scalar, so a reduction reads its
- * column's values in place (memofs_call_f64()), never as text.
+ * All are typed (memofs.h): column is a float64 or int64 column as its
+ * dataset column's kind says (text bytes for a text column:
+ * reg_set_dtype_by_kind()), the reductions float64 scalars, so a
+ * reduction reads its column's values in place (memofs_call_f64()), never
+ * as text.
  *
  * Each compute callback runs on a worker thread and touches only its
  * context and its own allocations.
@@ -14,24 +16,63 @@
 #include <string.h>
 
 #include "functions/fn_builtin.h"
+#include "functions/fn_table.h"
+#include "data/ds.h"
 #include "engine/memo.h"
 
 /* "2": typed results.  Version "1" keyed the same results as text; a new
  * version keeps an old cache's records from even being looked up (memo
  * would not serve them anyway: their type is not the declared one). */
 #define FN_VERSION "2"
+/* column "3": typed by its column's kind (int64, text) */
+#define FN_COLUMN_VERSION "3"
+
+/* Progress is reported every this many rows of a column, and in
+ * FN_PROGRESS_STEPS steps of -o delay (which then counts as the first
+ * half of the work). */
+#define FN_PROGRESS_ROWS 65536
+#define FN_PROGRESS_STEPS 20
+
+/* -o delay, reporting progress as it goes.  0, or -ECANCELED. */
+static int fn_column_delay(memofs_ctx *ctx, double delay)
+{
+	for (int i = 0; i < FN_PROGRESS_STEPS; i++) {
+		memofs_progress(ctx, 0.5 * i / FN_PROGRESS_STEPS);
+		if (memo_sleep(ctx, delay / FN_PROGRESS_STEPS) != 0)
+			return -ECANCELED;
+	}
+	return 0;
+}
 
 static int fn_column(memofs_ctx *ctx, const char *arg, void *udata)
 {
 	const double *delay = udata;
-	size_t col;
+	const ds *d;
+	size_t col, n;
+	int rc;
 
 	if (memofs_arg_column(ctx, arg, &col))
 		return memofs_error(ctx, "no column '%s'", arg);
-	if (*delay > 0 && memo_sleep(ctx, *delay) != 0)
+	if (*delay > 0 && fn_column_delay(ctx, *delay) != 0)
 		return memofs_error(ctx, "cancelled (memofs is stopping)");
-	return memofs_write_f64(ctx, memofs_data_column(ctx, col),
-				memofs_nrows(ctx));
+	d = memo_ctx_data(ctx);
+	n = ds_nrows(d);
+	if (ds_col_kind(d, col) == DS_TEXT)
+		return fn_table_column(ctx, col);
+	for (size_t i = 0; i < n; i += FN_PROGRESS_ROWS) {
+		size_t k = n - i < FN_PROGRESS_ROWS ? n - i : FN_PROGRESS_ROWS;
+
+		memofs_progress(ctx, *delay > 0 ? 0.5 + 0.5 * i / n
+						: (double)i / n);
+		if (ds_col_kind(d, col) == DS_INT64)
+			rc = memofs_write_i64(ctx, ds_column_int64(d, col) + i,
+					      k);
+		else
+			rc = memofs_write_f64(ctx, ds_column(d, col) + i, k);
+		if (rc)
+			return rc;
+	}
+	return 0;
 }
 
 double fn_sum(const double *v, size_t n)
@@ -51,13 +92,13 @@ double fn_sum(const double *v, size_t n)
 	return isfinite(s) ? s + c : s;
 }
 
-static double fn_mean(const double *v, size_t n)
+double fn_mean(const double *v, size_t n)
 {
 	return n ? fn_sum(v, n) / (double)n : NAN;
 }
 
 /* Population variance (ddof 0), two passes for accuracy. */
-static double fn_var(const double *v, size_t n)
+double fn_var(const double *v, size_t n)
 {
 	double m = fn_mean(v, n), s = 0.0, c = 0.0;
 
@@ -81,7 +122,7 @@ static int fn_has_nan(const double *v, size_t n)
 	return 0;
 }
 
-static double fn_extreme(const double *v, size_t n, int want_max)
+double fn_extreme(const double *v, size_t n, int want_max)
 {
 	double e = v[0];
 
@@ -103,7 +144,7 @@ static int fn_cmp_double(const void *a, const void *b)
 /* Like numpy.median: the middle value, or the mean of the two middle
  * values; nan when any value is nan.  Sorts a copy: 0 and *out, or
  * -ENOMEM. */
-static int fn_median(const double *v, size_t n, double *out)
+int fn_median(const double *v, size_t n, double *out)
 {
 	double *s;
 
@@ -122,12 +163,12 @@ static int fn_median(const double *v, size_t n, double *out)
 }
 
 enum fn_reduction {
-	FN_SUM, FN_MEAN, FN_VAR, FN_STD, FN_MIN, FN_MAX, FN_MEDIAN, FN_COUNT,
+	FN_SUM, FN_MEAN, FN_VAR, FN_STD, FN_MIN, FN_MAX, FN_MEDIAN,
 };
 
 /* The udata of each reduction points at one of these. */
 static const enum fn_reduction fn_reductions[] = {
-	FN_SUM, FN_MEAN, FN_VAR, FN_STD, FN_MIN, FN_MAX, FN_MEDIAN, FN_COUNT,
+	FN_SUM, FN_MEAN, FN_VAR, FN_STD, FN_MIN, FN_MAX, FN_MEDIAN,
 };
 
 static int fn_reduce(memofs_ctx *ctx, const char *arg, void *udata)
@@ -136,16 +177,11 @@ static int fn_reduce(memofs_ctx *ctx, const char *arg, void *udata)
 	const double *v = NULL;
 	double x = 0;
 	size_t n = 0;
-	int64_t count;
 	int rc = memofs_call_f64(ctx, "column", arg, &v, &n);
 
 	if (rc)
 		return memofs_error(ctx, "column(%s): %s", arg,
 				    rc == -EIO ? "failed" : strerror(-rc));
-	if (what == FN_COUNT) {
-		count = (int64_t)n;
-		return memofs_write_i64(ctx, &count, 1);
-	}
 	if (!n && (what == FN_MIN || what == FN_MAX))
 		return memofs_error(ctx, "empty column");
 	switch (what) {
@@ -159,20 +195,20 @@ static int fn_reduce(memofs_ctx *ctx, const char *arg, void *udata)
 		if (fn_median(v, n, &x))
 			return memofs_error(ctx, "out of memory");
 		break;
-	case FN_COUNT: break;
 	}
 	return memofs_write_double(ctx, x);
 }
 
-static int fn_add(reg *r, const char *name, const char *description,
+static int fn_add(reg *r, const char *name, const char *version,
+		  const char *description, enum memofs_args args,
 		  memofs_compute_fn compute, void *udata,
 		  enum memofs_dtype dtype, enum memofs_shape shape)
 {
 	struct memofs_function def = {
 		.name = name,
-		.version = FN_VERSION,
+		.version = version,
 		.description = description,
-		.args = MEMOFS_ARGS_COLUMNS,
+		.args = args,
 		.compute = compute,
 		.udata = udata,
 		.dtype = dtype,
@@ -195,16 +231,18 @@ int fn_register_builtins(reg *r, const double *delay)
 		[FN_MIN] = { "min", "smallest value (nan if any is nan)" },
 		[FN_MAX] = { "max", "largest value (nan if any is nan)" },
 		[FN_MEDIAN] = { "median", "median, as numpy.median" },
-		[FN_COUNT] = { "count", "number of values" },
 	};
-	int rc = fn_add(r, "column", "the column's values, one per line",
-			fn_column, (void *)delay, MEMOFS_FLOAT64,
-			MEMOFS_SHAPE_COLUMN);
+	int rc = fn_add(r, "column", FN_COLUMN_VERSION,
+			"the column's values, one per line",
+			MEMOFS_ARGS_COLUMNS, fn_column, (void *)delay,
+			MEMOFS_FLOAT64, MEMOFS_SHAPE_COLUMN);
 
+	if (rc == 0)
+		rc = reg_set_dtype_by_kind(r, "column");
 	for (size_t i = 0; rc == 0 && i < sizeof(red) / sizeof(red[0]); i++)
-		rc = fn_add(r, red[i].name, red[i].description, fn_reduce,
-			    (void *)&fn_reductions[i],
-			    i == FN_COUNT ? MEMOFS_INT64 : MEMOFS_FLOAT64,
+		rc = fn_add(r, red[i].name, FN_VERSION, red[i].description,
+			    MEMOFS_ARGS_NUMERIC, fn_reduce,
+			    (void *)&fn_reductions[i], MEMOFS_FLOAT64,
 			    MEMOFS_SHAPE_SCALAR);
-	return rc;
+	return rc ? rc : fn_register_table(r);
 }

@@ -35,6 +35,7 @@ struct reg_fn {
 	void *udata;
 	enum memofs_dtype dtype;	/* what compute writes */
 	enum memofs_shape shape;	/* typed only */
+	int by_kind;		/* dtype per column kind: reg_fn_arg_dtype() */
 };
 
 struct reg_alias {
@@ -55,6 +56,10 @@ struct memofs_registry {
 	struct reg_alias *aliases; /* valid header names, in column order */
 	struct reg_alias *by_name; /* the same, sorted by name */
 	size_t naliases;
+	size_t *numeric;	/* the numeric columns, in order */
+	size_t nnumeric;
+	struct reg_alias *num_aliases; /* aliases of numeric columns */
+	size_t nnum_aliases;
 	argdir *files;		/* bound directory, or NULL */
 	char *suffix;		/* appended by memofs_register(), or NULL */
 	char clash[REG_NAME_MAX + 1]; /* last name refused with -EEXIST */
@@ -93,6 +98,8 @@ void reg_free(reg *r)
 	free(r->fns);
 	free(r->aliases);
 	free(r->by_name);
+	free(r->numeric);
+	free(r->num_aliases);
 	free(r->suffix);
 	free(r->hooks);
 	free(r);
@@ -140,6 +147,7 @@ static int reg_valid_def(const struct memofs_function *def)
 	    (def->dtype == MEMOFS_BYTES && def->shape != MEMOFS_SHAPE_VECTOR))
 		return 0;
 	if (reg_def_kind(def) == ARGS_COLUMNS ||
+	    reg_def_kind(def) == ARGS_NUMERIC ||
 	    reg_def_kind(def) == ARGS_FILES)
 		return 1;
 	if (reg_def_kind(def) != ARGS_LIST || !def->arg_list)
@@ -354,6 +362,36 @@ enum memofs_shape reg_fn_shape(const reg_fn *f)
 	return f->shape;
 }
 
+int reg_set_dtype_by_kind(reg *r, const char *name)
+{
+	for (size_t i = 0; i < r->nfns; i++)
+		if (strcmp(r->fns[i]->name, name) == 0 &&
+		    r->fns[i]->args == ARGS_COLUMNS &&
+		    r->fns[i]->shape == MEMOFS_SHAPE_COLUMN) {
+			r->fns[i]->by_kind = 1;
+			return 0;
+		}
+	return -ENOENT;
+}
+
+enum memofs_dtype reg_fn_arg_dtype(const reg *r, const reg_fn *f,
+				   const char *arg)
+{
+	size_t col;
+
+	if (!f->by_kind || !r->data ||
+	    reg_parse_column(arg, ds_ncols(r->data), &col) != 0)
+		return f->dtype;
+	switch (ds_col_kind(r->data, col)) {
+	case DS_INT64:
+		return MEMOFS_INT64;
+	case DS_TEXT:
+		return MEMOFS_BYTES;
+	default:
+		return MEMOFS_FLOAT64;
+	}
+}
+
 int reg_fn_compute(const reg_fn *f, memofs_ctx *ctx, const char *arg)
 {
 	return f->compute(ctx, arg, f->udata);
@@ -477,6 +515,25 @@ static int reg_col_cmp(const void *a, const void *b)
 	return (x->col > y->col) - (x->col < y->col);
 }
 
+/* The numeric columns and their aliases, for ARGS_NUMERIC. */
+static int reg_bind_numeric(reg *r, const ds *d)
+{
+	size_t ncols = ds_ncols(d);
+
+	r->numeric = calloc(ncols ? ncols : 1, sizeof(*r->numeric));
+	r->num_aliases = calloc(r->naliases ? r->naliases : 1,
+				sizeof(*r->num_aliases));
+	if (!r->numeric || !r->num_aliases)
+		return -ENOMEM;	/* reg_free() releases both */
+	for (size_t j = 0; j < ncols; j++)
+		if (ds_col_numeric(d, j))
+			r->numeric[r->nnumeric++] = j;
+	for (size_t i = 0; i < r->naliases; i++)
+		if (ds_col_numeric(d, r->aliases[i].col))
+			r->num_aliases[r->nnum_aliases++] = r->aliases[i];
+	return 0;
+}
+
 int reg_bind_dataset(reg *r, const ds *d)
 {
 	size_t ncols = ds_ncols(d), n = 0;
@@ -496,7 +553,7 @@ int reg_bind_dataset(reg *r, const ds *d)
 	memcpy(r->aliases, r->by_name, r->naliases * sizeof(*r->aliases));
 	qsort(r->aliases, r->naliases, sizeof(*r->aliases), reg_col_cmp);
 	r->data = d;
-	return 0;
+	return reg_bind_numeric(r, d);
 }
 
 void reg_bind_dir(reg *r, argdir *d)
@@ -568,6 +625,8 @@ size_t reg_arg_count(const reg *r, const reg_fn *f)
 	if (f->args == ARGS_FILES)
 		return 0;
 	assert(r->data);
+	if (f->args == ARGS_NUMERIC)
+		return r->nnumeric + r->nnum_aliases;
 	return ds_ncols(r->data) + r->naliases;
 }
 
@@ -580,6 +639,12 @@ int reg_arg_name(const reg *r, const reg_fn *f, size_t i, char *buf,
 	assert(i < reg_arg_count(r, f));
 	if (f->args == ARGS_LIST)
 		return reg_put(buf, buflen, f->arg_list[i]);
+	if (f->args == ARGS_NUMERIC) {
+		if (i >= r->nnumeric)
+			return reg_put(buf, buflen,
+				       r->num_aliases[i - r->nnumeric].name);
+		i = r->numeric[i];
+	}
 	ncols = ds_ncols(r->data);
 	if (i >= ncols)
 		return reg_put(buf, buflen, r->aliases[i - ncols].name);
@@ -587,8 +652,8 @@ int reg_arg_name(const reg *r, const reg_fn *f, size_t i, char *buf,
 	return (n < 0 || (size_t)n >= buflen) ? -ERANGE : 0;
 }
 
-static int reg_resolve_column(const reg *r, const char *name, char *canon,
-			      size_t canonlen)
+static int reg_resolve_column(const reg *r, const char *name, int numeric,
+			      char *canon, size_t canonlen)
 {
 	struct reg_alias key = { name, 0 }, *hit;
 	size_t col;
@@ -601,6 +666,8 @@ static int reg_resolve_column(const reg *r, const char *name, char *canon,
 			return -ENOENT;
 		col = hit->col;
 	}
+	if (numeric && !ds_col_numeric(r->data, col))
+		return -ENOENT;
 	n = snprintf(canon, canonlen, "col%zu", col);
 	return (n < 0 || (size_t)n >= canonlen) ? -ENAMETOOLONG : 0;
 }
@@ -608,9 +675,10 @@ static int reg_resolve_column(const reg *r, const char *name, char *canon,
 int reg_arg_resolve(const reg *r, const reg_fn *f, const char *name,
 		    char *canon, size_t canonlen)
 {
-	if (f->args == ARGS_COLUMNS) {
+	if (f->args == ARGS_COLUMNS || f->args == ARGS_NUMERIC) {
 		assert(r->data);
-		return reg_resolve_column(r, name, canon, canonlen);
+		return reg_resolve_column(r, name, f->args == ARGS_NUMERIC,
+					  canon, canonlen);
 	}
 	if (f->args == ARGS_FILES)
 		return r->files ? argdir_resolve(r->files, name, canon, canonlen)

@@ -93,6 +93,21 @@ const char *reg_fn_description(const reg_fn *f);
 enum memofs_dtype reg_fn_dtype(const reg_fn *f);
 enum memofs_shape reg_fn_shape(const reg_fn *f);
 
+/* The dtype of f's result for the canonical argument arg: reg_fn_dtype(),
+ * except for a function reg_set_dtype_by_kind() marked, whose result for
+ * column colN follows the bound dataset's column kind (ds.h): DS_FLOAT64
+ * gives MEMOFS_FLOAT64, DS_INT64 MEMOFS_INT64 and DS_TEXT MEMOFS_BYTES
+ * (text, no .npy view).  Everything that makes, checks or shows a result
+ * asks this, not reg_fn_dtype(). */
+enum memofs_dtype reg_fn_arg_dtype(const reg *r, const reg_fn *f,
+				   const char *arg);
+
+/* Marks the function name (ARGS_COLUMNS, declared a typed
+ * MEMOFS_SHAPE_COLUMN) as typed by its column's kind: the built-in
+ * "column".  0, or -ENOENT when there is no such function.  Start-up
+ * only, like registration. */
+int reg_set_dtype_by_kind(reg *r, const char *name);
+
 /* Runs f's compute callback. */
 int reg_fn_compute(const reg_fn *f, memofs_ctx *ctx, const char *arg);
 

@@ -1,8 +1,10 @@
 /* log.c -- memofs logging (see log.h). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -14,7 +16,9 @@
 static struct {
 	_Atomic int use_syslog;
 	_Atomic int max_level;
-} log_cfg = { 0, LOG_LVL_INFO };
+	_Atomic int fd;		/* where lines go without syslog */
+	_Atomic int stamp;	/* prefix a time and pid (a log file) */
+} log_cfg = { 0, LOG_LVL_INFO, STDERR_FILENO, 0 };
 
 void log_init(int use_syslog, enum log_level max_level)
 {
@@ -22,6 +26,34 @@ void log_init(int use_syslog, enum log_level max_level)
 		openlog("memofs", LOG_PID, LOG_DAEMON);
 	log_cfg.max_level = (int)max_level;
 	log_cfg.use_syslog = use_syslog;
+}
+
+int log_init_file(const char *path, enum log_level max_level)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
+			    O_NOFOLLOW, 0600);
+
+	struct stat sb;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &sb) != 0 || sb.st_uid != geteuid() ||
+	    !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return -EPERM;	/* another user's file: never append to it */
+	}
+	log_cfg.max_level = (int)max_level;
+	log_cfg.stamp = 1;
+	log_cfg.fd = fd;	/* kept open until the process ends */
+	log_cfg.use_syslog = 0;
+	return 0;
+}
+
+int log_syslog_available(void)
+{
+	struct stat sb;
+
+	return stat("/dev/log", &sb) == 0 && S_ISSOCK(sb.st_mode);
 }
 
 int log_enabled(enum log_level level)
@@ -62,6 +94,24 @@ static size_t log_cut(char *line, size_t len)
 	return room;
 }
 
+/* "memofs: LEVEL: ", after an ISO 8601 UTC time and the pid in a log
+ * file.  Returns its length. */
+static int log_prefix(char *line, size_t size, enum log_level level)
+{
+	struct timespec ts;
+	struct tm tm;
+	char when[32] = "";
+
+	if (log_cfg.stamp) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		gmtime_r(&ts.tv_sec, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ ", &tm);
+		return snprintf(line, size, "%s%s[%d]: %s: ", when, "memofs",
+				(int)getpid(), log_level_name(level));
+	}
+	return snprintf(line, size, "memofs: %s: ", log_level_name(level));
+}
+
 void log_msg(enum log_level level, const char *fmt, ...)
 {
 	char line[LOG_LINE_MAX + 1];	/* vsnprintf's NUL */
@@ -82,12 +132,12 @@ void log_msg(enum log_level level, const char *fmt, ...)
 		errno = saved_errno;
 		return;
 	}
-	n = snprintf(line, sizeof(line), "memofs: %s: ", log_level_name(level));
+	n = log_prefix(line, sizeof(line), level);
 	m = vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
 	va_end(ap);
 	len = log_cut(line, (size_t)n + (m < 0 ? 0 : (size_t)m));
 	line[len] = '\n';
-	if (write(STDERR_FILENO, line, len + 1) < 0) {
+	if (write(log_cfg.fd, line, len + 1) < 0) {
 		/* Nowhere left to report a failing stderr. */
 	}
 	errno = saved_errno;

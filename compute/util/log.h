@@ -1,6 +1,7 @@
 /* log.h -- memofs logging: one place that decides where messages go.
  *
- * Messages go to stderr (foreground) or syslog (daemon).  Every thread may
+ * Messages go to stderr (foreground), syslog (daemon) or a file
+ * (-o log=FILE, or a daemon on a machine without syslog).  Every thread may
  * call log_msg() concurrently: each message is written with a single
  * write(2) or syslog(3) call, so lines never interleave.
  */
@@ -22,6 +23,16 @@ enum log_level {
  * writes to stderr.  Called at start-up, and again by a daemon once its
  * stderr is gone (other threads may be logging meanwhile). */
 void log_init(int use_syslog, enum log_level max_level);
+
+/* Sends lines to the file path from now on (appended, created mode 0600,
+ * never through a symbolic link), each prefixed by its UTC time and the
+ * pid: "2026-11-29T19:30:00Z memofs[123]: info: ...".  Returns 0, the
+ * negative errno of open(2), or -EPERM when path is not a regular file
+ * of the caller's (the sink is then unchanged). */
+int log_init_file(const char *path, enum log_level max_level);
+
+/* Does this machine have a syslog daemon listening (/dev/log)? */
+int log_syslog_available(void);
 
 /* Returns non-zero if messages of this level are printed. */
 int log_enabled(enum log_level level);

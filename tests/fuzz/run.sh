@@ -28,7 +28,7 @@ if [ "${1:-}" = "--regress" ]; then
 fi
 build=${1:-$root/build-fuzz}
 seconds=${2:-30}
-targets=${FUZZ_TARGETS:-csv npy path fmt cmdfile record numtext}
+targets=${FUZZ_TARGETS:-csv npy dz path fmt cmdfile record numtext units remote_url}
 cc=${CC_FUZZ:-clang}
 
 case $seconds in
@@ -59,20 +59,25 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # The compute sources and libraries each target needs.
 sources() {
 	case $1 in
-	csv | npy) echo data/ds.c util/log.c data/quote.c data/rng.c \
+	csv | npy | dz) echo data/ds.c data/csv.c data/npy.c \
+		data/decompress.c util/log.c data/quote.c data/rng.c \
 		util/clock.c util/file.c util/mem.c util/errmsg.c ;;
-	path) echo data/ds.c util/log.c data/quote.c data/rng.c \
+	path) echo data/ds.c data/csv.c data/npy.c data/decompress.c \
+		util/log.c data/quote.c data/rng.c \
 		util/clock.c util/file.c util/mem.c util/errmsg.c util/name.c \
 		functions/reg.c functions/argdir.c functions/fn_builtin.c \
+		functions/fn_table.c \
 		functions/ctx.c engine/memo.c engine/result.c engine/lru.c \
-		engine/pool.c engine/key.c engine/store.c data/fmt.c \
-		data/numtext.c ;;
+		engine/pool.c engine/key.c engine/store.c engine/evict.c \
+		data/fmt.c data/numtext.c engine/remote.c engine/remote_url.c ;;
 	fmt) echo data/fmt.c ;;
 	record) echo engine/result.c engine/store.c engine/key.c data/fmt.c \
-		data/numtext.c util/log.c util/clock.c ;;
+		data/numtext.c util/log.c util/clock.c util/mem.c ;;
 	numtext) echo data/numtext.c ;;
+	units) echo util/units.c ;;
 	cmdfile) echo data/quote.c util/clock.c util/name.c util/errmsg.c ;;
 		# and cmdfile.c, util/file.c, util/mem.c: see includes()
+	remote_url) echo engine/remote_url.c ;;
 	esac
 }
 # The C++ sources each target needs, compiled with clang++ on their own
@@ -89,14 +94,20 @@ includes() {
 	cmdfile) echo functions/cmdfile.c util/file.c util/mem.c ;;
 	esac
 }
+# decompress.c's libraries (Debian: zlib1g-dev, libbz2-dev, liblzma-dev,
+# libzstd-dev).
+compress="-lz -lbz2 -llzma -lzstd"
 libs() {
 	case $1 in
-	csv | npy) echo -lxxhash -lm ;;
-	path) echo -lrocksdb -lxxhash -lfmt -lstdc++ -lm -lpthread ;;
+	csv | npy | dz) echo -lxxhash -lm -lpthread $compress ;;
+	path) echo -lrocksdb -lhiredis -lcrypto -lxxhash -lfmt -lstdc++ -lm \
+		-lpthread $compress ;;
 	fmt) echo -lfmt -lstdc++ -lm ;;
 	record) echo -lrocksdb -lxxhash -lfmt -lstdc++ -lm -lpthread ;;
 	numtext) echo -lm ;;
+	units) echo ;;
 	cmdfile) echo -lxxhash -lm ;;
+	remote_url) echo ;;
 	esac
 }
 # Per-target libFuzzer options: fmt's inputs are 8 bytes a value.
