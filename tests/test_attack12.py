@@ -23,19 +23,19 @@ def test_header_names_ending_in_npy_never_clash(mount_factory, tmp_path):
     # b and b.npy clash (b's view would be b.npy); c.npy and c.npy.npy
     # clash likewise; col0.npy clashes with col0's view; d.npy is alone.
     csv.write_text("b,b.npy,c.npy,c.npy.npy,col0.npy,d.npy\n"
-                   "1,2,3,4,5,6\n7,8,9,10,11,12\n")
+                   "1.5,2,3,4,5,6\n7,8,9,10,11,12.5\n")
     m = mount_factory(data=str(csv))
     names = os.listdir(m.p("column"))
     assert len(names) == len(set(names))
     for clash in ("b", "b.npy", "c.npy", "c.npy.npy.npy"):
         assert clash not in names or clash == "b.npy", names
     # every .npy file is the np.save of the column it names, never text
-    for j, v in enumerate([[1, 7], [2, 8], [3, 9], [4, 10], [5, 11],
-                           [6, 12]]):
+    # (float columns: a column of integers may be typed int64)
+    for j, v in [(0, [1.5, 7.0]), (5, [6.0, 12.5])]:
         want = npy_bytes(np.array(v, dtype=np.float64))
         assert m.read(f"column/col{j}.npy") == want
-    assert m.read("column/d.npy") == b"6.0\n12.0\n"
-    assert m.read("column/d.npy.npy") == npy_bytes(np.array([6.0, 12.0]))
+    assert m.read("column/d.npy") == b"6.0\n12.5\n"
+    assert m.read("column/d.npy.npy") == npy_bytes(np.array([6.0, 12.5]))
     for name in names:
         if name.endswith(".npy") and name != "d.npy":
             assert m.read(f"column/{name}").startswith(b"\x93NUMPY"), name
