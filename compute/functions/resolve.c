@@ -121,6 +121,49 @@ static size_t resolve_drop_shared(struct resolve_alias *a, size_t n)
 	return kept;
 }
 
+/* Is name + ".npy" (or, for a name ending in ".npy", its stem) another
+ * alias of the sorted a[0..n), or, for the stem, a colN name?  Such a name
+ * would make one file both a column's text and another's .npy view. */
+static int resolve_npy_clash(const struct resolve_alias *a, size_t n,
+			     const char *name)
+{
+	size_t len = strlen(name), ext = sizeof(".npy") - 1;
+	char *other = malloc(len + ext + 1);
+	struct resolve_alias key = { other, 0 };
+	int clash;
+
+	if (!other)
+		return 1;	/* drop the name rather than risk a clash */
+	memcpy(other, name, len);
+	memcpy(other + len, ".npy", ext + 1);
+	clash = bsearch(&key, a, n, sizeof(*a), resolve_alias_cmp) != NULL;
+	if (!clash && len > ext && strcmp(name + len - ext, ".npy") == 0) {
+		other[len - ext] = '\0';
+		clash = resolve_looks_like_column(other) ||
+			bsearch(&key, a, n, sizeof(*a), resolve_alias_cmp);
+	}
+	free(other);
+	return clash;
+}
+
+/* Keeps the entries of a (sorted by name) that clash with no other's .npy
+ * view (resolve_npy_clash()); returns how many are kept. */
+static size_t resolve_drop_npy_clashes(struct resolve_alias *a, size_t n)
+{
+	unsigned char *drop = calloc(n ? n : 1, 1);
+	size_t kept = 0;
+
+	if (!drop)
+		return 0;	/* no aliases at all: colN names still work */
+	for (size_t i = 0; i < n; i++)
+		drop[i] = (unsigned char)resolve_npy_clash(a, n, a[i].name);
+	for (size_t i = 0; i < n; i++)
+		if (!drop[i])
+			a[kept++] = a[i];
+	free(drop);
+	return kept;
+}
+
 void resolve_columns_free(resolve_columns *c)
 {
 	if (!c)
@@ -153,6 +196,7 @@ int resolve_columns_new(const ds *d, resolve_columns **out)
 				ds_colname(d, j), j };
 	qsort(c->by_name, n, sizeof(*c->by_name), resolve_alias_cmp);
 	c->naliases = resolve_drop_shared(c->by_name, n);
+	c->naliases = resolve_drop_npy_clashes(c->by_name, c->naliases);
 	memcpy(c->aliases, c->by_name, c->naliases * sizeof(*c->aliases));
 	qsort(c->aliases, c->naliases, sizeof(*c->aliases), resolve_col_cmp);
 	for (size_t j = 0; j < ncols; j++)
