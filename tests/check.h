@@ -11,8 +11,9 @@
 #include <stdio.h>
 #include <string.h>
 
-static int check_failures;
-static int check_count;
+/* Atomic: callbacks on worker threads check too (test_memo, test_pool). */
+static _Atomic int check_failures;
+static _Atomic int check_count;
 
 #define CHECK(cond)                                                        \
 	do {                                                               \

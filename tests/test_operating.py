@@ -251,9 +251,16 @@ def test_clear_refused_for_another_user(mount_factory, memofs_bin):
     mnt = tempfile.mkdtemp(prefix="op-mnt-")
     os.chmod(mnt, 0o755)
     m = mount_factory(opts=["allow_other"], mnt=mnt)
+    # and a copy of memofs that nobody can run (the build directory may be
+    # in a 0700 clone, as CI's is)
+    bindir = tempfile.mkdtemp(prefix="op-bin-")
+    os.chmod(bindir, 0o755)
+    nobody_bin = os.path.join(bindir, "memofs")
+    shutil.copy(memofs_bin, nobody_bin)
+    os.chmod(nobody_bin, 0o755)
     try:
         m.read("mean/col0")
-        r = cli(memofs_bin, "clear", m.path, user=65534, group=65534)
+        r = cli(nobody_bin, "clear", m.path, user=65534, group=65534)
         assert r.returncode == 1
         assert "only the user who mounted it, or root" in r.stderr
         assert stats_json(m)["total"]["entries"] == 2
@@ -263,6 +270,7 @@ def test_clear_refused_for_another_user(mount_factory, memofs_bin):
     finally:
         m.unmount(check=False)
         os.rmdir(mnt)
+        shutil.rmtree(bindir)
 
 
 # ---- jobs and progress -------------------------------------------------------
