@@ -337,6 +337,10 @@ static void test_kernels(void)
 	double x[] = { 1, 2, 3, 4, NAN }, y[] = { 2, 4, 6, INFINITY, 1 };
 	size_t counts[4];
 	double inf[] = { 1, INFINITY };
+	/* ranges numpy cannot split: max - min overflows; bins / (max - min)
+	 * overflows; a constant that widening by 0.5 leaves as it is */
+	double wide[] = { 1e308, -1e308, 0 }, narrow[] = { 0, 5e-324 };
+	double big[] = { 1.7e308, 1.7e308 }, tiny[] = { 1e-300, 2e-300 };
 
 	memcpy(w, v, sizeof(v));
 	CHECK(fn_quantile(w, 4, 0) == 1);
@@ -356,6 +360,11 @@ static void test_kernels(void)
 	CHECK(counts[0] == 0 && counts[1] == 0);
 	CHECK_INT(fn_histogram(inf, 2, 2, counts), -EDOM);
 	CHECK_INT(fn_histogram(nanv, 3, 2, counts), -EDOM);
+	CHECK_INT(fn_histogram(wide, 3, 2, counts), -ERANGE);
+	CHECK_INT(fn_histogram(narrow, 2, 2, counts), -ERANGE);
+	CHECK_INT(fn_histogram(big, 2, 1, counts), -ERANGE);
+	CHECK_INT(fn_histogram(tiny, 2, 3, counts), 0);	/* numpy: 1 0 1 */
+	CHECK(counts[0] == 1 && counts[1] == 0 && counts[2] == 1);
 	/* pairs (1,2) (2,4) (3,6): the nan and inf rows are left out */
 	CHECK(fabs(fn_nancorr(x, y, 5, 0) - 1) < 1e-15);
 	CHECK(fn_nancorr(x, y, 5, 1) == 2);

@@ -75,6 +75,13 @@ int fn_histogram(const double *v, size_t n, size_t bins, size_t *counts)
 		first -= 0.5;
 		last += 0.5;
 	}
+	/* A range whose width overflows (values near +-DBL_MAX), or so
+	 * narrow that bins over it overflow (0 and 5e-324), or that the 0.5
+	 * did not widen (a constant near DBL_MAX): each value's bin would be
+	 * (size_t)NaN, undefined behaviour; numpy fails there too. */
+	norm = (double)bins / (last - first);
+	if (!isfinite(last - first) || !isfinite(norm) || norm <= 0)
+		return -ERANGE;
 	edges = malloc((bins + 1) * sizeof(*edges));
 	if (!edges)
 		return -ENOMEM;
@@ -86,7 +93,6 @@ int fn_histogram(const double *v, size_t n, size_t bins, size_t *counts)
 				      : (double)i * step) + first;
 	edges[bins] = last;
 	memset(counts, 0, bins * sizeof(*counts));
-	norm = (double)bins / (last - first);
 	for (size_t i = 0; i < n; i++) {
 		double x = v[i];
 		size_t k = (size_t)((x - first) * norm);
@@ -223,6 +229,11 @@ static int fn_args_histogram(memofs_ctx *ctx, const char *arg, void *udata)
 	if (rc == -EDOM)
 		rc = memofs_error(ctx, "a value is nan or inf (numpy.histogram "
 				  "refuses such a range)");
+	if (rc == -ERANGE)
+		rc = memofs_error(ctx, "the range of the values is too wide or "
+				  "too narrow for %zu equal bins in doubles "
+				  "(numpy.histogram fails on it too)",
+				  (size_t)bins);
 	if (rc == 0) {		/* numpy's counts are int64 */
 		int64_t *c = malloc((size_t)bins * sizeof(*c));
 

@@ -1,0 +1,75 @@
+"""test_attack_13_16.py -- faults found by attacking what issues 13 to 16
+built (real-world tables, functions of several arguments, operating
+memofs, the remote tier) as a hostile new user, each value compared with
+numpy or pandas.  A test marked xfail(strict) is a fault in code another
+helper owns: its reason says where and what the fix is.
+"""
+import errno
+import json
+import os
+import stat
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import wait_until
+
+
+def cli(memofs_bin, *args, **kw):
+    return subprocess.run([memofs_bin, *map(str, args)], capture_output=True,
+                          text=True, timeout=30, **kw)
+
+
+def write_csv(path, columns):
+    """columns: {name: [float...]}, written with repr() (exact)."""
+    names = list(columns)
+    rows = zip(*(columns[n] for n in names))
+    path.write_text(",".join(names) + "\n" +
+                    "".join(",".join(repr(float(v)) for v in r) + "\n"
+                            for r in rows))
+    return path
+
+
+def numpy_histogram(values, bins):
+    """numpy's counts, or None when numpy fails on that range."""
+    try:
+        with np.errstate(all="ignore"):
+            return [int(c) for c in np.histogram(np.array(values), bins)[0]]
+    except (ValueError, IndexError):
+        return None
+
+
+# ---- issue 14: histogram over a range numpy cannot split --------------------
+
+def test_histogram_of_a_range_numpy_cannot_split_fails_cleanly(
+        mount_factory, tmp_path):
+    """max - min overflowing to inf (values near +-1.8e308), a range so
+    narrow that BINS / (max - min) is inf (0 and 5e-324), and a constant
+    column so large that widening it by 0.5 changes nothing: the bin of
+    each value was (size_t)NaN, undefined behaviour that counted values
+    in the wrong bin (4 of 5 values in histogram/1) or out of the array.
+    numpy fails on each (IndexError); memofs must fail the read (EIO),
+    never serve wrong counts."""
+    cols = {
+        "wide": [1e308, -1e308, 0.0, 1.0, 2.0],
+        "narrow": [0.0, 5e-324, 0.0, 0.0, 5e-324],
+        "huge_const": [1.7e308] * 5,
+        "fine": [1.0, 2.0, 2.5, 4.0, 5.0],
+        "tiny_ok": [1e-300, 2e-300, 1.5e-300, 1e-300, 2e-300],
+    }
+    data = write_csv(tmp_path / "edge.csv", cols)
+    m = mount_factory(data=data)
+    for name, values in cols.items():
+        for bins in (1, 3, 10):
+            want = numpy_histogram(values, bins)
+            rel = f"histogram/{bins}/{name}"
+            if want is None:
+                with pytest.raises(OSError) as e:
+                    m.read(rel)
+                assert e.value.errno == errno.EIO, rel
+            else:
+                got = [int(x) for x in m.read(rel).split()]
+                assert got == want, rel
+    m.unmount()
