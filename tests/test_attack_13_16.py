@@ -73,3 +73,23 @@ def test_histogram_of_a_range_numpy_cannot_split_fails_cleanly(
                 got = [int(x) for x in m.read(rel).split()]
                 assert got == want, rel
     m.unmount()
+
+
+# ---- issue 15: clearing ------------------------------------------------------
+
+def test_clear_with_an_empty_name_clears_nothing(mount_factory, memofs_bin):
+    """`memofs clear MNT "$FN"` with FN unset or empty was `memofs clear
+    MNT`: every stored result went.  An empty name is no function: it
+    must be refused, as `nosuch` is, and clear nothing."""
+    m = mount_factory(opts=["workers=1"])
+    m.read("mean/col0")
+    m.read("quantile/0.9/col1")
+    r = cli(memofs_bin, "clear", m.path, "")
+    assert r.returncode != 0, r.stdout
+    assert "cleared" not in r.stdout
+    for rel in ("mean/col0", "quantile/0.9/col1"):
+        assert os.getxattr(m.p(rel), "user.memofs.state") == b"cached", rel
+    # the documented forms still work
+    r = cli(memofs_bin, "clear", m.path, "mean")
+    assert r.returncode == 0 and "cleared 1 stored result" in r.stdout
+    m.unmount()
