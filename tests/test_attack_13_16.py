@@ -93,3 +93,42 @@ def test_clear_with_an_empty_name_clears_nothing(mount_factory, memofs_bin):
     r = cli(memofs_bin, "clear", m.path, "mean")
     assert r.returncode == 0 and "cleared 1 stored result" in r.stdout
     m.unmount()
+
+
+# ---- issue 15: logs ----------------------------------------------------------
+
+def test_log_option_naming_a_fifo_is_refused_not_a_hang(mount_factory,
+                                                       tmp_path):
+    """-o log=FIFO: open(2) for writing blocks until a reader comes, so
+    memofs hung before mounting, forever.  A FIFO is not a log file:
+    refused at once with one line, as a link or another user's file."""
+    fifo = tmp_path / "log.fifo"
+    os.mkfifo(fifo, 0o600)
+    r = mount_factory.run(["-f", "-o", f"log={fifo}",
+                           mount_factory.mountpoint()], timeout=10)
+    assert r.returncode == 1
+    assert "log=" in r.stderr
+
+
+def test_fallback_log_planted_as_a_fifo_never_hangs_the_mount(mount_factory):
+    """On a machine without syslog, a background memofs with a temporary
+    cache and no XDG_RUNTIME_DIR logs to $TMPDIR/memofs-UID.log, a name
+    anyone can predict in /tmp.  Another user who makes a FIFO there
+    hung the daemon in open(2) right after the mount was ready: every
+    access to the mount then waited forever.  The FIFO must be refused
+    (the daemon falls back to syslog) and the mount must serve."""
+    if os.path.exists("/dev/log"):
+        pytest.skip("the fallback log file is for machines without syslog")
+    mount_factory.env.pop("XDG_RUNTIME_DIR", None)
+    fifo = mount_factory.tmpdir / f"memofs-{os.getuid()}.log"
+    os.mkfifo(fifo, 0o666)
+    d = mount_factory.daemon()
+    assert d.result.returncode == 0, d.result.stderr
+    r = subprocess.run(["timeout", "-s", "KILL", "10", "cat",
+                        str(d.path / "max/col0")], capture_output=True)
+    if r.returncode != 0:
+        d.cleanup()     # the daemon is stuck in open(2): kill it first
+        pytest.fail("the mount hung: the daemon blocked on the FIFO")
+    assert float(r.stdout) == float(np.random.RandomState(42)
+                                    .randn(10000, 4)[:, 0].max())
+    d.unmount()
