@@ -132,3 +132,69 @@ def test_fallback_log_planted_as_a_fifo_never_hangs_the_mount(mount_factory):
     assert float(r.stdout) == float(np.random.RandomState(42)
                                     .randn(10000, 4)[:, 0].max())
     d.unmount()
+
+
+# ---- issue 15: extended attributes on every kind of node ---------------------
+
+CONTROL_FILES = (".memofs", ".memofs/stats", ".memofs/stats.json",
+                 ".memofs/jobs", ".memofs/clear")
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "fs/mfs_ops.c (helper views): mfs_listxattr() answers a control node "
+    "with fuse_reply_xattr(req, 0) also when size > 0, where the kernel "
+    "expects a buffer: listxattr(2) with a buffer (Python's os.listxattr, "
+    "getfattr -d's second call) fails with EIO.  Fix: size ? "
+    "fuse_reply_buf(req, NULL, 0) : fuse_reply_xattr(req, 0)."))
+def test_listxattr_of_control_files(mount_factory):
+    """Every node answers listxattr: results, directories, argument
+    directories and the hidden .memofs files (none of their own)."""
+    m = mount_factory()
+    for rel in ("", "mean", "quantile/0.9", "mean/col0", "mean/col0.npy"):
+        os.listxattr(m.p(rel))      # these work
+    for rel in CONTROL_FILES:
+        assert os.listxattr(m.p(rel)) == [], rel
+    m.unmount()
+
+
+# ---- issue 15: modification times -------------------------------------------
+
+@pytest.mark.xfail(strict=True, reason=(
+    "fs/mfs_ops.c (helper views): the .npy view of a scalar or a column, "
+    "whose size is known before computing, gets its attributes without "
+    "looking at the stored result, so its mtime stays the mount's time "
+    "after the result is computed, while its text view and its "
+    "user.memofs.created show the creation time.  Fix: fill st_mtim from "
+    "memo_info()'s created_ns for a cached result on that path too, as "
+    "for the text view."))
+def test_npy_view_mtime_is_its_creation_time(mount_factory, tmp_path):
+    """README: 'The modification time of a computed result is its
+    creation time' -- for both views of one result."""
+    m = mount_factory(opts=["delay=1.2", "workers=2"])
+    for rel in ("mean/col1", "column/col2", "quantile/0.5/col3"):
+        m.read(rel)
+        created = os.getxattr(m.p(rel), "user.memofs.created").decode()
+        want = os.stat(m.p(rel)).st_mtime_ns
+        assert str(want % 10**9).zfill(9) in created, rel
+        npy = os.stat(m.p(rel + ".npy")).st_mtime_ns
+        assert npy == want, (rel + ".npy", npy, want)
+    m.unmount()
+
+
+# ---- issue 16: secrets -------------------------------------------------------
+
+@pytest.mark.xfail(strict=True, reason=(
+    "fs/mfs_main.c (integrator): mfs_read_secret() opens the password "
+    "or key file with O_RDONLY and checks S_ISREG only after open(2), "
+    "which blocks on a FIFO until a writer comes: memofs hangs before "
+    "mounting.  Fix: open with O_NONBLOCK (no effect on a regular file), "
+    "then the existing 'not a regular file' refusal applies."))
+def test_remote_password_file_naming_a_fifo_is_refused(mount_factory,
+                                                       tmp_path):
+    fifo = tmp_path / "pw"
+    os.mkfifo(fifo, 0o600)
+    r = mount_factory.run(["-f", "-o", "remote=redis://127.0.0.1:1,"
+                           f"remote_password_file={fifo}",
+                           mount_factory.mountpoint()], timeout=10)
+    assert r.returncode == 1
+    assert "not a regular file" in r.stderr
