@@ -255,3 +255,40 @@ def test_quantile_of_an_int64_column_is_numpys_of_its_float64_values(
     assert wrapped > 0      # numpy's int64 arithmetic wrapped
     assert float(m.read("quantile/0.1/a")) < 0
     m.unmount()
+
+
+# ---- issues 15 and 16: clear on a mount that shares through Redis -----------
+
+@pytest.fixture
+def redis(tmp_path):
+    from redis_server import RedisServer
+    r = RedisServer(tmp_path / "redis").start()
+    yield r
+    r.stop()
+
+
+def test_clear_with_remote_serves_the_clusters_copy_until_deleted_there(
+        mount_factory, memofs_bin, redis, tmp_path):
+    """`memofs clear` drops this machine's copies; with -o remote the
+    next read finds the cluster's copy in Redis and serves it, without
+    computing (the README said 'the next read recomputes', which a user
+    clearing a bad result relied on).  Deleting the value in Redis
+    (PREFIX:v: and the result's user.memofs.key) makes it recompute."""
+    data = write_csv(tmp_path / "d.csv", {"a": [1.0, 2.0, 4.0],
+                                          "b": [3.0, 5.0, 7.0]})
+    m = mount_factory(data=data, opts=[f"remote={redis.url}", "delay=0.2",
+                                       "remote_timeout=5000"])
+    assert m.read("mean/a") == b"2.3333333333333335\n"
+    assert m.count("mean", "col0") == 1
+    r = cli(memofs_bin, "clear", m.path, "mean/a")
+    assert r.returncode == 0 and "cleared 1 stored result" in r.stdout
+    assert m.read("mean/a") == b"2.3333333333333335\n"
+    assert m.count("mean", "col0") == 1         # served from Redis
+    stats = json.loads(cli(memofs_bin, "stats", m.path, "--json").stdout)
+    assert stats["functions"]["mean"]["remote_hits"] == 1
+    key = os.getxattr(m.p("mean/a"), "user.memofs.key").decode()
+    assert redis.call("DEL", f"memofs:v:{key}") == 1
+    assert cli(memofs_bin, "clear", m.path, "mean/a").returncode == 0
+    assert m.read("mean/a") == b"2.3333333333333335\n"
+    assert m.count("mean", "col0") == 2         # computed again
+    m.unmount()
