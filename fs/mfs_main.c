@@ -255,6 +255,7 @@ static int mfs_open_remote(const struct mfs_opts *o, remote **rm, char *err,
 		.readonly = o->remote_readonly,
 		.timeout_ms = o->remote_timeout_ms,
 		.max_value = o->remote_max_value,
+		.max_age_ns = o->max_age_ns,
 	};
 	int rc;
 

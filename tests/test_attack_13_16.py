@@ -292,3 +292,31 @@ def test_clear_with_remote_serves_the_clusters_copy_until_deleted_there(
     assert m.read("mean/a") == b"2.3333333333333335\n"
     assert m.count("mean", "col0") == 2         # computed again
     m.unmount()
+
+
+def test_remote_record_older_than_max_age_is_recomputed_not_eio(
+        mount_factory, redis, tmp_path):
+    """Machine A (no max_age) publishes a result; 3 s later machine B,
+    with -o max_age=2s, reads it.  B used to take A's record from Redis
+    (keeping its creation time), find it expired in its own cache, take
+    it from Redis again, three times, and fail the read with EIO: an
+    error because of the remote tier, for a result B could compute.  A
+    record in Redis older than max_age must count as absent: B computes
+    it, serves it, and publishes the fresh one."""
+    data = write_csv(tmp_path / "d.csv", {"a": [1.0, 2.0, 4.0],
+                                          "b": [3.0, 5.0, 7.0]})
+    opts = [f"remote={redis.url}", "delay=0.2", "remote_timeout=5000"]
+    a = mount_factory(data=data, opts=opts)
+    assert a.read("mean/a") == b"2.3333333333333335\n"
+    old = os.getxattr(a.p("mean/a"), "user.memofs.created")
+    key = os.getxattr(a.p("mean/a"), "user.memofs.key").decode()
+    published = redis.call("GET", f"memofs:v:{key}")
+    assert published
+    a.unmount()
+    wait_until(lambda: False, 3.2)      # A's record is now 3 s old
+    b = mount_factory(data=data, opts=opts + ["max_age=2s"])
+    assert b.read("mean/a") == b"2.3333333333333335\n"
+    assert b.count("mean", "col0") == 1
+    assert os.getxattr(b.p("mean/a"), "user.memofs.created") > old
+    assert redis.call("GET", f"memofs:v:{key}") != published
+    b.unmount()
