@@ -320,3 +320,31 @@ def test_remote_record_older_than_max_age_is_recomputed_not_eio(
     assert os.getxattr(b.p("mean/a"), "user.memofs.created") > old
     assert redis.call("GET", f"memofs:v:{key}") != published
     b.unmount()
+
+
+def test_remote_record_from_a_clock_ahead_never_fails_a_read(
+        mount_factory, redis, tmp_path):
+    """Machines' clocks differ.  A record published by a machine whose
+    clock is a minute ahead has a creation time in this machine's
+    future; with -o max_age, `now - created` wrapped around (unsigned)
+    to an age of centuries: the record was taken from Redis, expired at
+    once in the local cache, taken again, and the read failed with EIO.
+    Served or computed again here, never an error (memofs recomputes it,
+    as its local cache counts a record from the future as expired)."""
+    import struct
+    import time
+    data = write_csv(tmp_path / "d.csv", {"a": [1.0, 2.0, 4.0],
+                                          "b": [3.0, 5.0, 7.0]})
+    opts = [f"remote={redis.url}", "delay=0.2", "remote_timeout=5000"]
+    a = mount_factory(data=data, opts=opts)
+    assert a.read("mean/a") == b"2.3333333333333335\n"
+    key = os.getxattr(a.p("mean/a"), "user.memofs.key").decode()
+    a.unmount()
+    rec = bytearray(redis.call("GET", f"memofs:v:{key}"))
+    ahead = time.time_ns() + 60 * 10**9     # created_ns: header offset 32
+    rec[32:40] = struct.pack("<Q", ahead)
+    redis.call("SET", f"memofs:v:{key}", bytes(rec))
+    b = mount_factory(data=data, opts=opts + ["max_age=1h"])
+    assert b.read("mean/a") == b"2.3333333333333335\n"
+    assert b.read("mean/a.npy")[128:] == np.float64(7 / 3).tobytes()
+    b.unmount()
