@@ -228,6 +228,25 @@ def test_one_column_of_two_word_names_stays_one_column(mount_factory,
     m.unmount()
 
 
+# ---- issue 13: options that skip past the end ---------------------------------
+
+@pytest.mark.parametrize("opt,lines", [("header=5", 4), ("skiprows=100", 4),
+                                       ("skiprows=4", 4)])
+def test_skipping_past_the_end_is_not_called_an_empty_file(
+        mount_factory, tmp_path, opt, lines):
+    """-o header=N or skiprows=N beyond the file's rows was refused as
+    'empty file', of a file that is not: the line now says what was
+    skipped and how many lines the file has."""
+    data = tmp_path / "t.csv"
+    data.write_text("# source: here\na,b\n1,2\n3,4\n")
+    r = mount_factory.run(["-f", "-o", opt, data,
+                           mount_factory.mountpoint()])
+    assert r.returncode == 1
+    assert "empty file" not in r.stderr
+    assert f"no row left after -o skiprows=" in r.stderr
+    assert f"(the file has {lines} lines)" in r.stderr, r.stderr
+
+
 # ---- issue 14: quantile of an int64 column -----------------------------------
 
 def test_quantile_of_an_int64_column_is_numpys_of_its_float64_values(
