@@ -247,6 +247,37 @@ def test_skipping_past_the_end_is_not_called_an_empty_file(
     assert f"(the file has {lines} lines)" in r.stderr, r.stderr
 
 
+# ---- issue 14: cov over an inf, as DataFrame.cov() ----------------------------
+
+@pytest.mark.parametrize("gap", [False, True])
+def test_cov_over_an_inf_is_dataframe_cov(mount_factory, tmp_path, gap):
+    """DataFrame.cov() of a table without a missing value is numpy.cov
+    over every row: an inf makes the covariance nan.  memofs skipped the
+    inf's row (pandas' nancorr, which pandas uses only when the table
+    misses a value somewhere), giving a number where pandas gives nan.
+    With a gap anywhere in the table, pandas skips non-finite rows:
+    memofs must then too, bit for bit."""
+    import pandas as pd
+    c = ["" if gap else "3", "1", "2", "9", "5"]
+    data = tmp_path / "inf.csv"
+    data.write_text("a,b,c\n" + "".join(
+        f"{a},{b},{cc}\n" for a, b, cc in zip(
+            ["1", "inf", "3", "4", "-2"], ["2", "4", "7", "1", "8"], c)))
+    want = pd.read_csv(data).cov()
+    m = mount_factory(data=data)
+    for i in range(3):
+        for j in range(3):
+            got = float(m.read(f"cov/col{i}/col{j}"))
+            exp = float(want.iloc[i, j])
+            if np.isnan(exp):
+                assert np.isnan(got), (i, j, got)
+            elif gap:
+                assert got == exp, (i, j, got, exp)
+            else:
+                assert abs(got - exp) <= 1e-12 * abs(exp), (i, j, got, exp)
+    m.unmount()
+
+
 # ---- issue 14: quantile of an int64 column -----------------------------------
 
 def test_quantile_of_an_int64_column_is_numpys_of_its_float64_values(

@@ -16,6 +16,8 @@
 
 #include "functions/fn_args.h"
 #include "functions/fn_builtin.h"
+#include "data/ds.h"
+#include "engine/memo.h"
 
 #define FN_ARGS_VERSION "1"
 #define FN_ARGS_BINS_MAX 1000000
@@ -183,6 +185,28 @@ static int fn_args_quantile(memofs_ctx *ctx, const char *arg, void *udata)
 	return memofs_write_double(ctx, x);
 }
 
+/* Does any numeric column of the table miss a value?  DataFrame.cov()
+ * decides on that: with none, it calls numpy.cov over every row, where
+ * one inf makes the covariance nan; with one, pandas' nancorr over the
+ * rows where both values are finite. */
+static int fn_args_table_has_missing(const ds *d)
+{
+	for (size_t j = 0; j < ds_ncols(d); j++)
+		if (ds_col_kind(d, j) != DS_TEXT &&
+		    ds_count(d, j) < ds_nrows(d))
+			return 1;
+	return 0;
+}
+
+/* Is any of v[0..n) inf or nan? */
+static int fn_args_any_nonfinite(const double *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!isfinite(v[i]))
+			return 1;
+	return 0;
+}
+
 static int fn_args_corr(memofs_ctx *ctx, const char *arg, void *udata)
 {
 	int cov = *(const int *)udata;
@@ -207,6 +231,9 @@ static int fn_args_corr(memofs_ctx *ctx, const char *arg, void *udata)
 	/* DataFrame.corr() computes each pair once, the column of the
 	 * higher index as x: so both orders give its bits. */
 	x = ca >= cb ? fn_nancorr(a, b, na, cov) : fn_nancorr(b, a, na, cov);
+	if (cov && !fn_args_table_has_missing(memo_ctx_data(ctx)) &&
+	    (fn_args_any_nonfinite(a, na) || fn_args_any_nonfinite(b, nb)))
+		x = NAN;	/* numpy.cov over an inf */
 	free(a);
 	free(b);
 	return memofs_write_double(ctx, x);
