@@ -264,28 +264,6 @@ static uint64_t csv_digits(const char **pp, const char *lim, uint64_t w)
 	return w;
 }
 
-/* Moves p past the digits there, eight at a time like csv_digits(). */
-static const char *csv_skip_digits(const char *p, const char *lim)
-{
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	while (lim - p >= 8) {
-		uint64_t x;
-
-		memcpy(&x, p, 8);
-		if (((x + UINT64_C(0x4646464646464646)) |
-		     (x - UINT64_C(0x3030303030303030))) &
-		    UINT64_C(0x8080808080808080))
-			break;		/* not 8 digits */
-		p += 8;
-	}
-#else
-	(void)lim;
-#endif
-	while (csv_digit(*p))
-		p++;
-	return p;
-}
-
 /* Scans [+-]digits[.digits][(e|E)[+-]digits] at s (at least one digit
  * before the exponent; any number of digits); lim bounds the bytes read 8
  * at a time (past it, bytes are read one by one up to one that is no
@@ -312,7 +290,7 @@ static const char *csv_scan(const char *s, const char *lim,
 	if (*p == '.') {
 		const char *f0 = ++p;
 
-		p = csv_skip_digits(p, lim);
+		(void)csv_digits(&p, lim, 0);	/* only to skip them */
 		digits += (size_t)(p - f0);
 	}
 	if (digits == 0)
@@ -323,7 +301,7 @@ static const char *csv_scan(const char *s, const char *lim,
 		if (*q == '+' || *q == '-')
 			q++;
 		e0 = q;
-		q = csv_skip_digits(q, lim);
+		(void)csv_digits(&q, lim, 0);
 		if (q == e0)
 			return NULL;	/* "1e": strtod() reads "1" */
 		n->is_int = 0;
