@@ -1069,11 +1069,50 @@ static void csv_join(struct csv_job *job, struct csv_chunk *a,
 	a->nrows += b->nrows;
 }
 
-/* The first pass over the data rows at p, on two threads when it pays. */
-static int csv_parse_values(struct csv_job *job, const struct ds_msg *m,
-			    const char *p, struct csv_chunk *out)
+/* Lines to count on another thread. */
+struct csv_lines {
+	const char *p, *q;
+	size_t n;
+};
+
+static void *csv_lines_run(void *arg)
 {
-	const char *split = csv_split_point(p, job->end);
+	struct csv_lines *l = arg;
+
+	l->n = csv_count_lines(l->p, l->q);
+	return NULL;
+}
+
+/* The lines in [p, split) (*first) and in [split, end), those on another
+ * thread (the count is a pass over the file before the parse can start:
+ * 0.1 s for 806 MB here, half of it with two). */
+static size_t csv_count_halves(const char *p, const char *split,
+			       const char *end, size_t *first)
+{
+	struct csv_lines second = { split, end, 0 };
+	pthread_t t;
+	int threaded;
+
+	if (!split) {
+		*first = csv_count_lines(p, end);
+		return *first;
+	}
+	threaded = pthread_create(&t, NULL, csv_lines_run, &second) == 0;
+	*first = csv_count_lines(p, split);
+	if (threaded)
+		pthread_join(t, NULL);
+	else
+		csv_lines_run(&second);
+	return *first + second.n;
+}
+
+/* The first pass over the data rows at p, on two threads from split (see
+ * csv_split_point(); NULL: one thread), whose first row is numbered
+ * base. */
+static int csv_parse_values(struct csv_job *job, const struct ds_msg *m,
+			    const char *p, const char *split, size_t base,
+			    struct csv_chunk *out)
+{
 	struct csv_chunk second;
 	pthread_t t;
 	int threaded = 0, rc;
@@ -1081,8 +1120,6 @@ static int csv_parse_values(struct csv_job *job, const struct ds_msg *m,
 	if (csv_chunk_init(out, job, p, split ? split : job->end, 0))
 		return ds_nomem(m);
 	if (split) {
-		size_t base = csv_count_lines(p, split) + 1;
-
 		if (csv_chunk_init(&second, job, split, job->end, base)) {
 			csv_chunk_free(out);
 			return ds_nomem(m);
@@ -1368,7 +1405,8 @@ int csv_load(ds *d, const struct ds_msg *m, const struct ds_opts *o,
 	struct csv_job job = { .buf = buf, .end = buf + len };
 	struct csv_first first = { 0 };
 	struct csv_chunk ch = { 0 };
-	const char *p = buf, *row, *data;
+	const char *p = buf, *row, *data, *split;
+	size_t nfirst;
 	int rc;
 
 	rc = csv_check_text(m, buf, len);
@@ -1401,10 +1439,11 @@ int csv_load(ds *d, const struct ds_msg *m, const struct ds_opts *o,
 	job.first_ints = 1;
 	for (size_t k = 0; k < first.n; k++)
 		job.first_ints &= first.cls[k] == CSV_INT;
-	job.cap = csv_count_lines(data, job.end) + 2;
+	split = csv_split_point(data, job.end);
+	job.cap = csv_count_halves(data, split, job.end, &nfirst) + 2;
 	rc = csv_cells_alloc(&job, m, len);
 	if (rc == 0)
-		rc = csv_parse_values(&job, m, data, &ch);
+		rc = csv_parse_values(&job, m, data, split, nfirst + 1, &ch);
 	if (rc == 0 && ch.nrows == 0)
 		rc = ds_fail(m, -EINVAL, "line %zu: no data rows after the "
 			     "header", 1 + csv_count_lines(buf, row));
