@@ -20,7 +20,8 @@
 #include "functions/reg.h"
 
 /* Results up to this size are pushed whole into the page cache when
- * computed; a larger one only its last page (mfs_ops.c).  The kernel then
+ * computed (the last page before their readers are answered, the rest
+ * after); a larger one only its last page (mfs_ops.c).  The kernel then
  * reads the rest in chunks, each a lookup in memo: memo's in-memory cache
  * is given this budget (memo_set_cache_bytes()), so that such a result is
  * kept in memory for all its chunks, not fetched from RocksDB again. */

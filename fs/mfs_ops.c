@@ -32,12 +32,14 @@
  *     in /proc/PID/fd): programs that fstat then read exactly st_size
  *     bytes, or mmap that many, get the true size; -o stat=compute makes
  *     every getattr compute;
- *   - a finished result is pushed into the page cache with
- *     fuse_lowlevel_notify_store() before any waiter is answered (except
- *     the pages a waiting READ holds locked: storing into them would wait
- *     for that READ's answer): that also fixes the file size in the kernel
+ *   - the last page of a finished result is pushed into the page cache
+ *     with fuse_lowlevel_notify_store() before any waiter is answered
+ *     (unless a waiting READ holds it locked: storing into it would wait
+ *     for that READ's answer): that fixes the file size in the kernel
  *     even when a racing getattr reply would be dropped as stale, so
- *     concurrent cold readers never see an empty file.
+ *     concurrent cold readers never see an empty file; the rest is pushed
+ *     after the answers, which would drop it otherwise (mfs_push_first()
+ *     says what was measured).
  * Lookups that must digest a large file (a file argument of a directory
  * DATA that is new, edited, or edited in the last 2 s) run on fs->digests
  * and reply from there, so the FUSE threads stay free for cached results.
@@ -224,40 +226,50 @@ static int mfs_push_range(struct mfs *fs, struct mfs_node *node,
 	return 0;
 }
 
-/* Where the part of a view pushed before its readers are answered
- * begins: 0 (all of it) for a view of at most MFS_PUSH_FIRST bytes, else
- * its last page, which is enough to fix the file size in the kernel (see
- * the top of this file); the rest is pushed after the answers, by
- * mfs_push_rest(), or, past MFS_PUSH_MAX, read by the kernel on demand.
- * Measured (2-CPU VM, 98 MB text of 5e6 values, Python open().read()):
- * pushing it all before answering held the reader 40-100 ms longer, and
- * its read() took the same 128 ms from the page cache as through READs
- * (the reader's own page faults dominate), so a long view is answered
- * first. */
-#define MFS_PUSH_FIRST (1u << 20)
-
-static size_t mfs_push_first(size_t len)
+/* What is pushed when: measured on this kernel (6.18, auto_inval_data),
+ * an attribute reply that changes the file's size or mtime makes the
+ * kernel drop every page of the file (fuse_change_attributes() ->
+ * invalidate_inode_pages2()), and the answer to a waiting getattr does
+ * both (the placeholder's size and the mount's time become the result's
+ * size and creation time): a cold `cat` of a 196 KB column pushed whole
+ * before that answer still sent one READ of 196608 bytes, Python's read()
+ * two.  So only what fixes the size (see the top of this file) is pushed
+ * before the answers: the last page, which extends the size to the
+ * result's; the rest is pushed after them (mfs_push_rest()), where it
+ * stays.  A view shorter than the placeholder (and not sized in advance)
+ * is not pushed at all: a store never shrinks the size, and a partial
+ * page is kept only when it ends the file, so the reader's READ came
+ * anyway, before or after (measured: 200 of 200 cold reads of a 2-byte
+ * result sent their READ with the store made right after the answer).
+ * For a 98 MB text view (5e6 values), answering before the push saved
+ * the 40-100 ms the push took; the reader's read() then took about the
+ * same 128 ms through READs as from the page cache (its own page faults
+ * dominate).  Returns where the push before the answers begins (len:
+ * nothing). */
+static size_t mfs_push_first(const struct mfs_node *node, size_t len)
 {
-	return len <= MFS_PUSH_FIRST ? 0 : (len - 1) & ~(size_t)(MFS_PAGE - 1);
+	if (len == 0 || (len < MFS_PLACEHOLDER_SIZE && !node->size_exact))
+		return len;
+	return (len - 1) & ~(size_t)(MFS_PAGE - 1);
 }
 
-/* Pushes what mfs_push_first() leaves of node's view of res, after its
- * waiting readers are answered (no READ this thread must answer holds a
- * page any more; a READ another thread answers only delays a store into
- * its pages), from the end down to the furthest byte that READs were
- * answered up to: readers that read from the start meanwhile get their
- * pages through READs, and the two meet in between.  Nothing past
- * MFS_PUSH_MAX. */
+/* Pushes node's view of res after its waiting readers are answered (no
+ * READ this thread must answer holds a page any more; a READ another
+ * thread answers only delays a store into its pages), from the end down
+ * to the furthest byte that READs were answered up to: a reader that
+ * reads from the start meanwhile gets its pages through READs, and the
+ * two meet in between.  Nothing past MFS_PUSH_MAX (the kernel reads it on
+ * demand), nothing of a view mfs_push_first() pushes nothing of. */
 static void mfs_push_rest(struct mfs *fs, struct mfs_node *node,
 			  memo_result *res)
 {
 	const char *data;
 	size_t len, end;
 
-	if (mfs_view(node, res, &data, &len) || len > MFS_PUSH_MAX)
+	if (mfs_view(node, res, &data, &len) || len > MFS_PUSH_MAX ||
+	    mfs_push_first(node, len) == len)
 		return;
-	end = mfs_push_first(len);
-	while (end > 0) {
+	for (end = len; end > 0;) {
 		size_t off = end > MFS_PUSH_CHUNK ? end - MFS_PUSH_CHUNK : 0;
 
 		if (atomic_load(&node->read_end) >= end ||
@@ -267,8 +279,8 @@ static void mfs_push_rest(struct mfs *fs, struct mfs_node *node,
 	}
 }
 
-/* Pushes the first part of node's view of res (mfs_push_first()) into
- * the kernel's page cache, except the pages of held.  Returns 1 when the
+/* Pushes what fixes the size of node's view of res in the kernel
+ * (mfs_push_first()), except the pages of held.  Returns 1 when the
  * caller is to push the rest after answering (mfs_push_rest()). */
 static int mfs_push(struct mfs *fs, struct mfs_node *node,
 		    memo_result *res, const struct mfs_range *held,
@@ -279,14 +291,16 @@ static int mfs_push(struct mfs *fs, struct mfs_node *node,
 
 	if (mfs_view(node, res, &data, &len))
 		return 0;
-	off = mfs_push_first(len);
+	off = mfs_push_first(node, len);
+	if (off == len)
+		return 0;
 	if (mfs_push_range(fs, node, data, off, len, held, nheld))
 		return 0;
-	return off > 0 && len <= MFS_PUSH_MAX;
+	return len <= MFS_PUSH_MAX;
 }
 
-/* Records that node's result is res, pushing it into the kernel first if
- * nobody has (except the pages of held; a long view only its last page).
+/* Records that node's result is res, pushing its last page into the
+ * kernel first if nobody has (except the pages of held).
  * Called without fs->lock, with node's view of res made (mfs_view()
  * succeeded).  Returns 1 when the caller is to call mfs_push_rest() once
  * it has answered its readers. */
@@ -1030,7 +1044,13 @@ static int mfs_fdinfo_is(int dir, const char *fd, uint32_t ino)
  * target path ends in /FUNCTION/NAME are checked by inode number in
  * fdinfo; nothing here sends a request to memofs.  A process whose /proc
  * memofs may not read (another user's, unless memofs runs as root), or
- * one in another pid namespace (pid 0), counts as not having it open. */
+ * one in another pid namespace (pid 0), counts as not having it open.
+ * Every getattr without a handle of a result not computed yet pays for
+ * this scan, the one the kernel sends to check permissions during open()
+ * included (default_permissions, attributes that expire at once), so it
+ * makes few system calls: fdinfo is opened only for a matching link, and
+ * "." and ".." are not read (measured: 37 us p50 per getattr before, on
+ * a 4-fd reader of the 2-CPU VM under load; see README, Performance). */
 static int mfs_opened_by(fuse_req_t req, const struct mfs_node *node)
 {
 	pid_t pid = fuse_req_ctx(req)->pid;
@@ -1038,7 +1058,7 @@ static int mfs_opened_by(fuse_req_t req, const struct mfs_node *node)
 	char tail[REG_NAME_MAX + RESOLVE_PATH_MAX + 3];
 	const char *fn = reg_fn_name(node->fn);
 	size_t tlen;
-	int hit = 0, fdinfo;
+	int hit = 0, fdinfo = -1;
 	struct dirent *e;
 	DIR *d;
 
@@ -1049,15 +1069,22 @@ static int mfs_opened_by(fuse_req_t req, const struct mfs_node *node)
 	d = opendir(path);
 	if (!d)
 		return 0;
-	snprintf(path, sizeof(path), "/proc/%d/fdinfo", (int)pid);
-	fdinfo = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	while (fdinfo >= 0 && !hit && (e = readdir(d))) {
-		ssize_t len = readlinkat(dirfd(d), e->d_name, link,
-					 sizeof(link));
+	while (!hit && (e = readdir(d))) {
+		ssize_t len;
 
+		if (e->d_name[0] == '.')
+			continue;
+		len = readlinkat(dirfd(d), e->d_name, link, sizeof(link));
 		if (len < (ssize_t)tlen || (size_t)len >= sizeof(link) ||
 		    memcmp(link + len - tlen, tail, tlen) != 0)
 			continue;
+		if (fdinfo < 0) {
+			snprintf(path, sizeof(path), "/proc/%d/fdinfo",
+				 (int)pid);
+			fdinfo = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (fdinfo < 0)
+				break;
+		}
 		hit = mfs_fdinfo_is(fdinfo, e->d_name, node->number);
 	}
 	if (fdinfo >= 0)
