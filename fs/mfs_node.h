@@ -62,8 +62,6 @@ struct mfs_node {
 				 * .npy of a declared scalar or column):
 				 * never a placeholder */
 	_Atomic int pushed;	/* result stored into the page cache */
-	_Atomic uint64_t read_end;	/* the furthest byte a READ was
-					 * answered up to (mfs_ops.c) */
 	uint64_t created_ns;	/* the result's creation (CLOCK_REALTIME),
 				 * once size is known: its mtime */
 	/* The last computation that an fstat started failed: its error, the

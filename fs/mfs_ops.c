@@ -37,9 +37,9 @@
  *     (unless a waiting READ holds it locked: storing into it would wait
  *     for that READ's answer): that fixes the file size in the kernel
  *     even when a racing getattr reply would be dropped as stale, so
- *     concurrent cold readers never see an empty file; the rest is pushed
- *     after the answers, which would drop it otherwise (mfs_push_first()
- *     says what was measured).
+ *     concurrent cold readers never see an empty file.  Nothing more is
+ *     pushed: the kernel dropped it (mfs_push_first() says what was
+ *     measured), and the first reader's READs fill the page cache.
  * Lookups that must digest a large file (a file argument of a directory
  * DATA that is new, edited, or edited in the last 2 s) run on fs->digests
  * and reply from there, so the FUSE threads stay free for cached results.
@@ -55,7 +55,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <limits.h>
-#include <stdatomic.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
@@ -197,9 +196,9 @@ static size_t mfs_push_end(const struct mfs_range *held, size_t nheld,
 }
 
 /* Pushes data[off, end) into the kernel's page cache for node, except
- * the pages of held, in chunks of MFS_PUSH_CHUNK.  0, or the first
+ * the pages of held, in chunks of MFS_PUSH_CHUNK; stops at the first
  * notify_store error (logged; the kernel then reads what is missing). */
-static int mfs_push_range(struct mfs *fs, struct mfs_node *node,
+static void mfs_push_range(struct mfs *fs, struct mfs_node *node,
 			  const char *data, size_t off, size_t end,
 			  const struct mfs_range *held, size_t nheld)
 {
@@ -219,33 +218,31 @@ static int mfs_push_range(struct mfs *fs, struct mfs_node *node,
 			log_debug("notify_store %s/%s: %s",
 				  reg_fn_name(node->fn), node->name,
 				  strerror(-rc));
-			return rc;
+			return;
 		}
 		off += n;
 	}
-	return 0;
 }
 
-/* What is pushed when: measured on this kernel (6.18, auto_inval_data),
- * an attribute reply that changes the file's size or mtime makes the
- * kernel drop every page of the file (fuse_change_attributes() ->
- * invalidate_inode_pages2()), and the answer to a waiting getattr does
- * both (the placeholder's size and the mount's time become the result's
- * size and creation time): a cold `cat` of a 196 KB column pushed whole
- * before that answer still sent one READ of 196608 bytes, Python's read()
- * two.  So only what fixes the size (see the top of this file) is pushed
- * before the answers: the last page, which extends the size to the
- * result's; the rest is pushed after them (mfs_push_rest()), where it
- * stays.  A view shorter than the placeholder (and not sized in advance)
- * is not pushed at all: a store never shrinks the size, and a partial
- * page is kept only when it ends the file, so the reader's READ came
- * anyway, before or after (measured: 200 of 200 cold reads of a 2-byte
- * result sent their READ with the store made right after the answer).
- * For a 98 MB text view (5e6 values), answering before the push saved
- * the 40-100 ms the push took; the reader's read() then took about the
- * same 128 ms through READs as from the page cache (its own page faults
- * dominate).  Returns where the push before the answers begins (len:
- * nothing). */
+/* What is pushed: only what fixes the size (see the top of this file),
+ * the last page, which extends the kernel's size to the result's.  Pages
+ * pushed more did not stay, measured on this kernel (6.18,
+ * auto_inval_data) with `memofs -d`: a cold `cat` of a 196 KB column
+ * pushed whole before the answer still sent one READ of 196608 bytes
+ * (Python's read() two); after a cold `head -c 10` of a 5.9 MB text view
+ * whose other 6 MB were pushed right after the answer, the next `cat`
+ * sent a GETATTR and 23 READs for the whole file.  A store extends the
+ * size and invalidates the kernel's cached size and mtime, and makes the
+ * answer to a getattr in flight stale (dropped); the next getattr reply
+ * brings the result's creation time in place of the placeholder's mount
+ * time, and a changed mtime makes the kernel drop every page of the file
+ * (fuse_change_attributes() -> invalidate_inode_pages2()).  So the pages
+ * come from the first reader's READs, and the pushes only cost the
+ * worker time before the answer (40-126 ms for a 98 MB text view of 5e6
+ * values).  A view shorter than the placeholder (and not sized in
+ * advance) is not pushed at all: a store never shrinks the size, and
+ * the reader's READ came anyway (a partial page is kept only when it ends
+ * the file).  Returns where the push begins (len: nothing). */
 static size_t mfs_push_first(const struct mfs_node *node, size_t len)
 {
 	if (len == 0 || (len < MFS_PLACEHOLDER_SIZE && !node->size_exact))
@@ -253,62 +250,28 @@ static size_t mfs_push_first(const struct mfs_node *node, size_t len)
 	return (len - 1) & ~(size_t)(MFS_PAGE - 1);
 }
 
-/* Pushes node's view of res after its waiting readers are answered (no
- * READ this thread must answer holds a page any more; a READ another
- * thread answers only delays a store into its pages), from the end down
- * to the furthest byte that READs were answered up to: a reader that
- * reads from the start meanwhile gets its pages through READs, and the
- * two meet in between.  Nothing past MFS_PUSH_MAX (the kernel reads it on
- * demand), nothing of a view mfs_push_first() pushes nothing of. */
-static void mfs_push_rest(struct mfs *fs, struct mfs_node *node,
-			  memo_result *res)
-{
-	const char *data;
-	size_t len, end;
-
-	if (mfs_view(node, res, &data, &len) || len > MFS_PUSH_MAX ||
-	    mfs_push_first(node, len) == len)
-		return;
-	for (end = len; end > 0;) {
-		size_t off = end > MFS_PUSH_CHUNK ? end - MFS_PUSH_CHUNK : 0;
-
-		if (atomic_load(&node->read_end) >= end ||
-		    mfs_push_range(fs, node, data, off, end, NULL, 0))
-			return;
-		end = off;
-	}
-}
-
 /* Pushes what fixes the size of node's view of res in the kernel
- * (mfs_push_first()), except the pages of held.  Returns 1 when the
- * caller is to push the rest after answering (mfs_push_rest()). */
-static int mfs_push(struct mfs *fs, struct mfs_node *node,
-		    memo_result *res, const struct mfs_range *held,
-		    size_t nheld)
+ * (mfs_push_first()), except the pages of held. */
+static void mfs_push(struct mfs *fs, struct mfs_node *node,
+		     memo_result *res, const struct mfs_range *held,
+		     size_t nheld)
 {
 	const char *data;
-	size_t len, off;
+	size_t len;
 
-	if (mfs_view(node, res, &data, &len))
-		return 0;
-	off = mfs_push_first(node, len);
-	if (off == len)
-		return 0;
-	if (mfs_push_range(fs, node, data, off, len, held, nheld))
-		return 0;
-	return len <= MFS_PUSH_MAX;
+	if (mfs_view(node, res, &data, &len) == 0)
+		mfs_push_range(fs, node, data, mfs_push_first(node, len), len,
+			       held, nheld);
 }
 
 /* Records that node's result is res, pushing its last page into the
- * kernel first if nobody has (except the pages of held).
- * Called without fs->lock, with node's view of res made (mfs_view()
- * succeeded).  Returns 1 when the caller is to call mfs_push_rest() once
- * it has answered its readers. */
-static int mfs_settle(struct mfs *fs, struct mfs_node *node,
-		      memo_result *res, const struct mfs_range *held,
-		      size_t nheld)
+ * kernel first if nobody has (except the pages of held).  Called without
+ * fs->lock, with node's view of res made (mfs_view() succeeded). */
+static void mfs_settle(struct mfs *fs, struct mfs_node *node,
+		       memo_result *res, const struct mfs_range *held,
+		       size_t nheld)
 {
-	int pushed, rest = 0;
+	int pushed;
 
 	/* The size first: from now on no reply carries the placeholder,
 	 * which, applied after the push, would shrink the file again. */
@@ -318,15 +281,10 @@ static int mfs_settle(struct mfs *fs, struct mfs_node *node,
 	pushed = node->pushed;
 	pthread_mutex_unlock(&fs->lock);
 	if (!pushed)
-		rest = mfs_push(fs, node, res, held, nheld);
-	/* pushed only now: a racing getattr meanwhile pushes the size too.
-	 * The rest is pushed once. */
+		mfs_push(fs, node, res, held, nheld);
 	pthread_mutex_lock(&fs->lock);
-	if (node->pushed)
-		rest = 0;
 	node->pushed = 1;
 	pthread_mutex_unlock(&fs->lock);
-	return rest;
 }
 
 /* node's result if it is computed and node's view of it is cheap to
@@ -380,26 +338,21 @@ static int mfs_probe(struct mfs *fs, struct mfs_node *node,
 
 /* ---- deferred replies --------------------------------------------------- */
 
-/* Answers a READ from node's view of res (made already: mfs_view()),
- * and notes how far READs have read (mfs_push_rest() stops there). */
-static void mfs_reply_read(fuse_req_t req, struct mfs_node *node,
+/* Answers a READ from node's view of res (made already: mfs_view()). */
+static void mfs_reply_read(fuse_req_t req, const struct mfs_node *node,
 			   memo_result *res, size_t size, off_t off)
 {
 	const char *data;
-	size_t len, n;
+	size_t len;
 
-	if (mfs_view(node, res, &data, &len)) {
+	if (mfs_view(node, res, &data, &len))
 		fuse_reply_err(req, EIO);
-		return;
-	}
-	if ((size_t)off >= len) {
+	else if ((size_t)off >= len)
 		fuse_reply_buf(req, NULL, 0);
-		return;
-	}
-	n = len - (size_t)off < size ? len - (size_t)off : size;
-	if (atomic_load(&node->read_end) < (uint64_t)off + n)
-		atomic_store(&node->read_end, (uint64_t)off + n);
-	fuse_reply_buf(req, data + off, n);
+	else
+		fuse_reply_buf(req, data + off,
+			       len - (size_t)off < size ? len - (size_t)off
+							: size);
 }
 
 /* The errno a reader sees for a failed wait: a result that memofs
@@ -498,47 +451,16 @@ static size_t mfs_claim_reads(struct mfs *fs, struct mfs_node *node,
 	return n;
 }
 
-/* Claims the armed waits for node other than READs (GETATTR, STAT, ATTR,
- * LOOKUP) and answers them with res: every reader of node then goes on
- * at once, before this thread pushes the rest of a long view.  Waits not
- * armed yet are left to their own callbacks (their request may not be
- * touched before mfs_defer() has registered it). */
-static void mfs_answer_attrs(struct mfs *fs, struct mfs_node *node,
-			     memo_result *res)
-{
-	for (;;) {
-		struct mfs_wait *w, copy;
-
-		pthread_mutex_lock(&fs->lock);
-		for (w = fs->waits; w; w = w->next)
-			if (w->node == node && w->kind != MFS_WAIT_READ &&
-			    w->armed && !w->answered)
-				break;
-		/* A copy: w is freed by its own callback, maybe meanwhile
-		 * (unanswered, so this thread claims it). */
-		if (w && mfs_wait_claim(fs, w))
-			copy = *w;
-		else
-			w = NULL;
-		pthread_mutex_unlock(&fs->lock);
-		if (!w)
-			return;
-		mfs_answer(&copy, 0, res);
-	}
-}
-
-/* The result is ready: pushes it (past the pages waiting READs hold, so
- * that the file size is right before they are answered; a long view only
- * its last page, see mfs_push_first()), answers those READs (EIO, to be
- * asked again, when the result is shorter than the placeholder: see the
- * top of this file) and the other waits for node.  Returns 1 when the
- * caller is to push the rest (mfs_push_rest()) once it has answered its
- * own request. */
-static int mfs_settle_and_read(struct mfs *fs, struct mfs_node *node,
-			       memo_result *res)
+/* The result is ready: pushes its last page (past the pages waiting READs
+ * hold, so that the file size is right before they are answered: see
+ * mfs_push_first()), answers those READs (EIO, to be asked again, when
+ * the result is shorter than the placeholder: see the top of this file),
+ * and pushes nothing more. */
+static void mfs_settle_and_read(struct mfs *fs, struct mfs_node *node,
+				memo_result *res)
 {
 	struct mfs_range *held;
-	int nomem = 0, rest;
+	int nomem = 0;
 	size_t n;
 
 	pthread_mutex_lock(&fs->lock);
@@ -550,9 +472,9 @@ static int mfs_settle_and_read(struct mfs *fs, struct mfs_node *node,
 		pthread_mutex_lock(&fs->lock);
 		node->size = (int64_t)mfs_view_len(node, res);
 		pthread_mutex_unlock(&fs->lock);
-		return 0;
+		return;
 	}
-	rest = mfs_settle(fs, node, res, held, n);
+	mfs_settle(fs, node, res, held, n);
 	/* A size known in advance was never a placeholder: nothing to
 	 * trim, so no retry. */
 	for (size_t i = 0; i < n; i++)
@@ -563,9 +485,6 @@ static int mfs_settle_and_read(struct mfs *fs, struct mfs_node *node,
 			mfs_reply_read(held[i].req, node, res, held[i].size,
 				       (off_t)held[i].off);
 	free(held);
-	if (rest)
-		mfs_answer_attrs(fs, node, res);
-	return rest;
 }
 
 /* A program that fstats then reads asks twice or more (Python's open()
@@ -598,13 +517,13 @@ static void mfs_on_done(void *arg, int err, memo_result *res)
 	struct mfs *fs = w->fs;
 	const char *data;
 	size_t len;
-	int mine, rest = 0;
+	int mine;
 
 	/* Made here, on the worker, once for every reader of this view. */
 	if (!err)
 		err = mfs_view(w->node, res, &data, &len);
 	if (!err)
-		rest = mfs_settle_and_read(fs, w->node, res);
+		mfs_settle_and_read(fs, w->node, res);
 	pthread_mutex_lock(&fs->lock);
 	if (err && w->kind == MFS_WAIT_STAT) {
 		w->node->fail_err = err;
@@ -617,8 +536,6 @@ static void mfs_on_done(void *arg, int err, memo_result *res)
 	pthread_mutex_unlock(&fs->lock);
 	if (mine)
 		mfs_answer(w, err, res);
-	if (rest)
-		mfs_push_rest(fs, w->node, res);
 	pthread_mutex_lock(&fs->lock);
 	mfs_node_release(fs->nodes, w->node);
 	pthread_mutex_unlock(&fs->lock);
@@ -1103,7 +1020,7 @@ static void mfs_getattr_result(fuse_req_t req, struct mfs *fs,
 	enum mfs_wait_kind kind = MFS_WAIT_GETATTR;
 	memo_result *res = NULL;
 	struct stat st;
-	int rc = 0, rest = 0;
+	int rc = 0;
 
 	if (computes && !n->pushed && !mfs_node_current(n)) {
 		/* The computation this thread's fstat started may have
@@ -1132,13 +1049,12 @@ static void mfs_getattr_result(fuse_req_t req, struct mfs *fs,
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	if (res)
-		rest = mfs_settle(fs, n, res, NULL, 0);
+	if (res) {
+		mfs_settle(fs, n, res, NULL, 0);
+		memo_result_unref(res);
+	}
 	mfs_fill_attr(fs, n, &st);
 	fuse_reply_attr(req, &st, mfs_attr_timeout(n));
-	if (rest)
-		mfs_push_rest(fs, n, res);
-	memo_result_unref(res);
 }
 
 static void mfs_getattr(fuse_req_t req, fuse_ino_t ino,
