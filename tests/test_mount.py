@@ -33,7 +33,8 @@ FUNCTIONS = ["column", "sum", "mean", "var", "std", "min", "max", "median",
              "nanmedian", "count", "size", "nunique", "value_counts"]
 # The built-ins of several arguments (test_args.py tests them).
 ARGS_FUNCTIONS = ["quantile", "percentile", "corr", "cov", "histogram",
-                  "var_ddof", "std_ddof", "head", "tail"]
+                  "var_ddof", "std_ddof", "nanvar_ddof", "nanstd_ddof",
+                  "head", "tail"]
 REDUCTIONS = {
     "sum": np.sum, "mean": np.mean, "var": np.var, "std": np.std,
     "min": np.min, "max": np.max, "median": np.median,
