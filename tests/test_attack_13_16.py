@@ -418,3 +418,31 @@ def test_remote_record_from_a_clock_ahead_never_fails_a_read(
     assert b.read("mean/a") == b"2.3333333333333335\n"
     assert b.read("mean/a.npy")[128:] == np.float64(7 / 3).tobytes()
     b.unmount()
+
+
+# ---- issues 13 and 14: a variance that overflows ------------------------------
+
+@pytest.mark.xfail(strict=True, reason=(
+    "compute/functions/fn_builtin.c (integrator): fn_var_ddof() returns "
+    "nan when the mean is not finite, and its compensated sum turns an "
+    "overflowing square into nan ((s - t) + d with s = t = inf), where "
+    "numpy's var of finite values that overflow is inf.  Fix: when every "
+    "value is finite and the mean overflows, return INFINITY; at the end "
+    "return isfinite(s) ? (s + c) / (n - ddof) : s / (n - ddof), as "
+    "fn_sum() already does.  var, std, nanvar, nanstd and the DDOF forms "
+    "all go through it."))
+@pytest.mark.parametrize("values", [[1e308, 1e308, 5.0],
+                                    [1e200, -1e200, 0.0]])
+def test_variance_of_finite_values_that_overflows_is_inf(
+        mount_factory, tmp_path, values):
+    data = write_csv(tmp_path / "ov.csv", {"a": values,
+                                           "b": [1.0, 2.0, 3.0]})
+    a = np.array(values)
+    m = mount_factory(data=data)
+    with np.errstate(all="ignore"):
+        want = {"var/a": np.var(a), "std/a": np.std(a),
+                "nanvar/a": np.nanvar(a), "var_ddof/1/a": np.var(a, ddof=1),
+                "std_ddof/1/a": np.std(a, ddof=1)}
+    for rel, w in want.items():
+        assert float(m.read(rel)) == float(w) == np.inf, rel
+    m.unmount()
