@@ -7,9 +7,7 @@ helper owns: its reason says where and what the fix is.
 import errno
 import json
 import os
-import stat
 import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -195,7 +193,7 @@ def test_remote_password_file_naming_a_fifo_is_refused(mount_factory,
     os.mkfifo(fifo, 0o600)
     r = mount_factory.run(["-f", "-o", "remote=redis://127.0.0.1:1,"
                            f"remote_password_file={fifo}",
-                           mount_factory.mountpoint()], timeout=10)
+                           mount_factory.mountpoint()], timeout=3)
     assert r.returncode == 1
     assert "not a regular file" in r.stderr
 
@@ -263,7 +261,7 @@ def test_skipping_past_the_end_is_not_called_an_empty_file(
                            mount_factory.mountpoint()])
     assert r.returncode == 1
     assert "empty file" not in r.stderr
-    assert f"no row left after -o skiprows=" in r.stderr
+    assert "no row left after -o skiprows=" in r.stderr
     assert f"(the file has {lines} lines)" in r.stderr, r.stderr
 
 
@@ -466,7 +464,6 @@ def test_log_stderr_in_the_background_reaches_stderr(mount_factory,
         r = subprocess.run([memofs_bin, "-o", "log=stderr", mnt],
                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                            stderr=f, env=mount_factory.env, timeout=30)
-    pids = memofs_pids(mnt)
     try:
         assert r.returncode == 0
         (mnt / "mean" / "col0").read_bytes()
