@@ -138,12 +138,6 @@ CONTROL_FILES = (".memofs", ".memofs/stats", ".memofs/stats.json",
                  ".memofs/jobs", ".memofs/clear")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "fs/mfs_ops.c (helper views): mfs_listxattr() answers a control node "
-    "with fuse_reply_xattr(req, 0) also when size > 0, where the kernel "
-    "expects a buffer: listxattr(2) with a buffer (Python's os.listxattr, "
-    "getfattr -d's second call) fails with EIO.  Fix: size ? "
-    "fuse_reply_buf(req, NULL, 0) : fuse_reply_xattr(req, 0)."))
 def test_listxattr_of_control_files(mount_factory):
     """Every node answers listxattr: results, directories, argument
     directories and the hidden .memofs files (none of their own)."""
@@ -181,12 +175,6 @@ def test_npy_view_mtime_is_its_creation_time(mount_factory, tmp_path):
 
 # ---- issue 16: secrets -------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason=(
-    "fs/mfs_main.c (integrator): mfs_read_secret() opens the password "
-    "or key file with O_RDONLY and checks S_ISREG only after open(2), "
-    "which blocks on a FIFO until a writer comes: memofs hangs before "
-    "mounting.  Fix: open with O_NONBLOCK (no effect on a regular file), "
-    "then the existing 'not a regular file' refusal applies."))
 def test_remote_password_file_naming_a_fifo_is_refused(mount_factory,
                                                        tmp_path):
     fifo = tmp_path / "pw"
@@ -448,13 +436,6 @@ def test_variance_of_finite_values_that_overflows_is_inf(
 
 # ---- issue 15: -o log=stderr in the background -------------------------------
 
-@pytest.mark.xfail(strict=True, reason=(
-    "fs/mfs_main.c (integrator): mfs_startup_done() points the daemon's "
-    "stderr at /dev/null once the mount is ready, whatever -o log says, "
-    "so 'memofs -o log=stderr DATA MNT 2>FILE' (the way to log to a "
-    "file a service manager or a shell redirect chose) logs nothing, "
-    "not even failures.  Fix: with -o log=stderr, dup2 /dev/null onto "
-    "stdin and stdout only, and keep stderr."))
 def test_log_stderr_in_the_background_reaches_stderr(mount_factory,
                                                      memofs_bin, tmp_path):
     from conftest import fusermount_u, is_mounted, memofs_pids
