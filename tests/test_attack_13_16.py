@@ -385,8 +385,8 @@ def test_remote_record_from_a_clock_ahead_never_fails_a_read(
     future; with -o max_age, `now - created` wrapped around (unsigned)
     to an age of centuries: the record was taken from Redis, expired at
     once in the local cache, taken again, and the read failed with EIO.
-    Served or computed again here, never an error (memofs recomputes it,
-    as its local cache counts a record from the future as expired)."""
+    Served, never an error: a record from the future is new, in the
+    local cache (memo_expired()) as in the remote tier."""
     import struct
     import time
     data = write_csv(tmp_path / "d.csv", {"a": [1.0, 2.0, 4.0],
@@ -408,15 +408,6 @@ def test_remote_record_from_a_clock_ahead_never_fails_a_read(
 
 # ---- issues 13 and 14: a variance that overflows ------------------------------
 
-@pytest.mark.xfail(strict=True, reason=(
-    "compute/functions/fn_builtin.c (integrator): fn_var_ddof() returns "
-    "nan when the mean is not finite, and its compensated sum turns an "
-    "overflowing square into nan ((s - t) + d with s = t = inf), where "
-    "numpy's var of finite values that overflow is inf.  Fix: when every "
-    "value is finite and the mean overflows, return INFINITY; at the end "
-    "return isfinite(s) ? (s + c) / (n - ddof) : s / (n - ddof), as "
-    "fn_sum() already does.  var, std, nanvar, nanstd and the DDOF forms "
-    "all go through it."))
 @pytest.mark.parametrize("values", [[1e308, 1e308, 5.0],
                                     [1e200, -1e200, 0.0]])
 def test_variance_of_finite_values_that_overflows_is_inf(

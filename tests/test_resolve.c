@@ -360,6 +360,15 @@ static void test_kernels(void)
 	CHECK(isnan(fn_var_ddof(v, 4, 4)));
 	CHECK(fn_var_ddof(v, 4, 1) == 50.0 / 3);	/* mean 4: 1+9+4+36 */
 	CHECK(fn_var_ddof(v, 4, 0) == 12.5);
+	{	/* finite values that overflow: inf, as numpy; inf in: nan */
+		const double ov1[] = { 1e308, 1e308, 5.0 };
+		const double ov2[] = { 1e200, -1e200, 0.0 };
+		const double inf1[] = { INFINITY, 1.0 };
+
+		CHECK(isinf(fn_var_ddof(ov1, 3, 0)));
+		CHECK(isinf(fn_var_ddof(ov2, 3, 1)));
+		CHECK(isnan(fn_var_ddof(inf1, 2, 0)));
+	}
 }
 
 int main(void)

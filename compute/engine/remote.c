@@ -414,9 +414,7 @@ static int remote_unseal(const remote *rm, const char *name,
  * machine's record keeps its creation time: served, it would be expired
  * at once in the local cache (which then asked Redis again, and failed
  * the read).  A record from the future (made on a machine whose clock
- * is ahead) counts as too old too, because the local cache's
- * memo_expired() takes it so (its unsigned age wraps around): it is
- * then computed here and published with this machine's time. */
+ * is ahead) is new, as memo_expired() takes it: served. */
 static int remote_too_old(const remote *rm, uint64_t created_ns)
 {
 	struct timespec t;
@@ -425,8 +423,8 @@ static int remote_too_old(const remote *rm, uint64_t created_ns)
 	clock_gettime(CLOCK_REALTIME, &t);
 	now = (uint64_t)util_ts_ns(t);
 
-	return rm->cfg.max_age_ns && (now < created_ns ||
-				      now - created_ns > rm->cfg.max_age_ns);
+	return rm->cfg.max_age_ns && now > created_ns &&
+	       now - created_ns > rm->cfg.max_age_ns;
 }
 
 /* GET of key's record: 0 and a verified copy in *rec; -ENOENT when there
