@@ -188,16 +188,6 @@ def test_remote_password_file_naming_a_fifo_is_refused(mount_factory,
 
 # ---- issue 13: a one-column text table is not whitespace-separated ----------
 
-@pytest.mark.xfail(strict=True, reason=(
-    "compute/data/csv.c's sniffer (helper csvnum rewrites its number "
-    "code; the sniffer is outside my brief): a file without a comma, tab, "
-    "';' or '|' whose every line has the same number (>= 2) of blank-"
-    "separated words is read as whitespace-separated, so a one-column "
-    "list of names ('full name' / 'John Smith') silently becomes two "
-    "columns, where pandas' default reads one.  Fix: take blank runs as "
-    "the separator only when the split gives at least one column whose "
-    "data cells are all numbers (the aligned '5 162 60' tables it is "
-    "for); otherwise keep the default ','."))
 def test_one_column_of_two_word_names_stays_one_column(mount_factory,
                                                        tmp_path):
     import pandas as pd

@@ -8,7 +8,8 @@
  *   - The separator is sniffed from up to CSV_SNIFF_LINES lines (csv_sniff):
  *     the first of ',' tab ';' '|' that every sampled line holds the same
  *     number of times (the most of them), else blank runs when every line
- *     has the same number (>= 2) of blank-separated words, else ','.
+ *     has the same number (>= 2) of blank-separated words and one word is
+ *     a number in every row (the first row may be a header), else ','.
  *     ds_opts.sep overrides.
  *   - Fields may be "double-quoted" with "" for a quote; a quoted field may
  *     hold separators and line breaks.  Blanks (space, tab unless tab
@@ -594,14 +595,34 @@ static const char csv_seps[] = { ',', '\t', ';', '|' };
 /* Counts, in the logical line at *pp (a quoted field may span lines), each
  * candidate separator and the blank-separated words, outside quotes;
  * moves *pp to the next line. */
-static void csv_sniff_line(const char **pp, const char *end,
-			   size_t counts[CSV_NSEPS], size_t *words)
+/* Is [p, q) one number (strtod's syntax, nothing else)?  For sniffing
+ * only: a word of more than 63 bytes is not. */
+static int csv_sniff_number(const char *p, const char *q)
 {
-	const char *p = *pp;
-	int quoted = 0, in_word = 0;
+	char buf[64], *e;
+	size_t n = (size_t)(q - p);
+
+	if (n == 0 || n >= sizeof(buf))
+		return 0;
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+	strtod(buf, &e);
+	return e == buf + n;
+}
+
+/* Counts the separators of the line at p outside quotes into counts, its
+ * blank-separated words into *words, and sets bit i of *numbers when word
+ * i (of the first 64) is a number; moves *pp to the next line. */
+static void csv_sniff_line(const char **pp, const char *end,
+			   size_t counts[CSV_NSEPS], size_t *words,
+			   uint64_t *numbers)
+{
+	const char *p = *pp, *word = NULL;
+	int quoted = 0;
 
 	memset(counts, 0, CSV_NSEPS * sizeof(*counts));
 	*words = 0;
+	*numbers = 0;
 	for (; p < end && (quoted || *p != '\n'); p++) {
 		if (*p == '"')
 			quoted = !quoted;
@@ -610,12 +631,16 @@ static void csv_sniff_line(const char **pp, const char *end,
 		for (size_t k = 0; k < CSV_NSEPS; k++)
 			counts[k] += *p == csv_seps[k];
 		if (isspace((unsigned char)*p)) {
-			in_word = 0;
-		} else if (!in_word) {
-			in_word = 1;
+			if (word && csv_sniff_number(word, p) && *words <= 64)
+				*numbers |= UINT64_C(1) << (*words - 1);
+			word = NULL;
+		} else if (!word) {
+			word = p;
 			(*words)++;
 		}
 	}
+	if (word && csv_sniff_number(word, p) && *words <= 64)
+		*numbers |= UINT64_C(1) << (*words - 1);
 	*pp = p < end ? p + 1 : end;
 }
 
@@ -633,6 +658,7 @@ static char csv_sniff(const char *p, const char *end, char comment)
 {
 	size_t first[CSV_NSEPS], counts[CSV_NSEPS], words, first_words = 0;
 	int same[CSV_NSEPS], same_words = 1, lines = 0;
+	uint64_t numbers, numeric = ~UINT64_C(0);	/* in every row */
 
 	for (size_t k = 0; k < CSV_NSEPS; k++)
 		same[k] = 1;
@@ -641,12 +667,16 @@ static char csv_sniff(const char *p, const char *end, char comment)
 			p = csv_next_line(p, end);
 			continue;
 		}
-		csv_sniff_line(&p, end, counts, &words);
+		csv_sniff_line(&p, end, counts, &words, &numbers);
 		if (lines++ == 0) {
 			memcpy(first, counts, sizeof(first));
 			first_words = words;
+			numeric = numbers;	/* a header-less file's, for one */
 			continue;
 		}
+		if (lines == 2)
+			numeric = ~UINT64_C(0);	/* the first may be a header */
+		numeric &= numbers;
 		for (size_t k = 0; k < CSV_NSEPS; k++)
 			same[k] &= counts[k] == first[k];
 		same_words &= words == first_words;
@@ -663,7 +693,10 @@ static char csv_sniff(const char *p, const char *end, char comment)
 		if (best < CSV_NSEPS)
 			return csv_seps[best];
 	}
-	if (same_words && first_words >= 2)
+	/* Blank-separated words make columns only when one of them is a
+	 * number in every row: "John Smith" lines are one text column (as
+	 * pandas reads them), "3 4.5" lines two. */
+	if (same_words && first_words >= 2 && numeric != 0)
 		return DS_SEP_WHITESPACE;
 	return ',';
 }
