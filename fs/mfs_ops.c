@@ -336,6 +336,26 @@ static int mfs_probe(struct mfs *fs, struct mfs_node *node,
 	return 0;
 }
 
+/* A node whose size was known before computing (a .npy view of a column
+ * or a scalar) shows its result's creation time as mtime once computed,
+ * like every result: looked up here (memory, or one RocksDB get) while
+ * it is not known, so a stat or lookup after the computation, by any
+ * view, sees it (test_attack_13_16.py::
+ * test_npy_view_mtime_is_its_creation_time).  Not computed yet: nothing
+ * changes, and nothing is computed. */
+static void mfs_note_created(struct mfs *fs, struct mfs_node *n)
+{
+	int64_t created;
+
+	if (n->kind != MFS_RESULT || !n->size_exact)
+		return;
+	pthread_mutex_lock(&fs->lock);
+	created = (int64_t)n->created_ns;
+	pthread_mutex_unlock(&fs->lock);
+	if (!created)
+		(void)mfs_probe(fs, n, NULL);	/* -ENOENT: not computed */
+}
+
 /* ---- deferred replies --------------------------------------------------- */
 
 /* Answers a READ from node's view of res (made already: mfs_view()). */
@@ -804,6 +824,7 @@ static void mfs_lookup_reply(fuse_req_t req, struct mfs *fs,
 		mfs_defer(fs, req, n, MFS_WAIT_LOOKUP, 0, 0);
 		return;
 	}
+	mfs_note_created(fs, n);
 	mfs_reply_entry(req, n);
 }
 
@@ -1030,6 +1051,8 @@ static void mfs_getattr_result(fuse_req_t req, struct mfs *fs,
 	}
 	if (n->size < 0 || (computes && !n->pushed))
 		rc = mfs_probe(fs, n, computes ? &res : NULL);
+	else
+		mfs_note_created(fs, n);
 	if (rc == -ENOENT && !computes) {
 		kind = MFS_WAIT_STAT;
 		computes = fs->stat_compute || mfs_opened_by(req, n);

@@ -151,14 +151,6 @@ def test_listxattr_of_control_files(mount_factory):
 
 # ---- issue 15: modification times -------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason=(
-    "fs/mfs_ops.c (helper views): the .npy view of a scalar or a column, "
-    "whose size is known before computing, gets its attributes without "
-    "looking at the stored result, so its mtime stays the mount's time "
-    "after the result is computed, while its text view and its "
-    "user.memofs.created show the creation time.  Fix: fill st_mtim from "
-    "memo_info()'s created_ns for a cached result on that path too, as "
-    "for the text view."))
 def test_npy_view_mtime_is_its_creation_time(mount_factory, tmp_path):
     """README: 'The modification time of a computed result is its
     creation time' -- for both views of one result."""
