@@ -44,6 +44,8 @@
 #endif
 
 #define NPY_FIELDS_MAX 4096	/* fields of a structured array */
+#define NPY_SCATTER_COLS 16	/* C-order float64 arrays this narrow are
+				 * converted row by row */
 #define NPY_MAGIC_LEN 6
 
 _Static_assert(sizeof(double) == 8 && sizeof(float) == 4,
@@ -643,6 +645,29 @@ static void npy_fill_cols(struct npy_plan *p, unsigned tid,
 	}
 }
 
+/* Rows i0 .. i0 + nrows of a C-order native float64 array at src, row by
+ * row: each value read once in file order and written to its column (one
+ * pass over the chunk rather than one a column). */
+static void npy_scatter_f8(struct npy_plan *p, unsigned tid,
+			   const unsigned char *src, size_t i0, size_t nrows)
+{
+	size_t cols = p->cols, present[NPY_SCATTER_COLS] = { 0 };
+	double *dst[NPY_SCATTER_COLS];
+
+	for (size_t j = 0; j < cols; j++)
+		dst[j] = p->d->cols[j].f64 + i0;
+	for (size_t i = 0; i < nrows; i++, src += cols * 8)
+		for (size_t j = 0; j < cols; j++) {
+			double v;
+
+			memcpy(&v, src + j * 8, 8);
+			dst[j][i] = v;
+			present[j] += !isnan(v);
+		}
+	for (size_t j = 0; j < cols; j++)
+		p->count[tid][j] += present[j];
+}
+
 /* Elements e0 .. e0 + ne of a C-order 2-D array at src: a partial first
  * row, whole rows column by column, a partial last row. */
 static void npy_fill_rows(struct npy_plan *p, unsigned tid,
@@ -657,7 +682,11 @@ static void npy_fill_rows(struct npy_plan *p, unsigned tid,
 		ne--;
 	}
 	whole = ne / cols;
-	for (size_t j = 0; whole > 0 && j < cols; j++)
+	if (whole > 0 && cols <= NPY_SCATTER_COLS &&
+	    npy_native(&p->n.fields[0].type, 'f'))
+		npy_scatter_f8(p, tid, src, e0 / cols, whole);
+	else
+		for (size_t j = 0; whole > 0 && j < cols; j++)
 		npy_run(p, tid, j, src + j * size, cols * size, e0 / cols,
 			whole, 0);
 	src += whole * cols * size;
@@ -872,13 +901,13 @@ void npy_finish(struct npy_plan *p)
 			count += p->count[t][j];
 			over |= p->over[t][j];
 		}
+		c->count = c->kind == DS_INT64 ? p->rows : count;
 		if (over) {	/* uint64 beyond int64: a float64 column */
 			assert(!c->i64_borrowed);
 			free(c->i64);
 			c->i64 = NULL;
 			c->kind = DS_FLOAT64;
 		}
-		c->count = c->kind == DS_INT64 ? p->rows : count;
 	}
 	npy_plan_free(p);
 }

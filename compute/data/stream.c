@@ -160,7 +160,8 @@ int stream_read(const struct stream_job *j, struct stream_fail *f)
 	f->ended = 0;
 	if (j->end <= j->start)
 		return 0;
-	run.nchunks = (j->end - j->start + j->chunk - 1) / j->chunk;
+	run.nchunks = (j->end - j->start) / j->chunk +
+		      ((j->end - j->start) % j->chunk != 0);
 	pthread_mutex_init(&run.mu, NULL);
 	pthread_cond_init(&run.turn, NULL);
 	if (j->threads > 1 && run.nchunks > 1)
