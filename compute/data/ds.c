@@ -1,15 +1,19 @@
 /* ds.c -- the mounted dataset object (see ds.h): its columns, reading
  * the file, recognising the format, the digest, the demo table.
  *
- * ds_load() reads the whole file into one heap buffer with read(2) (never
- * mmap: a file truncated while mapped would fault), undoes a compression
- * (decompress.c), hashes the uncompressed bytes, then hands the buffer to
- * the loader of its format: npy.c by magic, else csv.c.  The buffer is
- * freed before ds_load() returns unless npy.c kept it for columns that are
- * the file's bytes as they are.
+ * ds_load() opens the file and reads its first bytes (DS_HEAD).  A
+ * regular .npy file is then streamed: its header parsed (npy.c's plan),
+ * its data read in chunks by two threads (stream.c) and converted straight
+ * into the columns, hashed in file order on the way.  Any other regular
+ * file is read whole into one buffer by the same two threads (hashed as it
+ * is read unless compressed), a pipe with read(2) to its end; the buffer
+ * is decompressed (decompress.c), hashed if not yet, and parsed: npy.c's
+ * buffer feeder by magic, else csv.c.  Never mmap: a file truncated while
+ * mapped would fault; a regular file that ends early, or whose size or
+ * mtime changed by the end of the read, is refused (-EIO).
  *
- * Called once, at mount, before any other memofs thread starts (csv.c may
- * use a thread of its own while parsing); a loaded ds is never written
+ * Called once, at mount, before any other memofs thread starts (stream.c
+ * and csv.c use a second thread while reading and parsing); a loaded ds is never written
  * again, so nothing here locks.  It does not watch the file: an edited
  * file is only seen by the next mount.
  */

@@ -1,4 +1,4 @@
-/* npy.c -- NumPy .npy files into typed columns (ds_impl.h's npy_load()).
+/* npy.c -- NumPy .npy files into typed columns (ds_impl.h's npy_*()).
  *
  * The format (numpy/lib/format.py): the magic "\x93NUMPY", a version (1.0,
  * 2.0, 3.0), a header length, and a Python dict literal with 'descr',
@@ -17,11 +17,20 @@
  * ('O': Python objects, which only pickle can read), strings, complex,
  * dates, subarray and nested fields, 0-d and 3-d and higher arrays.
  *
- * Where the layout allows, nothing is converted: a float64 or int64 column
- * in the host's byte order whose values are contiguous and aligned (a 1-D
- * array; a column of a Fortran-order array) is used where it lies in the
- * file's buffer, which the ds then keeps (ds.block).  Bytes after the data
- * are ignored, as numpy.load() does.
+ * Loading is a plan made from the header (npy_begin(): the columns,
+ * allocated), then the data fed in chunks of whole elements to
+ * npy_consume(), the one conversion code, by one of two feeders: ds.c's
+ * two-thread pread (stream.h) of a regular file, or npy_load() from a
+ * buffer (a decompressed file, a pipe).  Chunks may arrive on two threads
+ * at once and in any order: each writes its own rows of the columns and
+ * counts the values not missing in its thread's counters, which
+ * npy_finish() sums.  Where the layout allows, nothing is converted: a
+ * Fortran-order or 1-D float64 or int64 array in the host's byte order is
+ * read straight into one block (ds.block) that its columns borrow.  A
+ * C-order float64 array of up to NPY_SCATTER_COLS columns is converted row
+ * by row (each value read once, in file order); other layouts column by
+ * column, with a stride.  Bytes after the data are ignored, as
+ * numpy.load() does (but hashed: the digest is the whole file's).
  */
 #include <assert.h>
 #include <ctype.h>
