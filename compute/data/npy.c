@@ -654,13 +654,16 @@ static void npy_fill_cols(struct npy_plan *p, unsigned tid,
 	}
 }
 
-/* Rows i0 .. i0 + nrows of a C-order native float64 array at src, row by
- * row: each value read once in file order and written to its column (one
- * pass over the chunk rather than one a column). */
-static void npy_scatter_f8(struct npy_plan *p, unsigned tid,
-			   const unsigned char *src, size_t i0, size_t nrows)
+/* Rows i0 .. i0 + nrows of a C-order native float64 array of cols columns
+ * at src, row by row: each value read once in file order and written to
+ * its column (one pass over the chunk rather than one a column).  Inlined
+ * with cols a constant (npy_scatter_f8), so that the column pointers and
+ * counts live in registers. */
+static inline __attribute__((always_inline))
+void npy_scatter_n(struct npy_plan *p, unsigned tid, const unsigned char *src,
+		   size_t i0, size_t nrows, size_t cols)
 {
-	size_t cols = p->cols, present[NPY_SCATTER_COLS] = { 0 };
+	size_t present[NPY_SCATTER_COLS] = { 0 };
 	double *dst[NPY_SCATTER_COLS];
 
 	for (size_t j = 0; j < cols; j++)
@@ -675,6 +678,22 @@ static void npy_scatter_f8(struct npy_plan *p, unsigned tid,
 		}
 	for (size_t j = 0; j < cols; j++)
 		p->count[tid][j] += present[j];
+}
+
+static void npy_scatter_f8(struct npy_plan *p, unsigned tid,
+			   const unsigned char *src, size_t i0, size_t nrows)
+{
+	switch (p->cols) {
+#define NPY_SCATTER_CASE(k) \
+	case k: npy_scatter_n(p, tid, src, i0, nrows, k); break;
+	NPY_SCATTER_CASE(2) NPY_SCATTER_CASE(3) NPY_SCATTER_CASE(4)
+	NPY_SCATTER_CASE(5) NPY_SCATTER_CASE(6) NPY_SCATTER_CASE(7)
+	NPY_SCATTER_CASE(8) NPY_SCATTER_CASE(9) NPY_SCATTER_CASE(10)
+	NPY_SCATTER_CASE(11) NPY_SCATTER_CASE(12) NPY_SCATTER_CASE(13)
+	NPY_SCATTER_CASE(14) NPY_SCATTER_CASE(15) NPY_SCATTER_CASE(16)
+#undef NPY_SCATTER_CASE
+	default: npy_scatter_n(p, tid, src, i0, nrows, p->cols); break;
+	}
 }
 
 /* Elements e0 .. e0 + ne of a C-order 2-D array at src: a partial first
