@@ -391,11 +391,11 @@ static void test_csv(void)
 /* ---- No memory for the columns ----------------------------------------- */
 
 /* In a child whose address space has 16 MiB to spare, a 64 MiB array
- * cannot get its columns: -ENOMEM with a message.  (Not under ASan, whose
- * shadow memory needs the address space.) */
+ * cannot get its columns: -ENOMEM with a message.  (Not under ASan or
+ * TSan, whose shadow memory needs the address space.) */
 static void test_no_memory(void)
 {
-#ifndef __SANITIZE_ADDRESS__
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
 	size_t rows = (size_t)8 << 20;
 	char dict[128], err[DS_ERR_MAX];
 	const char *path;
