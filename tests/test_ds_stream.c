@@ -10,7 +10,8 @@
  * the formula's.  Then the refusals the streaming read adds: a file
  * truncated or changed between its header and its data (through
  * ds_test_after_header), a header longer than the first read, and no
- * memory for the columns (a child under RLIMIT_AS).
+ * memory for the columns (a child under RLIMIT_AS); a /proc file (size 0)
+ * is still read to its end.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -388,6 +389,24 @@ static void test_csv(void)
 	ds_chunk_bytes = chunk_sizes[0];
 }
 
+/* A regular file whose size says 0 but that holds bytes (/proc's) is
+ * read to its end, as a pipe. */
+static void test_proc_file(void)
+{
+	char err[DS_ERR_MAX];
+	ds *d = NULL;
+	int rc = ds_load("/proc/self/statm", &d, err, sizeof(err));
+
+	CHECK_INT(rc, 0);
+	if (rc)
+		fprintf(stderr, "  /proc/self/statm: %s\n", err);
+	if (d) {
+		CHECK_INT(ds_nrows(d), 1);
+		CHECK_INT(ds_ncols(d), 7);
+	}
+	ds_free(d);
+}
+
 /* ---- No memory for the columns ----------------------------------------- */
 
 /* In a child whose address space has 16 MiB to spare, a 64 MiB array
@@ -454,6 +473,7 @@ int main(void)
 	test_long_header();
 	test_changed();
 	test_csv();
+	test_proc_file();
 	test_no_memory();
 	for (const char *const *n = (const char *const[]){ "a.npy", "a.npy.gz",
 		"u.npy", "t.npy", "a.csv", NULL }; *n; n++) {

@@ -431,8 +431,8 @@ static int ds_parse(ds *d, const struct ds_msg *m, const struct ds_opts *o,
 
 /* Reads the file's bytes into *buf (the caller frees) and, unless they
  * are compressed, its digest into d: a regular file on two threads,
- * hashed as it is read; a pipe to its end.  *hashed says whether d's
- * digest is set. */
+ * hashed as it is read; a pipe, or a file whose size says 0 (as /proc's
+ * do), to its end.  *hashed says whether d's digest is set. */
 static int ds_read_bytes(ds *d, const struct ds_msg *m, int fd,
 			 const unsigned char *head, size_t have, char **buf,
 			 size_t *len, XXH3_state_t *h, int *hashed)
@@ -440,7 +440,7 @@ static int ds_read_bytes(ds *d, const struct ds_msg *m, int fd,
 	int rc;
 
 	*hashed = 0;
-	if (!d->has_st)
+	if (!d->has_st || d->st.st_size == 0)	/* a pipe; /proc, /sys */
 		return ds_read_pipe(m, fd, buf, len);
 	*len = (size_t)d->st.st_size;
 	if (dz_is_packed(head, have))
