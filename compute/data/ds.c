@@ -336,15 +336,14 @@ static int ds_read_whole(const struct ds_msg *m, int fd, uint64_t size,
 	return 0;
 }
 
-/* Reads len bytes at off: 0, or -EIO when the file ends first, or pread's
- * -errno, with a message. */
-static int ds_pread(const struct ds_msg *m, int fd, void *p, size_t len,
-		    uint64_t off, uint64_t size)
+/* Reads the file's first len bytes into p (of a file of size bytes): 0,
+ * or -EIO when the file ends first, or pread's -errno, with a message. */
+static int ds_pread_head(const struct ds_msg *m, int fd, void *p, size_t len,
+			 uint64_t size)
 {
 	struct stream_job j = {
-		.fd = fd, .start = off, .end = off + len,
-		.chunk = len ? len : 1, .threads = 1, .dest = ds_buf_dest,
-		.ctx = (unsigned char *)p - off,
+		.fd = fd, .start = 0, .end = len, .chunk = len ? len : 1,
+		.threads = 1, .dest = ds_buf_dest, .ctx = p,
 	};
 	struct stream_fail f;
 	int rc = stream_read(&j, &f);
@@ -382,7 +381,7 @@ static int ds_load_npy(ds *d, const struct ds_msg *m, int fd,
 		hdr = malloc(hdr_end);
 		if (!hdr)
 			return ds_nomem(m);
-		rc = ds_pread(m, fd, hdr, hdr_end, 0, size);
+		rc = ds_pread_head(m, fd, hdr, hdr_end, size);
 		if (rc)
 			goto out_free_hdr;
 	}
@@ -516,7 +515,8 @@ int ds_load_opts(const char *path, const struct ds_opts *o, ds **out,
 	if (d->has_st) {
 		have = (uintmax_t)d->st.st_size < DS_HEAD
 		       ? (size_t)d->st.st_size : DS_HEAD;
-		rc = ds_pread(&m, fd, head, have, 0, (uint64_t)d->st.st_size);
+		rc = ds_pread_head(&m, fd, head, have,
+				   (uint64_t)d->st.st_size);
 		if (rc)
 			goto out_free;
 	}
