@@ -133,6 +133,42 @@ def test_histogram_matches_numpy(mount_factory, tmp_path):
     assert "nan or inf" in m.log()
 
 
+def test_nan_ddof_skips_missing_values_as_pandas(mount_factory, tmp_path):
+    """nanvar_ddof/nanstd_ddof skip missing values: pandas' s.var() and
+    s.std() are nanvar_ddof/1 and nanstd_ddof/1 on a column with gaps,
+    numpy's nanvar/nanstd for any DDOF; var_ddof stays nan there."""
+    rng = np.random.RandomState(14)
+    a = rng.randn(300, 3)
+    a[rng.rand(300) < 0.2, 0] = np.nan      # gaps
+    a[:, 1] = np.nan                        # all missing
+    a[1:, 2] = np.nan                       # one value
+    path = tmp_path / "gaps.csv"
+    with open(path, "w") as f:
+        f.write("a,b,c\n")
+        for r in a:
+            f.write(",".join("" if np.isnan(x) else repr(float(x))
+                             for x in r) + "\n")
+    m = mount_factory(data=path)
+    s = pd.read_csv(path)["a"]
+    assert value(m, "nanvar_ddof/1/a") == pytest.approx(s.var(), rel=1e-12)
+    assert value(m, "nanstd_ddof/1/a") == pytest.approx(s.std(), rel=1e-12)
+    for ddof in (0, 1, 7):
+        assert value(m, f"nanvar_ddof/{ddof}/a") == pytest.approx(
+            np.nanvar(a[:, 0], ddof=ddof), rel=1e-12)
+        assert value(m, f"nanstd_ddof/{ddof}/a") == pytest.approx(
+            np.nanstd(a[:, 0], ddof=ddof), rel=1e-12)
+    # ddof 0 is nanvar and nanstd, byte for byte
+    assert m.read("nanvar_ddof/0/a") == m.read("nanvar/a")
+    assert m.read("nanstd_ddof/0/a") == m.read("nanstd/a")
+    assert m.read("var_ddof/1/a") == b"nan\n"          # numpy: nan in, nan out
+    # pandas: nan for no values, and for DDOF >= the count
+    assert m.read("nanvar_ddof/1/b") == b"nan\n"
+    assert m.read("nanvar_ddof/0/c") == b"0.0\n"
+    assert m.read("nanvar_ddof/1/c") == b"nan\n"
+    assert np.isnan(pd.read_csv(path)["c"].var())
+    assert os.listdir(m.p("nanstd_ddof")) == ["0", "1"]
+
+
 def test_var_std_ddof_and_head_tail(mount_factory):
     m = mount_factory()
     df = pd.DataFrame(DEMO, columns=[f"col{i}" for i in range(4)])

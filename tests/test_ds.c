@@ -20,6 +20,7 @@
 #include <xxhash.h>
 
 #include "check.h"
+#include "tmpdir.h"
 #include "data/ds.h"
 
 #define NPY_MAX 4096		/* largest .npy built here */
@@ -743,15 +744,6 @@ static void time_big_csv(struct fx *fx, int digits17)
 	unlink(path);
 }
 
-static int rm_entry(const char *p, const struct stat *sb, int flag,
-		    struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
 int main(void)
 {
 	struct fx fx;
@@ -781,6 +773,6 @@ int main(void)
 		time_big_csv(&fx, 1);
 		time_big_csv(&fx, 0);
 	}
-	nftw(fx.dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	nftw(fx.dir, tmp_rm_entry, 8, FTW_DEPTH | FTW_PHYS);
 	return check_report("ds");
 }

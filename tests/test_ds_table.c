@@ -23,6 +23,7 @@
 #include <zstd.h>
 
 #include "check.h"
+#include "tmpdir.h"
 #include "data/ds.h"
 #include "data/ds_impl.h"
 
@@ -748,15 +749,6 @@ static void test_npy_special(struct fx *fx)
 	CHECK(strstr(err, "unsupported dtype '<U3'") != NULL);
 }
 
-static int rm_entry(const char *p, const struct stat *sb, int flag,
-		    struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
 int main(void)
 {
 	struct fx fx;
@@ -776,6 +768,6 @@ int main(void)
 	test_bomb();
 	test_npy_dtypes(&fx);
 	test_npy_special(&fx);
-	nftw(fx.dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	nftw(fx.dir, tmp_rm_entry, 8, FTW_DEPTH | FTW_PHYS);
 	return check_report("ds_table");
 }

@@ -173,7 +173,8 @@ def test_disk_full_serves_correct_bytes_or_eio(mount_factory, tmp_path,
     # 12 columns of 480 KB each (typed, as .npy): more than 3 MiB.
     data = np.random.RandomState(13).randn(60000, 12)
     m = mount_factory(write_csv(tmp_path / "d.csv", data),
-                      opts=[f"cache={tiny_tmpfs / 'c'}", "workers=2"])
+                      opts=[f"cache={tiny_tmpfs / 'c'}", "workers=2",
+                            "delay=0.001"])   # column: stored, not a view
     served = eio = 0
     for c in range(12):
         try:

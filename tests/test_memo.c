@@ -74,6 +74,15 @@ static int fn_moving(memofs_ctx *ctx, const char *arg, void *udata)
 }
 
 /* where(X): notes the thread that computes it; "s..." take 5 ms. */
+/* Borrows values without being a dataset view: a misuse, never a result. */
+static int fn_borrow(memofs_ctx *ctx, const char *arg, void *udata)
+{
+	static const double one = 1.0;
+
+	memo_ctx_borrow(ctx, &one, NULL, 1);
+	return 0;
+}
+
 static pthread_t where_thread[8];
 
 static int where_slot(const char *arg)
@@ -237,6 +246,8 @@ static int env_open(struct env *e)
 		  NULL, MEMOFS_BYTES, 0, NULL, 0, 0 },
 		{ "gate", "1", "", MEMOFS_ARGS_LIST, gate_args, fn_gate, NULL,
 		  MEMOFS_BYTES, 0, NULL, 0, 0 },
+		{ "borrow", "1", "", MEMOFS_ARGS_LIST, cyc_args, fn_borrow,
+		  NULL, MEMOFS_FLOAT64, MEMOFS_SHAPE_SCALAR, NULL, 0, 0 },
 	};
 	struct memofs_function moving = { "moving", "1", "", MEMOFS_ARGS_LIST,
 					  cyc_args, fn_moving, NULL,
@@ -387,6 +398,54 @@ static void test_failures(struct env *e, memo *m)
 	CHECK_INT(atomic_load(&flaky_runs), 2);
 	CHECK_STR(get(m, e->r, "cyc", "a"), "(error)");
 	CHECK_STR(get(m, e->r, "self", "a"), "(error)");
+}
+
+/* column without -o delay is a view of the dataset: computed (borrowed,
+ * in memory) but never stored; with a delay it is stored like any other.
+ * Borrowing in a function that is no view fails the computation. */
+/* Results in m's store, every function's together (-1 on error). */
+static long stored_entries(memo *m)
+{
+	struct memo_usage *u = calloc(memo_fn_count(m) + 1, sizeof(*u));
+	long n = -1;
+
+	if (u && memo_usage(m, u) == 0) {
+		n = 0;
+		for (size_t i = 0; i <= memo_fn_count(m); i++)
+			n += (long)u[i].entries;
+	}
+	free(u);
+	return n;
+}
+
+static void test_dataset_view(struct env *e, memo *m)
+{
+	const reg_fn *col = reg_find(e->r, "column");
+	memo_result *res = NULL;
+	memo *m2 = NULL;
+	long n0 = stored_entries(m);
+
+	CHECK(reg_fn_dataset_view(col));
+	CHECK(n0 >= 0);
+	CHECK(get(m, e->r, "column", "col0")[0] != '(');
+	CHECK_INT(stored_entries(m), n0);		/* nothing stored */
+	CHECK_INT(memo_lookup(m, col, "col0", &res), 0);	/* memory */
+	if (res) {
+		CHECK(memo_result_is_borrowed(res));
+		CHECK(memo_result_f64(res) == ds_column(e->d, 0));
+		memo_result_unref(res);
+	}
+	/* A fresh memo (nothing in memory), with a delay: stored. */
+	e->delay = 0.001;
+	CHECK(!reg_fn_dataset_view(col));
+	CHECK_INT(memo_new(e->st, e->r, e->d, 1, &m2), 0);
+	if (m2) {
+		CHECK(get(m2, e->r, "column", "col0")[0] != '(');
+		CHECK_INT(stored_entries(m2), n0 + 1);
+		memo_free(m2);
+	}
+	e->delay = 0;
+	CHECK_STR(get(m, e->r, "borrow", "a"), "(error)");
 }
 
 /* Keys follow the version as it is when they are made; a computation
@@ -759,6 +818,7 @@ int main(void)
 	test_reuse(&e, m);
 	test_single_flight(&e, m);
 	test_failures(&e, m);
+	test_dataset_view(&e, m);
 	test_versions(&e, m);
 	test_damaged(&e, m);
 	memo_free(m);

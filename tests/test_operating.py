@@ -118,6 +118,7 @@ def test_stats_exact_for_a_scripted_sequence(mount_factory, tmp_path,
     cache = tmp_path / "cache"
     f = functions(tmp_path)
     m = mount_factory(opts=[f"cache={cache}", f"functions={f}",
+                            "delay=0.001",
                             "workers=2"])
     m.read("mean/col0")          # mean and the column it reads
     reads = stats_json(m)["functions"]["mean"]["reads"]
@@ -156,7 +157,8 @@ def test_stats_exact_for_a_scripted_sequence(mount_factory, tmp_path,
         ["total"]["computed"] == 3
     m.unmount()
     # a remount serves from the store: one store hit, nothing computed
-    m = mount_factory(opts=[f"cache={cache}", f"functions={f}"])
+    m = mount_factory(opts=[f"cache={cache}", f"functions={f}",
+                            "delay=0.001"])
     m.read("mean/col0")
     s = stats_json(m)
     assert s["functions"]["mean"]["store_hits"] == 1
@@ -205,7 +207,7 @@ def test_stats_and_clear_usage_errors(mount_factory, memofs_bin, tmp_path):
 def test_clear_each_scope_while_pages_are_cached(mount_factory, tmp_path,
                                                  memofs_bin):
     f = functions(tmp_path)
-    m = mount_factory(opts=[f"functions={f}"])
+    m = mount_factory(opts=[f"functions={f}", "delay=0.001"])
     files = {a: open(m.p(f"stamp/{a}"), "rb") for a in "ab"}
     try:
         def values():
@@ -250,7 +252,7 @@ def test_clear_refused_for_another_user(mount_factory, memofs_bin):
     # a mount point that user nobody can reach (tmp_path is 0700)
     mnt = tempfile.mkdtemp(prefix="op-mnt-")
     os.chmod(mnt, 0o755)
-    m = mount_factory(opts=["allow_other"], mnt=mnt)
+    m = mount_factory(opts=["allow_other", "delay=0.001"], mnt=mnt)
     # and a copy of memofs that nobody can run (the build directory may be
     # in a 0700 clone, as CI's is)
     bindir = tempfile.mkdtemp(prefix="op-bin-")
@@ -365,7 +367,7 @@ def test_provenance_xattrs_and_mtime(mount_factory, tmp_path):
     assert os.stat(m.p("mean/col0")).st_mtime < before   # mount time
     m.unmount()
     # the same on the next mount, from the store
-    m = mount_factory(opts=[f"cache={cache}"])
+    m = mount_factory(opts=[f"cache={cache}", "delay=0.001"])
     p = m.p("column/col2")
     assert xattr(p, "key") == key and xattr(p, "created") == created
     assert abs(os.stat(p).st_mtime_ns / 1e9 - when) < 1e-6
@@ -390,7 +392,8 @@ def test_max_size_bounds_the_disk_and_evicts_lru(mount_factory, tmp_path):
     cache = tmp_path / "cache"
     limit = 24 << 20
     m = mount_factory(data=big_table(tmp_path),
-                      opts=[f"cache={cache}", "max_size=24M", "workers=1"])
+                      opts=[f"cache={cache}", "max_size=24M", "workers=1",
+                            "delay=0.001"])   # column: stored, not a view
     peak = 0
     for i in range(4):                        # 4 x 3.84 MB (.npy)
         m.read(f"column/col{i}.npy")

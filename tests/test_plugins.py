@@ -17,7 +17,8 @@ ZSTATS = os.environ.get("MEMOFS_ZSTATS")
 DEMO = np.random.RandomState(42).randn(10000, 4)
 # The built-ins of several arguments (fn_args.h), in registration order.
 ARGS_FNS = ["quantile", "percentile", "corr", "cov", "histogram",
-            "var_ddof", "std_ddof", "head", "tail"]
+            "var_ddof", "std_ddof", "nanvar_ddof", "nanstd_ddof", "head",
+            "tail"]
 
 needs_zstats = pytest.mark.skipif(not ZSTATS, reason="MEMOFS_ZSTATS unset")
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "csvfile.h"
 #include "functions/fn_builtin.h"
 #include "functions/reg.h"
 #include "functions/resolve.h"
@@ -81,21 +82,6 @@ static void test_parse_column(void)
 		if (resolve_parse_column(bad[i], 4, &col) == 0)
 			fprintf(stderr, "  accepted '%s'\n", bad[i]);
 	}
-}
-
-/* A CSV whose header has usable, duplicate and unusable names. */
-static ds *load_csv(const char *text, char *path)
-{
-	char err[DS_ERR_MAX];
-	ds *d = NULL;
-	int fd = mkstemp(path);
-
-	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
-		return NULL;
-	close(fd);
-	if (ds_load(path, &d, err, sizeof(err)) != 0)
-		fprintf(stderr, "ds_load: %s\n", err);
-	return d;
 }
 
 static void test_columns(void)

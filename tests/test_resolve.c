@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "csvfile.h"
 #include "engine/key.h"
 #include "functions/fn_args.h"
 #include "functions/fn_builtin.h"
@@ -127,20 +128,6 @@ static void test_declarations(void)
 }
 
 /* ---- a registry with functions of several arguments ------------------------ */
-
-static ds *load_csv(const char *text, char *path)
-{
-	char err[DS_ERR_MAX];
-	ds *d = NULL;
-	int fd = mkstemp(path);
-
-	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
-		return NULL;
-	close(fd);
-	if (ds_load(path, &d, err, sizeof(err)) != 0)
-		fprintf(stderr, "ds_load: %s\n", err);
-	return d;
-}
 
 static void test_levels(void)
 {

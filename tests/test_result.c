@@ -131,6 +131,68 @@ static void test_typed_i64(void)
 	memo_result_unref(r);
 }
 
+/* A borrowed result (a dataset view): its values are the caller's, in
+ * place; it has no stored bytes; its .npy is a copy made once, equal to
+ * what a typed result of the same values gives. */
+static void test_borrowed(void)
+{
+	static const double v[] = { 1.5, -0.0, 0.1, NAN, 5e-324 };
+	static const int64_t q[] = { 7, -1, INT64_MIN };
+	static const double qd[] = { 7.0, -1.0, (double)INT64_MIN };
+	const char text[] = "1.5\n-0.0\n0.1\nnan\n5e-324\n";
+	size_t len, k, mem, n = sizeof(v) / sizeof(v[0]);
+	char *buf = typed_buf(v, n, &len);
+	memo_result *r = NULL;
+	const double *d;
+
+	CHECK_INT(memo_result_borrowed(v, NULL, n, MEMOFS_FLOAT64, 1, &r), 0);
+	if (!r) {
+		free(buf);
+		return;
+	}
+	CHECK(memo_result_is_borrowed(r));
+	CHECK(memo_result_f64(r) == v);
+	CHECK_INT(memo_result_len(r), 0);
+	CHECK_INT(memo_result_count(r), n);
+	CHECK_INT(memo_result_tag(r), 0x101);
+	CHECK_INT(memo_result_mem(r), 0);
+	CHECK(!memo_result_view_cheap(r, MEMO_VIEW_NPY) || n <= 16384);
+	memo_npy_header((uint8_t *)buf, MEMOFS_FLOAT64, 1, n);
+	check_view(r, MEMO_VIEW_NPY, buf, len);
+	mem = memo_result_mem(r);
+	CHECK_INT(mem, len);			/* the copy, counted */
+	check_view(r, MEMO_VIEW_NPY, buf, len);	/* made once */
+	CHECK_INT(memo_result_mem(r), mem);
+	check_view(r, MEMO_VIEW_TEXT, text, strlen(text));
+	CHECK_INT(memo_result_f64_view(r, &d, &k), 0);
+	CHECK(d == v && k == n);
+	memo_result_unref(r);
+	free(buf);
+
+	/* int64 with its doubles alias: no conversion. */
+	r = NULL;
+	CHECK_INT(memo_result_borrowed(q, qd, 3, MEMOFS_INT64, 1, &r), 0);
+	if (r) {
+		CHECK(memo_result_i64(r) == q && memo_result_f64(r) == NULL);
+		CHECK_INT(memo_result_f64_view(r, &d, &k), 0);
+		CHECK(d == qd && k == 3);
+		check_view(r, MEMO_VIEW_TEXT, "7\n-1\n-9223372036854775808\n",
+			   strlen("7\n-1\n-9223372036854775808\n"));
+		memo_result_unref(r);
+	}
+	/* Misuse: each refused, nothing made. */
+	r = NULL;
+	CHECK_INT(memo_result_borrowed(NULL, NULL, 1, MEMOFS_FLOAT64, 1, &r),
+		  -EINVAL);
+	CHECK_INT(memo_result_borrowed(v, NULL, 2, MEMOFS_FLOAT64, 0, &r),
+		  -EINVAL);
+	CHECK_INT(memo_result_borrowed(v, NULL, 1, MEMOFS_BYTES, 1, &r),
+		  -EINVAL);
+	CHECK_INT(memo_result_borrowed((const char *)v + 1, NULL, 1,
+				       MEMOFS_FLOAT64, 1, &r), -EINVAL);
+	CHECK(r == NULL);
+}
+
 /* memo_result_typed() of n values of v, cut bytes short. */
 static int typed_try(const double *v, size_t n, size_t cut,
 		     enum memofs_dtype dtype, unsigned ndim, memo_result **r)
@@ -302,6 +364,7 @@ int main(void)
 	test_npy_header();
 	test_typed_f64();
 	test_typed_i64();
+	test_borrowed();
 	test_typed_bad();
 	test_view_cheap();
 	test_bytes();

@@ -25,6 +25,7 @@
 #include <xxhash.h>
 
 #include "check.h"
+#include "tmpdir.h"
 #include "engine/key.h"
 #include "engine/store.h"
 
@@ -32,29 +33,6 @@
 #define HDR2_LEN 48	/* format 2's: with the tag and a reserved u32 */
 
 /* ---- helpers ------------------------------------------------------------ */
-
-/* Makes a fresh directory and writes its path into buf.  0 or -errno. */
-static int tmp_dir(char *buf, size_t size)
-{
-	const char *base = getenv("TMPDIR");
-
-	snprintf(buf, size, "%s/test_store.XXXXXX", base ? base : "/tmp");
-	return mkdtemp(buf) ? 0 : -errno;
-}
-
-static int rm_entry(const char *path, const struct stat *sb, int type,
-		    struct FTW *ftw)
-{
-	(void)sb;
-	(void)type;
-	(void)ftw;
-	return remove(path);
-}
-
-static void rm_tree(const char *path)
-{
-	CHECK_INT(nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
-}
 
 static void key_of(uint8_t key[KEY_LEN], unsigned i)
 {
@@ -104,7 +82,7 @@ static store *open_tmp(char *dir, size_t size)
 {
 	store *st = NULL;
 
-	CHECK_INT(tmp_dir(dir, size), 0);
+	CHECK_INT(tmp_dir(dir, size, "test_store"), 0);
 	CHECK_INT(store_open(dir, &st), 0);
 	return st;
 }
@@ -117,7 +95,7 @@ static void test_open_creates_dirs(void)
 	struct stat sb;
 	store *st = NULL;
 
-	CHECK_INT(tmp_dir(base, sizeof(base)), 0);
+	CHECK_INT(tmp_dir(base, sizeof(base), "test_store"), 0);
 	snprintf(dir, sizeof(dir), "%s/a/b/c", base);
 	CHECK_INT(store_open(dir, &st), 0);
 	store_close(st);
@@ -417,7 +395,7 @@ static void test_open_not_dir(void)
 	store *st = NULL;
 	FILE *f;
 
-	CHECK_INT(tmp_dir(base, sizeof(base)), 0);
+	CHECK_INT(tmp_dir(base, sizeof(base), "test_store"), 0);
 	snprintf(file, sizeof(file), "%s/file", base);
 	f = fopen(file, "w");
 	CHECK(f != NULL);
@@ -490,7 +468,7 @@ static void test_killed(void)
 	int status;
 	pid_t pid;
 
-	CHECK_INT(tmp_dir(dir, sizeof(dir)), 0);
+	CHECK_INT(tmp_dir(dir, sizeof(dir), "test_store"), 0);
 	pid = fork();
 	if (pid == 0) {
 		execl("/proc/self/exe", "test_store", "--put-and-die", dir,

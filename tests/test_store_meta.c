@@ -17,32 +17,11 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "tmpdir.h"
 #include "engine/key.h"
 #include "engine/store.h"
 
 #define N_REC 50
-
-static int tmp_dir(char *buf, size_t size)
-{
-	const char *base = getenv("TMPDIR");
-
-	snprintf(buf, size, "%s/test_store_meta.XXXXXX", base ? base : "/tmp");
-	return mkdtemp(buf) ? 0 : -errno;
-}
-
-static int rm_entry(const char *path, const struct stat *sb, int type,
-		    struct FTW *ftw)
-{
-	(void)sb;
-	(void)type;
-	(void)ftw;
-	return remove(path);
-}
-
-static void rm_tree(const char *path)
-{
-	CHECK_INT(nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
-}
 
 static void key_of(uint8_t key[KEY_LEN], unsigned i)
 {
@@ -137,7 +116,7 @@ static void test_round_trip_touch_delete(void)
 	store *st = NULL;
 	int n = 0;
 
-	CHECK_INT(tmp_dir(dir, sizeof(dir)), 0);
+	CHECK_INT(tmp_dir(dir, sizeof(dir), "test_store_meta"), 0);
 	CHECK_INT(store_open(dir, &st), 0);
 	memset(refs, 0, sizeof(refs));
 	for (int i = 0; i < N_REC; i++)
@@ -188,7 +167,7 @@ static void test_hostile_names(void)
 	uint8_t key[KEY_LEN];
 	store *st = NULL;
 
-	CHECK_INT(tmp_dir(dir, sizeof(dir)), 0);
+	CHECK_INT(tmp_dir(dir, sizeof(dir), "test_store_meta"), 0);
 	CHECK_INT(store_open(dir, &st), 0);
 	memset(longname, 'n', STORE_NAME_MAX + 1);
 	longname[STORE_NAME_MAX + 1] = '\0';
@@ -223,7 +202,7 @@ static void test_compact_frees_disk(void)
 	char *data = malloc(1u << 20);
 	store *st = NULL;
 
-	CHECK_INT(tmp_dir(dir, sizeof(dir)), 0);
+	CHECK_INT(tmp_dir(dir, sizeof(dir), "test_store_meta"), 0);
 	CHECK_INT(store_open(dir, &st), 0);
 	for (unsigned i = 0; i < 24; i++) {
 		memset(data, (int)i, 1u << 20);

@@ -11,6 +11,7 @@ typed API by a plugin (tests/plugins/typed.c), which must fail the read,
 never make a wrong file.
 """
 import io
+import json
 import os
 import stat
 
@@ -166,18 +167,45 @@ def test_np_load_mmap_cold(mount_factory, demo):
         demo[:, 2].max()
 
 
-def test_persistent_cache_serves_both_views(mount_factory, tmp_path, demo):
+@pytest.mark.parametrize("delay", [None, "0.001"])
+def test_persistent_cache_serves_both_views(mount_factory, tmp_path, demo,
+                                            delay):
+    """Without -o delay, column is a view of the dataset: never stored, made
+    again (for nothing) after a remount; with a delay it is a computation,
+    stored like any other.  Either way both views of every result are
+    right after a remount, and the reductions come from the store."""
     cache = tmp_path / "cache"
-    m = mount_factory(opts=[f"cache={cache}"])
+    opts = [f"cache={cache}"] + ([f"delay={delay}"] if delay else [])
+    m = mount_factory(opts=opts)
     assert m.read("column/col0.npy") == npy_bytes(demo[:, 0])
     text = m.read("median/col0")
     m.unmount()
-    m = mount_factory(opts=[f"cache={cache}"])
+    m = mount_factory(opts=opts)
     assert m.read("median/col0") == text
     assert m.read("column/col0") == column_bytes(demo[:, 0])
     assert m.read("column/col0.npy") == npy_bytes(demo[:, 0])
-    assert m.count("column", "col0") == 0
+    assert m.count("column", "col0") == (0 if delay else 1)
     assert m.count("median", "col0") == 0
+
+
+def test_column_is_a_view_never_stored(mount_factory, tmp_path, demo):
+    """column/colN without -o delay borrows the dataset's own array: no
+    store entry, no copy; every reduction and both views still agree with
+    numpy bit for bit, and a cleared or evicted view is simply made again."""
+    cache = tmp_path / "cache"
+    m = mount_factory(opts=[f"cache={cache}"])
+    for j in range(4):
+        assert m.read(f"column/col{j}.npy") == npy_bytes(demo[:, j])
+        assert m.read(f"column/col{j}") == column_bytes(demo[:, j])
+        assert float(m.read(f"mean/col{j}")) == \
+            pytest.approx(demo[:, j].mean(), rel=1e-12)
+    s = json.loads(m.read(".memofs/stats.json"))
+    assert s["functions"]["column"]["entries"] == 0
+    assert s["functions"]["column"]["bytes"] == 0
+    assert s["functions"]["mean"]["entries"] == 4
+    assert "a view of the dataset (kept in memory, never stored)" in m.log()
+    assert m.count("column", "col0") == 1      # reused from memory
+    m.unmount()
 
 
 # ---- plugins ----------------------------------------------------------------

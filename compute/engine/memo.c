@@ -143,6 +143,9 @@ struct memofs_ctx {
 					 * for the .npy header, then the
 					 * values) */
 	size_t len, cap;
+	const void *borrowed;		/* memo_ctx_borrow(): the values */
+	const double *borrowed_f64;	/* and as doubles, or NULL */
+	size_t nborrowed;
 	int misused;			/* memo_ctx_misuse(): fails */
 	char err[MEMO_ERR_MAX];		/* memofs_error()'s message */
 	memo_result **held;		/* results memofs_call() returned */
@@ -281,6 +284,8 @@ static int memo_find(memo *m, const reg_fn *fn, const char *arg,
 		return 0;
 	}
 	memo_result_unref(res);	/* NULL, or (not expected) another type */
+	if (reg_fn_dataset_view(fn))
+		return -ENOENT;	/* never stored: made again, for nothing */
 	pthread_rwlock_rdlock(&m->st_lock);
 	rc = m->st ? store_get(m->st, key, &rec) : -ESHUTDOWN;
 	pthread_rwlock_unlock(&m->st_lock);
@@ -515,6 +520,40 @@ static void memo_ctx_split(memofs_ctx *ctx)
 	}
 }
 
+/* The expected count of values of a typed result of fn: got when its
+ * shape does not say. */
+static size_t memo_shape_count(const memo *m, const reg_fn *fn, size_t got)
+{
+	if (reg_fn_shape(fn) == MEMOFS_SHAPE_SCALAR)
+		return 1;
+	if (reg_fn_shape(fn) == MEMOFS_SHAPE_COLUMN)
+		return ds_nrows(m->data);
+	return got;
+}
+
+/* The result of a dataset view (memo_ctx_borrow()): 0 and *out, or
+ * -EINVAL / -ENOMEM with why in ctx->err. */
+static int memo_make_borrowed(memo *m, const struct memo_flight *f,
+			      memofs_ctx *ctx, enum memofs_dtype dtype,
+			      memo_result **out)
+{
+	size_t want = memo_shape_count(m, f->fn, ctx->nborrowed);
+	int rc;
+
+	if (ctx->nborrowed != want) {
+		snprintf(ctx->err, sizeof(ctx->err), "borrowed %zu values, "
+			 "its shape says %zu", ctx->nborrowed, want);
+		return -EINVAL;
+	}
+	rc = memo_result_borrowed(ctx->borrowed, ctx->borrowed_f64,
+				  ctx->nborrowed, dtype, memo_fn_ndim(f->fn),
+				  out);
+	if (rc)
+		snprintf(ctx->err, sizeof(ctx->err), "%s",
+			 rc == -ENOMEM ? "out of memory" : "bad typed result");
+	return rc;
+}
+
 /* The result ctx made for f, of f's declared type.  0 and *out, with
  * ctx->out taken (set to NULL); or -EINVAL (a typed result of another
  * count of values than its shape says) or -ENOMEM, with why in ctx->err
@@ -526,6 +565,8 @@ static int memo_make_result(memo *m, const struct memo_flight *f,
 	size_t want, got;
 	int rc;
 
+	if (ctx->borrowed)
+		return memo_make_borrowed(m, f, ctx, dtype, out);
 	if (dtype == MEMOFS_BYTES) {
 		*out = memo_result_from_buf(ctx->out, ctx->len);
 		rc = *out ? 0 : -ENOMEM;
@@ -535,12 +576,7 @@ static int memo_make_result(memo *m, const struct memo_flight *f,
 			return -ENOMEM;	/* memo_ctx_release() frees out */
 		}
 		got = (ctx->len - MEMO_NPY_HDR) / 8;
-		if (reg_fn_shape(f->fn) == MEMOFS_SHAPE_SCALAR)
-			want = 1;
-		else if (reg_fn_shape(f->fn) == MEMOFS_SHAPE_COLUMN)
-			want = ds_nrows(m->data);
-		else
-			want = got;
+		want = memo_shape_count(m, f->fn, got);
 		if (got != want) {
 			snprintf(ctx->err, sizeof(ctx->err),
 				 "wrote %zu values, its shape says %zu", got,
@@ -593,6 +629,15 @@ static int memo_compute(memo *m, struct memo_flight *f, unsigned depth,
 			 f->arg, ns / 1e9, ctx.err);
 		return -EIO;
 	}
+	if (memo_result_is_borrowed(*out) || reg_fn_dataset_view(f->fn)) {
+		log_info("%s(%s): done in %.3f s, a view of the dataset "
+			 "(kept in memory, never stored)", reg_fn_name(f->fn),
+			 f->arg, ns / 1e9);
+		pthread_mutex_lock(&m->lock);
+		memo_lru_put(&m->cache, f->key, *out);
+		pthread_mutex_unlock(&m->lock);
+		return 0;
+	}
 	log_info("%s(%s): done in %.3f s, %zu bytes", reg_fn_name(f->fn),
 		 f->arg, ns / 1e9, memo_result_len(*out));
 	memo_persist(m, f, *out, ns);
@@ -627,7 +672,7 @@ static int memo_remote_find(memo *m, struct memo_flight *f, int wait,
 	char why[96];
 	int rc;
 
-	if (!m->remote)
+	if (!m->remote || reg_fn_dataset_view(f->fn))
 		return -ENOENT;
 	rc = remote_fetch(m->remote, f->key, wait, cl, &rec, &len);
 	memo_remote_count(m, f->fn, cl);
@@ -685,7 +730,7 @@ static int memo_execute(memo *m, struct memo_flight *f, unsigned depth,
 		rc = memo_compute(m, f, depth, &res);
 		computed = 1;
 	}
-	if (m->remote)
+	if (m->remote && !reg_fn_dataset_view(f->fn))
 		remote_finish(m->remote, &cl, rc ? NULL : memo_result_data(res),
 			      rc ? 0 : memo_result_len(res),
 			      (uint64_t)(util_now_ns() - t0),
@@ -986,6 +1031,9 @@ int memo_ctx_write(memofs_ctx *ctx, const void *buf, size_t len)
 {
 	size_t hdr = 0;
 
+	if (ctx->borrowed)
+		return memo_ctx_misuse(ctx, "values written after borrowed "
+				       "ones");
 	/* A typed result starts with room for its .npy header. */
 	if (ctx->len == 0 && memo_ctx_dtype(ctx) != MEMOFS_BYTES)
 		hdr = MEMO_NPY_HDR;
@@ -997,6 +1045,19 @@ int memo_ctx_write(memofs_ctx *ctx, const void *buf, size_t len)
 	if (len)
 		memcpy(ctx->out + ctx->len, buf, len);
 	ctx->len += len;
+	return 0;
+}
+
+int memo_ctx_borrow(memofs_ctx *ctx, const void *values, const double *f64,
+		    size_t n)
+{
+	if (!reg_fn_dataset_view(ctx->f->fn) || ctx->len || ctx->borrowed ||
+	    !values || memo_ctx_dtype(ctx) == MEMOFS_BYTES)
+		return memo_ctx_misuse(ctx, "borrowed values misused");
+	ctx->borrowed = values;
+	ctx->borrowed_f64 = memo_ctx_dtype(ctx) == MEMOFS_FLOAT64 ? values
+								  : f64;
+	ctx->nborrowed = n;
 	return 0;
 }
 

@@ -125,6 +125,15 @@ int memo_ctx_call(memofs_ctx *ctx, const char *fn, const char *arg,
  * fails the computation (-EIO, logged). */
 int memo_ctx_write(memofs_ctx *ctx, const void *buf, size_t len);
 
+/* Makes the result the bound dataset's own n values at values (of the
+ * running function's dtype: float64, or int64 with f64 the same values as
+ * doubles, or NULL), borrowed, never copied: for a function marked by
+ * reg_set_dataset_view() only, before anything is written.  The dataset
+ * outlives every result (memo_new()).  0, or -EINVAL (a misuse:
+ * memo_ctx_misuse()). */
+int memo_ctx_borrow(memofs_ctx *ctx, const void *values, const double *f64,
+		    size_t n);
+
 /* The dtype the running function makes for its argument
  * (reg_fn_arg_dtype()). */
 enum memofs_dtype memo_ctx_dtype(const memofs_ctx *ctx);

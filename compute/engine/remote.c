@@ -674,20 +674,19 @@ static int remote_recheck(remote *rm, struct remote_claim *cl, int damaged,
 
 /* ---- waiting ------------------------------------------------------------ */
 
-/* A new connection subscribed to key's channel, or NULL (tier down). */
-static redisContext *remote_subscribe(remote *rm, const uint8_t key[KEY_LEN])
+/* A new connection on which cmd (SUBSCRIBE or PSUBSCRIBE) of channel
+ * succeeded, or NULL (the tier is then down). */
+static redisContext *remote_subscribed(remote *rm, const char *cmd,
+				       const char *channel)
 {
-	char name[REMOTE_NAME_MAX], why[256];
-	const char *argv[2] = { "SUBSCRIBE", name };
-	size_t lens[2];
+	const char *argv[2] = { cmd, channel };
+	size_t lens[2] = { strlen(cmd), strlen(channel) };
 	redisContext *c = remote_conn_get(rm);
 	redisReply *r;
+	char why[256];
 
 	if (!c)
 		return NULL;
-	remote_name(rm, 'n', key, name);
-	lens[0] = strlen(argv[0]);
-	lens[1] = strlen(name);
 	r = remote_call(rm, c, 2, argv, lens, why, sizeof(why));
 	if (!r) {
 		redisFree(c);
@@ -696,6 +695,15 @@ static redisContext *remote_subscribe(remote *rm, const uint8_t key[KEY_LEN])
 	}
 	freeReplyObject(r);
 	return c;
+}
+
+/* A new connection subscribed to key's channel, or NULL (tier down). */
+static redisContext *remote_subscribe(remote *rm, const uint8_t key[KEY_LEN])
+{
+	char name[REMOTE_NAME_MAX];
+
+	remote_name(rm, 'n', key, name);
+	return remote_subscribed(rm, "SUBSCRIBE", name);
 }
 
 /* Sleeps until a message on sub, ms milliseconds or remote_cancel().
@@ -775,25 +783,10 @@ static void remote_poke(remote *rm)
 /* A new connection subscribed to every PREFIX:n:* channel, or NULL. */
 static redisContext *remote_psubscribe(remote *rm)
 {
-	char pattern[REMOTE_PREFIX_MAX + 8], why[256];
-	const char *argv[2] = { "PSUBSCRIBE", pattern };
-	size_t lens[2];
-	redisContext *c = remote_conn_get(rm);
-	redisReply *r;
+	char pattern[REMOTE_PREFIX_MAX + 8];
 
-	if (!c)
-		return NULL;
 	snprintf(pattern, sizeof(pattern), "%s:n:*", rm->prefix);
-	lens[0] = strlen(argv[0]);
-	lens[1] = strlen(pattern);
-	r = remote_call(rm, c, 2, argv, lens, why, sizeof(why));
-	if (!r) {
-		redisFree(c);
-		remote_down(rm, why);
-		return NULL;
-	}
-	freeReplyObject(r);
-	return c;
+	return remote_subscribed(rm, "PSUBSCRIBE", pattern);
 }
 
 /* The key of a channel name "PREFIX:n:HEX", or -EINVAL. */

@@ -29,8 +29,12 @@ struct memo_result {
 	store_rec rec;		/* or the store record data points into */
 	enum memofs_dtype dtype;
 	unsigned ndim;
-	size_t count;		/* typed: values at data + MEMO_NPY_HDR */
+	size_t count;		/* typed: how many values */
+	const void *values;	/* typed: data + MEMO_NPY_HDR, or borrowed */
+	const double *alias;	/* borrowed int64: the values as doubles */
+	int borrowed;		/* memo_result_borrowed(): no data */
 	pthread_mutex_t lock;	/* protects the rest, each made once */
+	char *npy;		/* borrowed: the .npy view, once made */
 	char *text;		/* typed: the text view */
 	size_t text_len;
 	int text_rc;		/* 1: not made yet; 0: made */
@@ -72,10 +76,11 @@ size_t memo_result_count(const memo_result *res)
 }
 
 /* The values of a typed result: 8-byte aligned (the store's data is, and
- * malloc's buffers are; memo_result_from_rec() checks), little-endian. */
+ * malloc's buffers are; memo_result_from_rec() checks; a dataset's columns
+ * are), little-endian. */
 static const void *memo_result_values(const memo_result *res)
 {
-	return (const char *)res->data + MEMO_NPY_HDR;
+	return res->values;
 }
 
 const double *memo_result_f64(const memo_result *res)
@@ -114,6 +119,7 @@ void memo_result_unref(memo_result *res)
 		store_rec_free(&res->rec);
 	free(res->text);
 	free(res->vals);
+	free(res->npy);
 	pthread_mutex_destroy(&res->lock);
 	free(res);
 }
@@ -215,8 +221,40 @@ int memo_result_typed(char *buf, size_t len, enum memofs_dtype dtype,
 	res->dtype = dtype;
 	res->ndim = ndim;
 	res->count = count;
+	res->values = buf + MEMO_NPY_HDR;
 	*out = res;
 	return 0;
+}
+
+int memo_result_borrowed(const void *values, const double *alias, size_t n,
+			 enum memofs_dtype dtype, unsigned ndim,
+			 memo_result **out)
+{
+	memo_result *res;
+
+	if ((dtype != MEMOFS_FLOAT64 && dtype != MEMOFS_INT64) || ndim > 1 ||
+	    (ndim == 0 && n != 1) || !values ||
+	    (uintptr_t)values % MEMO_VAL != 0 ||
+	    n > (SIZE_MAX - MEMO_NPY_HDR) / MEMO_VAL)
+		return -EINVAL;
+	res = memo_result_new();
+	if (!res)
+		return -ENOMEM;
+	res->data = "";
+	res->len = 0;
+	res->dtype = dtype;
+	res->ndim = ndim;
+	res->count = n;
+	res->values = values;
+	res->alias = dtype == MEMOFS_INT64 ? alias : NULL;
+	res->borrowed = 1;
+	*out = res;
+	return 0;
+}
+
+int memo_result_is_borrowed(const memo_result *res)
+{
+	return res->borrowed;
 }
 
 int memo_result_from_rec(store_rec *rec, memo_result **out)
@@ -253,6 +291,7 @@ int memo_result_from_rec(store_rec *rec, memo_result **out)
 		res->dtype = dtype;
 		res->ndim = ndim;
 		res->count = count;
+		res->values = (const char *)rec->data + MEMO_NPY_HDR;
 	}
 	*out = res;
 	return 0;
@@ -286,6 +325,43 @@ static int memo_render_text(memo_result *res)
 	return 0;
 }
 
+/* A borrowed result's .npy, copied from the values it borrows into
+ * res->npy; 0 or -ENOMEM. */
+static int memo_make_npy(memo_result *res)
+{
+	size_t len = memo_npy_size(res->count);
+	char *npy = util_big_alloc(len);
+
+	if (!npy)
+		return -ENOMEM;
+	memo_npy_header((uint8_t *)npy, res->dtype, res->ndim, res->count);
+	memcpy(npy + MEMO_NPY_HDR, res->values, res->count * MEMO_VAL);
+	res->npy = npy;
+	atomic_fetch_add(&res->extra, len);
+	return 0;
+}
+
+/* The .npy view of a typed result. */
+static int memo_npy_view(memo_result *res, const void **data, size_t *len)
+{
+	int rc = 0;
+
+	if (!res->borrowed) {
+		*data = res->data;
+		*len = res->len;
+		return 0;
+	}
+	pthread_mutex_lock(&res->lock);
+	if (!res->npy)
+		rc = memo_make_npy(res);	/* a failure is tried again */
+	pthread_mutex_unlock(&res->lock);
+	if (rc == 0) {
+		*data = res->npy;
+		*len = memo_npy_size(res->count);
+	}
+	return rc;
+}
+
 int memo_result_view(memo_result *res, enum memo_view view,
 		     const void **data, size_t *len)
 {
@@ -293,7 +369,9 @@ int memo_result_view(memo_result *res, enum memo_view view,
 
 	if (view == MEMO_VIEW_NPY && res->dtype == MEMOFS_BYTES)
 		return -ENOENT;
-	if (view == MEMO_VIEW_NPY || res->dtype == MEMOFS_BYTES) {
+	if (view == MEMO_VIEW_NPY)
+		return memo_npy_view(res, data, len);
+	if (res->dtype == MEMOFS_BYTES) {
 		*data = res->data;
 		*len = res->len;
 		return 0;
@@ -314,11 +392,11 @@ int memo_result_view_cheap(memo_result *res, enum memo_view view)
 {
 	int ready;
 
-	if (view == MEMO_VIEW_NPY || res->dtype == MEMOFS_BYTES ||
-	    res->count <= MEMO_TEXT_CHEAP)
+	if ((view == MEMO_VIEW_NPY && !res->borrowed) ||
+	    res->dtype == MEMOFS_BYTES || res->count <= MEMO_TEXT_CHEAP)
 		return 1;
 	pthread_mutex_lock(&res->lock);
-	ready = res->text_rc == 0;
+	ready = view == MEMO_VIEW_NPY ? res->npy != NULL : res->text_rc == 0;
 	pthread_mutex_unlock(&res->lock);
 	return ready;
 }
@@ -357,8 +435,8 @@ int memo_result_f64_view(memo_result *res, const double **vals, size_t *n)
 {
 	int rc;
 
-	if (res->dtype == MEMOFS_FLOAT64) {
-		*vals = memo_result_f64(res);
+	if (res->dtype == MEMOFS_FLOAT64 || res->alias) {
+		*vals = res->alias ? res->alias : memo_result_f64(res);
 		*n = res->count;
 		return 0;
 	}

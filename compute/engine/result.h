@@ -46,7 +46,8 @@ typedef struct memo_result memo_result;
 
 enum memo_view { MEMO_VIEW_TEXT = 0, MEMO_VIEW_NPY = 1 };
 
-/* The stored bytes: a bytes result's bytes, a typed result's .npy. */
+/* The stored bytes: a bytes result's bytes, a typed result's .npy ("" and
+ * 0 for a borrowed result, which is never stored). */
 const void *memo_result_data(const memo_result *res);
 size_t memo_result_len(const memo_result *res);
 /* When it was made: the store record's creation time (CLOCK_REALTIME ns),
@@ -84,6 +85,20 @@ memo_result *memo_result_from_buf(char *buf, size_t len);
 int memo_result_typed(char *buf, size_t len, enum memofs_dtype dtype,
 		      unsigned ndim, memo_result **out);
 
+/* A typed result of the n values at values (8-byte aligned), borrowed:
+ * never copied or freed, so they must outlive every reference (memo's
+ * dataset views: memo_ctx_borrow()).  For int64, alias may give the same
+ * values as doubles (memo_result_f64_view() then returns it), or be NULL.
+ * Such a result has no stored bytes (memo_result_data() is "" and
+ * memo_result_len() 0: it is never stored); its .npy view is copied from
+ * the values when first asked for, and kept.  Returns 0 and *out, -EINVAL
+ * (dtype not FLOAT64 or INT64, ndim not 0 or 1, ndim 0 with n not 1,
+ * values NULL or misaligned) or -ENOMEM. */
+int memo_result_borrowed(const void *values, const double *alias, size_t n,
+			 enum memofs_dtype dtype, unsigned ndim,
+			 memo_result **out);
+int memo_result_is_borrowed(const memo_result *res);
+
 /* A result of the store record *rec, ownership taken even on failure.
  * Returns 0 and *out; -EBADMSG when the tag is unknown or the data is not
  * the .npy its tag says (a record that passed its checksum but was never
@@ -96,8 +111,8 @@ int memo_result_from_rec(store_rec *rec, memo_result **out);
 int memo_result_view(memo_result *res, enum memo_view view,
 		     const void **data, size_t *len);
 
-/* Does memo_result_view() of view cost little: bytes, a .npy, a text
- * view made before, or the text of at most MEMO_TEXT_CHEAP values?  A
+/* Does memo_result_view() of view cost little: bytes, a .npy (a
+ * borrowed result's once copied), a text view made before, or the text of at most MEMO_TEXT_CHEAP values?  A
  * caller that must not spend time (a FUSE thread) has the others made
  * elsewhere (a worker). */
 #define MEMO_TEXT_CHEAP 16384u

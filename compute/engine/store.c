@@ -1091,7 +1091,15 @@ int store_scan(store *st, store_scan_fn cb, void *arg)
 	return rc;
 }
 
-int store_delete(store *st, const uint8_t key[KEY_LEN])
+/* Fills a deletion batch; caller read-holds st->lock, st->db open. */
+typedef void (*store_batch_fn)(store *st, rocksdb_writebatch_t *batch,
+			       const uint8_t *key);
+
+/* Recovers if needed, then fills a batch with fill(st, batch, key) and
+ * commits it under the meta lock (store_commit(): key names it in a
+ * failure's log).  0, or -EIO / a store_recover() error. */
+static int store_apply_batch(store *st, store_batch_fn fill,
+			     const uint8_t *key)
 {
 	rocksdb_writebatch_t *batch;
 	int rc = store_recover(st);
@@ -1101,19 +1109,30 @@ int store_delete(store *st, const uint8_t key[KEY_LEN])
 	batch = rocksdb_writebatch_create();
 	pthread_mutex_lock(&st->meta_lock);
 	pthread_rwlock_rdlock(&st->lock);
-	if (st->db) {
-		rocksdb_writebatch_delete(batch, (const char *)key, KEY_LEN);
-		rocksdb_writebatch_delete_cf(batch, st->cf[STORE_CF_META],
-					     (const char *)key, KEY_LEN);
-	} else {
+	if (st->db)
+		fill(st, batch, key);
+	else
 		rc = -EIO;
-	}
 	pthread_rwlock_unlock(&st->lock);
 	if (rc == 0)
 		rc = store_commit(st, key, batch);
 	pthread_mutex_unlock(&st->meta_lock);
 	rocksdb_writebatch_destroy(batch);
 	return rc;
+}
+
+/* One result: its record and its accounting entry. */
+static void store_fill_delete(store *st, rocksdb_writebatch_t *batch,
+			      const uint8_t *key)
+{
+	rocksdb_writebatch_delete(batch, (const char *)key, KEY_LEN);
+	rocksdb_writebatch_delete_cf(batch, st->cf[STORE_CF_META],
+				     (const char *)key, KEY_LEN);
+}
+
+int store_delete(store *st, const uint8_t key[KEY_LEN])
+{
+	return store_apply_batch(st, store_fill_delete, key);
 }
 
 /* Every key sorts between these: keys are KEY_LEN bytes. */
@@ -1124,30 +1143,20 @@ static const uint8_t store_key_hi[KEY_LEN + 1] = {
 };
 _Static_assert(KEY_LEN == 16, "store_key_hi is one byte past any key");
 
+/* Every key of every column family. */
+static void store_fill_delete_all(store *st, rocksdb_writebatch_t *batch,
+				  const uint8_t *key)
+{
+	(void)key;
+	for (int i = 0; i < STORE_NCF; i++)
+		rocksdb_writebatch_delete_range_cf(batch, st->cf[i],
+			(const char *)store_key_lo, KEY_LEN,
+			(const char *)store_key_hi, KEY_LEN + 1);
+}
+
 int store_delete_all(store *st)
 {
-	rocksdb_writebatch_t *batch;
-	int rc = store_recover(st);
-
-	if (rc)
-		return rc;
-	batch = rocksdb_writebatch_create();
-	pthread_mutex_lock(&st->meta_lock);
-	pthread_rwlock_rdlock(&st->lock);
-	if (st->db) {
-		for (int i = 0; i < STORE_NCF; i++)
-			rocksdb_writebatch_delete_range_cf(batch, st->cf[i],
-				(const char *)store_key_lo, KEY_LEN,
-				(const char *)store_key_hi, KEY_LEN + 1);
-	} else {
-		rc = -EIO;
-	}
-	pthread_rwlock_unlock(&st->lock);
-	if (rc == 0)
-		rc = store_commit(st, store_key_lo, batch);
-	pthread_mutex_unlock(&st->meta_lock);
-	rocksdb_writebatch_destroy(batch);
-	return rc;
+	return store_apply_batch(st, store_fill_delete_all, store_key_lo);
 }
 
 /* Sets the blob GC age cutoff (see store_compact).  Caller read-holds

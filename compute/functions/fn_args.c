@@ -16,6 +16,7 @@
 
 #include "functions/fn_args.h"
 #include "functions/fn_builtin.h"
+#include "functions/fn_table.h"
 
 #define FN_ARGS_VERSION "1"
 #define FN_ARGS_BINS_MAX 1000000
@@ -235,7 +236,7 @@ static int fn_args_histogram(memofs_ctx *ctx, const char *arg, void *udata)
 	return rc;
 }
 
-enum fn_args_var { FN_VAR_DDOF, FN_STD_DDOF };
+enum fn_args_var { FN_VAR_DDOF, FN_STD_DDOF, FN_NANVAR_DDOF, FN_NANSTD_DDOF };
 
 static int fn_args_var(memofs_ctx *ctx, const char *arg, void *udata)
 {
@@ -248,9 +249,12 @@ static int fn_args_var(memofs_ctx *ctx, const char *arg, void *udata)
 	rc = fn_args_number_column(ctx, &ddof, &v, &n);
 	if (rc)
 		return rc;
+	if (what == FN_NANVAR_DDOF || what == FN_NANSTD_DDOF)
+		n = fn_drop_nan(v, n);	/* numpy's nanvar, pandas' var */
 	x = fn_var_ddof(v, n, ddof);
 	free(v);
-	return memofs_write_double(ctx, what == FN_STD_DDOF ? sqrt(x) : x);
+	return memofs_write_double(ctx, what == FN_STD_DDOF ||
+					what == FN_NANSTD_DDOF ? sqrt(x) : x);
 }
 
 enum fn_args_ends { FN_HEAD, FN_TAIL };
@@ -293,7 +297,9 @@ int fn_args_register(reg *r)
 	static const enum fn_args_quantile quantile = FN_QUANTILE,
 					   percentile = FN_PERCENTILE;
 	static const int corr = 0, cov = 1;
-	static const enum fn_args_var var = FN_VAR_DDOF, std = FN_STD_DDOF;
+	static const enum fn_args_var var = FN_VAR_DDOF, std = FN_STD_DDOF,
+				      nanvar = FN_NANVAR_DDOF,
+				      nanstd = FN_NANSTD_DDOF;
 	static const enum fn_args_ends head = FN_HEAD, tail = FN_TAIL;
 #define FN_COL { .name = "COLUMN", .kind = MEMOFS_ARGS_NUMERIC }
 #define FN_SCALAR .dtype = MEMOFS_FLOAT64, .shape = MEMOFS_SHAPE_SCALAR
@@ -341,11 +347,19 @@ int fn_args_register(reg *r)
 		  .dtype = MEMOFS_INT64, .shape = MEMOFS_SHAPE_VECTOR,
 		  MEMOFS_ARGV(bins_col) },
 		{ .name = "var_ddof", .description = "variance with DDOF "
-		  "(pandas' var() is var_ddof/1)", .compute = fn_args_var,
+		  "(numpy's var(ddof=DDOF); nan if a value is nan)", .compute = fn_args_var,
 		  .udata = (void *)&var, FN_SCALAR, MEMOFS_ARGV(ddof_col) },
 		{ .name = "std_ddof", .description = "standard deviation with "
-		  "DDOF (pandas' std() is std_ddof/1)", .compute = fn_args_var,
+		  "DDOF (numpy's std(ddof=DDOF); nan if a value is nan)", .compute = fn_args_var,
 		  .udata = (void *)&std, FN_SCALAR, MEMOFS_ARGV(ddof_col) },
+		{ .name = "nanvar_ddof", .description = "variance with DDOF, "
+		  "missing values skipped (pandas' var() is nanvar_ddof/1)",
+		  .compute = fn_args_var, .udata = (void *)&nanvar, FN_SCALAR,
+		  MEMOFS_ARGV(ddof_col) },
+		{ .name = "nanstd_ddof", .description = "standard deviation "
+		  "with DDOF, missing values skipped (pandas' std() is "
+		  "nanstd_ddof/1)", .compute = fn_args_var,
+		  .udata = (void *)&nanstd, FN_SCALAR, MEMOFS_ARGV(ddof_col) },
 		{ .name = "head", .description = "the first N values of the "
 		  "column", .compute = fn_args_ends, .udata = (void *)&head,
 		  .dtype = MEMOFS_FLOAT64, .shape = MEMOFS_SHAPE_VECTOR,

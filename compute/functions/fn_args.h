@@ -11,7 +11,12 @@
  *                       per line; BINS an integer in [1, 1000000]
  * var_ddof/DDOF/COLUMN, std_ddof/DDOF/COLUMN
  *                       variance and standard deviation with DDOF
- *                       (numpy's ddof; pandas' default is 1)
+ *                       (numpy's ddof): nan when a value is nan, as numpy
+ * nanvar_ddof/DDOF/COLUMN, nanstd_ddof/DDOF/COLUMN
+ *                       the same of the values that are not missing:
+ *                       numpy's nanvar/nanstd(ddof=DDOF), and pandas'
+ *                       var() and std() (skipna, ddof 1) at DDOF 1; nan
+ *                       when DDOF >= that count (as pandas)
  * head/N/COLUMN, tail/N/COLUMN
  *                       the first or last N lines of column/COLUMN
  *

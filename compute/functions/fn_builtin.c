@@ -4,7 +4,11 @@
  * dataset column's kind says (text bytes for a text column:
  * reg_set_dtype_by_kind()), the reductions float64 scalars, so a
  * reduction reads its column's values in place (memofs_call_f64()), never
- * as text.
+ * as text.  Without -o delay, column is a view of the dataset: a numeric
+ * column is the dataset's own array, borrowed (memo_ctx_borrow(): never
+ * copied, never stored), so a cold mean costs one pass over its column
+ * and nothing else.  -o delay makes it a slow computation (the seed's
+ * expensive step), whose result is stored like any other.
  *
  * Each compute callback runs on a worker thread and touches only its
  * context and its own allocations.
@@ -19,6 +23,7 @@
 #include "functions/fn_table.h"
 #include "data/ds.h"
 #include "engine/memo.h"
+#include "util/clock.h"
 
 /* "2": typed results.  Version "1" keyed the same results as text; a new
  * version keeps an old cache's records from even being looked up (memo
@@ -27,43 +32,42 @@
 /* column "3": typed by its column's kind (int64, text) */
 #define FN_COLUMN_VERSION "3"
 
-/* Progress is reported every this many rows of a column, and in
+/* Progress is reported every this many rows of a column copy, and in
  * FN_PROGRESS_STEPS steps of -o delay (which then counts as the first
  * half of the work). */
 #define FN_PROGRESS_ROWS 65536
 #define FN_PROGRESS_STEPS 20
 
-/* -o delay, reporting progress as it goes.  0, or -ECANCELED. */
+/* -o delay, reporting progress as it goes.  Each step sleeps until its
+ * own deadline from the start, so the steps' wake-up latencies do not add
+ * up: the whole sleep overshoots by one wake-up, not FN_PROGRESS_STEPS
+ * (the seed's figure 9 counts every millisecond).  0, or -ECANCELED. */
 static int fn_column_delay(memofs_ctx *ctx, double delay)
 {
+	int64_t t0 = util_now_ns();
+
 	for (int i = 0; i < FN_PROGRESS_STEPS; i++) {
+		double left = delay * (i + 1) / FN_PROGRESS_STEPS -
+			      (double)(util_now_ns() - t0) / 1e9;
+
 		memofs_progress(ctx, 0.5 * i / FN_PROGRESS_STEPS);
-		if (memo_sleep(ctx, delay / FN_PROGRESS_STEPS) != 0)
+		if (left > 0 && memo_sleep(ctx, left) != 0)
 			return -ECANCELED;
 	}
 	return 0;
 }
 
-static int fn_column(memofs_ctx *ctx, const char *arg, void *udata)
+/* Writes column col's n values, a copy (stored: -o delay made it a
+ * computation worth keeping), reporting progress as it goes. */
+static int fn_column_copy(memofs_ctx *ctx, const ds *d, size_t col)
 {
-	const double *delay = udata;
-	const ds *d;
-	size_t col, n;
+	size_t n = ds_nrows(d);
 	int rc;
 
-	if (memofs_arg_column(ctx, arg, &col))
-		return memofs_error(ctx, "no column '%s'", arg);
-	if (*delay > 0 && fn_column_delay(ctx, *delay) != 0)
-		return memofs_error(ctx, "cancelled (memofs is stopping)");
-	d = memo_ctx_data(ctx);
-	n = ds_nrows(d);
-	if (ds_col_kind(d, col) == DS_TEXT)
-		return fn_table_column(ctx, col);
 	for (size_t i = 0; i < n; i += FN_PROGRESS_ROWS) {
 		size_t k = n - i < FN_PROGRESS_ROWS ? n - i : FN_PROGRESS_ROWS;
 
-		memofs_progress(ctx, *delay > 0 ? 0.5 + 0.5 * i / n
-						: (double)i / n);
+		memofs_progress(ctx, 0.5 + 0.5 * i / n);
 		if (ds_col_kind(d, col) == DS_INT64)
 			rc = memofs_write_i64(ctx, ds_column_int64(d, col) + i,
 					      k);
@@ -73,6 +77,27 @@ static int fn_column(memofs_ctx *ctx, const char *arg, void *udata)
 			return rc;
 	}
 	return 0;
+}
+
+static int fn_column(memofs_ctx *ctx, const char *arg, void *udata)
+{
+	const double *delay = udata;
+	const ds *d;
+	size_t col;
+
+	if (memofs_arg_column(ctx, arg, &col))
+		return memofs_error(ctx, "no column '%s'", arg);
+	if (*delay > 0 && fn_column_delay(ctx, *delay) != 0)
+		return memofs_error(ctx, "cancelled (memofs is stopping)");
+	d = memo_ctx_data(ctx);
+	if (ds_col_kind(d, col) == DS_TEXT)
+		return fn_table_column(ctx, col);
+	if (*delay > 0)
+		return fn_column_copy(ctx, d, col);
+	if (ds_col_kind(d, col) == DS_INT64)
+		return memo_ctx_borrow(ctx, ds_column_int64(d, col),
+				       ds_column(d, col), ds_nrows(d));
+	return memo_ctx_borrow(ctx, ds_column(d, col), NULL, ds_nrows(d));
 }
 
 double fn_sum(const double *v, size_t n)
@@ -244,6 +269,8 @@ int fn_register_builtins(reg *r, const double *delay)
 
 	if (rc == 0)
 		rc = reg_set_dtype_by_kind(r, "column");
+	if (rc == 0)
+		rc = reg_set_dataset_view(r, "column", delay);
 	for (size_t i = 0; rc == 0 && i < sizeof(red) / sizeof(red[0]); i++)
 		rc = fn_add(r, red[i].name, FN_VERSION, red[i].description,
 			    MEMOFS_ARGS_NUMERIC, fn_reduce,

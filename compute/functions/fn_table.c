@@ -89,8 +89,7 @@ static const enum fn_nan fn_nans[] = {
 	FN_NANMEDIAN,
 };
 
-/* Moves the values that are not NaN to the front; returns how many. */
-static size_t fn_drop_nan(double *v, size_t n)
+size_t fn_drop_nan(double *v, size_t n)
 {
 	size_t k = 0;
 

@@ -34,6 +34,10 @@
 
 #include "functions/reg.h"
 
+/* Moves the values of v[0..n) that are not NaN to its front, in order;
+ * returns how many. */
+size_t fn_drop_nan(double *v, size_t n);
+
 /* Registers the functions above in r.  0 or reg_add()'s error. */
 int fn_register_table(reg *r);
 

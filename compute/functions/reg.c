@@ -40,6 +40,8 @@ struct reg_fn {
 	enum memofs_dtype dtype;	/* what compute writes */
 	enum memofs_shape shape;	/* typed only */
 	int by_kind;		/* dtype per column kind: reg_fn_arg_dtype() */
+	int view;		/* reg_set_dataset_view(): never stored */
+	const double *view_unless;	/* while this is 0, or NULL */
 };
 
 struct reg_hook {
@@ -370,6 +372,22 @@ int reg_set_dtype_by_kind(reg *r, const char *name)
 			return 0;
 		}
 	return -ENOENT;
+}
+
+int reg_set_dataset_view(reg *r, const char *name, const double *unless)
+{
+	for (size_t i = 0; i < r->nfns; i++)
+		if (strcmp(r->fns[i]->name, name) == 0) {
+			r->fns[i]->view = 1;
+			r->fns[i]->view_unless = unless;
+			return 0;
+		}
+	return -ENOENT;
+}
+
+int reg_fn_dataset_view(const reg_fn *f)
+{
+	return f->view && (!f->view_unless || *f->view_unless == 0);
 }
 
 enum memofs_dtype reg_fn_arg_dtype(const reg *r, const reg_fn *f,

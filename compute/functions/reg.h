@@ -111,6 +111,18 @@ enum memofs_dtype reg_fn_arg_dtype(const reg *r, const reg_fn *f,
  * only, like registration. */
 int reg_set_dtype_by_kind(reg *r, const char *name);
 
+/* Marks the function name as a view of the dataset while *unless is 0
+ * (unless NULL: always): its result is then the bound dataset's own
+ * memory (memo_ctx_borrow()), which costs nothing to make again, so memo
+ * never stores it, never looks for it in the store or the remote tier,
+ * and keeps it in memory only (memo.h).  The built-in "column", unless
+ * -o delay makes it slow.  unless is borrowed and must outlive r.  0, or
+ * -ENOENT.  Start-up only. */
+int reg_set_dataset_view(reg *r, const char *name, const double *unless);
+
+/* Is f a view of the dataset now (reg_set_dataset_view())? */
+int reg_fn_dataset_view(const reg_fn *f);
+
 /* Runs f's compute callback. */
 int reg_fn_compute(const reg_fn *f, memofs_ctx *ctx, const char *arg);
 
