@@ -30,14 +30,15 @@
 #include "check.h"
 #include "data/ds.h"
 #include "data/ds_impl.h"
+#include "tmpdir.h"
 
 #define ROWS 1000
 #define COLS 3
 #define FILE_MAX (64u << 10)
 
 struct fx {
-	char dir[64];
-	char path[128];
+	char dir[256];
+	char path[300];
 	unsigned char file[FILE_MAX];
 	size_t len;
 	size_t hdr_end;
@@ -455,16 +456,12 @@ static void test_no_memory(void)
 	}
 	CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	unlink(path);
 #endif
 }
 
 int main(void)
 {
-	char p[160];
-
-	strcpy(fx.dir, "/tmp/memofs-test-dss-XXXXXX");
-	if (!mkdtemp(fx.dir)) {
+	if (tmp_dir(fx.dir, sizeof(fx.dir), "memofs-test-ds-stream") != 0) {
 		perror("mkdtemp");
 		return 2;
 	}
@@ -475,11 +472,6 @@ int main(void)
 	test_csv();
 	test_proc_file();
 	test_no_memory();
-	for (const char *const *n = (const char *const[]){ "a.npy", "a.npy.gz",
-		"u.npy", "t.npy", "a.csv", NULL }; *n; n++) {
-		snprintf(p, sizeof(p), "%s/%s", fx.dir, *n);
-		unlink(p);
-	}
-	CHECK_INT(rmdir(fx.dir), 0);
+	rm_tree(fx.dir);
 	return check_report("ds_stream");
 }

@@ -20,12 +20,13 @@
 
 #include "check.h"
 #include "data/stream.h"
+#include "tmpdir.h"
 
 #define SIZE_MAX_HERE (1u << 16)	/* largest file written here */
 
 struct fx {
-	char dir[64];
-	char path[128];
+	char dir[256];
+	char path[300];
 	unsigned char bytes[SIZE_MAX_HERE];
 };
 
@@ -235,11 +236,8 @@ static void test_failures(struct fx *fx)
 int main(void)
 {
 	static struct fx fx;
-	char cmd[128];
-	int rc;
 
-	strcpy(fx.dir, "/tmp/memofs-test-stream-XXXXXX");
-	if (!mkdtemp(fx.dir)) {
+	if (tmp_dir(fx.dir, sizeof(fx.dir), "memofs-test-stream") != 0) {
 		perror("mkdtemp");
 		return 2;
 	}
@@ -248,9 +246,6 @@ int main(void)
 		fx.bytes[k] = (unsigned char)rand();
 	test_digest_sizes(&fx);
 	test_failures(&fx);
-	snprintf(cmd, sizeof(cmd), "%s/f", fx.dir);
-	unlink(cmd);
-	rc = rmdir(fx.dir);
-	CHECK_INT(rc, 0);
+	rm_tree(fx.dir);
 	return check_report("stream");
 }
