@@ -19,11 +19,11 @@
 #include "engine/pool.h"
 #include "functions/reg.h"
 
-/* Results up to this size are pushed whole into the page cache when
- * computed; a larger one only its last page (mfs_ops.c).  The kernel then
- * reads the rest in chunks, each a lookup in memo: memo's in-memory cache
- * is given this budget (memo_set_cache_bytes()), so that such a result is
- * kept in memory for all its chunks, not fetched from RocksDB again. */
+/* The kernel reads a result in chunks (READs), each a lookup in memo:
+ * memo's in-memory cache is given this budget (memo_set_cache_bytes()),
+ * so that a result up to this size is kept in memory for all its chunks,
+ * not fetched from RocksDB again.  Only a result's last page is pushed
+ * into the page cache (mfs_ops.c, mfs_push_first()). */
 #define MFS_PUSH_MAX (256u << 20)
 
 struct mfs_wait;

@@ -32,12 +32,14 @@
  *     in /proc/PID/fd): programs that fstat then read exactly st_size
  *     bytes, or mmap that many, get the true size; -o stat=compute makes
  *     every getattr compute;
- *   - a finished result is pushed into the page cache with
- *     fuse_lowlevel_notify_store() before any waiter is answered (except
- *     the pages a waiting READ holds locked: storing into them would wait
- *     for that READ's answer): that also fixes the file size in the kernel
+ *   - the last page of a finished result is pushed into the page cache
+ *     with fuse_lowlevel_notify_store() before any waiter is answered
+ *     (unless a waiting READ holds it locked: storing into it would wait
+ *     for that READ's answer): that fixes the file size in the kernel
  *     even when a racing getattr reply would be dropped as stale, so
- *     concurrent cold readers never see an empty file.
+ *     concurrent cold readers never see an empty file.  Nothing more is
+ *     pushed: the kernel dropped it (mfs_push_first() says what was
+ *     measured), and the first reader's READs fill the page cache.
  * Lookups that must digest a large file (a file argument of a directory
  * DATA that is new, edited, or edited in the last 2 s) run on fs->digests
  * and reply from there, so the FUSE threads stay free for cached results.
@@ -193,31 +195,23 @@ static size_t mfs_push_end(const struct mfs_range *held, size_t nheld,
 	return end;
 }
 
-/* Pushes res into the kernel's page cache for node (whole, or only its
- * last page when very large: enough to fix the file size), except the
- * pages of held. */
-static void mfs_push(struct mfs *fs, struct mfs_node *node,
-		     memo_result *res, const struct mfs_range *held,
-		     size_t nheld)
+/* Pushes data[off, end) into the kernel's page cache for node, except
+ * the pages of held, in chunks of MFS_PUSH_CHUNK; stops at the first
+ * notify_store error (logged; the kernel then reads what is missing). */
+static void mfs_push_range(struct mfs *fs, struct mfs_node *node,
+			  const char *data, size_t off, size_t end,
+			  const struct mfs_range *held, size_t nheld)
 {
-	const char *data;
-	size_t len, off = 0;
 	fuse_ino_t ino = mfs_node_ino(node);
 
-	if (mfs_view(node, res, &data, &len))
-		return;
-
-	if (len > MFS_PUSH_MAX)
-		off = (len - 1) & ~(size_t)(MFS_PAGE - 1);
-	while (off < len) {
-		size_t end = mfs_push_end(held, nheld, &off, len);
-		size_t n = end - off;
+	while (off < end) {
+		size_t stop = mfs_push_end(held, nheld, &off, end);
+		size_t n = stop - off;
 		struct fuse_bufvec bv = FUSE_BUFVEC_INIT(n);
 		int rc;
 
-		if (end == 0)
+		if (stop == 0)
 			continue;
-
 		bv.buf[0].mem = (void *)(data + off);
 		rc = fuse_lowlevel_notify_store(fs->se, ino, (off_t)off, &bv, 0);
 		if (rc) {
@@ -230,9 +224,49 @@ static void mfs_push(struct mfs *fs, struct mfs_node *node,
 	}
 }
 
-/* Records that node's result is res, pushing it into the kernel first if
- * nobody has (except the pages of held).  Called without fs->lock, with
- * node's view of res made (mfs_view() succeeded). */
+/* What is pushed: only what fixes the size (see the top of this file),
+ * the last page, which extends the kernel's size to the result's.  Pages
+ * pushed more did not stay, measured on this kernel (6.18,
+ * auto_inval_data) with `memofs -d`: a cold `cat` of a 196 KB column
+ * pushed whole before the answer still sent one READ of 196608 bytes
+ * (Python's read() two); after a cold `head -c 10` of a 5.9 MB text view
+ * whose other 6 MB were pushed right after the answer, the next `cat`
+ * sent a GETATTR and 23 READs for the whole file.  A store extends the
+ * size and invalidates the kernel's cached size and mtime, and makes the
+ * answer to a getattr in flight stale (dropped); the next getattr reply
+ * brings the result's creation time in place of the placeholder's mount
+ * time, and a changed mtime makes the kernel drop every page of the file
+ * (fuse_change_attributes() -> invalidate_inode_pages2()).  So the pages
+ * come from the first reader's READs, and the pushes only cost the
+ * worker time before the answer (40-126 ms for a 98 MB text view of 5e6
+ * values).  A view shorter than the placeholder (and not sized in
+ * advance) is not pushed at all: a store never shrinks the size, and
+ * the reader's READ came anyway (a partial page is kept only when it ends
+ * the file).  Returns where the push begins (len: nothing). */
+static size_t mfs_push_first(const struct mfs_node *node, size_t len)
+{
+	if (len == 0 || (len < MFS_PLACEHOLDER_SIZE && !node->size_exact))
+		return len;
+	return (len - 1) & ~(size_t)(MFS_PAGE - 1);
+}
+
+/* Pushes what fixes the size of node's view of res in the kernel
+ * (mfs_push_first()), except the pages of held. */
+static void mfs_push(struct mfs *fs, struct mfs_node *node,
+		     memo_result *res, const struct mfs_range *held,
+		     size_t nheld)
+{
+	const char *data;
+	size_t len;
+
+	if (mfs_view(node, res, &data, &len) == 0)
+		mfs_push_range(fs, node, data, mfs_push_first(node, len), len,
+			       held, nheld);
+}
+
+/* Records that node's result is res, pushing its last page into the
+ * kernel first if nobody has (except the pages of held).  Called without
+ * fs->lock, with node's view of res made (mfs_view() succeeded). */
 static void mfs_settle(struct mfs *fs, struct mfs_node *node,
 		       memo_result *res, const struct mfs_range *held,
 		       size_t nheld)
@@ -417,10 +451,11 @@ static size_t mfs_claim_reads(struct mfs *fs, struct mfs_node *node,
 	return n;
 }
 
-/* The result is ready: pushes it (past the pages waiting READs hold, so
- * that the file size is right before they are answered), answers those
- * READs (EIO, to be asked again, when the result is shorter than the
- * placeholder: see the top of this file), and pushes nothing more. */
+/* The result is ready: pushes its last page (past the pages waiting READs
+ * hold, so that the file size is right before they are answered: see
+ * mfs_push_first()), answers those READs (EIO, to be asked again, when
+ * the result is shorter than the placeholder: see the top of this file),
+ * and pushes nothing more. */
 static void mfs_settle_and_read(struct mfs *fs, struct mfs_node *node,
 				memo_result *res)
 {
@@ -926,7 +961,13 @@ static int mfs_fdinfo_is(int dir, const char *fd, uint32_t ino)
  * target path ends in /FUNCTION/NAME are checked by inode number in
  * fdinfo; nothing here sends a request to memofs.  A process whose /proc
  * memofs may not read (another user's, unless memofs runs as root), or
- * one in another pid namespace (pid 0), counts as not having it open. */
+ * one in another pid namespace (pid 0), counts as not having it open.
+ * Every getattr without a handle of a result not computed yet pays for
+ * this scan, the one the kernel sends to check permissions during open()
+ * included (default_permissions, attributes that expire at once), so it
+ * makes few system calls: fdinfo is opened only for a matching link, and
+ * "." and ".." are not read (measured: 37 us p50 per getattr before, on
+ * a 4-fd reader of the 2-CPU VM under load; see README, Performance). */
 static int mfs_opened_by(fuse_req_t req, const struct mfs_node *node)
 {
 	pid_t pid = fuse_req_ctx(req)->pid;
@@ -934,7 +975,7 @@ static int mfs_opened_by(fuse_req_t req, const struct mfs_node *node)
 	char tail[REG_NAME_MAX + RESOLVE_PATH_MAX + 3];
 	const char *fn = reg_fn_name(node->fn);
 	size_t tlen;
-	int hit = 0, fdinfo;
+	int hit = 0, fdinfo = -1;
 	struct dirent *e;
 	DIR *d;
 
@@ -945,15 +986,22 @@ static int mfs_opened_by(fuse_req_t req, const struct mfs_node *node)
 	d = opendir(path);
 	if (!d)
 		return 0;
-	snprintf(path, sizeof(path), "/proc/%d/fdinfo", (int)pid);
-	fdinfo = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	while (fdinfo >= 0 && !hit && (e = readdir(d))) {
-		ssize_t len = readlinkat(dirfd(d), e->d_name, link,
-					 sizeof(link));
+	while (!hit && (e = readdir(d))) {
+		ssize_t len;
 
+		if (e->d_name[0] == '.')
+			continue;
+		len = readlinkat(dirfd(d), e->d_name, link, sizeof(link));
 		if (len < (ssize_t)tlen || (size_t)len >= sizeof(link) ||
 		    memcmp(link + len - tlen, tail, tlen) != 0)
 			continue;
+		if (fdinfo < 0) {
+			snprintf(path, sizeof(path), "/proc/%d/fdinfo",
+				 (int)pid);
+			fdinfo = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (fdinfo < 0)
+				break;
+		}
 		hit = mfs_fdinfo_is(fdinfo, e->d_name, node->number);
 	}
 	if (fdinfo >= 0)

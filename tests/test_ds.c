@@ -290,7 +290,8 @@ static void test_csv_huge_field(struct fx *fx)
 }
 
 /* The loader's own number reader against strtod(), on many shapes of
- * number: the values must be identical to the bit. */
+ * number (up to 30 digits, exponents of up to 12 digits): the values must
+ * be identical to the bit. */
 static void test_csv_numbers(struct fx *fx)
 {
 	enum { N = 100000, W = 48 };
@@ -305,7 +306,7 @@ static void test_csv_numbers(struct fx *fx)
 	len += (size_t)sprintf(text, "v\n");
 	for (int i = 0; i < N; i++) {
 		char *s = cells[i];
-		int ndig = 1 + rand() % 22, dot = rand() % (ndig + 2), k = 0;
+		int ndig = 1 + rand() % 30, dot = rand() % (ndig + 2), k = 0;
 
 		if (rand() % 3 == 0)
 			s[k++] = rand() % 2 ? '-' : '+';
@@ -317,6 +318,8 @@ static void test_csv_numbers(struct fx *fx)
 		}
 		if (rand() % 3 == 0)
 			k += sprintf(s + k, "e%d", rand() % 60 - 30);
+		else if (rand() % 8 == 0)	/* many exponent digits */
+			k += sprintf(s + k, "E%+.12d", rand() % 60 - 30);
 		s[k] = '\0';
 		if (i % 7 == 0)		/* and the printf shapes */
 			sprintf(s, i % 2 ? "%.17g" : "%.6f",

@@ -1,7 +1,8 @@
 /* test_result.c -- unit test of results (engine/result.c): the .npy
  * bytes of typed results against numpy.save()'s (literal bytes that
  * numpy 1.24 wrote), their text view, the record check of results read
- * from the store, and the values as doubles. */
+ * from the store, and the values as doubles; the text of long columns,
+ * rendered in parallel parts, against fmt_double() a value at a time. */
 #include <errno.h>
 #include <ftw.h>
 #include <limits.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "data/fmt.h"
 #include "engine/key.h"
 #include "engine/result.h"
 #include "engine/store.h"
@@ -359,6 +361,58 @@ static void test_from_rec(void)
 	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
 }
 
+/* The text view of columns long enough to be rendered in parallel parts
+ * (result.c, MEMO_TEXT_PART = 2^18 values): n values of varying lengths
+ * (so that the parts' slots are far from full and must be moved), float64
+ * and int64, against fmt_double() / "%lld" one value at a time. */
+static void check_long_text(size_t n, enum memofs_dtype dtype)
+{
+	size_t len, tlen = 0, cap = n * FMT_LINE_MAX;
+	char *buf = malloc(MEMO_NPY_HDR + 8 * n), *want = malloc(cap);
+	uint64_t x = 0x9e3779b97f4a7c15u;
+	memo_result *r = NULL;
+
+	if (!buf || !want) {
+		CHECK(0);
+		free(buf);
+		free(want);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;	/* xorshift64 */
+		if (dtype == MEMOFS_FLOAT64) {
+			/* Short lines ("1.0") and long ones, every sign. */
+			double v = i % 3 ? (double)(int64_t)x / 3e15
+					 : (double)(i % 7);
+
+			memcpy(buf + MEMO_NPY_HDR + 8 * i, &v, 8);
+			tlen += fmt_double(want + tlen, v);
+		} else {
+			int64_t v = i % 3 ? (int64_t)x : (int64_t)(i % 7);
+
+			memcpy(buf + MEMO_NPY_HDR + 8 * i, &v, 8);
+			tlen += (size_t)sprintf(want + tlen, "%lld",
+						(long long)v);
+		}
+		want[tlen++] = '\n';
+	}
+	len = MEMO_NPY_HDR + 8 * n;
+	CHECK_INT(memo_result_typed(buf, len, dtype, 1, &r), 0);
+	if (r) {
+		check_view(r, MEMO_VIEW_TEXT, want, tlen);
+		CHECK(memo_result_view_cheap(r, MEMO_VIEW_TEXT));
+		memo_result_unref(r);
+	}
+	free(want);
+}
+
+static void test_long_text(void)
+{
+	check_long_text(3 * (1u << 18) + 7, MEMOFS_FLOAT64);
+	check_long_text(2 * (1u << 18) + 1, MEMOFS_INT64);
+	check_long_text((1u << 18) - 1, MEMOFS_FLOAT64);	/* one part */
+}
+
 int main(void)
 {
 	test_npy_header();
@@ -367,6 +421,7 @@ int main(void)
 	test_borrowed();
 	test_typed_bad();
 	test_view_cheap();
+	test_long_text();
 	test_bytes();
 	test_from_rec();
 	return check_report("result");

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "data/fmt.h"
 #include "data/numtext.h"
@@ -299,13 +300,65 @@ int memo_result_from_rec(store_rec *rec, memo_result **out)
 
 /* ---- views -------------------------------------------------------------- */
 
+/* The text view of a long column is rendered by several threads at once:
+ * one part of at least MEMO_TEXT_PART values per online CPU (at most
+ * MEMO_TEXT_PARTS), each into its own slot of the one buffer (part i
+ * starts at its first value times FMT_LINE_MAX, room for any line), then
+ * the parts are moved down to follow each other.  Measured on this
+ * project's 2-CPU VM, 5e6 randn values: one thread 232 ms of CPU (21.6 M
+ * values/s, bench_fmt), two parts about half that in wall time; the moves
+ * cost one memmove of the later parts (about 50 MB, a few ms). */
+#define MEMO_TEXT_PART (1u << 18)
+#define MEMO_TEXT_PARTS 8
+
+struct memo_text_part {
+	const memo_result *res;
+	char *out;		/* its slot */
+	size_t first, n;	/* its values */
+	size_t len;		/* bytes rendered */
+	pthread_t thread;
+	int threaded;		/* thread runs it (else the caller did) */
+};
+
+static void memo_text_part_render(struct memo_text_part *p)
+{
+	const double *f = memo_result_f64(p->res);
+	size_t cap = p->n * FMT_LINE_MAX;
+
+	p->len = f ? fmt_doubles(p->out, cap, f + p->first, p->n, NULL)
+		   : fmt_int64s(p->out, cap, memo_result_i64(p->res) +
+					     p->first, p->n, NULL);
+}
+
+static void *memo_text_part_main(void *arg)
+{
+	memo_text_part_render(arg);
+	return NULL;
+}
+
+/* How many parts to render count values in: 1 for short columns. */
+static size_t memo_text_parts(size_t count)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t parts = count / MEMO_TEXT_PART;
+
+	if (cpus < 1)
+		cpus = 1;
+	if (parts > (size_t)cpus)
+		parts = (size_t)cpus;
+	if (parts > MEMO_TEXT_PARTS)
+		parts = MEMO_TEXT_PARTS;
+	return parts ? parts : 1;
+}
+
 /* Renders the values one per line into res->text (fmt_doubles(): Python's
- * repr digits; fmt_int64s(): decimal); 0 or -ENOMEM. */
+ * repr digits; fmt_int64s(): decimal), in parallel parts when long (see
+ * MEMO_TEXT_PART); 0 or -ENOMEM.  A part whose thread cannot be started is
+ * rendered by the caller: the bytes are the same either way. */
 static int memo_render_text(memo_result *res)
 {
-	const double *f = memo_result_f64(res);
-	const int64_t *q = memo_result_i64(res);
-	size_t cap, k;
+	struct memo_text_part part[MEMO_TEXT_PARTS];
+	size_t parts = memo_text_parts(res->count), cap, k = 0;
 	char *text, *small;
 
 	if (res->count > (SIZE_MAX - 1) / FMT_LINE_MAX)
@@ -314,8 +367,29 @@ static int memo_render_text(memo_result *res)
 	text = util_big_alloc(cap);
 	if (!text)
 		return -ENOMEM;
-	k = f ? fmt_doubles(text, cap, f, res->count, NULL)
-	      : fmt_int64s(text, cap, q, res->count, NULL);
+	for (size_t i = 0; i < parts; i++) {
+		size_t first = res->count / parts * i;
+		size_t end = i + 1 == parts ? res->count
+					    : res->count / parts * (i + 1);
+
+		part[i] = (struct memo_text_part){
+			.res = res, .out = text + first * FMT_LINE_MAX,
+			.first = first, .n = end - first };
+		if (i > 0)
+			part[i].threaded = pthread_create(
+				&part[i].thread, NULL, memo_text_part_main,
+				&part[i]) == 0;
+	}
+	memo_text_part_render(&part[0]);
+	for (size_t i = 0; i < parts; i++) {
+		if (i > 0 && part[i].threaded)
+			pthread_join(part[i].thread, NULL);
+		else if (i > 0)
+			memo_text_part_render(&part[i]);
+		if (part[i].out != text + k)
+			memmove(text + k, part[i].out, part[i].len);
+		k += part[i].len;
+	}
 	small = realloc(text, k ? k : 1);	/* give back the slack */
 	if (small)
 		text = small;

@@ -28,7 +28,7 @@ if [ "${1:-}" = "--regress" ]; then
 fi
 build=${1:-$root/build-fuzz}
 seconds=${2:-30}
-targets=${FUZZ_TARGETS:-csv npy dz path fmt cmdfile record numtext units remote_url}
+targets=${FUZZ_TARGETS:-csv npy dz path fmt cmdfile record numtext units remote_url atod}
 cc=${CC_FUZZ:-clang}
 
 case $seconds in
@@ -82,10 +82,14 @@ sources() {
 	esac
 }
 # The C++ sources each target needs, compiled with clang++ on their own
-# (fmt.c's digits come from libfmt through data/dtoa.cc).
+# (fmt.c's digits come from libfmt through data/dtoa.cc, csv.c's numbers
+# from libstdc++'s from_chars through data/atod.cc).
 cxx_sources() {
 	case $1 in
-	path | fmt | record) echo data/dtoa.cc ;;
+	csv | npy | dz) echo data/atod.cc ;;
+	path) echo data/dtoa.cc data/atod.cc ;;
+	fmt | record) echo data/dtoa.cc ;;
+	atod) echo data/atod.cc ;;
 	esac
 }
 # The compute sources a target #includes instead of linking (to wrap the
@@ -100,7 +104,7 @@ includes() {
 compress="-lz -lbz2 -llzma -lzstd"
 libs() {
 	case $1 in
-	csv | npy | dz) echo -lxxhash -lm -lpthread $compress ;;
+	csv | npy | dz) echo -lxxhash -lstdc++ -lm -lpthread $compress ;;
 	path) echo -lrocksdb -lhiredis -lcrypto -lxxhash -lfmt -lstdc++ -lm \
 		-lpthread $compress ;;
 	fmt) echo -lfmt -lstdc++ -lm ;;
@@ -109,6 +113,7 @@ libs() {
 	units) echo ;;
 	cmdfile) echo -lxxhash -lm ;;
 	remote_url) echo ;;
+	atod) echo -lstdc++ ;;
 	esac
 }
 # Per-target libFuzzer options: fmt's inputs are 8 bytes a value.
