@@ -77,6 +77,13 @@ static int mfs_cli_clear(int argc, char **argv)
 			"[FUNCTION[/ARGUMENT]]\n");
 		return 1;
 	}
+	/* An empty what means everything to the ioctl: an empty FUNCTION
+	 * (a shell's unset "$FN") must not. */
+	if (argc == 4 && !argv[3][0]) {
+		fprintf(stderr, "memofs clear: %s: an empty FUNCTION names "
+			"nothing (give none to clear every result)\n", argv[2]);
+		return 1;
+	}
 	memset(&c, 0, sizeof(c));
 	if (argc == 4 && snprintf(c.what, sizeof(c.what), "%s", argv[3]) >=
 				 (int)sizeof(c.what)) {

@@ -79,7 +79,7 @@ static void mfs_daemon_log(struct mfs_start *s)
 	int rc;
 
 	if (s->o->log && strcmp(s->o->log, "syslog") != 0)
-		return;		/* a file, already set; or stderr: nowhere */
+		return;		/* a file, already set; or stderr, kept */
 	if (s->o->log || log_syslog_available()) {
 		log_init(1, lvl);
 		return;
@@ -129,14 +129,17 @@ static void mfs_startup_done(struct mfs_start *s)
 		log_warn("cannot tell the parent the mount is ready");
 	close(s->ready_fd);
 	s->ready_fd = -1;
-	/* The terminal is the parent's now; log to syslog from here on. */
+	/* The terminal is the parent's now; log to syslog from here on,
+	 * unless -o log=stderr asked for the stderr memofs was given (a
+	 * service manager's journal, a shell's 2>FILE): that one is kept. */
 	if (chdir("/") != 0)
 		log_warn("cannot chdir to /: %s", strerror(errno));
 	fd = open("/dev/null", O_RDWR);
 	if (fd >= 0) {
 		dup2(fd, STDIN_FILENO);
 		dup2(fd, STDOUT_FILENO);
-		dup2(fd, STDERR_FILENO);
+		if (!s->o->log || strcmp(s->o->log, "stderr") != 0)
+			dup2(fd, STDERR_FILENO);
 		if (fd > STDERR_FILENO)
 			close(fd);
 	}
@@ -197,7 +200,10 @@ static int mfs_read_secret(const char *path, const char *what, size_t min,
 			   char *buf, size_t bufsize, char *err,
 			   size_t errlen)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO planted at path is refused below (not a regular
+	 * file) instead of blocking memofs until a writer comes; it changes
+	 * nothing for a regular file. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	struct stat sb;
 	char *text = NULL;
 	size_t len = 0;
@@ -255,6 +261,7 @@ static int mfs_open_remote(const struct mfs_opts *o, remote **rm, char *err,
 		.readonly = o->remote_readonly,
 		.timeout_ms = o->remote_timeout_ms,
 		.max_value = o->remote_max_value,
+		.max_age_ns = o->max_age_ns,
 	};
 	int rc;
 

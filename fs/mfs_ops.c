@@ -1304,8 +1304,12 @@ static void mfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
 	struct mfs *fs = mfs_of(req);
 
-	if (mfs_ctl_owns(fs, ino))
+	/* A control file has no attributes: an empty list, as a size to a
+	 * probe (size 0) and as no bytes to a caller with a buffer. */
+	if (mfs_ctl_owns(fs, ino) && size == 0)
 		fuse_reply_xattr(req, 0);
+	else if (mfs_ctl_owns(fs, ino))
+		fuse_reply_buf(req, NULL, 0);
 	else
 		mfs_xattr_list(req, fs, mfs_node_get(fs->nodes, ino), size);
 }

@@ -252,27 +252,48 @@ static remote *tier(const char *path, int readonly)
 	return tier_keyed(path, readonly, NULL);
 }
 
+/* A tier on the test's redis-server with cfg (its url filled here). */
+static remote *tier_cfg(struct remote_cfg *cfg)
+{
+	char why[128], url[400];
+	remote *rm = NULL;
+
+	snprintf(url, sizeof(url), "unix:%s", sock);
+	CHECK_INT(remote_url_parse(url, &cfg->url, why, sizeof(why)), 0);
+	CHECK_INT(remote_open(cfg, &rm), 0);
+	return rm;
+}
+
+/* Fetches key (every byte k) from rm, which must lease it, then
+ * publishes data (n bytes) as its result. */
+static void publish(remote *rm, uint8_t key[KEY_LEN], int k,
+		    const char *data, size_t n)
+{
+	struct remote_claim cl;
+	void *rec;
+	size_t len;
+
+	memset(key, k, KEY_LEN);
+	CHECK_INT(remote_fetch(rm, key, 1, &cl, &rec, &len), 0);
+	CHECK_INT(cl.outcome, REMOTE_LEASED);
+	remote_finish(rm, &cl, data, n, 0, 0);
+}
+
 /* A record above max_value: a mark in its place, and whoever finds it
  * computes at once (REMOTE_LOCAL, no lease, no wait). */
 static void test_too_large(void)
 {
 	struct remote_cfg cfg = { .prefix = "t", .timeout_ms = 5000,
 				  .max_value = HDR + 4 };
-	char big[8] = "1234567", why[128], url[400];
+	char big[8] = "1234567";
 	struct remote_claim cl;
 	struct remote_stats st;
 	uint8_t key[KEY_LEN];
-	remote *small;
+	remote *small = tier_cfg(&cfg);
 	void *rec;
 	size_t len;
 
-	snprintf(url, sizeof(url), "unix:%s", sock);
-	CHECK_INT(remote_url_parse(url, &cfg.url, why, sizeof(why)), 0);
-	CHECK_INT(remote_open(&cfg, &small), 0);
-	memset(key, 50, KEY_LEN);
-	CHECK_INT(remote_fetch(small, key, 1, &cl, &rec, &len), 0);
-	CHECK_INT(cl.outcome, REMOTE_LEASED);
-	remote_finish(small, &cl, big, 7, 0, 0);	/* HDR + 7 bytes: too large */
+	publish(small, key, 50, big, 7);	/* HDR + 7 bytes: too large */
 	for (int wait = 0; wait < 2; wait++) {
 		CHECK_INT(remote_fetch(small, key, wait, &cl, &rec, &len), 0);
 		CHECK_INT(cl.outcome, REMOTE_LOCAL);
@@ -287,6 +308,34 @@ static void test_too_large(void)
 	CHECK_INT(st.damaged, 0);
 	CHECK_INT(st.leases, 2);
 	remote_close(small);
+}
+
+/* A record older than max_age counts as absent: whoever finds it takes
+ * the lease and computes it again (it was served, then expired at once
+ * in the local cache, which failed the read). */
+static void test_max_age(void)
+{
+	struct remote_cfg cfg = { .prefix = "t", .timeout_ms = 5000,
+				  .max_value = 1 << 20,
+				  .max_age_ns = 20 * 1000000ull };
+	struct remote_claim cl;
+	uint8_t key[KEY_LEN];
+	remote *rm = tier_cfg(&cfg);
+	void *rec;
+	size_t len;
+
+	publish(rm, key, 52, "1234", 4);
+	CHECK_INT(remote_fetch(rm, key, 1, &cl, &rec, &len), 0);
+	CHECK_INT(cl.outcome, REMOTE_HIT);	/* fresh: served */
+	free(rec);
+	usleep(40 * 1000);
+	CHECK_INT(remote_fetch(rm, key, 1, &cl, &rec, &len), 0);
+	CHECK_INT(cl.outcome, REMOTE_LEASED);	/* too old: computed again */
+	remote_finish(rm, &cl, "1234", 4, 0, 0);
+	CHECK_INT(remote_fetch(rm, key, 1, &cl, &rec, &len), 0);
+	CHECK_INT(cl.outcome, REMOTE_HIT);	/* the fresh one */
+	free(rec);
+	remote_close(rm);
 }
 
 struct fetcher {
@@ -960,6 +1009,7 @@ int main(void)
 	test_foreign_lease();
 	test_keyed_values();
 	test_too_large();
+	test_max_age();
 	test_unreachable();
 	test_cancel_wakes_waiter();
 	test_busy_and_watch();

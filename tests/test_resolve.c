@@ -324,6 +324,10 @@ static void test_kernels(void)
 	double x[] = { 1, 2, 3, 4, NAN }, y[] = { 2, 4, 6, INFINITY, 1 };
 	size_t counts[4];
 	double inf[] = { 1, INFINITY };
+	/* ranges numpy cannot split: max - min overflows; bins / (max - min)
+	 * overflows; a constant that widening by 0.5 leaves as it is */
+	double wide[] = { 1e308, -1e308, 0 }, narrow[] = { 0, 5e-324 };
+	double big[] = { 1.7e308, 1.7e308 }, tiny[] = { 1e-300, 2e-300 };
 
 	memcpy(w, v, sizeof(v));
 	CHECK(fn_quantile(w, 4, 0) == 1);
@@ -343,6 +347,11 @@ static void test_kernels(void)
 	CHECK(counts[0] == 0 && counts[1] == 0);
 	CHECK_INT(fn_histogram(inf, 2, 2, counts), -EDOM);
 	CHECK_INT(fn_histogram(nanv, 3, 2, counts), -EDOM);
+	CHECK_INT(fn_histogram(wide, 3, 2, counts), -ERANGE);
+	CHECK_INT(fn_histogram(narrow, 2, 2, counts), -ERANGE);
+	CHECK_INT(fn_histogram(big, 2, 1, counts), -ERANGE);
+	CHECK_INT(fn_histogram(tiny, 2, 3, counts), 0);	/* numpy: 1 0 1 */
+	CHECK(counts[0] == 1 && counts[1] == 0 && counts[2] == 1);
 	/* pairs (1,2) (2,4) (3,6): the nan and inf rows are left out */
 	CHECK(fabs(fn_nancorr(x, y, 5, 0) - 1) < 1e-15);
 	CHECK(fn_nancorr(x, y, 5, 1) == 2);
@@ -351,6 +360,15 @@ static void test_kernels(void)
 	CHECK(isnan(fn_var_ddof(v, 4, 4)));
 	CHECK(fn_var_ddof(v, 4, 1) == 50.0 / 3);	/* mean 4: 1+9+4+36 */
 	CHECK(fn_var_ddof(v, 4, 0) == 12.5);
+	{	/* finite values that overflow: inf, as numpy; inf in: nan */
+		const double ov1[] = { 1e308, 1e308, 5.0 };
+		const double ov2[] = { 1e200, -1e200, 0.0 };
+		const double inf1[] = { INFINITY, 1.0 };
+
+		CHECK(isinf(fn_var_ddof(ov1, 3, 0)));
+		CHECK(isinf(fn_var_ddof(ov2, 3, 1)));
+		CHECK(isnan(fn_var_ddof(inf1, 2, 0)));
+	}
 }
 
 int main(void)

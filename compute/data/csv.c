@@ -1425,6 +1425,13 @@ int csv_load(ds *d, const struct ds_msg *m, const struct ds_opts *o,
 			       "separator: give -o sep= another", o->comment);
 	row = csv_first_at(&job, o, p);
 	job.first = row;
+	if (row == job.end && (o->skiprows || o->header > 0) &&
+	    csv_skip_preamble(&job.dl, buf, job.end) != job.end)
+		return ds_fail(m, -EINVAL, "no row left after -o skiprows=%zu "
+			       "and header=%ld (the file has %zu lines)",
+			       o->skiprows, o->header > 0 ? o->header : 0,
+			       csv_count_lines(buf, job.end) +
+			       (buf[len - 1] != '\n'));
 	if (row == job.end)
 		return ds_fail(m, -EINVAL, "empty file");
 	data = row;

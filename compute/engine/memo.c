@@ -227,7 +227,10 @@ static int memo_expired(const memo *m, const memo_result *res)
 		return 0;
 	clock_gettime(CLOCK_REALTIME, &now);
 	ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
-	return ns - memo_result_created_ns(res) > m->max_age_ns;
+	/* A result made in the future (a machine whose clock is ahead, or
+	 * this one's set back) is new, not older than any max_age. */
+	return ns > memo_result_created_ns(res) &&
+	       ns - memo_result_created_ns(res) > m->max_age_ns;
 }
 
 /* The ndim a typed function's results have. */

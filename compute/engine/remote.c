@@ -410,9 +410,27 @@ static int remote_unseal(const remote *rm, const char *name,
 	return 0;
 }
 
+/* Is a record created at created_ns older than -o max_age?  Another
+ * machine's record keeps its creation time: served, it would be expired
+ * at once in the local cache (which then asked Redis again, and failed
+ * the read).  A record from the future (made on a machine whose clock
+ * is ahead) is new, as memo_expired() takes it: served. */
+static int remote_too_old(const remote *rm, uint64_t created_ns)
+{
+	struct timespec t;
+	uint64_t now;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	now = (uint64_t)util_ts_ns(t);
+
+	return rm->cfg.max_age_ns && now > created_ns &&
+	       now - created_ns > rm->cfg.max_age_ns;
+}
+
 /* GET of key's record: 0 and a verified copy in *rec; -ENOENT when there
- * is none; -EFBIG for remote_local_mark; -EBADMSG for a damaged one
- * (logged, counted); -EIO when the tier is down; -ENOMEM. */
+ * is none, or one older than max_age (computed and published again);
+ * -EFBIG for remote_local_mark; -EBADMSG for a damaged one (logged,
+ * counted); -EIO when the tier is down; -ENOMEM. */
 static int remote_get(remote *rm, const uint8_t key[KEY_LEN], void **rec,
 		      size_t *reclen)
 {
@@ -436,6 +454,12 @@ static int remote_get(remote *rm, const uint8_t key[KEY_LEN], void **rec,
 	    remote_unseal(rm, name, r->str, r->len, &len, why,
 			  sizeof(why)) == 0 &&
 	    store_rec_verify(r->str, len, &view, why, sizeof(why)) == 0) {
+		if (remote_too_old(rm, view.created_ns)) {
+			log_debug("remote: %s is older than max_age: "
+				  "recomputed", name);
+			freeReplyObject(r);
+			return -ENOENT;
+		}
 		*rec = malloc(len ? len : 1);
 		rc = *rec ? 0 : -ENOMEM;
 		if (*rec) {

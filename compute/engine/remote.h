@@ -67,6 +67,10 @@ struct remote_cfg {
 	int readonly;		/* write nothing to Redis */
 	unsigned timeout_ms;	/* connect and each command; > 0 */
 	size_t max_value;	/* larger records are not published */
+	uint64_t max_age_ns;	/* -o max_age: a record created longer ago
+				 * (CLOCK_REALTIME) counts as absent, so
+				 * it is computed and published again; 0:
+				 * no limit */
 	const char *password;	/* AUTH, or NULL */
 	const void *key;	/* the shared secret of remote_key_file, or
 				 * NULL: values carry no MAC */

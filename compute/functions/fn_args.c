@@ -17,6 +17,8 @@
 #include "functions/fn_args.h"
 #include "functions/fn_builtin.h"
 #include "functions/fn_table.h"
+#include "data/ds.h"
+#include "engine/memo.h"
 
 #define FN_ARGS_VERSION "1"
 #define FN_ARGS_BINS_MAX 1000000
@@ -76,6 +78,13 @@ int fn_histogram(const double *v, size_t n, size_t bins, size_t *counts)
 		first -= 0.5;
 		last += 0.5;
 	}
+	/* A range whose width overflows (values near +-DBL_MAX), or so
+	 * narrow that bins over it overflow (0 and 5e-324), or that the 0.5
+	 * did not widen (a constant near DBL_MAX): each value's bin would be
+	 * (size_t)NaN, undefined behaviour; numpy fails there too. */
+	norm = (double)bins / (last - first);
+	if (!isfinite(last - first) || !isfinite(norm) || norm <= 0)
+		return -ERANGE;
 	edges = malloc((bins + 1) * sizeof(*edges));
 	if (!edges)
 		return -ENOMEM;
@@ -87,7 +96,6 @@ int fn_histogram(const double *v, size_t n, size_t bins, size_t *counts)
 				      : (double)i * step) + first;
 	edges[bins] = last;
 	memset(counts, 0, bins * sizeof(*counts));
-	norm = (double)bins / (last - first);
 	for (size_t i = 0; i < n; i++) {
 		double x = v[i];
 		size_t k = (size_t)((x - first) * norm);
@@ -178,6 +186,28 @@ static int fn_args_quantile(memofs_ctx *ctx, const char *arg, void *udata)
 	return memofs_write_double(ctx, x);
 }
 
+/* Does any numeric column of the table miss a value?  DataFrame.cov()
+ * decides on that: with none, it calls numpy.cov over every row, where
+ * one inf makes the covariance nan; with one, pandas' nancorr over the
+ * rows where both values are finite. */
+static int fn_args_table_has_missing(const ds *d)
+{
+	for (size_t j = 0; j < ds_ncols(d); j++)
+		if (ds_col_kind(d, j) != DS_TEXT &&
+		    ds_count(d, j) < ds_nrows(d))
+			return 1;
+	return 0;
+}
+
+/* Is any of v[0..n) inf or nan? */
+static int fn_args_any_nonfinite(const double *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!isfinite(v[i]))
+			return 1;
+	return 0;
+}
+
 static int fn_args_corr(memofs_ctx *ctx, const char *arg, void *udata)
 {
 	int cov = *(const int *)udata;
@@ -202,6 +232,9 @@ static int fn_args_corr(memofs_ctx *ctx, const char *arg, void *udata)
 	/* DataFrame.corr() computes each pair once, the column of the
 	 * higher index as x: so both orders give its bits. */
 	x = ca >= cb ? fn_nancorr(a, b, na, cov) : fn_nancorr(b, a, na, cov);
+	if (cov && !fn_args_table_has_missing(memo_ctx_data(ctx)) &&
+	    (fn_args_any_nonfinite(a, na) || fn_args_any_nonfinite(b, nb)))
+		x = NAN;	/* numpy.cov over an inf */
 	free(a);
 	free(b);
 	return memofs_write_double(ctx, x);
@@ -224,6 +257,11 @@ static int fn_args_histogram(memofs_ctx *ctx, const char *arg, void *udata)
 	if (rc == -EDOM)
 		rc = memofs_error(ctx, "a value is nan or inf (numpy.histogram "
 				  "refuses such a range)");
+	if (rc == -ERANGE)
+		rc = memofs_error(ctx, "the range of the values is too wide or "
+				  "too narrow for %zu equal bins in doubles "
+				  "(numpy.histogram fails on it too)",
+				  (size_t)bins);
 	if (rc == 0) {		/* numpy's counts are int64 */
 		int64_t *c = malloc((size_t)bins * sizeof(*c));
 

@@ -38,8 +38,10 @@ double fn_quantile(double *v, size_t n, double q);
 
 /* numpy.histogram(v, bins)'s counts into counts[0..bins): the range is
  * v's [min, max] (widened by 0.5 each way when they are equal; [0, 1]
- * for no values).  Returns 0, or -EDOM when a value is nan or inf
- * (numpy raises ValueError). */
+ * for no values).  Returns 0, -EDOM when a value is nan or inf
+ * (numpy raises ValueError), or -ERANGE when the range's width or bins
+ * divided by it is not a finite double (values near +-DBL_MAX, a range
+ * of a few subnormals: numpy fails with IndexError). */
 int fn_histogram(const double *v, size_t n, size_t bins, size_t *counts);
 
 /* pandas' nancorr over the rows i where x[i] and y[i] are both finite

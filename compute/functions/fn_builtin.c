@@ -122,13 +122,26 @@ double fn_mean(const double *v, size_t n)
 	return n ? fn_sum(v, n) / (double)n : NAN;
 }
 
-/* Variance with ddof, two passes for accuracy (see fn_builtin.h). */
+/* Are all n values finite? */
+static int fn_all_finite(const double *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!isfinite(v[i]))
+			return 0;
+	return 1;
+}
+
+/* Variance with ddof, two passes for accuracy (see fn_builtin.h).  As
+ * numpy: nan when a value is nan or infinite, or ddof >= n; inf when
+ * finite values overflow (their mean, or the sum of their squares). */
 double fn_var_ddof(const double *v, size_t n, double ddof)
 {
 	double m = fn_mean(v, n), s = 0.0, c = 0.0;
 
-	if (!isfinite(m) || (double)n - ddof <= 0) /* empty, nan, inf, */
-		return NAN;			  /* or ddof >= n */
+	if ((double)n - ddof <= 0)	/* empty, or ddof >= n */
+		return NAN;
+	if (!isfinite(m))		/* nan or inf in it, or an overflow */
+		return fn_all_finite(v, n) ? INFINITY : NAN;
 	for (size_t i = 0; i < n; i++) {
 		double d = (v[i] - m) * (v[i] - m);
 		double t = s + d;
@@ -136,7 +149,8 @@ double fn_var_ddof(const double *v, size_t n, double ddof)
 		c += (s >= d) ? (s - t) + d : (d - t) + s;
 		s = t;
 	}
-	return (s + c) / ((double)n - ddof);
+	/* An overflow makes c nan: the plain sum (inf) is the answer. */
+	return (isfinite(s) ? s + c : s) / ((double)n - ddof);
 }
 
 double fn_var(const double *v, size_t n)

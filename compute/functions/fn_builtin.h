@@ -39,8 +39,8 @@ int fn_median(const double *v, size_t n, double *out);
 /* The variance of v with ddof delta degrees of freedom: the sum of
  * squared deviations from the mean (two passes, Neumaier sums) divided
  * by n - ddof; nan when v is empty, holds a nan or inf, or n <= ddof
- * (pandas' answer; numpy's would be inf or nan with a warning).  fn_var
- * is ddof 0. */
+ * (pandas' answer; numpy's would be inf or nan with a warning); inf when
+ * finite values overflow (numpy's answer).  fn_var is ddof 0. */
 double fn_var_ddof(const double *v, size_t n, double ddof);
 
 #endif

@@ -30,15 +30,21 @@ void log_init(int use_syslog, enum log_level max_level)
 
 int log_init_file(const char *path, enum log_level max_level)
 {
+	/* O_NONBLOCK: opening a FIFO for writing would block until a reader
+	 * comes (forever, for one another user planted at the predictable
+	 * fallback path); without a reader it fails with ENXIO, with one it
+	 * is refused below as not a regular file.  No effect on a regular
+	 * file, whose flag is cleared anyway. */
 	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
-			    O_NOFOLLOW, 0600);
+			    O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0600);
 
 	struct stat sb;
 
 	if (fd < 0)
-		return -errno;
+		return errno == ENXIO ? -EPERM : -errno;
 	if (fstat(fd, &sb) != 0 || sb.st_uid != geteuid() ||
-	    !S_ISREG(sb.st_mode)) {
+	    !S_ISREG(sb.st_mode) ||
+	    fcntl(fd, F_SETFL, O_APPEND) != 0) {
 		close(fd);
 		return -EPERM;	/* another user's file: never append to it */
 	}

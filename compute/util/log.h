@@ -28,7 +28,8 @@ void log_init(int use_syslog, enum log_level max_level);
  * never through a symbolic link), each prefixed by its UTC time and the
  * pid: "2026-11-29T19:30:00Z memofs[123]: info: ...".  Returns 0, the
  * negative errno of open(2), or -EPERM when path is not a regular file
- * of the caller's (the sink is then unchanged). */
+ * of the caller's (a FIFO included: it is opened without blocking;
+ * the sink is then unchanged). */
 int log_init_file(const char *path, enum log_level max_level);
 
 /* Does this machine have a syslog daemon listening (/dev/log)? */
