@@ -276,6 +276,12 @@ int dz_unpack(const struct ds_msg *m, char **buf, size_t *len)
 			       : n * DZ_RATIO);
 }
 
+int dz_is_packed(const unsigned char *b, size_t len)
+{
+	return dz_is_gzip(b, len) || dz_is_bzip2(b, len) || dz_is_xz(b, len) ||
+	       dz_is_zstd(b, len);
+}
+
 int dz_unpack_limit(const struct ds_msg *m, char **buf, size_t *len,
 		    size_t limit)
 {

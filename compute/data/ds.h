@@ -47,7 +47,9 @@ struct ds_opts {
 };
 #define DS_OPTS_INIT { 0, DS_HEADER_DETECT, 0, 0 }
 
-/* Loads the file at path, reading it whole with read(2).  Returns 0 and
+/* Loads the file at path: a regular file with pread(2) in chunks on two
+ * threads (a .npy converted chunk by chunk into its columns, never held
+ * whole), a pipe with read(2).  Returns 0 and
  * *out (caller frees with ds_free()), or a negative errno and a one-line
  * message in err, naming the file, the line (CSV) or byte offset (.npy)
  * and what is wrong, e.g.
@@ -58,7 +60,10 @@ struct ds_opts {
  *   "x.csv.gz: gzip data: truncated"
  *   "data.csv: No such file or directory"
  * -ENOENT/-EACCES/-EISDIR (etc., from open and read) for files that cannot
- * be read, -EINVAL for bad content and for devices and sockets, -EFBIG
+ * be read, -EIO also for a file that ends early or changes while it is
+ * read ("x.npy: offset 1048704: the file ended before its 320000128
+ * bytes (changed while being read?)"), -EINVAL for bad content and for
+ * devices and sockets, -EFBIG
  * (too large, or compressed data past decompress.c's limit), -ENOMEM.  *out is untouched on failure.  err must hold errlen bytes
  * (DS_ERR_MAX is enough; a longer message loses the start of the path);
  * errlen may be 0. */

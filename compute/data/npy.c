@@ -1,4 +1,4 @@
-/* npy.c -- NumPy .npy files into typed columns (ds_impl.h's npy_load()).
+/* npy.c -- NumPy .npy files into typed columns (ds_impl.h's npy_*()).
  *
  * The format (numpy/lib/format.py): the magic "\x93NUMPY", a version (1.0,
  * 2.0, 3.0), a header length, and a Python dict literal with 'descr',
@@ -17,11 +17,20 @@
  * ('O': Python objects, which only pickle can read), strings, complex,
  * dates, subarray and nested fields, 0-d and 3-d and higher arrays.
  *
- * Where the layout allows, nothing is converted: a float64 or int64 column
- * in the host's byte order whose values are contiguous and aligned (a 1-D
- * array; a column of a Fortran-order array) is used where it lies in the
- * file's buffer, which the ds then keeps (ds.block).  Bytes after the data
- * are ignored, as numpy.load() does.
+ * Loading is a plan made from the header (npy_begin(): the columns,
+ * allocated), then the data fed in chunks of whole elements to
+ * npy_consume(), the one conversion code, by one of two feeders: ds.c's
+ * two-thread pread (stream.h) of a regular file, or npy_load() from a
+ * buffer (a decompressed file, a pipe).  Chunks may arrive on two threads
+ * at once and in any order: each writes its own rows of the columns and
+ * counts the values not missing in its thread's counters, which
+ * npy_finish() sums.  Where the layout allows, nothing is converted: a
+ * Fortran-order or 1-D float64 or int64 array in the host's byte order is
+ * read straight into one block (ds.block) that its columns borrow.  A
+ * C-order float64 array of up to NPY_SCATTER_COLS columns is converted row
+ * by row (each value read once, in file order); other layouts column by
+ * column, with a stride.  Bytes after the data are ignored, as
+ * numpy.load() does (but hashed: the digest is the whole file's).
  */
 #include <assert.h>
 #include <ctype.h>
@@ -44,6 +53,8 @@
 #endif
 
 #define NPY_FIELDS_MAX 4096	/* fields of a structured array */
+#define NPY_SCATTER_COLS 16	/* C-order float64 arrays this narrow are
+				 * converted row by row */
 #define NPY_MAGIC_LEN 6
 
 _Static_assert(sizeof(double) == 8 && sizeof(float) == 4,
@@ -485,7 +496,7 @@ static int npy_preamble(struct npy *n)
 /* The element of type t at p, its bytes in the host's order, as bits. */
 static uint64_t npy_bits(const unsigned char *p, const struct npy_type *t)
 {
-	unsigned char b[8];
+	unsigned char b[8] = { 0 };
 	uint8_t u1;
 	uint16_t u2;
 	uint32_t u4;
@@ -550,13 +561,31 @@ static int64_t npy_int(uint64_t bits, const struct npy_type *t, int *over)
 	}
 }
 
-/* A column's values in the file: rows elements of type t, stride bytes
- * apart, from src. */
-struct npy_src {
-	const unsigned char *src;
-	size_t stride;
-	size_t rows;
-	const struct npy_type *t;
+/* ---- The plan: columns made, then filled chunk by chunk ---------------- */
+
+enum npy_layout {
+	NPY_ROWS = 1,		/* C order, 2-D: a row is cols elements */
+	NPY_COLS = 2,		/* Fortran order or 1-D: a column is
+				 * contiguous */
+	NPY_RECORDS = 3,	/* structured: a record holds every field */
+};
+
+/* What npy_begin() learnt and what the feeders fill.  The columns are d's;
+ * count and over are per thread, summed by npy_finish(). */
+struct npy_plan {
+	struct npy n;		/* the header (fields, shape) */
+	ds *d;
+	enum npy_layout layout;
+	size_t rows, cols;
+	size_t elem;		/* bytes of one element, or of a record */
+	uint64_t data_off;	/* the data's offset in the file */
+	uint64_t data_len;	/* its bytes (the file may hold more) */
+	unsigned char *block;	/* d->block when the data is read straight
+				 * into it (the columns as they are), or
+				 * NULL */
+	size_t *count[STREAM_THREADS_MAX];	/* per column: not NaN */
+	unsigned char *over[STREAM_THREADS_MAX]; /* per column: a 'u8' value
+						  * above INT64_MAX */
 };
 
 static int npy_native(const struct npy_type *t, char kind)
@@ -564,123 +593,223 @@ static int npy_native(const struct npy_type *t, char kind)
 	return t->kind == kind && t->size == 8 && !t->swap;
 }
 
-/* Can the column be used where it lies: native 8 bytes, contiguous and
- * aligned? */
-static int npy_in_place(const struct npy_src *s, char kind)
+/* Converts cnt values of column j, rows i0.., from src, stride bytes
+ * apart, on thread tid.  in_place: the column's own array already holds
+ * them (d->block), only the rest is made (counts, an int64's doubles). */
+static void npy_run(struct npy_plan *p, unsigned tid, size_t j,
+		    const unsigned char *src, size_t stride, size_t i0,
+		    size_t cnt, int in_place)
 {
-	return npy_native(s->t, kind) && s->stride == 8 &&
-	       (uintptr_t)s->src % 8 == 0;
+	const struct npy_type *t = &p->n.fields[p->n.structured ? j : 0].type;
+	struct ds_col *c = &p->d->cols[j];
+	double *f = c->f64 + i0;
+	size_t present = 0;
+	int over = 0;
+
+	if (t->kind == 'f') {
+		if (in_place) {
+			for (size_t k = 0; k < cnt; k++)
+				present += !isnan(f[k]);
+		} else if (npy_native(t, 'f')) {
+			for (size_t k = 0; k < cnt; k++) {
+				memcpy(&f[k], src + k * stride, 8);
+				present += !isnan(f[k]);
+			}
+		} else {
+			for (size_t k = 0; k < cnt; k++) {
+				f[k] = npy_float(npy_bits(src + k * stride, t),
+						 t->size);
+				present += !isnan(f[k]);
+			}
+		}
+		p->count[tid][j] += present;
+		return;
+	}
+	for (size_t k = 0; k < cnt; k++) {
+		uint64_t bits = npy_bits(src + k * stride, t);
+		int64_t v = in_place ? c->i64[i0 + k] : npy_int(bits, t, &over);
+
+		if (!in_place)
+			c->i64[i0 + k] = v;
+		f[k] = t->kind == 'u' ? (double)bits : (double)v;
+	}
+	if (over)
+		p->over[tid][j] = 1;
 }
 
-static int npy_float_column(struct ds_col *c, const struct npy_src *s)
+/* Elements e0 .. e0 + ne of a Fortran-order or 1-D array at src. */
+static void npy_fill_cols(struct npy_plan *p, unsigned tid,
+			  const unsigned char *src, size_t e0, size_t ne)
 {
-	c->kind = DS_FLOAT64;
-	if (npy_in_place(s, 'f')) {
-		c->f64 = (double *)(uintptr_t)s->src;
+	size_t size = p->elem;
+
+	while (ne > 0) {
+		size_t j = e0 / p->rows, i = e0 % p->rows;
+		size_t run = p->rows - i < ne ? p->rows - i : ne;
+
+		npy_run(p, tid, j, src, size, i, run, p->block != NULL);
+		src += run * size;
+		e0 += run;
+		ne -= run;
+	}
+}
+
+/* Rows i0 .. i0 + nrows of a C-order native float64 array of cols columns
+ * at src, row by row: each value read once in file order and written to
+ * its column (one pass over the chunk rather than one a column).  Inlined
+ * with cols a constant (npy_scatter_f8), so that the column pointers and
+ * counts live in registers. */
+static inline __attribute__((always_inline))
+void npy_scatter_n(struct npy_plan *p, unsigned tid, const unsigned char *src,
+		   size_t i0, size_t nrows, size_t cols)
+{
+	size_t present[NPY_SCATTER_COLS] = { 0 };
+	double *dst[NPY_SCATTER_COLS];
+
+	for (size_t j = 0; j < cols; j++)
+		dst[j] = p->d->cols[j].f64 + i0;
+	for (size_t i = 0; i < nrows; i++, src += cols * 8)
+		for (size_t j = 0; j < cols; j++) {
+			double v;
+
+			memcpy(&v, src + j * 8, 8);
+			dst[j][i] = v;
+			present[j] += !isnan(v);
+		}
+	for (size_t j = 0; j < cols; j++)
+		p->count[tid][j] += present[j];
+}
+
+static void npy_scatter_f8(struct npy_plan *p, unsigned tid,
+			   const unsigned char *src, size_t i0, size_t nrows)
+{
+	switch (p->cols) {
+#define NPY_SCATTER_CASE(k) \
+	case k: npy_scatter_n(p, tid, src, i0, nrows, k); break;
+	NPY_SCATTER_CASE(2) NPY_SCATTER_CASE(3) NPY_SCATTER_CASE(4)
+	NPY_SCATTER_CASE(5) NPY_SCATTER_CASE(6) NPY_SCATTER_CASE(7)
+	NPY_SCATTER_CASE(8) NPY_SCATTER_CASE(9) NPY_SCATTER_CASE(10)
+	NPY_SCATTER_CASE(11) NPY_SCATTER_CASE(12) NPY_SCATTER_CASE(13)
+	NPY_SCATTER_CASE(14) NPY_SCATTER_CASE(15) NPY_SCATTER_CASE(16)
+#undef NPY_SCATTER_CASE
+	default: npy_scatter_n(p, tid, src, i0, nrows, p->cols); break;
+	}
+}
+
+/* Elements e0 .. e0 + ne of a C-order 2-D array at src: a partial first
+ * row, whole rows column by column, a partial last row. */
+static void npy_fill_rows(struct npy_plan *p, unsigned tid,
+			  const unsigned char *src, size_t e0, size_t ne)
+{
+	size_t size = p->elem, cols = p->cols, whole;
+
+	while (ne > 0 && (e0 % cols != 0 || ne < cols)) {
+		npy_run(p, tid, e0 % cols, src, size, e0 / cols, 1, 0);
+		src += size;
+		e0++;
+		ne--;
+	}
+	whole = ne / cols;
+	if (whole > 0 && cols <= NPY_SCATTER_COLS &&
+	    npy_native(&p->n.fields[0].type, 'f'))
+		npy_scatter_f8(p, tid, src, e0 / cols, whole);
+	else
+		for (size_t j = 0; whole > 0 && j < cols; j++)
+		npy_run(p, tid, j, src + j * size, cols * size, e0 / cols,
+			whole, 0);
+	src += whole * cols * size;
+	e0 += whole * cols;
+	ne -= whole * cols;
+	for (; ne > 0; ne--, e0++, src += size)
+		npy_run(p, tid, e0 % cols, src, size, e0 / cols, 1, 0);
+}
+
+int npy_consume(void *ctx, unsigned tid, uint64_t off,
+		const unsigned char *src, size_t len)
+{
+	struct npy_plan *p = ctx;
+	uint64_t rel;
+	size_t n, e0;
+
+	assert(tid < STREAM_THREADS_MAX && off >= p->data_off);
+	rel = off - p->data_off;
+	if (rel >= p->data_len)
+		return 0;		/* bytes after the data */
+	n = (size_t)(p->data_len - rel < len ? p->data_len - rel : len);
+	assert(rel % p->elem == 0 && n % p->elem == 0);
+	e0 = (size_t)(rel / p->elem);
+	if (p->block && src != p->block + rel)
+		memcpy(p->block + rel, src, n);	/* not read in place */
+	if (p->layout == NPY_COLS)
+		npy_fill_cols(p, tid, p->block ? p->block + rel : src, e0,
+			      n / p->elem);
+	else if (p->layout == NPY_ROWS)
+		npy_fill_rows(p, tid, src, e0, n / p->elem);
+	else
+		for (size_t j = 0; j < p->cols; j++)
+			npy_run(p, tid, j, src + p->n.fields[j].offset,
+				p->elem, e0, n / p->elem, 0);
+	return 0;
+}
+
+unsigned char *npy_dest(void *ctx, uint64_t off, size_t len)
+{
+	struct npy_plan *p = ctx;
+
+	if (!p->block || off < p->data_off ||
+	    off - p->data_off + len > p->data_len)
+		return NULL;
+	return p->block + (off - p->data_off);
+}
+
+size_t npy_chunk(const struct npy_plan *p, size_t want)
+{
+	size_t row = p->elem;
+
+	if (p->layout == NPY_ROWS && p->cols <= want / p->elem)
+		row = p->cols * p->elem;	/* whole rows a chunk */
+	return want / row > 0 ? want / row * row : row;
+}
+
+uint64_t npy_data_off(const struct npy_plan *p)
+{
+	return p->data_off;
+}
+
+/* Allocates column j's arrays; a column in d->block borrows from it. */
+static int npy_col_alloc(struct npy_plan *p, size_t j)
+{
+	const struct npy_type *t = &p->n.fields[p->n.structured ? j : 0].type;
+	struct ds_col *c = &p->d->cols[j];
+	size_t bytes = p->rows * sizeof(double);
+	unsigned char *mine = p->block ? p->block + j * bytes : NULL;
+
+	c->kind = t->kind == 'f' ? DS_FLOAT64 : DS_INT64;
+	if (mine && t->kind == 'f') {
+		c->f64 = (double *)(void *)mine;
 		c->f64_borrowed = 1;
 		return 0;
 	}
-	c->f64 = util_big_alloc(s->rows * sizeof(double));
+	c->f64 = util_big_alloc(bytes);
 	if (!c->f64)
 		return -ENOMEM;
-	if (npy_native(s->t, 'f')) {
-		for (size_t i = 0; i < s->rows; i++)
-			memcpy(&c->f64[i], s->src + i * s->stride, 8);
+	if (t->kind == 'f')
 		return 0;
-	}
-	for (size_t i = 0; i < s->rows; i++)
-		c->f64[i] = npy_float(npy_bits(s->src + i * s->stride, s->t),
-				      s->t->size);
-	return 0;
-}
-
-static int npy_int_column(struct ds_col *c, const struct npy_src *s)
-{
-	int over = 0;
-
-	c->kind = DS_INT64;
-	c->f64 = util_big_alloc(s->rows * sizeof(double));
-	if (!c->f64)
-		return -ENOMEM;
-	if (npy_in_place(s, 'i')) {
-		c->i64 = (int64_t *)(uintptr_t)s->src;
+	if (mine) {
+		c->i64 = (int64_t *)(void *)mine;
 		c->i64_borrowed = 1;
-	} else {
-		c->i64 = util_big_alloc(s->rows * sizeof(int64_t));
-		if (!c->i64)
-			return -ENOMEM;
-		for (size_t i = 0; i < s->rows; i++)
-			c->i64[i] = npy_int(npy_bits(s->src + i * s->stride,
-						     s->t), s->t, &over);
-	}
-	if (over) {	/* uint64 beyond int64: a float64 column */
-		for (size_t i = 0; i < s->rows; i++)
-			c->f64[i] = (double)npy_bits(s->src + i * s->stride,
-						     s->t);
-		free(c->i64);
-		c->i64 = NULL;
-		c->kind = DS_FLOAT64;
 		return 0;
 	}
-	for (size_t i = 0; i < s->rows; i++)
-		c->f64[i] = (double)c->i64[i];
-	return 0;
+	c->i64 = util_big_alloc(bytes);
+	return c->i64 ? 0 : -ENOMEM;
 }
 
-/* A C-order 2-D float64 array in the host's order into its columns: one
- * pass over the rows, each value copied once. */
-static int npy_c_doubles(ds *d, const unsigned char *src, size_t rows,
-			 size_t cols)
+/* Checks the shape against the file's size and makes d's columns. */
+static int npy_plan_columns(struct npy_plan *p)
 {
-	for (size_t j = 0; j < cols; j++) {
-		d->cols[j].f64 = util_big_alloc(rows * sizeof(double));
-		if (!d->cols[j].f64)
-			return -ENOMEM;
-	}
-	for (size_t i = 0; i < rows; i++)
-		for (size_t j = 0; j < cols; j++)
-			memcpy(&d->cols[j].f64[i], src + (i * cols + j) * 8, 8);
-	return 0;
-}
-
-void npy_f8le_to_double(const unsigned char *src, size_t rows, size_t cols,
-			double *dst)
-{
-	static const struct npy_type le_f8 = { 'f', 8, NPY_HOST_BIG };
-
-	for (size_t j = 0; j < cols; j++)
-		for (size_t i = 0; i < rows; i++)
-			dst[j * rows + i] = npy_float(
-				npy_bits(src + (i * cols + j) * 8, &le_f8), 8);
-}
-
-/* Where column j's values lie. */
-static struct npy_src npy_source(const struct npy *n, size_t j, size_t rows,
-				 size_t cols)
-{
-	const unsigned char *data = n->buf + n->hdr_end;
-	const struct npy_field *f = &n->fields[n->structured ? j : 0];
-	struct npy_src s = { .rows = rows, .t = &f->type };
-
-	if (n->structured) {
-		s.src = data + f->offset;
-		s.stride = n->itemsize;
-	} else if (n->fortran || cols == 1) {
-		s.src = data + j * rows * f->type.size;
-		s.stride = f->type.size;
-	} else {
-		s.src = data + j * f->type.size;
-		s.stride = cols * f->type.size;
-	}
-	return s;
-}
-
-/* Checks the shape against the data and fills d's columns. */
-static int npy_fill(ds *d, struct npy *n, int *borrowed)
-{
+	struct npy *n = &p->n;
 	size_t rows = n->dim[0], cols = n->ndim == 2 ? n->dim[1] : 1;
 	size_t count, need, have = n->len - n->hdr_end;
-	int rc;
 
 	if (n->structured && n->ndim != 1)
 		return npy_fail(n, n->shape_pos, "a structured array must be "
@@ -700,50 +829,149 @@ static int npy_fill(ds *d, struct npy *n, int *borrowed)
 	if (need > have)
 		return npy_fail(n, n->hdr_end, "truncated data: need %zu "
 				"bytes, have %zu", need, have);
-	if (ds_cols_alloc(d, cols))
+	p->rows = rows;
+	p->cols = cols;
+	p->elem = n->itemsize;
+	p->data_off = n->hdr_end;
+	p->data_len = need;
+	p->layout = n->structured ? NPY_RECORDS
+		    : n->fortran || cols == 1 ? NPY_COLS : NPY_ROWS;
+	if (ds_cols_alloc(p->d, cols))
 		return ds_nomem(n->m);
-	d->nrows = rows;
-	if (!n->structured && !n->fortran && cols > 1 &&
-	    npy_native(&n->fields[0].type, 'f'))
-		return npy_c_doubles(d, n->buf + n->hdr_end, rows, cols) ?
-			ds_nomem(n->m) : 0;
-	for (size_t j = 0; j < cols; j++) {
-		struct npy_src s = npy_source(n, j, rows, cols);
-
-		rc = s.t->kind == 'f' ? npy_float_column(&d->cols[j], &s)
-				      : npy_int_column(&d->cols[j], &s);
-		if (rc)
+	p->d->nrows = rows;
+	if (p->layout == NPY_COLS && (npy_native(&n->fields[0].type, 'f') ||
+				      npy_native(&n->fields[0].type, 'i'))) {
+		p->block = util_big_alloc(need);
+		if (!p->block)
 			return ds_nomem(n->m);
-		*borrowed |= d->cols[j].f64_borrowed | d->cols[j].i64_borrowed;
+		p->d->block = p->block;
+	}
+	for (size_t j = 0; j < cols; j++) {
+		if (npy_col_alloc(p, j))
+			return ds_nomem(n->m);
 		if (n->structured) {
-			d->cols[j].name = n->fields[j].name;
+			p->d->cols[j].name = n->fields[j].name;
 			n->fields[j].name = NULL;
 		}
 	}
 	return 0;
 }
 
-int npy_load(ds *d, const struct ds_msg *m, char **buf, size_t len)
+void npy_plan_free(struct npy_plan *p)
 {
-	struct npy n = { .m = m, .buf = (const unsigned char *)*buf,
-			 .len = len };
-	int rc, borrowed = 0;
+	if (!p)
+		return;
+	for (size_t j = 0; p->n.fields && j < p->n.nfields; j++)
+		free(p->n.fields[j].name);
+	free(p->n.fields);
+	for (unsigned t = 0; t < STREAM_THREADS_MAX; t++) {
+		free(p->count[t]);
+		free(p->over[t]);
+	}
+	free(p);
+}
 
+int npy_header_end(const struct ds_msg *m, const unsigned char *head,
+		   uint64_t size, size_t *hdr_end)
+{
+	struct npy n = { .m = m, .buf = head, .len = (size_t)size };
+	int rc;
+
+	if (size > SIZE_MAX)
+		return ds_fail(m, -EFBIG, "%s", strerror(EFBIG));
 	rc = npy_preamble(&n);
 	if (rc == 0)
-		rc = npy_dict(&n);
+		*hdr_end = n.hdr_end;
+	return rc;
+}
+
+int npy_begin(ds *d, const struct ds_msg *m, const unsigned char *hdr,
+	      uint64_t size, struct npy_plan **out)
+{
+	struct npy_plan *p = calloc(1, sizeof(*p));
+	int rc;
+
+	if (!p)
+		return ds_nomem(m);
+	p->d = d;
+	p->n.m = m;
+	p->n.buf = hdr;
+	p->n.len = (size_t)size;
+	rc = size > SIZE_MAX ? ds_fail(m, -EFBIG, "%s", strerror(EFBIG))
+			     : npy_preamble(&p->n);
 	if (rc == 0)
-		rc = npy_fill(d, &n, &borrowed);
-	if (rc == 0) {
-		for (size_t j = 0; j < d->ncols; j++)
-			ds_col_count(d, j);
-		if (borrowed) {
-			d->block = *buf;
-			*buf = NULL;
+		rc = npy_dict(&p->n);
+	if (rc == 0)
+		rc = npy_plan_columns(p);
+	for (unsigned t = 0; rc == 0 && t < STREAM_THREADS_MAX; t++) {
+		p->count[t] = calloc(p->cols, sizeof(*p->count[t]));
+		p->over[t] = calloc(p->cols, sizeof(*p->over[t]));
+		if (!p->count[t] || !p->over[t])
+			rc = ds_nomem(m);
+	}
+	if (rc) {
+		npy_plan_free(p);
+		return rc;
+	}
+	p->n.buf = NULL;	/* the header is not kept */
+	*out = p;
+	return 0;
+}
+
+void npy_finish(struct npy_plan *p)
+{
+	for (size_t j = 0; j < p->cols; j++) {
+		struct ds_col *c = &p->d->cols[j];
+		size_t count = 0;
+		int over = 0;
+
+		for (unsigned t = 0; t < STREAM_THREADS_MAX; t++) {
+			count += p->count[t][j];
+			over |= p->over[t][j];
+		}
+		c->count = c->kind == DS_INT64 ? p->rows : count;
+		if (over) {	/* uint64 beyond int64: a float64 column */
+			assert(!c->i64_borrowed);
+			free(c->i64);
+			c->i64 = NULL;
+			c->kind = DS_FLOAT64;
 		}
 	}
-	for (size_t j = 0; n.fields && j < n.nfields; j++)
-		free(n.fields[j].name);
-	free(n.fields);
-	return rc;
+	npy_plan_free(p);
+}
+
+/* The buffer feeder: the same plan and converters as ds.c's two-thread
+ * streaming, fed from memory on this thread (a decompressed file, a
+ * pipe). */
+int npy_load(ds *d, const struct ds_msg *m, const unsigned char *buf,
+	     size_t len)
+{
+	struct npy_plan *p = NULL;
+	size_t chunk;
+	int rc;
+
+	rc = npy_begin(d, m, buf, len, &p);
+	if (rc)
+		return rc;
+	chunk = npy_chunk(p, ds_chunk_bytes);
+	for (uint64_t off = p->data_off; off < p->data_off + p->data_len;
+	     off += chunk) {
+		uint64_t left = p->data_off + p->data_len - off;
+
+		npy_consume(p, 0, off, buf + off,
+			    (size_t)(left < chunk ? left : chunk));
+	}
+	npy_finish(p);
+	return 0;
+}
+
+void npy_f8le_to_double(const unsigned char *src, size_t rows, size_t cols,
+			double *dst)
+{
+	static const struct npy_type le_f8 = { 'f', 8, NPY_HOST_BIG };
+
+	for (size_t j = 0; j < cols; j++)
+		for (size_t i = 0; i < rows; i++)
+			dst[j * rows + i] = npy_float(
+				npy_bits(src + (i * cols + j) * 8, &le_f8), 8);
 }

@@ -13,7 +13,9 @@
  *           below reads from the bytes, bit for bit
  * Bit 2 of the first byte names modes 1 to 3 *.dat instead of *.npy (the
  * magic, not the name, decides; a mode 3 input too short for its four
- * bytes is written as is, so a *.dat one is read as a CSV).  Every load
+ * bytes is written as is, so a *.dat one is read as a CSV).  Bits 3 to 7,
+ * when not all 0, make ds.c read the file in chunks of 3 to 93 bytes (on
+ * two threads), so that chunks split rows, records and columns.  Every load
  * passes fz_check_table(), every refusal fz_check_refusal().
  */
 #include <math.h>
@@ -23,6 +25,7 @@
 #include <string.h>
 
 #include "data/ds.h"
+#include "data/ds_impl.h"
 #include "fuzz_ds.h"
 #include "fuzz_util.h"
 #include "util/log.h"
@@ -162,10 +165,13 @@ static void arr_check(const struct arr *a, const ds *d, const uint8_t *data)
 		}
 }
 
+static size_t fz_default_chunk;	/* ds.c's, kept before any change */
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
+	fz_default_chunk = ds_chunk_bytes;
 	log_init(0, LOG_LVL_ERROR);
 	return 0;
 }
@@ -185,6 +191,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	mode = data[0] % 4;
+	ds_chunk_bytes = data[0] >> 3 ? (size_t)(data[0] >> 3) * 3
+				      : fz_default_chunk;
 	name = mode != 0 && (data[0] & 4) ? FZ_DAT : FZ_NPY;
 	data++;
 	size--;

@@ -59,10 +59,11 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # The compute sources and libraries each target needs.
 sources() {
 	case $1 in
-	csv | npy | dz) echo data/ds.c data/csv.c data/npy.c \
+	csv | npy | dz) echo data/ds.c data/csv.c data/npy.c data/stream.c \
 		data/decompress.c util/log.c data/quote.c data/rng.c \
 		util/clock.c util/file.c util/mem.c util/errmsg.c ;;
-	path) echo data/ds.c data/csv.c data/npy.c data/decompress.c \
+	path) echo data/ds.c data/csv.c data/npy.c data/stream.c \
+		data/decompress.c \
 		util/log.c data/quote.c data/rng.c \
 		util/clock.c util/file.c util/mem.c util/errmsg.c util/name.c \
 		functions/reg.c functions/resolve.c functions/argdir.c \
