@@ -198,14 +198,6 @@ def test_one_column_of_two_word_names_stays_one_column(mount_factory,
 
 # ---- issue 13: a text file that starts like a compressed one ----------------
 
-@pytest.mark.xfail(strict=True, reason=(
-    "compute/data/decompress.c (data loading, not in my brief): bzip2 is "
-    "recognised by 'BZh' and a digit 1-9 alone, four ASCII bytes a CSV "
-    "header can start with ('BZh1,b'): such a table is refused as "
-    "'bzip2 data: corrupt', where pandas reads it.  Fix: require the "
-    "six bytes after the magic to be bzip2's block magic 31 41 59 26 53 "
-    "59 or its end-of-stream magic 17 72 45 38 50 90 (every bzip2 file "
-    "has one of them there), as file(1)'s magic does for other formats."))
 def test_a_csv_starting_with_bzh_digit_is_text(mount_factory, tmp_path):
     import pandas as pd
     data = tmp_path / "t.csv"

@@ -2,7 +2,8 @@
  * undone in memory before parsing (ds_impl.h's dz_unpack()).
  *
  * The format is known by its magic, never by the file's name: gzip 1f 8b
- * (zlib), bzip2 "BZh1".."BZh9" (libbz2), xz fd "7zXZ" 00 (liblzma), zstd
+ * (zlib), bzip2 "BZh1".."BZh9" and a block or end-of-stream magic
+ * (libbz2), xz fd "7zXZ" 00 (liblzma), zstd
  * 28 b5 2f fd (libzstd).  Concatenated members, streams or frames are read
  * in turn, as gzip -d, bzip2 -d, xz -d and zstd -d do; bytes after the last
  * gzip or bzip2 member that do not start another are ignored (gzip warns
@@ -127,10 +128,20 @@ static int dz_gzip(struct dz_out *o, const unsigned char *in, size_t len)
 
 /* ---- bzip2 ------------------------------------------------------------- */
 
+/* "BZh" and a block size '1'..'9', then the first block's magic
+ * (0x314159265359, the digits of pi) or, for an empty stream, the end of
+ * stream's (0x177245385090, of sqrt(pi)): bzip2's file format.  Four ASCII
+ * bytes alone could start a CSV header ("BZh1,b"). */
 static int dz_is_bzip2(const unsigned char *b, size_t len)
 {
-	return len >= 4 && b[0] == 'B' && b[1] == 'Z' && b[2] == 'h' &&
-	       b[3] >= '1' && b[3] <= '9';
+	static const unsigned char block[6] = { 0x31, 0x41, 0x59, 0x26,
+						0x53, 0x59 };
+	static const unsigned char end[6] = { 0x17, 0x72, 0x45, 0x38,
+					      0x50, 0x90 };
+
+	return len >= 10 && b[0] == 'B' && b[1] == 'Z' && b[2] == 'h' &&
+	       b[3] >= '1' && b[3] <= '9' &&
+	       (memcmp(b + 4, block, 6) == 0 || memcmp(b + 4, end, 6) == 0);
 }
 
 static int dz_bzip2(struct dz_out *o, const unsigned char *in, size_t len)
