@@ -694,7 +694,10 @@ static void test_runs_here(struct env *e)
 	pthread_t me = pthread_self();
 
 	CHECK_INT(memo_new(e->st, e->r, e->d, 1, &m), 0);
-	CHECK_INT(where_done_at_once(e, m, "a"), 0);	/* cost unknown */
+	/* Cost unknown: the pool runs it.  Its idle worker may call back
+	 * before memo_submit() returns (seen under TSan), so only the thread
+	 * that ran it tells. */
+	(void)where_done_at_once(e, m, "a");
 	CHECK(!pthread_equal(where_thread[0], me));
 	sleep_ms(100);	/* the worker calls back before it is idle again */
 	CHECK_INT(where_done_at_once(e, m, "b"), 1);	/* cheap: here */
