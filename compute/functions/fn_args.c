@@ -199,15 +199,6 @@ static int fn_args_table_has_missing(const ds *d)
 	return 0;
 }
 
-/* Is any of v[0..n) inf or nan? */
-static int fn_args_any_nonfinite(const double *v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!isfinite(v[i]))
-			return 1;
-	return 0;
-}
-
 static int fn_args_corr(memofs_ctx *ctx, const char *arg, void *udata)
 {
 	int cov = *(const int *)udata;
@@ -233,7 +224,7 @@ static int fn_args_corr(memofs_ctx *ctx, const char *arg, void *udata)
 	 * higher index as x: so both orders give its bits. */
 	x = ca >= cb ? fn_nancorr(a, b, na, cov) : fn_nancorr(b, a, na, cov);
 	if (cov && !fn_args_table_has_missing(memo_ctx_data(ctx)) &&
-	    (fn_args_any_nonfinite(a, na) || fn_args_any_nonfinite(b, nb)))
+	    (!fn_all_finite(a, na) || !fn_all_finite(b, nb)))
 		x = NAN;	/* numpy.cov over an inf */
 	free(a);
 	free(b);

@@ -122,8 +122,7 @@ double fn_mean(const double *v, size_t n)
 	return n ? fn_sum(v, n) / (double)n : NAN;
 }
 
-/* Are all n values finite? */
-static int fn_all_finite(const double *v, size_t n)
+int fn_all_finite(const double *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		if (!isfinite(v[i]))

@@ -36,6 +36,9 @@ double fn_var(const double *v, size_t n);
 double fn_extreme(const double *v, size_t n, int want_max);
 int fn_median(const double *v, size_t n, double *out);
 
+/* Is every value of v[0..n) finite (no inf, no nan)?  1 for n 0. */
+int fn_all_finite(const double *v, size_t n);
+
 /* The variance of v with ddof delta degrees of freedom: the sum of
  * squared deviations from the mean (two passes, Neumaier sums) divided
  * by n - ddof; nan when v is empty, holds a nan or inf, or n <= ddof
