@@ -145,8 +145,9 @@ static int ref_usable(const ds *d, size_t j)
 	return name && ref_component(name) && !ref_looks_like_column(name);
 }
 
-/* The column whose header name s is, usable and unique, or -1. */
-static long ref_alias(const ds *d, const char *s)
+/* The column whose header name s is, usable and unique, or -1 (before
+ * the .npy rule of ref_alias()). */
+static long ref_alias_named(const ds *d, const char *s)
 {
 	long found = -1;
 	int count = 0;
@@ -157,6 +158,30 @@ static long ref_alias(const ds *d, const char *s)
 			count++;
 		}
 	return count == 1 ? found : -1;
+}
+
+/* The column whose header name s is, or -1: usable, unique, and neither
+ * s + ".npy" another such name nor, for s ending in ".npy", its stem a
+ * colN name or another such name (one file cannot be both a column's text
+ * and another column's .npy view). */
+static long ref_alias(const ds *d, const char *s)
+{
+	size_t len = strlen(s), ext = strlen(".npy");
+	char other[REG_NAME_MAX + 8];
+	long found = ref_alias_named(d, s);
+
+	if (found < 0 || len + ext >= sizeof(other))
+		return found;
+	snprintf(other, sizeof(other), "%s.npy", s);
+	if (ref_alias_named(d, other) >= 0)
+		return -1;
+	if (len > ext && strcmp(s + len - ext, ".npy") == 0) {
+		other[len - ext] = '\0';
+		if (ref_looks_like_column(other) ||
+		    ref_alias_named(d, other) >= 0)
+			return -1;
+	}
+	return found;
 }
 
 static int ref_alias_unique(const ds *d, size_t j)
