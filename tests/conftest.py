@@ -28,6 +28,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -110,6 +111,75 @@ def wait_until(pred, timeout, interval=0.01):
 def tail(text, n=30):
     lines = text.splitlines()
     return "\n".join(lines[-n:]) if lines else "(empty)"
+
+
+# ---- reader processes ------------------------------------------------------
+
+# One program, run as a separate process, that copies src to dst the way a
+# kind of reader does (argv: kind src dst sendfile_chunk exact stat_rounds):
+#   sendfile  os.sendfile() of sendfile_chunk bytes at a time, no fstat
+#   shutil    shutil.copyfile() (copy_file_range/sendfile, sized by fstat)
+#   mmap      mmap of the fstat size
+#   exact     read(fstat size); with exact=loop, repeated until that size
+#             or EOF, else a single read() that must get everything
+#   small     read() of 4096 bytes until EOF
+#   stat      stat_rounds stat() calls (racing the attributes), then read
+#   anything else: one read() until EOF
+_READER = r"""
+import mmap, os, shutil, sys
+kind, src, dst = sys.argv[1:4]
+chunk, exact, stat_rounds = int(sys.argv[4]), sys.argv[5], int(sys.argv[6])
+if kind == "sendfile":
+    i = os.open(src, os.O_RDONLY)
+    o = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    while os.sendfile(o, i, None, chunk):
+        pass
+elif kind == "shutil":
+    shutil.copyfile(src, dst)
+elif kind == "mmap":
+    with open(src, "rb") as f, \
+            mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        open(dst, "wb").write(bytes(mm))
+elif kind == "exact":
+    fd = os.open(src, os.O_RDONLY)
+    size = os.fstat(fd).st_size
+    got = os.read(fd, size)
+    while exact == "loop" and len(got) < size:
+        more = os.read(fd, size - len(got))
+        if not more:
+            break
+        got += more
+    open(dst, "wb").write(got)
+elif kind == "small":
+    fd = os.open(src, os.O_RDONLY)
+    with open(dst, "wb") as out:
+        while True:
+            more = os.read(fd, 4096)
+            if not more:
+                break
+            out.write(more)
+elif kind == "stat":
+    for _ in range(stat_rounds):
+        os.stat(src)
+    open(dst, "wb").write(open(src, "rb").read())
+else:
+    open(dst, "wb").write(open(src, "rb").read())
+"""
+
+READER_KINDS = ("sendfile", "shutil", "mmap", "exact", "small", "stat",
+                "read")
+
+
+def reader_argv(kind, src, dst, sendfile_chunk=1 << 16, exact="once",
+                stat_rounds=200):
+    """The argv of a process that copies src to dst as a reader of this
+    kind (READER_KINDS; see _READER).  sendfile_chunk: bytes per
+    sendfile(); exact: "once" (one read of st_size bytes must get them
+    all) or "loop" (reads until st_size or EOF); stat_rounds: stat() calls
+    before the read of the stat kind."""
+    assert exact in ("once", "loop"), exact
+    return [sys.executable, "-c", _READER, kind, str(src), str(dst),
+            str(sendfile_chunk), exact, str(stat_rounds)]
 
 
 # ---- one foreground mount ---------------------------------------------------

@@ -16,12 +16,13 @@ import shutil
 import signal
 import stat
 import subprocess
-import sys
 import tarfile
 import time
 
 import numpy as np
 import pytest
+
+from conftest import reader_argv
 
 # The size stat shows for a result not computed yet (mfs_ops.c).
 PLACEHOLDER_SIZE = 4096
@@ -323,30 +324,9 @@ def test_stat_option_refuses_other_values(mount_factory):
             f"-o {bad}: expected one line naming stat, got {r.stderr!r}"
 
 
-CONCURRENT_READER = r"""
-import mmap, os, shutil, sys
-kind, src, dst = sys.argv[1:]
-if kind == "sendfile":
-    i = os.open(src, os.O_RDONLY)
-    o = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    while os.sendfile(o, i, None, 1 << 16):
-        pass
-elif kind == "shutil":
-    shutil.copyfile(src, dst)
-elif kind == "mmap":
-    with open(src, "rb") as f, \
-            mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-        open(dst, "wb").write(bytes(mm))
-elif kind == "exact":
-    fd = os.open(src, os.O_RDONLY)
-    open(dst, "wb").write(os.read(fd, os.fstat(fd).st_size))
-elif kind == "stat":
-    for _ in range(200):
-        os.stat(src)
-    open(dst, "wb").write(open(src, "rb").read())
-else:
-    open(dst, "wb").write(open(src, "rb").read())
-"""
+# The readers of these tests (conftest.reader_argv()): sendfile in 64 KiB
+# chunks, an exact reader that must get st_size bytes in ONE read(), and
+# stat loops of 200 calls.
 
 
 @pytest.mark.parametrize("round_", range(3))
@@ -362,8 +342,8 @@ def test_concurrent_cold_sizing_readers(mount_factory, tmp_path, demo,
         rel = RESULTS[i % 2]
         dst = tmp_path / f"c{i}"
         procs.append((rel, dst, kinds[i % len(kinds)], subprocess.Popen(
-            [sys.executable, "-c", CONCURRENT_READER, kinds[i % len(kinds)],
-             str(m.p(rel)), str(dst)], stderr=subprocess.PIPE)))
+            reader_argv(kinds[i % len(kinds)], m.p(rel), dst),
+            stderr=subprocess.PIPE)))
     for rel, dst, kind, p in procs:
         _, err = p.communicate(timeout=60)
         assert p.returncode == 0, f"{kind} on {rel}: {err.decode()}"
@@ -562,8 +542,7 @@ def test_sendfile_racing_stat_loops(mount_factory, tmp_path, cheap):
             rel = rels[(i // 3) % 3] if kind == "stat" else rels[i % 3]
             dst = tmp_path / f"r{round_}-{i}"
             procs.append((kind, rel, dst, subprocess.Popen(
-                [sys.executable, "-c", CONCURRENT_READER, kind,
-                 str(m.p(rel)), str(dst)], stderr=subprocess.PIPE)))
+                reader_argv(kind, m.p(rel), dst), stderr=subprocess.PIPE)))
         for kind, rel, dst, p in procs:
             _, err = p.communicate(timeout=60)
             assert p.returncode == 0, f"{kind} {rel}: {err.decode()}"
@@ -588,8 +567,7 @@ def test_stat_waits_for_a_bare_sendfile_reader(mount_factory, tmp_path):
                    "command = sh -c 'sleep 1; cat \"$1\"' sh {file}\n")
     m = mount_factory(data=data, opts=[f"functions={fns}"])
     src, dst = str(m.p("slow/a")), str(tmp_path / "copy")
-    reader = subprocess.Popen([sys.executable, "-c", CONCURRENT_READER,
-                               "sendfile", src, dst])
+    reader = subprocess.Popen(reader_argv("sendfile", src, dst))
     m.wait_log(r"slow\(a/[0-9a-f]+\): computing")
     waiting = subprocess.Popen(["stat", "-c", "%s", src],
                                stdout=subprocess.PIPE)

@@ -10,55 +10,21 @@ prints them (int64), whether the binary column was computed before (the
 figure's case) or not; and a warm read afterwards too.
 """
 import subprocess
-import sys
 
 import numpy as np
 import pytest
+
+from conftest import reader_argv
 
 # More values than two parts of MEMO_TEXT_PART (2**18) each, so that the
 # text is rendered in parallel on any machine with 2 CPUs, and a text far
 # longer than MFS_PUSH_FIRST (1 MiB) and MFS_PUSH_CHUNK (1 MiB).
 ROWS = 700_003
 
-READER = r"""
-import mmap, os, shutil, sys
-kind, src, dst = sys.argv[1:]
-if kind == "sendfile":
-    i = os.open(src, os.O_RDONLY)
-    o = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    while os.sendfile(o, i, None, 1 << 20):
-        pass
-elif kind == "shutil":
-    shutil.copyfile(src, dst)
-elif kind == "mmap":
-    with open(src, "rb") as f, \
-            mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-        open(dst, "wb").write(bytes(mm))
-elif kind == "exact":
-    fd = os.open(src, os.O_RDONLY)
-    size = os.fstat(fd).st_size
-    got = b""
-    while len(got) < size:
-        chunk = os.read(fd, size - len(got))
-        if not chunk:
-            break
-        got += chunk
-    open(dst, "wb").write(got)
-elif kind == "small":
-    fd = os.open(src, os.O_RDONLY)
-    with open(dst, "wb") as out:
-        while True:
-            chunk = os.read(fd, 4096)
-            if not chunk:
-                break
-            out.write(chunk)
-elif kind == "stat":
-    for _ in range(100):
-        os.stat(src)
-    open(dst, "wb").write(open(src, "rb").read())
-else:
-    open(dst, "wb").write(open(src, "rb").read())
-"""
+# The readers (conftest.reader_argv()): sendfile in 1 MiB chunks (the
+# size of a push chunk), an exact reader that loops until st_size bytes
+# (a long text may come in several read()s), stat loops of 100 calls.
+READER_OPTS = {"sendfile_chunk": 1 << 20, "exact": "loop", "stat_rounds": 100}
 
 KINDS = ["read", "cat", "exact", "sendfile", "mmap", "shutil", "small",
          "stat"]
@@ -96,7 +62,7 @@ def read_all_kinds(m, rel, tmp_path, want, tag):
     for k, kind in enumerate(KINDS + ["read"]):
         dst = tmp_path / f"{tag}-{k}-{kind}"
         argv = (["cat", m.p(rel)] if kind == "cat" else
-                [sys.executable, "-c", READER, kind, m.p(rel), str(dst)])
+                reader_argv(kind, m.p(rel), dst, **READER_OPTS))
         out = open(dst, "wb") if kind == "cat" else subprocess.DEVNULL
         procs.append((kind, dst, out, subprocess.Popen(
             argv, stdout=out, stderr=subprocess.PIPE)))
