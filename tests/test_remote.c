@@ -437,6 +437,33 @@ static void test_damaged_value(void)
 	remote_close(a);
 }
 
+/* A key of every byte k, and its hex as the tier's Redis names show it
+ * (PREFIX:v:HEX, PREFIX:l:HEX ...). */
+struct tkey {
+	uint8_t key[KEY_LEN];
+	char hex[2 * KEY_LEN + 1];
+};
+
+static void tkey_make(struct tkey *t, int k)
+{
+	memset(t->key, k, KEY_LEN);
+	key_hex(t->key, t->hex);
+}
+
+/* Fetches key from rm (wait: whether it may wait for a lease's holder),
+ * which must answer outcome, not REMOTE_HIT; the claim in *cl, for
+ * remote_finish() when it is REMOTE_LEASED. */
+static void fetch_expect(remote *rm, const uint8_t key[KEY_LEN], int wait,
+			 enum remote_outcome outcome, struct remote_claim *cl)
+{
+	void *rec = NULL;
+	size_t len = 0;
+
+	CHECK_INT(remote_fetch(rm, key, wait, cl, &rec, &len), 0);
+	CHECK_INT(cl->outcome, outcome);
+	free(rec);
+}
+
 /* A lease key that memofs cannot have made (no expiry, or a longer one)
  * stalls nobody: the result is computed here, at once. */
 static void test_foreign_lease(void)
@@ -445,25 +472,19 @@ static void test_foreign_lease(void)
 					    "SET t:l:%b x PX 3600000" };
 	remote *a = tier(sock, 0);
 	struct remote_claim cl;
-	uint8_t key[KEY_LEN];
-	char hex[2 * KEY_LEN + 1];
-	void *rec;
-	size_t len;
+	struct tkey k;
 	redisReply *r;
 	int64_t t0;
 
 	for (int i = 0; i < 2; i++) {
-		memset(key, 30 + i, KEY_LEN);
-		key_hex(key, hex);
-		r = redis_do(cmds[i], hex, 2 * KEY_LEN);
+		tkey_make(&k, 30 + i);
+		r = redis_do(cmds[i], k.hex, 2 * KEY_LEN);
 		CHECK(r && r->type == REDIS_REPLY_STATUS);
 		freeReplyObject(r);
 		t0 = util_now_ns();
-		CHECK_INT(remote_fetch(a, key, 1, &cl, &rec, &len), 0);
-		CHECK_INT(cl.outcome, REMOTE_LOCAL);
+		fetch_expect(a, k.key, 1, REMOTE_LOCAL, &cl);
 		CHECK(util_now_ns() - t0 < 2000000000);	/* not 1 h */
-		CHECK_INT(remote_fetch(a, key, 0, &cl, &rec, &len), 0);
-		CHECK_INT(cl.outcome, REMOTE_LOCAL);
+		fetch_expect(a, k.key, 0, REMOTE_LOCAL, &cl);
 	}
 	remote_close(a);
 }
@@ -473,11 +494,8 @@ static void test_foreign_lease(void)
 static void expect_refused(remote *rm, const uint8_t key[KEY_LEN])
 {
 	struct remote_claim cl;
-	void *rec;
-	size_t len;
 
-	CHECK_INT(remote_fetch(rm, key, 0, &cl, &rec, &len), 0);
-	CHECK_INT(cl.outcome, REMOTE_LEASED);
+	fetch_expect(rm, key, 0, REMOTE_LEASED, &cl);
 	remote_finish(rm, &cl, NULL, 0, 0, 0);
 }
 
@@ -547,18 +565,13 @@ static void test_readonly(void)
 {
 	remote *ro = tier(sock, 1);
 	struct remote_claim cl;
-	uint8_t key[KEY_LEN];
-	char hex[2 * KEY_LEN + 1];
-	void *rec;
-	size_t len;
+	struct tkey k;
 	redisReply *r;
 
-	memset(key, 11, KEY_LEN);
-	key_hex(key, hex);
-	CHECK_INT(remote_fetch(ro, key, 1, &cl, &rec, &len), 0);
-	CHECK_INT(cl.outcome, REMOTE_LOCAL);
+	tkey_make(&k, 11);
+	fetch_expect(ro, k.key, 1, REMOTE_LOCAL, &cl);
 	remote_finish(ro, &cl, "1\n", 2, 0, 0);
-	r = redis_do("KEYS *%b", hex, 2 * KEY_LEN);
+	r = redis_do("KEYS *%b", k.hex, 2 * KEY_LEN);
 	CHECK(r && r->type == REDIS_REPLY_ARRAY && r->elements == 0);
 	freeReplyObject(r);
 	remote_close(ro);
