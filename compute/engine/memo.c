@@ -85,6 +85,10 @@ struct memo_flight {
 	uint8_t key[KEY_LEN];
 	const reg_fn *fn;
 	char *arg;
+	int view;			/* reg_fn_dataset_view() when made: its
+					 * result is kept in memory only, never
+					 * stored, fetched or published, and
+					 * only such a flight may borrow */
 	enum memo_state state;
 	unsigned refs;			/* table, job, executor, waiters */
 	struct memo_waiter *waiters;	/* async callbacks, newest first */
@@ -287,8 +291,11 @@ static int memo_find(memo *m, const reg_fn *fn, const char *arg,
 		return 0;
 	}
 	memo_result_unref(res);	/* NULL, or (not expected) another type */
+	/* A view is never stored (a flight's writes follow its f->view): it
+	 * is made again, for nothing, rather than read from the store.  The
+	 * one question asked without a flight: lookups have none. */
 	if (reg_fn_dataset_view(fn))
-		return -ENOENT;	/* never stored: made again, for nothing */
+		return -ENOENT;
 	pthread_rwlock_rdlock(&m->st_lock);
 	rc = m->st ? store_get(m->st, key, &rec) : -ESHUTDOWN;
 	pthread_rwlock_unlock(&m->st_lock);
@@ -364,6 +371,9 @@ static struct memo_flight *memo_flight_new(memo *m, const reg_fn *fn,
 	}
 	memcpy(f->key, key, KEY_LEN);
 	f->fn = fn;
+	/* Asked once: -o delay may change what a function is while the
+	 * flight runs, and its borrow, result and publication must agree. */
+	f->view = reg_fn_dataset_view(fn);
 	f->state = state;
 	f->refs = 1;
 	f->m = m;
@@ -632,7 +642,10 @@ static int memo_compute(memo *m, struct memo_flight *f, unsigned depth,
 			 f->arg, ns / 1e9, ctx.err);
 		return -EIO;
 	}
-	if (memo_result_is_borrowed(*out) || reg_fn_dataset_view(f->fn)) {
+	/* Only a view borrows (memo_ctx_borrow()): a borrowed result is
+	 * never stored. */
+	assert(f->view || !memo_result_is_borrowed(*out));
+	if (f->view) {
 		log_info("%s(%s): done in %.3f s, a view of the dataset "
 			 "(kept in memory, never stored)", reg_fn_name(f->fn),
 			 f->arg, ns / 1e9);
@@ -675,8 +688,8 @@ static int memo_remote_find(memo *m, struct memo_flight *f, int wait,
 	char why[96];
 	int rc;
 
-	if (!m->remote || reg_fn_dataset_view(f->fn))
-		return -ENOENT;
+	if (!m->remote || f->view)
+		return -ENOENT;	/* a view takes no lease: nothing published */
 	rc = remote_fetch(m->remote, f->key, wait, cl, &rec, &len);
 	memo_remote_count(m, f->fn, cl);
 	if (rc || cl->outcome != REMOTE_HIT)
@@ -733,7 +746,7 @@ static int memo_execute(memo *m, struct memo_flight *f, unsigned depth,
 		rc = memo_compute(m, f, depth, &res);
 		computed = 1;
 	}
-	if (m->remote && !reg_fn_dataset_view(f->fn))
+	if (m->remote)	/* publishes only what it leased: never a view */
 		remote_finish(m->remote, &cl, rc ? NULL : memo_result_data(res),
 			      rc ? 0 : memo_result_len(res),
 			      (uint64_t)(util_now_ns() - t0),
@@ -1054,7 +1067,7 @@ int memo_ctx_write(memofs_ctx *ctx, const void *buf, size_t len)
 int memo_ctx_borrow(memofs_ctx *ctx, const void *values, const double *f64,
 		    size_t n)
 {
-	if (!reg_fn_dataset_view(ctx->f->fn) || ctx->len || ctx->borrowed ||
+	if (!ctx->f->view || ctx->len || ctx->borrowed ||
 	    !values || memo_ctx_dtype(ctx) == MEMOFS_BYTES)
 		return memo_ctx_misuse(ctx, "borrowed values misused");
 	ctx->borrowed = values;
