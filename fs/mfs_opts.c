@@ -21,6 +21,9 @@
 #define MFS_SUBTYPE_MAX 64
 #define MFS_MAX_REMOTE_TIMEOUT 600000	/* ms: ten minutes */
 #define MFS_MAX_ROWS 1000000000L	/* header=N, skiprows=N */
+/* What every size option accepts (mfs_parse_size(), units.h). */
+#define MFS_SIZE_UNITS "K, M, G or T: powers of 1024, either case, " \
+	"optionally followed by B or iB"
 
 /* Mount flags libfuse applies itself (the kernel's MS_NOSUID...): passed
  * on, in order, so that the last of a pair wins as in mount(8). */
@@ -108,8 +111,7 @@ void mfs_opts_usage(const char *progname)
 	       " byte C\n"
 	       "  -o max_size=SIZE   remove least recently used results beyond"
 	       " SIZE\n"
-	       "                     (K, M, G suffixes; default 5G; 0: no"
-	       " limit)\n"
+	       "                     (default 5G; 0: no limit)\n"
 	       "  -o max_age=TIME    remove results older than TIME (90m, 7d;"
 	       "\n"
 	       "                     default: no limit)\n"
@@ -123,10 +125,14 @@ void mfs_opts_usage(const char *progname)
 	       "  -o remote_readonly use others' results, publish none\n"
 	       "  -o remote_timeout=MS  per Redis call (default 1000)\n"
 	       "  -o remote_max_value=SIZE  larger results stay local\n"
-	       "                     (bytes, or with K, M, G; default 64M)\n"
+	       "                     (1 to 512M; default 64M)\n"
 	       "  -o remote_password_file=PATH  Redis password (mode 0600)\n"
 	       "  -o remote_key_file=PATH  shared secret that signs values\n"
-	       "                     (mode 0600, the same on every machine)\n",
+	       "                     (mode 0600, the same on every machine)\n"
+	       "\n"
+	       "SIZE is bytes, or a number with K, M, G or T (powers of 1024,"
+	       " either\n"
+	       "case, B or iB may follow): 64M = 64m = 64MB = 64MiB.\n",
 	       progname, progname, progname, progname);
 }
 
@@ -262,30 +268,25 @@ static int mfs_parse_path(struct mfs_opts *o, const char *opt, const char *v,
 	return mfs_add_string(&o->functions, &o->nfunctions, v);
 }
 
-/* A byte count: decimal digits and an optional K, M or G (powers of
- * 1024), from 1 to REMOTE_VALUE_LIMIT. */
-static int mfs_parse_size(const char *v, size_t *out)
+/* The size option opt=v, from lo to hi bytes, through units_parse_size(),
+ * the one parser of every size option (64M = 64m = 64MB = 64MiB): 0 and
+ * *out, or -EINVAL with one line in err that names opt, v (quoted: fstab
+ * text may hold anything), what it takes (range, e.g. "from 1 to 512M")
+ * and the units. */
+static int mfs_parse_size(const char *opt, const char *v, uint64_t lo,
+			  uint64_t hi, const char *range, uint64_t *out,
+			  char *err, size_t errlen)
 {
-	static const char units[] = "KMG";
-	const char *u;
-	char *end;
-	unsigned long long n;
+	char show[QUOTE_BUF];
+	uint64_t n;
 
-	errno = 0;
-	n = strtoull(v, &end, 10);
-	if (errno || !isdigit((unsigned char)*v))
-		return -EINVAL;
-	if (*end) {
-		u = strchr(units, *end);
-		if (!u || end[1] || n > REMOTE_VALUE_LIMIT)
-			return -EINVAL;
-		for (; u >= units; u--)
-			n *= 1024;
+	if (units_parse_size(v, &n) == 0 && n >= lo && n <= hi) {
+		*out = n;
+		return 0;
 	}
-	if (n < 1 || n > REMOTE_VALUE_LIMIT)
-		return -EINVAL;
-	*out = (size_t)n;
-	return 0;
+	quote_bytes(show, v, strlen(v));
+	return mfs_fail(err, errlen, "%s=%s: expected a size %s (%s)", opt,
+			show, range, MFS_SIZE_UNITS);
 }
 
 /* The remote tier's options (engine/remote.h).  Returns 1 when opt is
@@ -294,6 +295,7 @@ static int mfs_parse_remote_opt(struct mfs_opts *o, const char *opt,
 				const char *v, char *err, size_t errlen)
 {
 	char show[QUOTE_BUF] = "", why[128];
+	uint64_t size;
 	long n;
 	int rc;
 
@@ -323,10 +325,11 @@ static int mfs_parse_remote_opt(struct mfs_opts *o, const char *opt,
 					"600000", show);
 		o->remote_timeout_ms = (unsigned)n;
 	} else if (v && strcmp(opt, "remote_max_value") == 0) {
-		if (mfs_parse_size(v, &o->remote_max_value))
-			return mfs_fail(err, errlen, "remote_max_value=%s: "
-					"expected bytes (or K, M, G) from 1 "
-					"to 512M", show);
+		if (mfs_parse_size(opt, v, 1, REMOTE_VALUE_LIMIT,
+				   "from 1 to 512M such as 64M", &size, err,
+				   errlen))
+			return -EINVAL;
+		o->remote_max_value = (size_t)size;
 	} else if (v && (strcmp(opt, "remote_password_file") == 0 ||
 			 strcmp(opt, "remote_key_file") == 0)) {
 		if (!*v)
@@ -511,10 +514,10 @@ static int mfs_parse_one(struct mfs_opts *o, char *opt, char *err,
 					"timeout=%s: expected seconds above 0 "
 					"and at most 86400", v);
 	} else if (strcmp(opt, "max_size") == 0 && v) {
-		if (units_parse_size(v, &o->max_size))
-			return mfs_fail(err, errlen, "max_size=%s: expected a "
-					"size such as 500M or 5G (0: no "
-					"limit)", v);
+		if (mfs_parse_size(opt, v, 0, UINT64_MAX,
+				   "such as 500M or 5G, 0 for no limit",
+				   &o->max_size, err, errlen))
+			return -EINVAL;
 	} else if (strcmp(opt, "max_age") == 0 && v) {
 		if (units_parse_duration(v, &o->max_age_ns))
 			return mfs_fail(err, errlen, "max_age=%s: expected a "

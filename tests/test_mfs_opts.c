@@ -257,6 +257,17 @@ static void test_remote(void)
 				      "remote_max_value=1", "/m")), 0);
 	CHECK_INT(o.remote_max_value, 1);
 	mfs_opts_free(&o);
+	/* The units of every size option (units_parse_size()). */
+	CHECK_INT(parse(&o, err, ARGS("-o", "remote=redis://h,"
+				      "remote_max_value=2KB", "/m")), 0);
+	CHECK_INT(o.remote_max_value, 2048);
+	mfs_opts_free(&o);
+	CHECK_INT(parse(&o, err, ARGS("-o", "remote=redis://h,"
+				      "remote_max_value=64m,max_size=64MiB",
+				      "/m")), 0);
+	CHECK_INT(o.remote_max_value, 64u << 20);
+	CHECK_INT(o.max_size, 64u << 20);
+	mfs_opts_free(&o);
 
 	check_bad(ARGS("-o", "remote=", "/m"), "remote=");
 	check_bad(ARGS("-o", "remote=redis://u:p@h", "/m"), "password");
@@ -282,8 +293,12 @@ static void test_remote(void)
 		  "remote_max_value=513M");
 	check_bad(ARGS("-o", "remote=redis://h,remote_max_value=1G", "/m"),
 		  "remote_max_value=1G");
-	check_bad(ARGS("-o", "remote=redis://h,remote_max_value=2KB", "/m"),
-		  "remote_max_value=2KB");
+	check_bad(ARGS("-o", "remote=redis://h,remote_max_value=2kb", "/m"),
+		  "remote_max_value=2kb");
+	check_bad(ARGS("-o", "remote=redis://h,remote_max_value=1e400", "/m"),
+		  "remote_max_value=1e400");
+	check_bad(ARGS("-o", "remote=redis://h,remote_max_value=", "/m"),
+		  "remote_max_value=");
 	check_bad(ARGS("-o", "remote=redis://h,remote_max_value=-1", "/m"),
 		  "remote_max_value=-1");
 	check_bad(ARGS("-o", "remote=redis://h,remote_max_value="
