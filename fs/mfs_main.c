@@ -771,18 +771,23 @@ static int mfs_is_dir(const char *path)
 	return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
 }
 
-/* DATA: a directory, a table file, or the demo. */
+/* DATA: a directory, a table file, or the demo.  The file's digest names
+ * it in cache keys that outlive the mount: a temporary cache without a
+ * remote tier needs none, and skips its cost (ds_digest()). */
 static int mfs_load_data(const struct mfs_opts *o, struct mfs_setup *su)
 {
+	struct ds_opts table = o->table;
 	char err[DS_ERR_MAX];
 	int rc;
+
+	table.no_digest = !o->cache_dir && !o->remote;
 
 	if (o->data && mfs_is_dir(o->data)) {
 		rc = argdir_open(o->data, &su->files, err, sizeof(err));
 		if (rc == 0 && (rc = ds_empty(o->data, &su->data)) != 0)
 			snprintf(err, sizeof(err), "%s", strerror(-rc));
 	} else if (o->data) {
-		rc = ds_load_opts(o->data, &o->table, &su->data, err,
+		rc = ds_load_opts(o->data, &table, &su->data, err,
 				  sizeof(err));
 	} else if ((rc = ds_demo(&su->data)) != 0) {
 		snprintf(err, sizeof(err), "demo dataset: %s", strerror(-rc));

@@ -11,6 +11,8 @@ import signal
 import subprocess
 import time
 
+import numpy as np
+
 from conftest import is_mounted, memofs_pids, wait_until
 
 
@@ -144,3 +146,23 @@ def test_interrupt_during_dataset_load_ends_memofs(mount_factory, tmp_path):
     m = mount_factory()
     assert wait_until(lambda: len(temp_caches(mount_factory)) == 1, 5.0)
     m.unmount()
+
+
+def test_persistent_cache_keys_name_the_data(mount_factory, tmp_path):
+    """A temporary cache skips the dataset's digest (it dies with the
+    mount); a persistent one must not: two files of the same shape and
+    name get their own results from one cache, and each its own hits."""
+    cache = tmp_path / "cache"
+    data = tmp_path / "t.npy"
+    means = []
+    for seed in (1, 2, 1):
+        arr = np.random.default_rng(seed).standard_normal((1000, 2))
+        np.save(data, arr)
+        m = mount_factory(data=data, opts=[f"cache={cache}"])
+        got = float(m.read("mean/col0"))
+        assert abs(got - arr[:, 0].mean()) < 1e-12
+        means.append((got, m.count("mean", "col0")))
+        m.unmount()
+    assert means[0][0] != means[1][0]
+    assert means[1][1] == 1                 # computed: another file
+    assert means[2] == (means[0][0], 0)     # the first file's, a hit
