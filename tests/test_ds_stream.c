@@ -181,16 +181,21 @@ static const char *write_file(const char *name, int gz)
 	return fx.path;
 }
 
-/* Loads fx.file (as is, or gzipped) and checks it against the formula:
- * column j's dtype is types[structured ? j : 0]. */
+/* Loads fx.file (as is, or gzipped; with its digest, or none) and checks
+ * it against the formula: column j's dtype is types[structured ? j : 0]. */
 static void check_load(const struct ty *types, size_t cols, int structured,
-		       int gz, const char *what)
+		       int gz, int no_digest, const char *what)
 {
 	const char *path = write_file(gz ? "a.npy.gz" : "a.npy", gz);
+	struct ds_opts o = DS_OPTS_INIT;
+	static const uint8_t zero[DS_DIGEST_LEN];
 	char err[DS_ERR_MAX];
 	XXH128_canonical_t c;
 	ds *d = NULL;
-	int rc = ds_load(path, &d, err, sizeof(err)), bad = 0;
+	int rc, bad = 0;
+
+	o.no_digest = no_digest;
+	rc = ds_load_opts(path, &o, &d, err, sizeof(err));
 
 	CHECK_INT(rc, 0);
 	if (rc) {
@@ -200,7 +205,8 @@ static void check_load(const struct ty *types, size_t cols, int structured,
 	CHECK_INT(ds_nrows(d), ROWS);
 	CHECK_INT(ds_ncols(d), cols);
 	XXH128_canonicalFromHash(&c, XXH3_128bits(fx.file, fx.len));
-	CHECK(memcmp(ds_digest(d), c.digest, DS_DIGEST_LEN) == 0);
+	CHECK(memcmp(ds_digest(d), no_digest ? zero : c.digest,
+		     DS_DIGEST_LEN) == 0);
 	for (size_t j = 0; j < cols && j < ds_ncols(d); j++) {
 		const struct ty *t = &types[structured ? j : 0];
 		size_t present = 0;
@@ -248,16 +254,24 @@ static void test_layouts(void)
 				snprintf(what, sizeof(what), "%s layout %d "
 					 "chunk %zu", descr(&types[k], d),
 					 layout, ds_chunk_bytes);
-				check_load(&types[k], cols, 0, 0, what);
-				if (c == 2)	/* the buffer feeder */
-					check_load(&types[k], cols, 0, 1, what);
+				check_load(&types[k], cols, 0, 0, 0, what);
+				if (c == 2) {	/* the buffer feeder */
+					check_load(&types[k], cols, 0, 1, 0,
+						   what);
+					check_load(&types[k], cols, 0, 1, 1,
+						   what);
+				}
+				if (c < 3)	/* no digest: the same values */
+					check_load(&types[k], cols, 0, 0, 1,
+						   what);
 			}
 		build_records();
 		snprintf(what, sizeof(what), "records chunk %zu",
 			 ds_chunk_bytes);
-		check_load(rec, NREC, 1, 0, what);
+		check_load(rec, NREC, 1, 0, 0, what);
+		check_load(rec, NREC, 1, 0, 1, what);
 		if (c == 2)
-			check_load(rec, NREC, 1, 1, what);
+			check_load(rec, NREC, 1, 1, 0, what);
 	}
 	ds_chunk_bytes = chunk_sizes[0];
 }
@@ -293,7 +307,8 @@ static void test_long_header(void)
 
 	build_array(&f8, COLS, 0, 5000);
 	CHECK(fx.hdr_end > 4096);
-	check_load(&f8, COLS, 0, 0, "long header");
+	check_load(&f8, COLS, 0, 0, 0, "long header");
+	check_load(&f8, COLS, 0, 0, 1, "long header, no digest");
 }
 
 /* ---- Files that change while read -------------------------------------- */
@@ -364,9 +379,12 @@ static void test_changed(void)
 
 static void test_csv(void)
 {
+	static const uint8_t zero[DS_DIGEST_LEN];
+	struct ds_opts o = DS_OPTS_INIT;
 	char err[DS_ERR_MAX];
 	ds *d = NULL;
 
+	o.no_digest = 1;
 	fx.len = (size_t)sprintf((char *)fx.file, "a,b\n");
 	for (int i = 0; i < 2000; i++)
 		fx.len += (size_t)sprintf((char *)fx.file + fx.len,
@@ -383,6 +401,17 @@ static void test_csv(void)
 		CHECK(memcmp(ds_digest(d), h.digest, DS_DIGEST_LEN) == 0);
 		CHECK_INT(ds_nrows(d), 2000);
 		CHECK(ds_column(d, 0)[1999] == 1999);
+		CHECK(ds_column(d, 1)[1999] == -1999.5);
+		ds_free(d);
+		d = NULL;
+		/* Without the digest: the same table, a zero digest. */
+		CHECK_INT(ds_load_opts(write_file(c % 2 ? "a.csv.gz" : "a.csv",
+						  c % 2), &o, &d, err,
+				       sizeof(err)), 0);
+		if (!d)
+			continue;
+		CHECK(memcmp(ds_digest(d), zero, DS_DIGEST_LEN) == 0);
+		CHECK_INT(ds_nrows(d), 2000);
 		CHECK(ds_column(d, 1)[1999] == -1999.5);
 		ds_free(d);
 		d = NULL;

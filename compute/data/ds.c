@@ -351,10 +351,13 @@ static int ds_pread_head(const struct ds_msg *m, int fd, void *p, size_t len,
 	return rc ? ds_read_failed(m, rc, &f, size) : 0;
 }
 
+/* d's digest from h; none (zero) for h NULL (ds_opts.no_digest). */
 static void ds_digest_from(ds *d, XXH3_state_t *h)
 {
 	XXH128_canonical_t c;
 
+	if (!h)
+		return;
 	XXH128_canonicalFromHash(&c, XXH3_128bits_digest(h));
 	memcpy(d->digest, c.digest, DS_DIGEST_LEN);
 }
@@ -388,7 +391,8 @@ static int ds_load_npy(ds *d, const struct ds_msg *m, int fd,
 	rc = npy_begin(d, m, hdr ? hdr : head, size, &p);
 	if (rc)
 		goto out_free_hdr;
-	(void)XXH3_128bits_update(h, hdr ? hdr : head, hdr_end);
+	if (h)
+		(void)XXH3_128bits_update(h, hdr ? hdr : head, hdr_end);
 	if (ds_test_after_header)
 		ds_test_after_header(m->path);
 	j = (struct stream_job){
@@ -470,7 +474,7 @@ static int ds_load_buffer(ds *d, const struct ds_msg *m,
 		rc = dz_unpack(m, &buf, &len);
 	if (rc)
 		goto out_free_buf;
-	if (!hashed)
+	if (!hashed && h)
 		ds_set_digest(d, buf, len);
 	*t_parse = ds_seconds();
 	rc = ds_parse(d, m, o, buf, len);
@@ -505,8 +509,12 @@ int ds_load_opts(const char *path, const struct ds_opts *o, ds **out,
 	if (rc)
 		return rc;
 	rc = ds_new(path, &d);
-	h = XXH3_createState();
-	if (rc || !h || XXH3_128bits_reset(h) != XXH_OK) {
+	if (rc == 0 && !(o && o->no_digest)) {
+		h = XXH3_createState();
+		if (!h || XXH3_128bits_reset(h) != XXH_OK)
+			rc = -ENOMEM;
+	}
+	if (rc) {
 		rc = ds_nomem(&m);
 		goto out_free;
 	}

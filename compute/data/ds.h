@@ -32,8 +32,8 @@ enum ds_kind {
 	DS_TEXT = 3,		/* NUL-terminated byte strings or NULL */
 };
 
-/* How a CSV file is read; DS_OPTS_INIT detects everything (csv.c says
- * how). */
+/* How a file is read; DS_OPTS_INIT detects everything (csv.c says how)
+ * and takes the digest. */
 #define DS_SEP_WHITESPACE ' '	/* sep: fields separated by blank runs */
 #define DS_HEADER_DETECT (-1)	/* header: the first row if not numbers */
 #define DS_HEADER_NONE (-2)	/* header: no header row */
@@ -44,8 +44,10 @@ struct ds_opts {
 	size_t skiprows;	/* lines skipped at the start of the file */
 	char comment;		/* 0: none; else the rest of a line from it
 				 * is ignored */
+	int no_digest;		/* 1: no digest, ds_digest() all zero (see
+				 * there) */
 };
-#define DS_OPTS_INIT { 0, DS_HEADER_DETECT, 0, 0 }
+#define DS_OPTS_INIT { 0, DS_HEADER_DETECT, 0, 0, 0 }
 
 /* Loads the file at path: a regular file with pread(2) in chunks on two
  * threads (a .npy converted chunk by chunk into its columns, never held
@@ -115,7 +117,12 @@ size_t ds_count(const ds *d, size_t j);
 
 /* XXH3-128 of the file's (uncompressed) bytes (for the demo, of its values as
  * little-endian doubles in row-major order, numpy's tobytes()), in
- * canonical (big-endian) byte order. */
+ * canonical (big-endian) byte order; DS_DIGEST_LEN zero bytes when loaded
+ * with ds_opts.no_digest.  The digest names the data in cache keys that
+ * outlive a mount; hashing is serial, in file order, and costs about a
+ * third of a .npy load's time (XXH3-128 of 320 MB: 46 ms on one core of
+ * this project's VM, the whole load 0.15-0.18 s), so a mount whose cache
+ * dies with it (a temporary cache, no remote tier) skips it. */
 const uint8_t *ds_digest(const ds *d);
 
 /* The fstat() ds_load() took of the file it read (to tell later whether

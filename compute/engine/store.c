@@ -55,7 +55,7 @@
 #include <sys/statvfs.h>
 #include <time.h>
 
-#include <rocksdb/c.h>
+#include "engine/rdb.h"
 #include <xxhash.h>
 
 #include "util/clock.h"
@@ -214,7 +214,7 @@ static int store_fail(const char *op, const uint8_t key[KEY_LEN], char *err,
 
 	key_hex(key, hex);
 	log_error("store: %s %s: %s", op, hex, err);
-	rocksdb_free(err);
+	rdb.rocksdb_free(err);
 	return rc;
 }
 
@@ -306,14 +306,14 @@ out_free_path:
  * lookup then reads it again.  A handful of threads need few shards. */
 static rocksdb_cache_t *store_cache_new(void)
 {
-	rocksdb_lru_cache_options_t *lru = rocksdb_lru_cache_options_create();
+	rocksdb_lru_cache_options_t *lru = rdb.rocksdb_lru_cache_options_create();
 	rocksdb_cache_t *cache;
 
-	rocksdb_lru_cache_options_set_capacity(lru, STORE_BLOCK_CACHE);
-	rocksdb_lru_cache_options_set_num_shard_bits(lru,
+	rdb.rocksdb_lru_cache_options_set_capacity(lru, STORE_BLOCK_CACHE);
+	rdb.rocksdb_lru_cache_options_set_num_shard_bits(lru,
 						     STORE_CACHE_SHARD_BITS);
-	cache = rocksdb_cache_create_lru_opts(lru);
-	rocksdb_lru_cache_options_destroy(lru);
+	cache = rdb.rocksdb_cache_create_lru_opts(lru);
+	rdb.rocksdb_lru_cache_options_destroy(lru);
 	return cache;
 }
 
@@ -330,27 +330,27 @@ static void store_table_options(rocksdb_options_t *opts)
 	rocksdb_block_based_table_options_t *table;
 	rocksdb_cache_t *cache;
 
-	table = rocksdb_block_based_options_create();
+	table = rdb.rocksdb_block_based_options_create();
 	cache = store_cache_new();
-	rocksdb_block_based_options_set_block_cache(table, cache);
+	rdb.rocksdb_block_based_options_set_block_cache(table, cache);
 	/* The table options take ownership of the filter policy. */
-	rocksdb_block_based_options_set_filter_policy(table,
-		rocksdb_filterpolicy_create_bloom_full(STORE_BLOOM_BITS));
-	rocksdb_block_based_options_set_index_type(table,
+	rdb.rocksdb_block_based_options_set_filter_policy(table,
+		rdb.rocksdb_filterpolicy_create_bloom_full(STORE_BLOOM_BITS));
+	rdb.rocksdb_block_based_options_set_index_type(table,
 		rocksdb_block_based_table_index_type_two_level_index_search);
-	rocksdb_block_based_options_set_partition_filters(table, 1);
-	rocksdb_block_based_options_set_metadata_block_size(table,
+	rdb.rocksdb_block_based_options_set_partition_filters(table, 1);
+	rdb.rocksdb_block_based_options_set_metadata_block_size(table,
 							    STORE_METADATA_BLOCK);
-	rocksdb_block_based_options_set_cache_index_and_filter_blocks(table, 1);
-	rocksdb_block_based_options_set_pin_top_level_index_and_filter(table, 1);
-	rocksdb_block_based_options_set_pin_l0_filter_and_index_blocks_in_cache(
+	rdb.rocksdb_block_based_options_set_cache_index_and_filter_blocks(table, 1);
+	rdb.rocksdb_block_based_options_set_pin_top_level_index_and_filter(table, 1);
+	rdb.rocksdb_block_based_options_set_pin_l0_filter_and_index_blocks_in_cache(
 		table, 1);
-	rocksdb_block_based_options_set_data_block_index_type(table,
+	rdb.rocksdb_block_based_options_set_data_block_index_type(table,
 		rocksdb_block_based_table_data_block_index_type_binary_search_and_hash);
 	/* The factory copies table, which holds its own reference to cache. */
-	rocksdb_options_set_block_based_table_factory(opts, table);
-	rocksdb_cache_destroy(cache);
-	rocksdb_block_based_options_destroy(table);
+	rdb.rocksdb_options_set_block_based_table_factory(opts, table);
+	rdb.rocksdb_cache_destroy(cache);
+	rdb.rocksdb_block_based_options_destroy(table);
 }
 
 /* Builds the options of a store; the caller destroys them.  (RocksDB's
@@ -395,27 +395,27 @@ static void store_table_options(rocksdb_options_t *opts)
  *   each open, when the option dump is written. */
 static rocksdb_options_t *store_options_new(void)
 {
-	rocksdb_options_t *opts = rocksdb_options_create();
+	rocksdb_options_t *opts = rdb.rocksdb_options_create();
 
-	rocksdb_options_set_create_if_missing(opts, 1);
+	rdb.rocksdb_options_set_create_if_missing(opts, 1);
 	store_table_options(opts);
-	rocksdb_options_set_write_buffer_size(opts, STORE_WRITE_BUFFER);
-	rocksdb_options_set_max_write_buffer_number(opts, 2);
-	rocksdb_options_set_compression(opts, rocksdb_lz4_compression);
-	rocksdb_options_set_enable_blob_files(opts, 1);
-	rocksdb_options_set_min_blob_size(opts, STORE_MIN_BLOB);
-	rocksdb_options_set_blob_compression_type(opts, rocksdb_no_compression);
-	rocksdb_options_set_enable_blob_gc(opts, 1);
-	rocksdb_options_set_level_compaction_dynamic_level_bytes(opts, 1);
-	rocksdb_options_set_max_open_files(opts, STORE_MAX_OPEN_FILES);
-	rocksdb_options_set_max_total_wal_size(opts, STORE_MAX_WAL);
-	rocksdb_options_set_manifest_preallocation_size(opts,
-							STORE_MANIFEST_PREALLOC);
-	rocksdb_options_set_info_log_level(opts, 4);	/* FATAL_LEVEL */
-	rocksdb_options_set_keep_log_file_num(opts, 2);
-	rocksdb_options_set_max_log_file_size(opts, STORE_LOG_FILE_MAX);
-	rocksdb_options_set_stats_dump_period_sec(opts, 0);
-	rocksdb_options_set_stats_persist_period_sec(opts, 0);
+	rdb.rocksdb_options_set_write_buffer_size(opts, STORE_WRITE_BUFFER);
+	rdb.rocksdb_options_set_max_write_buffer_number(opts, 2);
+	rdb.rocksdb_options_set_compression(opts, rocksdb_lz4_compression);
+	rdb.rocksdb_options_set_enable_blob_files(opts, 1);
+	rdb.rocksdb_options_set_min_blob_size(opts, STORE_MIN_BLOB);
+	rdb.rocksdb_options_set_blob_compression_type(opts, rocksdb_no_compression);
+	rdb.rocksdb_options_set_enable_blob_gc(opts, 1);
+	rdb.rocksdb_options_set_level_compaction_dynamic_level_bytes(opts, 1);
+	rdb.rocksdb_options_set_max_open_files(opts, STORE_MAX_OPEN_FILES);
+	rdb.rocksdb_options_set_max_total_wal_size(opts, STORE_MAX_WAL);
+	rdb.rocksdb_options_set_manifest_preallocation_size(opts,
+		STORE_MANIFEST_PREALLOC);
+	rdb.rocksdb_options_set_info_log_level(opts, 4);	/* FATAL_LEVEL */
+	rdb.rocksdb_options_set_keep_log_file_num(opts, 2);
+	rdb.rocksdb_options_set_max_log_file_size(opts, STORE_LOG_FILE_MAX);
+	rdb.rocksdb_options_set_stats_dump_period_sec(opts, 0);
+	rdb.rocksdb_options_set_stats_persist_period_sec(opts, 0);
 	return opts;
 }
 
@@ -438,17 +438,17 @@ static int store_db_open(store *st, int no_compactions)
 	    (uint64_t)vfs.f_bavail * vfs.f_frsize < STORE_MIN_FREE)
 		return -ENOSPC;
 	opts = store_options_new();
-	rocksdb_options_set_disable_auto_compactions(opts, no_compactions);
-	rocksdb_options_set_create_missing_column_families(opts, 1);
-	meta = rocksdb_options_create();
-	rocksdb_options_set_write_buffer_size(meta, STORE_META_WRITE_BUFFER);
+	rdb.rocksdb_options_set_disable_auto_compactions(opts, no_compactions);
+	rdb.rocksdb_options_set_create_missing_column_families(opts, 1);
+	meta = rdb.rocksdb_options_create();
+	rdb.rocksdb_options_set_write_buffer_size(meta, STORE_META_WRITE_BUFFER);
 	cf_opts[STORE_CF_DATA] = opts;
 	cf_opts[STORE_CF_META] = meta;
-	st->db = rocksdb_open_column_families(opts, st->dir, STORE_NCF,
+	st->db = rdb.rocksdb_open_column_families(opts, st->dir, STORE_NCF,
 					      store_cf_names, cf_opts, st->cf,
 					      &err);
-	rocksdb_options_destroy(meta);
-	rocksdb_options_destroy(opts);
+	rdb.rocksdb_options_destroy(meta);
+	rdb.rocksdb_options_destroy(opts);
 	if (!err)
 		return 0;
 	st->db = NULL;
@@ -456,17 +456,23 @@ static int store_db_open(store *st, int no_compactions)
 	rc = store_open_errno(err);
 	if (rc == -EIO || rc == -EBADMSG)
 		log_error("store: cannot open %s: %s", st->dir, err);
-	rocksdb_free(err);
+	rdb.rocksdb_free(err);
 	return rc;
 }
 
 int store_open(const char *dir, store **out)
 {
+	char why[512];
 	store *st;
 	int rc;
 
 	if (!dir || !*dir)
 		return -EINVAL;
+	rc = rdb_load(why, sizeof(why));
+	if (rc) {
+		log_error("store: %s", why);
+		return rc;
+	}
 	rc = store_mkdirs(dir);
 	if (rc)
 		return rc;	/* the caller reports it, with its context */
@@ -486,9 +492,9 @@ int store_open(const char *dir, store **out)
 		store_close(st);
 		return rc;
 	}
-	st->ropts = rocksdb_readoptions_create();
-	st->wopts = rocksdb_writeoptions_create();
-	rocksdb_writeoptions_set_sync(st->wopts, 0);
+	st->ropts = rdb.rocksdb_readoptions_create();
+	st->wopts = rdb.rocksdb_writeoptions_create();
+	rdb.rocksdb_writeoptions_set_sync(st->wopts, 0);
 	*out = st;
 	return 0;
 }
@@ -499,10 +505,10 @@ static void store_db_close(store *st)
 {
 	for (int i = 0; i < STORE_NCF; i++)
 		if (st->cf[i])
-			rocksdb_column_family_handle_destroy(st->cf[i]);
+			rdb.rocksdb_column_family_handle_destroy(st->cf[i]);
 	memset(st->cf, 0, sizeof(st->cf));
 	if (st->db)
-		rocksdb_close(st->db);
+		rdb.rocksdb_close(st->db);
 	st->db = NULL;
 }
 
@@ -512,9 +518,9 @@ void store_close(store *st)
 		return;
 	store_db_close(st);
 	if (st->ropts)
-		rocksdb_readoptions_destroy(st->ropts);
+		rdb.rocksdb_readoptions_destroy(st->ropts);
 	if (st->wopts)
-		rocksdb_writeoptions_destroy(st->wopts);
+		rdb.rocksdb_writeoptions_destroy(st->wopts);
 	pthread_mutex_destroy(&st->meta_lock);
 	pthread_mutex_destroy(&st->damage_lock);
 	pthread_rwlock_destroy(&st->lock);
@@ -564,8 +570,8 @@ static int store_damage_seen(store *st, const char *name)
 /* Index of the live SST file name in lf, or -1. */
 static int store_live_index(const rocksdb_livefiles_t *lf, const char *name)
 {
-	for (int i = 0; i < rocksdb_livefiles_count(lf); i++)
-		if (strcmp(rocksdb_livefiles_name(lf, i), name) == 0)
+	for (int i = 0; i < rdb.rocksdb_livefiles_count(lf); i++)
+		if (strcmp(rdb.rocksdb_livefiles_name(lf, i), name) == 0)
 			return i;
 	return -1;
 }
@@ -580,27 +586,27 @@ static int store_live_index(const rocksdb_livefiles_t *lf, const char *name)
  * is gone, -EBUSY when RocksDB kept it. */
 static int store_drop_sst(store *st, const char *name)
 {
-	const rocksdb_livefiles_t *lf = rocksdb_livefiles(st->db);
+	const rocksdb_livefiles_t *lf = rdb.rocksdb_livefiles(st->db);
 	size_t slen, llen;
 	const char *lo, *hi;
 	char *err = NULL;
 	int i = store_live_index(lf, name);
 
-	if (i >= 0 && rocksdb_livefiles_level(lf, i) > 0) {
-		lo = rocksdb_livefiles_smallestkey(lf, i, &slen);
-		hi = rocksdb_livefiles_largestkey(lf, i, &llen);
-		rocksdb_delete_file_in_range(st->db, lo, slen, hi, llen, &err);
-		rocksdb_free(err);
+	if (i >= 0 && rdb.rocksdb_livefiles_level(lf, i) > 0) {
+		lo = rdb.rocksdb_livefiles_smallestkey(lf, i, &slen);
+		hi = rdb.rocksdb_livefiles_largestkey(lf, i, &llen);
+		rdb.rocksdb_delete_file_in_range(st->db, lo, slen, hi, llen, &err);
+		rdb.rocksdb_free(err);
 		err = NULL;
 	}
-	rocksdb_livefiles_destroy(lf);
-	lf = rocksdb_livefiles(st->db);
+	rdb.rocksdb_livefiles_destroy(lf);
+	lf = rdb.rocksdb_livefiles(st->db);
 	if (store_live_index(lf, name) >= 0)
-		rocksdb_delete_file(st->db, name);
-	rocksdb_livefiles_destroy(lf);
-	lf = rocksdb_livefiles(st->db);
+		rdb.rocksdb_delete_file(st->db, name);
+	rdb.rocksdb_livefiles_destroy(lf);
+	lf = rdb.rocksdb_livefiles(st->db);
 	i = store_live_index(lf, name);
-	rocksdb_livefiles_destroy(lf);
+	rdb.rocksdb_livefiles_destroy(lf);
 	return i >= 0 ? -EBUSY : 0;
 }
 
@@ -624,7 +630,7 @@ static int store_get_damaged(store *st, const uint8_t key[KEY_LEN], char *err)
 			 dropped == 0 ? ", the file is dropped"
 				      : " as they are read");
 	}
-	rocksdb_free(err);
+	rdb.rocksdb_free(err);
 	return -EBADMSG;
 }
 
@@ -639,7 +645,7 @@ int store_get(store *st, const uint8_t key[KEY_LEN], store_rec *rec)
 
 	memset(rec, 0, sizeof(*rec));
 	pthread_rwlock_rdlock(&st->lock);
-	raw = st->db ? (uint8_t *)rocksdb_get(st->db, st->ropts,
+	raw = st->db ? (uint8_t *)rdb.rocksdb_get(st->db, st->ropts,
 					      (const char *)key, KEY_LEN, &len,
 					      &err)
 		     : NULL;
@@ -658,7 +664,7 @@ int store_get(store *st, const uint8_t key[KEY_LEN], store_rec *rec)
 	if (rc) {
 		key_hex(key, hex);
 		log_warn("store: damaged record %s: %s", hex, why);
-		rocksdb_free(raw);
+		rdb.rocksdb_free(raw);
 		return rc;
 	}
 	rec->raw = raw;
@@ -671,8 +677,8 @@ void store_rec_free(store_rec *rec)
 		return;
 	if (rec->raw_malloced)
 		free(rec->raw);
-	else
-		rocksdb_free(rec->raw);
+	else if (rec->raw)	/* RocksDB's, so rdb is loaded */
+		rdb.rocksdb_free(rec->raw);
 	memset(rec, 0, sizeof(*rec));
 }
 
@@ -698,10 +704,10 @@ static void store_drop_pending(store *st)
 		log_warn("store: damaged file %s%s could not be dropped: "
 			 "delete the cache to stop these warnings", st->dir,
 			 name);
-	rocksdb_set_options(st->db, 1, key, off, &err);
+	rdb.rocksdb_set_options(st->db, 1, key, off, &err);
 	if (err)
 		log_error("store: cannot resume compactions: %s", err);
-	rocksdb_free(err);
+	rdb.rocksdb_free(err);
 }
 
 /* Reopens the database after writes stopped (a full disk, a compaction
@@ -773,7 +779,7 @@ static int store_commit(store *st, const uint8_t key[KEY_LEN],
 		return rc;
 	pthread_rwlock_rdlock(&st->lock);
 	if (st->db)
-		rocksdb_write(st->db, st->wopts, batch, &err);
+		rdb.rocksdb_write(st->db, st->wopts, batch, &err);
 	pthread_rwlock_unlock(&st->lock);
 	if (!err)
 		return 0;
@@ -799,7 +805,7 @@ static void store_batch_put(rocksdb_writebatch_t *batch,
 	const char *parts[2] = { head ? head : "", tail ? tail : "" };
 	const size_t part_lens[2] = { head_len, tail_len };
 
-	rocksdb_writebatch_putv(batch, 1, keys, key_lens, 2, parts, part_lens);
+	rdb.rocksdb_writebatch_putv(batch, 1, keys, key_lens, 2, parts, part_lens);
 }
 
 /* Writes the value made of head and tail under key. */
@@ -807,12 +813,12 @@ static int store_write(store *st, const uint8_t key[KEY_LEN],
 		       const void *head, size_t head_len, const void *tail,
 		       size_t tail_len)
 {
-	rocksdb_writebatch_t *batch = rocksdb_writebatch_create();
+	rocksdb_writebatch_t *batch = rdb.rocksdb_writebatch_create();
 	int rc;
 
 	store_batch_put(batch, key, head, head_len, tail, tail_len);
 	rc = store_commit(st, key, batch);
-	rocksdb_writebatch_destroy(batch);
+	rdb.rocksdb_writebatch_destroy(batch);
 	return rc;
 }
 
@@ -967,7 +973,7 @@ static int store_batch_meta(store *st, rocksdb_writebatch_t *batch,
 
 	if (!val)
 		return -ENOMEM;
-	rocksdb_writebatch_put_cf(batch, st->cf[STORE_CF_META],
+	rdb.rocksdb_writebatch_put_cf(batch, st->cf[STORE_CF_META],
 				  (const char *)m->key, KEY_LEN,
 				  (const char *)val, len);
 	free(val);
@@ -997,14 +1003,14 @@ int store_put_named(store *st, const uint8_t key[KEY_LEN], const char *fn,
 		store_enc_u64(hdr + 32, created_ns);
 	memcpy(m.key, key, KEY_LEN);
 	m.created_ns = m.used_ns = store_dec_u64(hdr + 32);
-	batch = rocksdb_writebatch_create();
+	batch = rdb.rocksdb_writebatch_create();
 	store_batch_put(batch, key, hdr, sizeof(hdr), data, len);
 	pthread_rwlock_rdlock(&st->lock);	/* st->cf[] is db's */
 	rc = st->db ? store_batch_meta(st, batch, &m) : -EIO;
 	pthread_rwlock_unlock(&st->lock);
 	if (rc == 0)
 		rc = store_commit(st, key, batch);
-	rocksdb_writebatch_destroy(batch);
+	rdb.rocksdb_writebatch_destroy(batch);
 	return rc;
 }
 
@@ -1017,7 +1023,7 @@ static char *store_meta_get(store *st, const uint8_t key[KEY_LEN],
 
 	pthread_rwlock_rdlock(&st->lock);
 	if (st->db)
-		raw = rocksdb_get_cf(st->db, st->ropts, st->cf[STORE_CF_META],
+		raw = rdb.rocksdb_get_cf(st->db, st->ropts, st->cf[STORE_CF_META],
 				     (const char *)key, KEY_LEN, len, &err);
 	pthread_rwlock_unlock(&st->lock);
 	*rc = raw ? 0 : -ENOENT;
@@ -1036,7 +1042,7 @@ int store_get_meta(store *st, const uint8_t key[KEY_LEN],
 	if (raw && store_meta_decode(key, (const uint8_t *)raw, len, m,
 				     names) != 0)
 		rc = -EBADMSG;
-	rocksdb_free(raw);
+	rdb.rocksdb_free(raw);
 	return rc;
 }
 
@@ -1059,16 +1065,16 @@ int store_touch(store *st, const uint8_t key[KEY_LEN], uint64_t used_ns)
 		rc = -ENOENT;	/* a damaged entry: left to store_delete */
 	if (rc == 0 && used_ns > m.used_ns) {
 		m.used_ns = used_ns;
-		batch = rocksdb_writebatch_create();
+		batch = rdb.rocksdb_writebatch_create();
 		pthread_rwlock_rdlock(&st->lock);
 		rc = st->db ? store_batch_meta(st, batch, &m) : -EIO;
 		pthread_rwlock_unlock(&st->lock);
 		if (rc == 0)
 			rc = store_commit(st, key, batch);
-		rocksdb_writebatch_destroy(batch);
+		rdb.rocksdb_writebatch_destroy(batch);
 	}
 	pthread_mutex_unlock(&st->meta_lock);
-	rocksdb_free(raw);
+	rdb.rocksdb_free(raw);
 	return rc;
 }
 
@@ -1085,25 +1091,25 @@ int store_scan(store *st, store_scan_fn cb, void *arg)
 		pthread_rwlock_unlock(&st->lock);
 		return -EIO;
 	}
-	it = rocksdb_create_iterator_cf(st->db, st->ropts,
+	it = rdb.rocksdb_create_iterator_cf(st->db, st->ropts,
 					st->cf[STORE_CF_META]);
-	for (rocksdb_iter_seek_to_first(it); rc == 0 && rocksdb_iter_valid(it);
-	     rocksdb_iter_next(it)) {
+	for (rdb.rocksdb_iter_seek_to_first(it); rc == 0 && rdb.rocksdb_iter_valid(it);
+	     rdb.rocksdb_iter_next(it)) {
 		size_t klen, vlen;
-		const char *k = rocksdb_iter_key(it, &klen);
-		const char *v = rocksdb_iter_value(it, &vlen);
+		const char *k = rdb.rocksdb_iter_key(it, &klen);
+		const char *v = rdb.rocksdb_iter_value(it, &vlen);
 
 		if (klen == KEY_LEN &&
 		    store_meta_decode((const uint8_t *)k, (const uint8_t *)v,
 				      vlen, &m, names) == 0)
 			rc = cb(arg, &m);
 	}
-	rocksdb_iter_get_error(it, &err);
-	rocksdb_iter_destroy(it);
+	rdb.rocksdb_iter_get_error(it, &err);
+	rdb.rocksdb_iter_destroy(it);
 	pthread_rwlock_unlock(&st->lock);
 	if (err) {
 		log_error("store: scan %s: %s", st->dir, err);
-		rocksdb_free(err);
+		rdb.rocksdb_free(err);
 		return -EIO;
 	}
 	return rc;
@@ -1124,7 +1130,7 @@ static int store_apply_batch(store *st, store_batch_fn fill,
 
 	if (rc)
 		return rc;
-	batch = rocksdb_writebatch_create();
+	batch = rdb.rocksdb_writebatch_create();
 	pthread_mutex_lock(&st->meta_lock);
 	pthread_rwlock_rdlock(&st->lock);
 	if (st->db)
@@ -1135,7 +1141,7 @@ static int store_apply_batch(store *st, store_batch_fn fill,
 	if (rc == 0)
 		rc = store_commit(st, key, batch);
 	pthread_mutex_unlock(&st->meta_lock);
-	rocksdb_writebatch_destroy(batch);
+	rdb.rocksdb_writebatch_destroy(batch);
 	return rc;
 }
 
@@ -1143,8 +1149,8 @@ static int store_apply_batch(store *st, store_batch_fn fill,
 static void store_fill_delete(store *st, rocksdb_writebatch_t *batch,
 			      const uint8_t *key)
 {
-	rocksdb_writebatch_delete(batch, (const char *)key, KEY_LEN);
-	rocksdb_writebatch_delete_cf(batch, st->cf[STORE_CF_META],
+	rdb.rocksdb_writebatch_delete(batch, (const char *)key, KEY_LEN);
+	rdb.rocksdb_writebatch_delete_cf(batch, st->cf[STORE_CF_META],
 				     (const char *)key, KEY_LEN);
 }
 
@@ -1167,7 +1173,7 @@ static void store_fill_delete_all(store *st, rocksdb_writebatch_t *batch,
 {
 	(void)key;
 	for (int i = 0; i < STORE_NCF; i++)
-		rocksdb_writebatch_delete_range_cf(batch, st->cf[i],
+		rdb.rocksdb_writebatch_delete_range_cf(batch, st->cf[i],
 			(const char *)store_key_lo, KEY_LEN,
 			(const char *)store_key_hi, KEY_LEN + 1);
 }
@@ -1185,11 +1191,11 @@ static void store_blob_cutoff(store *st, const char *cutoff)
 	const char *val[1] = { cutoff };
 	char *err = NULL;
 
-	rocksdb_set_options_cf(st->db, st->cf[STORE_CF_DATA], 1, key, val,
+	rdb.rocksdb_set_options_cf(st->db, st->cf[STORE_CF_DATA], 1, key, val,
 			       &err);
 	if (err)
 		log_warn("store: cannot set blob GC cutoff: %s", err);
-	rocksdb_free(err);
+	rdb.rocksdb_free(err);
 }
 
 /* RocksDB's blob GC relocates live blobs only out of the oldest quarter
@@ -1199,19 +1205,19 @@ static void store_blob_cutoff(store *st, const char *cutoff)
  * flushed first (CompactRange does), so the WAL can go too. */
 int store_compact(store *st)
 {
-	rocksdb_compactoptions_t *co = rocksdb_compactoptions_create();
+	rocksdb_compactoptions_t *co = rdb.rocksdb_compactoptions_create();
 
-	rocksdb_compactoptions_set_bottommost_level_compaction(co, 2);
+	rdb.rocksdb_compactoptions_set_bottommost_level_compaction(co, 2);
 	pthread_rwlock_rdlock(&st->lock);
 	if (st->db) {
 		store_blob_cutoff(st, "1.0");
 		for (int i = 0; i < STORE_NCF; i++)
-			rocksdb_compact_range_cf_opt(st->db, st->cf[i], co,
+			rdb.rocksdb_compact_range_cf_opt(st->db, st->cf[i], co,
 						     NULL, 0, NULL, 0);
 		store_blob_cutoff(st, "0.25");
 	}
 	pthread_rwlock_unlock(&st->lock);
-	rocksdb_compactoptions_destroy(co);
+	rdb.rocksdb_compactoptions_destroy(co);
 	return 0;
 }
 

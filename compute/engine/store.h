@@ -41,7 +41,8 @@ typedef struct store_rec {
  * logged; the caller may move dir aside and start afresh); -EIO for any
  * other RocksDB failure (logged); the errno of mkdir(2) or stat(2), such
  * as -ENOTDIR or -EACCES, when dir cannot be made a directory; -EINVAL
- * for an empty dir; -ENOMEM.  Caller closes with store_close(), after
+ * for an empty dir; -ELIBACC when RocksDB cannot be loaded (rdb.h:
+ * logged); -ENOMEM.  Caller closes with store_close(), after
  * every other call on the store has returned. */
 int store_open(const char *dir, store **out);
 void store_close(store *st);	/* store_close(NULL) is a no-op */

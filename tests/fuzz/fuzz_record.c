@@ -65,6 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(raw + FUZZ_REC_OFF, data + 4, size - 4);
 	rec = (store_rec){
 		.data = raw + FUZZ_REC_OFF, .len = size - 4, .raw = raw,
+		.raw_malloced = 1,	/* malloc'd here, not RocksDB's */
 		.tag = (uint32_t)data[0] | (uint32_t)data[1] << 8 |
 		       (uint32_t)data[2] << 16 | (uint32_t)data[3] << 24,
 	};

@@ -40,7 +40,14 @@ mkdir -p "$build" && build=$(cd "$build" && pwd) || exit 2
 # directory (reg.c includes it): the same here, rewritten only on change.
 version=$(sed -n "s/^ *version: '\(.*\)',\$/\1/p" "$root/meson.build" |
 	head -n 1)
-printf '#define MEMOFS_VERSION "%s"\n' "$version" >"$build/memofs_config.h.new"
+# RocksDB is loaded at run time by its SONAME (compute/engine/rdb.h), as
+# meson.build finds it.
+soname=$(objdump -p "$(${CC:-cc} -print-file-name=librocksdb.so)" |
+	sed -n 's/^ *SONAME *//p')
+{
+	printf '#define MEMOFS_VERSION "%s"\n' "$version"
+	printf '#define MEMOFS_ROCKSDB_SONAME "%s"\n' "$soname"
+} >"$build/memofs_config.h.new"
 if cmp -s "$build/memofs_config.h.new" "$build/memofs_config.h"; then
 	rm -f "$build/memofs_config.h.new"
 else
@@ -69,10 +76,12 @@ sources() {
 		functions/reg.c functions/resolve.c functions/argdir.c \
 		functions/fn_builtin.c functions/fn_table.c \
 		functions/ctx.c engine/memo.c engine/result.c engine/lru.c \
-		engine/pool.c engine/key.c engine/store.c engine/evict.c \
+		engine/pool.c engine/key.c engine/store.c engine/rdb.c \
+		engine/evict.c \
 		data/fmt.c data/numtext.c engine/remote.c engine/remote_url.c ;;
 	fmt) echo data/fmt.c ;;
-	record) echo engine/result.c engine/store.c engine/key.c data/fmt.c \
+	record) echo engine/result.c engine/store.c engine/rdb.c engine/key.c \
+		data/fmt.c \
 		data/numtext.c util/log.c util/clock.c util/mem.c ;;
 	numtext) echo data/numtext.c ;;
 	units) echo util/units.c ;;
@@ -105,10 +114,10 @@ compress="-lz -lbz2 -llzma -lzstd"
 libs() {
 	case $1 in
 	csv | npy | dz) echo -lxxhash -lstdc++ -lm -lpthread $compress ;;
-	path) echo -lrocksdb -lhiredis -lcrypto -lxxhash -lfmt -lstdc++ -lm \
+	path) echo -lhiredis -lcrypto -lxxhash -lfmt -lstdc++ -lm -ldl \
 		-lpthread $compress ;;
 	fmt) echo -lfmt -lstdc++ -lm ;;
-	record) echo -lrocksdb -lxxhash -lfmt -lstdc++ -lm -lpthread ;;
+	record) echo -lxxhash -lfmt -lstdc++ -lm -ldl -lpthread ;;
 	numtext) echo -lm ;;
 	units) echo ;;
 	cmdfile) echo -lxxhash -lm ;;
