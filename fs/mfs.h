@@ -40,6 +40,7 @@ struct mfs {
 	struct fuse_session *se;
 	int no_open;			/* kernel does zero-message opens */
 	int no_opendir;			/* set once, in init */
+	unsigned readahead_kb;		/* raised before init (KiB), or 0 */
 	uid_t uid;			/* owner every file shows (-o uid) */
 	gid_t gid;			/* group every file shows (-o gid) */
 	mode_t file_mode;		/* permission bits of results */

@@ -45,6 +45,7 @@
 #include "mfs.h"
 #include "mfs_cli.h"
 #include "mfs_ctl.h"
+#include "mfs_mountinfo.h"
 #include "mfs_opts.h"
 #include "mfs_upkeep.h"
 #include "mfs_stop.h"
@@ -578,6 +579,12 @@ static int mfs_mount_and_serve(struct mfs *fs, struct mfs_start *s,
 		mfs_startup_error(s, msg);
 		goto out_destroy;
 	}
+	rc = mfs_readahead_raise(s->mountpoint, MFS_READAHEAD_KB);
+	if (rc == 0)		/* before INIT's reply, which keeps the min */
+		fs->readahead_kb = MFS_READAHEAD_KB;
+	else		/* -EACCES unless root: reads in 128 KiB READs */
+		log_debug("readahead of %s left as it is: %s", s->mountpoint,
+			  strerror(-rc));
 	rc = memo_new(st, fs->r, fs->data, o->workers, &fs->m);
 	if (rc == 0) {
 		memo_set_cache_bytes(fs->m, MFS_PUSH_MAX);
@@ -701,32 +708,6 @@ static int mfs_daemonize(struct mfs_start *s)
 	exit(1);
 }
 
-/* Is abs (a resolved path) already a mount point?  Mount points in
- * /proc/self/mountinfo are the fifth field, with blanks octal-escaped;
- * paths with such characters are compared escaped the same way. */
-static int mfs_is_mount_point(const char *abs)
-{
-	char line[4096 + 512], esc[4096 + 512], *p = esc;
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	int found = 0;
-
-	if (!f)
-		return 0;
-	for (const char *q = abs; *q && p < esc + sizeof(esc) - 5; q++)
-		p += (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\\')
-			     ? sprintf(p, "\\%03o", (unsigned char)*q)
-			     : sprintf(p, "%c", *q);
-	while (!found && fgets(line, sizeof(line), f)) {
-		char mp[sizeof(line)];
-
-		if (sscanf(line, "%*s %*s %*s %*s %4607s", mp) == 1 &&
-		    strcmp(mp, esc) == 0)
-			found = 1;
-	}
-	fclose(f);
-	return found;
-}
-
 static int mfs_check_mountpoint(const char *path, char *abs)
 {
 	struct stat sb;
@@ -746,7 +727,7 @@ static int mfs_check_mountpoint(const char *path, char *abs)
 			strerror(errno));
 		return -1;
 	}
-	if (mfs_is_mount_point(abs)) {
+	if (mfs_mountinfo_find(abs, NULL, 0)) {
 		fprintf(stderr, "memofs: mount point %s: already a mount point "
 			"(unmount it first)\n", path);
 		return -1;

@@ -1370,6 +1370,10 @@ static void mfs_init(void *userdata, struct fuse_conn_info *conn)
 	 * libfuse 3.15 on; README, "Invalidation", says what that means. */
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+	/* The kernel keeps min(the mount's readahead, this): see
+	 * mfs_readahead_raise(), which raised the former. */
+	if (fs->readahead_kb)
+		conn->max_readahead = fs->readahead_kb * 1024;
 	fs->no_open = (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) != 0;
 	fs->no_opendir = (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) != 0;
 	conn->want &= ~FUSE_CAP_EXPLICIT_INVAL_DATA;

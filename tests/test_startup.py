@@ -166,3 +166,21 @@ def test_persistent_cache_keys_name_the_data(mount_factory, tmp_path):
     assert means[0][0] != means[1][0]
     assert means[1][1] == 1                 # computed: another file
     assert means[2] == (means[0][0], 0)     # the first file's, a hit
+
+
+def test_readahead_raised_for_root(mount_factory):
+    """As root, memofs raises its mount's readahead to 1024 KiB before
+    answering INIT (fs/mfs_mountinfo.h): a large cold read is then one
+    READ per MiB, not per 128 KiB.  Another user's mount keeps the
+    kernel's default and works the same."""
+    m = mount_factory()
+    dev = os.stat(m.path).st_dev
+    with open(f"/sys/class/bdi/{os.major(dev)}:{os.minor(dev)}/"
+              "read_ahead_kb") as f:
+        kb = int(f.read())
+    if os.geteuid() == 0:
+        assert kb == 1024
+    else:
+        assert kb <= 1024
+    assert len(m.read("column/col0").splitlines()) == 10000
+    m.unmount()

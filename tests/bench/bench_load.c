@@ -1,10 +1,11 @@
 /* bench_load.c -- how long ds_load() takes on a file (issue 12's "fast
  * input", issue 13's loaders).
  *
- *   bench_load [-c CHUNK] [-n REPS] FILE
+ *   bench_load [-D] [-c CHUNK] [-n REPS] FILE
  *       loads FILE as memofs does at mount (read, decompress, digest,
  *       parse) REPS times (default 1), with chunks of CHUNK bytes (default
- *       ds.c's); prints one "load rows R cols C secs S" line a load and,
+ *       ds.c's), without the digest with -D (a temporary cache's load,
+ *       ds_opts.no_digest); prints one "load rows R cols C secs S" line a load and,
  *       when REPS > 1, "median secs S"; on stderr, the loader's debug line
  *       splitting each load's time into opening the file, reading with the
  *       digest (and, for .npy, the conversion into columns) and parsing.
@@ -35,11 +36,14 @@ static int cmp_double(const void *a, const void *b)
 int main(int argc, char **argv)
 {
 	double secs[REPS_MAX];
+	struct ds_opts o = DS_OPTS_INIT;
 	char err[DS_ERR_MAX];
 	int opt, reps = 1;
 
-	while ((opt = getopt(argc, argv, "c:n:")) != -1) {
-		if (opt == 'c' && atol(optarg) > 0)
+	while ((opt = getopt(argc, argv, "Dc:n:")) != -1) {
+		if (opt == 'D')
+			o.no_digest = 1;
+		else if (opt == 'c' && atol(optarg) > 0)
 			ds_chunk_bytes = (size_t)atol(optarg);
 		else if (opt == 'n' && atoi(optarg) > 0 &&
 			 atoi(optarg) <= REPS_MAX)
@@ -56,7 +60,7 @@ int main(int argc, char **argv)
 		int rc;
 
 		clock_gettime(CLOCK_MONOTONIC, &a);
-		rc = ds_load(argv[optind], &d, err, sizeof(err));
+		rc = ds_load_opts(argv[optind], &o, &d, err, sizeof(err));
 		clock_gettime(CLOCK_MONOTONIC, &b);
 		if (rc) {
 			fprintf(stderr, "%s\n", err);
@@ -74,6 +78,6 @@ int main(int argc, char **argv)
 	}
 	return 0;
 usage:
-	fprintf(stderr, "usage: bench_load [-c CHUNK] [-n REPS] FILE\n");
+	fprintf(stderr, "usage: bench_load [-D] [-c CHUNK] [-n REPS] FILE\n");
 	return 2;
 }
