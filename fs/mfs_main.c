@@ -34,6 +34,7 @@
 
 #include "engine/cachedir.h"
 #include "engine/remote.h"
+#include "util/clock.h"
 #include "util/errmsg.h"
 #include "util/file.h"
 #include "functions/cmdfn.h"
@@ -218,10 +219,15 @@ struct mfs_store_job {
 
 static void mfs_store_job_run(struct mfs_store_job *j)
 {
+	int64_t t0 = util_now_ns();
+
 	j->rc = mfs_prepare_cache(j->s, j->err, sizeof(j->err));
 	j->prepared = j->rc == 0;
 	if (j->rc == 0)
 		j->rc = mfs_open_store(j->s, &j->st, j->err, sizeof(j->err));
+	if (j->rc == 0)
+		log_debug("cache %s opened in %.3f s", j->s->cache_dir,
+			  (double)(util_now_ns() - t0) / 1e9);
 }
 
 static void *mfs_store_job_main(void *arg)
