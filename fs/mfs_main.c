@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "engine/cachedir.h"
+#include "engine/rdb.h"
 #include "engine/remote.h"
 #include "util/clock.h"
 #include "util/errmsg.h"
@@ -221,7 +222,11 @@ static void mfs_store_job_run(struct mfs_store_job *j)
 {
 	int64_t t0 = util_now_ns();
 
-	j->rc = mfs_prepare_cache(j->s, j->err, sizeof(j->err));
+	/* First, so a RocksDB that cannot be loaded is one line that says
+	 * why (store_open() would log it and fail with -ELIBACC). */
+	j->rc = rdb_load(j->err, sizeof(j->err));
+	if (j->rc == 0)
+		j->rc = mfs_prepare_cache(j->s, j->err, sizeof(j->err));
 	j->prepared = j->rc == 0;
 	if (j->rc == 0)
 		j->rc = mfs_open_store(j->s, &j->st, j->err, sizeof(j->err));
@@ -672,10 +677,34 @@ out_store:
 	return rc ? 1 : 0;
 }
 
-/* Forks; the parent waits for the child's verdict and exits with it. */
+/* The daemon's pid in the parent, and the first stop signal the parent
+ * got while it waited: the parent passes SIGINT, SIGTERM and SIGHUP on to
+ * the child, which has left the terminal's session (setsid()) and would
+ * not see a ^C, then ends by the same signal once the child has ended
+ * (mfs_daemonize()). */
+static volatile pid_t mfs_daemon_pid;
+static volatile sig_atomic_t mfs_daemon_sig;
+
+static void mfs_daemon_forward(int sig)
+{
+	if (!mfs_daemon_sig)
+		mfs_daemon_sig = sig;
+	if (mfs_daemon_pid > 0)
+		kill(mfs_daemon_pid, sig);
+}
+
+/* Forks; the parent waits for the child's verdict and exits with it.  A
+ * stop signal to the parent while it waits stops the child too: killed
+ * during its load (like memofs -f; its temporary cache is swept by the
+ * next start), or unmounting at once if it is already mounted; the parent
+ * waits for it to end and then ends by that signal. */
 static int mfs_daemonize(struct mfs_start *s)
 {
+	static const int stops[] = { SIGINT, SIGTERM, SIGHUP };
+	struct sigaction sa = { .sa_handler = mfs_daemon_forward,
+				.sa_flags = SA_RESTART };
 	char buf[MFS_ERR_MAX + PATH_MAX + 2];
+	sigset_t block, old;
 	int fds[2];
 	ssize_t n, got = 0;
 	int status = 0;
@@ -683,20 +712,44 @@ static int mfs_daemonize(struct mfs_start *s)
 
 	if (pipe2(fds, O_CLOEXEC) != 0)	/* fusermount3 must not keep it */
 		return -errno;
+	/* Blocked across the fork: a signal before the parent's handlers
+	 * are in place waits for them, and reaches the child through them. */
+	sigemptyset(&block);
+	for (size_t i = 0; i < sizeof(stops) / sizeof(stops[0]); i++)
+		sigaddset(&block, stops[i]);
+	sigprocmask(SIG_BLOCK, &block, &old);
 	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
+	if (pid <= 0) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		if (pid < 0)
+			return -errno;
 		close(fds[0]);
 		setsid();
 		s->ready_fd = fds[1];
 		return 0;
 	}
 	close(fds[1]);
-	while ((n = read(fds[0], buf + got, sizeof(buf) - 1 - (size_t)got)) >
-	       0)
+	mfs_daemon_pid = pid;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(stops) / sizeof(stops[0]); i++)
+		sigaction(stops[i], &sa, NULL);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	while ((size_t)got < sizeof(buf) - 1) {
+		n = read(fds[0], buf + got, sizeof(buf) - 1 - (size_t)got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
 		got += n;
+	}
 	buf[got] = '\0';
+	if (mfs_daemon_sig) {	/* the child stops (see above): wait for it */
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+		signal(mfs_daemon_sig, SIG_DFL);
+		raise(mfs_daemon_sig);
+		exit(1);
+	}
 	if (got > 0 && buf[0] == 'K')
 		exit(0);
 	if (got > 1) {
@@ -705,7 +758,13 @@ static int mfs_daemonize(struct mfs_start *s)
 	}
 	/* Ended without a word: a failed dataset load or registry has said
 	 * why on the terminal already, and exited 1. */
-	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (mfs_daemon_sig) {
+		signal(mfs_daemon_sig, SIG_DFL);
+		raise(mfs_daemon_sig);
+	}
+	if (!WIFEXITED(status))
 		fprintf(stderr, "memofs: the daemon %s during start-up\n",
 			WIFSIGNALED(status) ? strsignal(WTERMSIG(status))
 					    : "ended");

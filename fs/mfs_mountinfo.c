@@ -9,39 +9,62 @@
 
 #include "mfs_mountinfo.h"
 
-#define MFS_MOUNTINFO_LINE (4096 + 512)
-
-/* abs as mountinfo writes it: ' ', '\t', '\n' and '\\' as "\ooo". */
-static void mfs_mountinfo_escape(const char *abs, char *esc, size_t len)
+/* abs as mountinfo writes it: ' ', '\t', '\n' and '\\' as "\ooo"; esc
+ * has room for 4 * strlen(abs) + 1 bytes. */
+static void mfs_mountinfo_escape(const char *abs, char *esc)
 {
 	char *p = esc;
 
-	for (const char *q = abs; *q && p < esc + len - 5; q++)
+	for (const char *q = abs; *q; q++)
 		p += (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\\')
 			     ? sprintf(p, "\\%03o", (unsigned char)*q)
 			     : sprintf(p, "%c", *q);
 	*p = '\0';
 }
 
+/* The fields of a mountinfo line, in place: the third (MAJOR:MINOR) and
+ * the fifth (the mount point, escaped).  1, or 0 for a short line. */
+static int mfs_mountinfo_fields(char *line, char **majmin, char **mp)
+{
+	char *save = NULL, *f = strtok_r(line, " \n", &save);
+
+	for (int i = 1; f && i < 5; i++) {
+		if (i == 3)
+			*majmin = f;
+		f = strtok_r(NULL, " \n", &save);
+	}
+	*mp = f;
+	return f != NULL;
+}
+
+/* Lines are read whole (getline()): a mount point of PATH_MAX bytes of
+ * blanks is four times as long escaped. */
 int mfs_mountinfo_find(const char *abs, char *dev, size_t devlen)
 {
-	char line[MFS_MOUNTINFO_LINE], esc[MFS_MOUNTINFO_LINE];
 	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char *line = NULL, *esc = malloc(4 * strlen(abs) + 1);
+	size_t cap = 0;
 	int found = 0;
 
-	if (!f)
+	if (!f || !esc) {
+		if (f)
+			fclose(f);
+		free(esc);
 		return 0;
-	mfs_mountinfo_escape(abs, esc, sizeof(esc));
-	while (fgets(line, sizeof(line), f)) {
-		char mp[sizeof(line)], majmin[32];
+	}
+	mfs_mountinfo_escape(abs, esc);
+	while (getline(&line, &cap, f) > 0) {
+		char *majmin = NULL, *mp;
 
-		if (sscanf(line, "%*s %*s %31s %*s %4607s", majmin, mp) != 2 ||
+		if (!mfs_mountinfo_fields(line, &majmin, &mp) ||
 		    strcmp(mp, esc) != 0)
 			continue;
 		found = 1;
 		if (dev)
 			snprintf(dev, devlen, "%s", majmin);
 	}
+	free(line);
+	free(esc);
 	fclose(f);
 	return found;
 }
