@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -139,6 +140,7 @@ static void mfs_startup_done(struct mfs_start *s)
 
 	if (s->ready_fd < 0)
 		return;
+	prctl(PR_SET_PDEATHSIG, 0);	/* the daemon outlives its parent */
 	if (write(s->ready_fd, "K", 1) != 1)
 		log_warn("cannot tell the parent the mount is ready");
 	close(s->ready_fd);
@@ -697,7 +699,8 @@ static void mfs_daemon_forward(int sig)
  * stop signal to the parent while it waits stops the child too: killed
  * during its load (like memofs -f; its temporary cache is swept by the
  * next start), or unmounting at once if it is already mounted; the parent
- * waits for it to end and then ends by that signal. */
+ * waits for it to end and then ends by that signal.  A parent killed by
+ * SIGKILL stops the child by its PR_SET_PDEATHSIG, a SIGTERM. */
 static int mfs_daemonize(struct mfs_start *s)
 {
 	static const int stops[] = { SIGINT, SIGTERM, SIGHUP };
@@ -708,7 +711,7 @@ static int mfs_daemonize(struct mfs_start *s)
 	int fds[2];
 	ssize_t n, got = 0;
 	int status = 0;
-	pid_t pid;
+	pid_t pid, parent;
 
 	if (pipe2(fds, O_CLOEXEC) != 0)	/* fusermount3 must not keep it */
 		return -errno;
@@ -718,6 +721,7 @@ static int mfs_daemonize(struct mfs_start *s)
 	for (size_t i = 0; i < sizeof(stops) / sizeof(stops[0]); i++)
 		sigaddset(&block, stops[i]);
 	sigprocmask(SIG_BLOCK, &block, &old);
+	parent = getpid();
 	pid = fork();
 	if (pid <= 0) {
 		sigprocmask(SIG_SETMASK, &old, NULL);
@@ -726,6 +730,11 @@ static int mfs_daemonize(struct mfs_start *s)
 		close(fds[0]);
 		setsid();
 		s->ready_fd = fds[1];
+		/* A parent killed outright (SIGKILL: nothing to pass on)
+		 * stops the start-up too, until mfs_startup_done(). */
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 ||
+		    getppid() != parent)
+			raise(SIGTERM);
 		return 0;
 	}
 	close(fds[1]);
@@ -743,28 +752,21 @@ static int mfs_daemonize(struct mfs_start *s)
 		got += n;
 	}
 	buf[got] = '\0';
-	if (mfs_daemon_sig) {	/* the child stops (see above): wait for it */
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
-		signal(mfs_daemon_sig, SIG_DFL);
-		raise(mfs_daemon_sig);
-		exit(1);
-	}
-	if (got > 0 && buf[0] == 'K')
+	if (got > 0 && buf[0] == 'K' && !mfs_daemon_sig)
 		exit(0);
-	if (got > 1) {
-		fprintf(stderr, "memofs: %s\n", buf + 1);
-		exit(1);
-	}
-	/* Ended without a word: a failed dataset load or registry has said
-	 * why on the terminal already, and exited 1. */
+	/* Failed or stopping: once the child has ended, and so cleaned up
+	 * (its cache is free for the next start). */
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	if (mfs_daemon_sig) {
 		signal(mfs_daemon_sig, SIG_DFL);
 		raise(mfs_daemon_sig);
 	}
-	if (!WIFEXITED(status))
+	if (got > 1 && buf[0] == 'E')
+		fprintf(stderr, "memofs: %s\n", buf + 1);
+	/* Else ended without a word: a failed dataset load or registry has
+	 * said why on the terminal already, and exited 1. */
+	else if (!WIFEXITED(status))
 		fprintf(stderr, "memofs: the daemon %s during start-up\n",
 			WIFSIGNALED(status) ? strsignal(WTERMSIG(status))
 					    : "ended");

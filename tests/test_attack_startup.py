@@ -300,14 +300,16 @@ def test_plugin_linking_rocksdb_shares_its_copy(mount_factory, tmp_path,
 STOPS = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP]
 
 
-@pytest.mark.parametrize("sig", STOPS, ids=lambda s: s.name)
+@pytest.mark.parametrize("sig", STOPS + [signal.SIGKILL],
+                         ids=lambda s: s.name)
 def test_daemon_stop_signal_during_load_stops_the_daemon(mount_factory,
                                                          tmp_path, sig):
     """A ^C (the terminal signals the parent's process group) or a kill
     of the waiting parent while the daemon loads its dataset ends both:
     the parent ends by that signal, and no daemon goes on to mount (it had
-    left the terminal's session, and used to mount all the same).  The
-    killed daemon's temporary cache is swept by the next start."""
+    left the terminal's session, and used to mount all the same; after a
+    SIGKILL of the parent, its PR_SET_PDEATHSIG stops it).  The killed
+    daemon's temporary cache is swept by the next start."""
     big = big_csv(tmp_path / "big.csv", 120)
     mnt = mount_factory.mountpoint()
     p = subprocess.Popen([mount_factory.binary, str(big), str(mnt)],
@@ -435,7 +437,7 @@ def test_mount_point_names_that_mountinfo_escapes(mount_factory, tmp_path,
     m = mount_factory(mnt=mnt)
     check_found(mount_factory, mnt, daemon=False)
     m.unmount()
-    d = mount_factory.daemon(mnt=mnt)
+    d = mount_factory.daemon(mnt=mnt, opts=["auto_unmount"])
     assert d.result.returncode == 0, d.result.stderr
     check_found(mount_factory, mnt, daemon=True)
     d.unmount()
