@@ -217,8 +217,22 @@ struct mfs_store_job {
 	int prepared;		/* the cache directory exists: clean it up */
 	int rc;			/* 0, or -errno with err */
 	store *st;
-	char err[MFS_ERR_MAX + PATH_MAX];
+	char err[MFS_ERR_MAX + 2 * PATH_MAX];	/* names two paths */
 };
+
+/* Is path (canonical) dir itself or below it?  A cache there is hidden
+ * by the mount: measured, a thread of memofs that opened a path in it
+ * between the mount and the FUSE loop waited for ever for INIT's answer
+ * (kernel stack: path_openat, fuse_permission, fuse_get_req), and every
+ * reader with it; and RocksDB's later files would land in memofs. */
+static int mfs_path_within(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	if (n == 1)		/* "/" */
+		return 1;
+	return strncmp(path, dir, n) == 0 && (path[n] == '/' || !path[n]);
+}
 
 static void mfs_store_job_run(struct mfs_store_job *j)
 {
@@ -230,6 +244,12 @@ static void mfs_store_job_run(struct mfs_store_job *j)
 	if (j->rc == 0)
 		j->rc = mfs_prepare_cache(j->s, j->err, sizeof(j->err));
 	j->prepared = j->rc == 0;
+	if (j->rc == 0 && mfs_path_within(j->s->cache_dir, j->s->mountpoint)) {
+		snprintf(j->err, sizeof(j->err), "cache %s is inside the mount "
+			 "point %s, which hides it (use a cache or TMPDIR "
+			 "elsewhere)", j->s->cache_dir, j->s->mountpoint);
+		j->rc = -EINVAL;
+	}
 	if (j->rc == 0)
 		j->rc = mfs_open_store(j->s, &j->st, j->err, sizeof(j->err));
 	if (j->rc == 0)

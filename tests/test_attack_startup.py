@@ -234,6 +234,34 @@ def test_mount_point_problems_say_one_line(mount_factory, tmp_path, kind,
     assert temp_caches(mount_factory) == []
 
 
+@pytest.mark.parametrize("foreground", [False, True],
+                         ids=["daemon", "foreground"])
+@pytest.mark.parametrize("kind", ["cache", "tmpdir"])
+def test_cache_inside_the_mount_point_is_refused(mount_factory, kind,
+                                                 foreground):
+    """-o cache, or TMPDIR for a temporary cache, inside the mount point:
+    the mount would hide the cache, and memofs waited on itself for ever
+    (a thread opening a path in the cache after the mount, before INIT is
+    answered, and every reader with it).  Refused in one line; a temporary cache
+    made there is removed."""
+    mnt = mount_factory.mountpoint()
+    env = None
+    if kind == "cache":
+        args = ["-o", f"cache={mnt}/.cache", mnt]
+    else:
+        (mnt / "t").mkdir()
+        env = dict(mount_factory.env, TMPDIR=str(mnt / "t"))
+        args = [mnt]
+    r = run_memofs(mount_factory, args, foreground, env=env)
+    assert r.returncode == 1, r.stderr
+    lines = lines_of(r.stderr)
+    assert len(lines) == 1, r.stderr
+    assert f"is inside the mount point {mnt}" in lines[0], lines[0]
+    assert not is_mounted(mnt) and memofs_pids(mnt) == []
+    if kind == "tmpdir":
+        assert os.listdir(mnt / "t") == []
+
+
 def test_unreachable_remote_is_not_a_start_failure(mount_factory):
     """A Redis that does not answer is no error: the daemon mounts, says
     at most a warning naming the remote tier, and computes locally."""
