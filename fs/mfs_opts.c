@@ -478,11 +478,13 @@ static int mfs_parse_mount_opt(struct mfs_opts *o, const char *opt,
 static int mfs_parse_one(struct mfs_opts *o, char *opt, char *err,
 			 size_t errlen)
 {
-	char *v = strchr(opt, '=');
+	char *v = strchr(opt, '='), show[QUOTE_BUF] = "";
 	int rc;
 
-	if (v)
+	if (v) {
 		*v++ = '\0';
+		quote_bytes(show, v, strlen(v));	/* one line, short */
+	}
 	if (strcmp(opt, "quiet") == 0 && !v)
 		o->quiet = 1;
 	else if (strcmp(opt, "allow_other") == 0 && !v)
@@ -491,12 +493,12 @@ static int mfs_parse_one(struct mfs_opts *o, char *opt, char *err,
 		if (mfs_parse_workers(v, &o->workers))
 			return mfs_fail(err, errlen,
 					"workers=%s: expected a whole number "
-					"from 1 to 1024", v);
+					"from 1 to 1024", show);
 	} else if (strcmp(opt, "delay") == 0 && v) {
 		if (mfs_parse_seconds(v, &o->delay))
 			return mfs_fail(err, errlen,
 					"delay=%s: expected seconds from 0 "
-					"to 86400", v);
+					"to 86400", show);
 	} else if (strcmp(opt, "cache") == 0 && v) {
 		if (!*v)
 			return mfs_fail(err, errlen, "%s",
@@ -506,13 +508,13 @@ static int mfs_parse_one(struct mfs_opts *o, char *opt, char *err,
 	} else if (strcmp(opt, "stat") == 0 && v) {
 		if (strcmp(v, "compute") != 0 && strcmp(v, "cheap") != 0)
 			return mfs_fail(err, errlen, "stat=%s: expected "
-					"'cheap' or 'compute'", v);
+					"'cheap' or 'compute'", show);
 		o->stat_compute = strcmp(v, "compute") == 0;
 	} else if (strcmp(opt, "timeout") == 0 && v) {
 		if (mfs_parse_seconds(v, &o->timeout) || o->timeout == 0)
 			return mfs_fail(err, errlen,
 					"timeout=%s: expected seconds above 0 "
-					"and at most 86400", v);
+					"and at most 86400", show);
 	} else if (strcmp(opt, "max_size") == 0 && v) {
 		if (mfs_parse_size(opt, v, 0, UINT64_MAX,
 				   "such as 500M or 5G, 0 for no limit",
@@ -522,7 +524,7 @@ static int mfs_parse_one(struct mfs_opts *o, char *opt, char *err,
 		if (units_parse_duration(v, &o->max_age_ns))
 			return mfs_fail(err, errlen, "max_age=%s: expected a "
 					"duration such as 90m or 7d (0: no "
-					"limit)", v);
+					"limit)", show);
 	} else if (strcmp(opt, "log") == 0 && v) {
 		if (!*v)
 			return mfs_fail(err, errlen, "%s", "log=: expected a "

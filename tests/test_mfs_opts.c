@@ -184,6 +184,12 @@ static void test_bad(void)
 	check_bad(ARGS("-o", "timeout=0", "/m"), "timeout=0");
 	check_bad(ARGS("-o", "timeout=inf", "/m"), "timeout=inf");
 	check_bad(ARGS("-o", "stat=yes", "/m"), "stat=yes");
+	/* A value with a newline or an escape is quoted: one line. */
+	check_bad(ARGS("-o", "stat=a\nb", "/m"), "stat=a\\x0ab");
+	check_bad(ARGS("-o", "timeout=1\n2", "/m"), "timeout=1\\x0a2");
+	check_bad(ARGS("-o", "max_age=7d\nx", "/m"), "max_age=7d\\x0ax");
+	check_bad(ARGS("-o", "workers=2\n", "/m"), "workers=2\\x0a");
+	check_bad(ARGS("-o", "delay=\x1b[31m", "/m"), "delay=\\x1b[31m");
 	check_bad(ARGS("-o", "cache=", "/m"), "cache=");
 	check_bad(ARGS("-o", "plugin=", "/m"), "plugin=");
 	check_bad(ARGS("-o", "functions=", "/m"), "functions=");
