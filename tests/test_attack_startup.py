@@ -575,13 +575,18 @@ def test_as_nobody(mount_factory, tmp_path):
         os.mkdir(tmp)
         for d in (mnt, tmp):
             shutil.chown(d, "nobody")
+        # A copy nobody can run: the build may sit in a 0700 directory
+        # (a CI's mktemp -d clone).
+        binary = os.path.join(top, "memofs")
+        shutil.copy2(mount_factory.binary, binary)
+        os.chmod(binary, 0o755)
         as_nobody = ["setpriv", "--reuid=nobody", "--regid=nogroup",
                      "--clear-groups", "env", f"TMPDIR={tmp}"]
         for args in (["--version"], ["--functions"]):
-            r = subprocess.run(as_nobody + [mount_factory.binary, *args],
+            r = subprocess.run(as_nobody + [binary, *args],
                                capture_output=True, text=True, timeout=30)
             assert r.returncode == 0 and r.stdout, (args, r.stderr)
-        r = subprocess.run(as_nobody + [mount_factory.binary, mnt],
+        r = subprocess.run(as_nobody + [binary, mnt],
                            capture_output=True, text=True, timeout=30)
         if r.returncode != 0:
             assert "/dev/fuse" in r.stderr and not is_mounted(mnt), r.stderr
