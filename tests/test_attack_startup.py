@@ -365,7 +365,8 @@ def test_daemon_stop_signal_during_load_stops_the_daemon(mount_factory,
         if is_mounted(mnt):
             fusermount_u(mnt, lazy=True)
     m = mount_factory()
-    assert wait_until(lambda: len(temp_caches(mount_factory)) == 1, 5.0)
+    assert wait_until(lambda: len(temp_caches(mount_factory)) == 1, 5.0), \
+        temp_caches(mount_factory)
     m.unmount()
 
 
@@ -427,7 +428,8 @@ def test_auto_unmount_daemon_killed(mount_factory):
     assert wait_until(lambda: not is_mounted(d.path), 10.0)
     assert len(temp_caches(mount_factory)) == 1
     m = mount_factory()
-    assert wait_until(lambda: len(temp_caches(mount_factory)) == 1, 5.0)
+    assert wait_until(lambda: len(temp_caches(mount_factory)) == 1, 5.0), \
+        temp_caches(mount_factory)
     m.unmount()
 
 

@@ -144,7 +144,8 @@ def test_interrupt_during_dataset_load_ends_memofs(mount_factory, tmp_path):
         p.wait()
         p.stderr.close()
     m = mount_factory()
-    assert wait_until(lambda: len(temp_caches(mount_factory)) == 1, 5.0)
+    assert wait_until(lambda: len(temp_caches(mount_factory)) == 1, 5.0), \
+        temp_caches(mount_factory)
     m.unmount()
 
 

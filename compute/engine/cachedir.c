@@ -424,11 +424,13 @@ int cachedir_make_temp(const char *tmpdir, char *out, size_t outlen,
 			 "%s", tmpdir, strerror(-rc));
 		return rc;
 	}
-	rc = cachedir_prepare(made, out, outlen, err, errlen);
-	dfd = rc ? -1 : open(out, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-					  O_CLOEXEC);
-	if (rc == 0 && dfd < 0)
-		rc = -errno;
+	/* The lock first, then the checks: a memofs killed in between leaves
+	 * a directory without a lock file, which the sweep removes only once
+	 * it is a minute old (a CI run's ASan pass left one when a SIGINT
+	 * came 50 ms into the start; the window is now two system calls). */
+	err[0] = '\0';
+	dfd = open(made, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	rc = dfd < 0 ? -errno : 0;
 	if (rc == 0) {
 		fd = openat(dfd, CACHEDIR_LOCK, O_RDWR | O_CREAT | O_EXCL |
 						O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -437,6 +439,8 @@ int cachedir_make_temp(const char *tmpdir, char *out, size_t outlen,
 	}
 	if (dfd >= 0)
 		close(dfd);
+	if (rc == 0)
+		rc = cachedir_prepare(made, out, outlen, err, errlen);
 	if (rc) {
 		if (!err[0])
 			snprintf(err, errlen, "cannot lock the temporary cache "
