@@ -272,10 +272,7 @@ static void mfs_store_job_start(struct mfs_store_job *j, struct mfs_start *s)
 	sigset_t stop, old;
 
 	*j = (struct mfs_store_job){ .s = s };
-	sigemptyset(&stop);
-	sigaddset(&stop, SIGTERM);
-	sigaddset(&stop, SIGINT);
-	sigaddset(&stop, SIGHUP);
+	mfs_stop_sigset(&stop);
 	pthread_sigmask(SIG_BLOCK, &stop, &old);
 	j->threaded = pthread_create(&j->thread, NULL, mfs_store_job_main,
 				     j) == 0;
@@ -737,9 +734,7 @@ static int mfs_daemonize(struct mfs_start *s)
 		return -errno;
 	/* Blocked across the fork: a signal before the parent's handlers
 	 * are in place waits for them, and reaches the child through them. */
-	sigemptyset(&block);
-	for (size_t i = 0; i < sizeof(stops) / sizeof(stops[0]); i++)
-		sigaddset(&block, stops[i]);
+	mfs_stop_sigset(&block);
 	sigprocmask(SIG_BLOCK, &block, &old);
 	parent = getpid();
 	pid = fork();

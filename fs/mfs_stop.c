@@ -50,15 +50,20 @@ static void mfs_on_sigpipe(int sig)
 	(void)sig;	/* a handler, not SIG_IGN: commands get the default */
 }
 
+void mfs_stop_sigset(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+}
+
 /* Blocks (how = SIG_BLOCK) or unblocks the stop signals in this thread. */
 static void mfs_signals_mask(int how)
 {
 	sigset_t stop;
 
-	sigemptyset(&stop);
-	sigaddset(&stop, SIGTERM);
-	sigaddset(&stop, SIGINT);
-	sigaddset(&stop, SIGHUP);
+	mfs_stop_sigset(&stop);
 	pthread_sigmask(how, &stop, NULL);
 }
 

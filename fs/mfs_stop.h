@@ -14,6 +14,7 @@
 #define MEMOFS_MFS_STOP_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 
 #include "mfs.h"
@@ -34,6 +35,10 @@ struct mfs_stopper {
  * (and so in every thread it starts from now on).  Returns 0 or a
  * negative errno. */
 int mfs_stop_signals_install(void);
+
+/* The stop signals, SIGTERM, SIGINT and SIGHUP, as a set (for start-up's
+ * own masks: the store thread's, the daemon's fork). */
+void mfs_stop_sigset(sigset_t *set);
 
 /* Lets the calling (main) thread take the stop signals. */
 void mfs_stop_signals_unblock(void);
