@@ -368,6 +368,11 @@ static int mfs_ctl_index(const struct mfs *fs, fuse_ino_t ino)
 	return -1;
 }
 
+int mfs_ctl_is_dir(const struct mfs *fs, fuse_ino_t ino)
+{
+	return mfs_ctl_index(fs, ino) < 0;
+}
+
 static fuse_ino_t mfs_ctl_ino(const struct mfs_node *n)
 {
 	return (fuse_ino_t)(uintptr_t)n;

@@ -59,6 +59,9 @@ void mfs_ctl_free(struct mfs *fs);	/* NULL fs->ctl: a no-op */
 /* Is ino one of .memofs's nodes? */
 int mfs_ctl_owns(const struct mfs *fs, fuse_ino_t ino);
 
+/* Is ino (owned) the .memofs directory itself? */
+int mfs_ctl_is_dir(const struct mfs *fs, fuse_ino_t ino);
+
 /* The FUSE operations on those nodes (ino owned), and the lookup of
  * .memofs in the root. */
 void mfs_ctl_lookup_root(fuse_req_t req, struct mfs *fs);

@@ -838,7 +838,7 @@ def fig_cold_trivial(b):
     b.row("11", "  the same after 1 s idle, p50", fmt_us(med(idle)),
           "-", "-", "- (info)", None)
     b.row("11", "  daemon thread sleeps per cold read", f"{sleeps:.2f}",
-          "4 FUSE requests (LOOKUP, 2 GETATTR, READ)", "-", "- (info)",
+          "3 FUSE requests (LOOKUP, GETATTR, READ)", "-", "- (info)",
           None)
 
 
