@@ -1,5 +1,5 @@
 /* rdbuser.c -- a test plugin that links RocksDB itself
- * (tests/test_attack_startup.py): memofs loads RocksDB at run time
+ * (tests/test_startup.py): memofs loads RocksDB at run time
  * (compute/engine/rdb.h), so a plugin linked with -lrocksdb must share
  * memofs's copy, not bring a second one (two copies of RocksDB's static
  * state: its thread pools, its environment).
