@@ -64,6 +64,10 @@ struct mfs_start {
 	const struct mfs_opts *o;
 	char mountpoint[PATH_MAX];
 	char cache_dir[PATH_MAX];
+	/* The first directory of -o cache this start created (cache_dir or
+	 * a parent), or "": removed if the start fails, kept once it has
+	 * succeeded (cachedir_remove_made()). */
+	char cache_made[PATH_MAX];
 	int temporary_cache;	/* remove cache_dir at the end */
 	int temp_lock;		/* its lock (cachedir_make_temp), or -1 */
 	int ready_fd;		/* daemon: pipe to the waiting parent, or -1 */
@@ -138,6 +142,7 @@ static void mfs_startup_done(struct mfs_start *s)
 {
 	int fd;
 
+	s->cache_made[0] = '\0';	/* the start succeeded: the user's now */
 	if (s->ready_fd < 0)
 		return;
 	prctl(PR_SET_PDEATHSIG, 0);	/* the daemon outlives its parent */
@@ -174,7 +179,8 @@ static int mfs_prepare_cache(struct mfs_start *s, char *err, size_t errlen)
 	cachedir_sweep(tmp);
 	if (s->o->cache_dir)
 		return cachedir_prepare(s->o->cache_dir, s->cache_dir,
-					sizeof(s->cache_dir), err, errlen);
+					sizeof(s->cache_dir), s->cache_made,
+					sizeof(s->cache_made), err, errlen);
 	s->temporary_cache = 1;
 	return cachedir_make_temp(tmp, s->cache_dir, sizeof(s->cache_dir),
 				  &s->temp_lock, err, errlen);
@@ -182,19 +188,22 @@ static int mfs_prepare_cache(struct mfs_start *s, char *err, size_t errlen)
 
 /* Opens the store in s->cache_dir.  A persistent cache whose database
  * RocksDB cannot open (a damaged MANIFEST or CURRENT: -EBADMSG) is renamed
- * aside, kept for inspection, and a fresh one takes its place. */
+ * aside, kept for inspection, and a fresh one takes its place; unless this
+ * start made it: it holds nothing to inspect, and is removed instead. */
 static int mfs_open_store(struct mfs_start *s, store **st, char *err,
 			  size_t errlen)
 {
 	char aside[PATH_MAX + 64];
 	int rc = store_open(s->cache_dir, st);
 
-	if (rc == -EBADMSG && !s->temporary_cache &&
+	if (rc == -EBADMSG && !s->temporary_cache && !s->cache_made[0] &&
 	    cachedir_set_aside(s->cache_dir, aside, sizeof(aside)) == 0) {
 		log_warn("cache %s is damaged (see above): moved to %s, "
 			 "starting with an empty cache", s->cache_dir, aside);
+		/* The fresh one stands for the user's: kept in any case. */
 		rc = cachedir_prepare(s->cache_dir, s->cache_dir,
-				      sizeof(s->cache_dir), err, errlen);
+				      sizeof(s->cache_dir), NULL, 0, err,
+				      errlen);
 		if (rc)
 			return rc;
 		rc = store_open(s->cache_dir, st);
@@ -293,10 +302,13 @@ static int mfs_store_job_finish(struct mfs_store_job *j)
 }
 
 /* Undoes what j made, once it is finished: the store closed, a temporary
- * cache removed. */
+ * cache removed, and so is a -o cache directory that a failed start made
+ * (unless something else than RocksDB's files is in it: not a word then,
+ * the start's error is the one line a failure says). */
 static void mfs_store_job_undo(struct mfs_store_job *j)
 {
 	struct mfs_start *s = j->s;
+	int rc;
 
 	mfs_store_job_finish(j);
 	store_close(j->st);
@@ -305,6 +317,11 @@ static void mfs_store_job_undo(struct mfs_store_job *j)
 	    cachedir_remove(s->cache_dir) != 0)
 		log_warn("cannot remove the temporary cache %s",
 			 s->cache_dir);
+	if (j->prepared && !s->temporary_cache &&
+	    (rc = cachedir_remove_made(s->cache_dir, s->cache_made)) != 0)
+		log_debug("cache %s: %s left as it is: %s", s->cache_dir,
+			  s->cache_made, strerror(-rc));
+	s->cache_made[0] = '\0';
 	if (s->temp_lock >= 0)
 		close(s->temp_lock);	/* after the removal: see cachedir.h */
 	s->temp_lock = -1;

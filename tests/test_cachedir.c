@@ -1,5 +1,6 @@
 /* test_cachedir.c -- unit test of the cache directory checks, temporary
- * caches, their sweep and setting a damaged cache aside.
+ * caches, their sweep, setting a damaged cache aside, and removing what a
+ * failed start made.
  *
  * Runs as any user in a fresh mkdtemp() directory; the cases that need a
  * second user (other owners) are in tests/test_hardening_store.py, which
@@ -8,10 +9,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "engine/cachedir.h"
@@ -19,10 +22,12 @@
 
 static char base[PATH_MAX];
 
-/* base/rel into buf. */
+/* base/rel into buf (PATH_MAX + 64 bytes). */
 static const char *at(char *buf, const char *rel)
 {
-	snprintf(buf, PATH_MAX + 64, "%s/%s", base, rel);
+	int n = snprintf(buf, PATH_MAX + 64, "%s/%s", base, rel);
+
+	CHECK(n > 0 && n < PATH_MAX + 64);
 	return buf;
 }
 
@@ -33,14 +38,34 @@ static int mode_of(const char *path)
 	return lstat(path, &sb) == 0 ? (int)(sb.st_mode & 07777) : -1;
 }
 
-static int prepare(const char *path, char *out)
+/* cachedir_prepare() into out, the first directory it made into made. */
+static int prepare_made(const char *path, char *out, char *made)
 {
 	char err[CACHEDIR_ERR_MAX];
-	int rc = cachedir_prepare(path, out, PATH_MAX, err, sizeof(err));
+	int rc = cachedir_prepare(path, out, PATH_MAX, made, PATH_MAX, err,
+				  sizeof(err));
 
 	if (rc)
 		CHECK(strstr(err, "cache ") == err && !strchr(err, '\n'));
 	return rc;
+}
+
+static int prepare(const char *path, char *out)
+{
+	char made[PATH_MAX];
+
+	return prepare_made(path, out, made);
+}
+
+/* Creates an empty file base/rel (mode 0600). */
+static void touch(const char *rel)
+{
+	char p[PATH_MAX + 64];
+	int fd = open(at(p, rel), O_CREAT | O_WRONLY | O_EXCL, 0600);
+
+	CHECK(fd >= 0);
+	if (fd >= 0)
+		close(fd);
 }
 
 static void test_prepare_creates_0700(void)
@@ -167,6 +192,154 @@ static void test_set_aside(void)
 	CHECK_INT(cachedir_set_aside(p, a2, sizeof(a2)), -ENOENT);
 }
 
+/* What prepare made: the first directory it created, or "", and nothing
+ * when it fails. */
+static void test_prepare_says_what_it_made(void)
+{
+	char p[PATH_MAX + 64], q[PATH_MAX + 64], out[PATH_MAX],
+		made[PATH_MAX], err[CACHEDIR_ERR_MAX], small[8], name[NAME_MAX + 8];
+
+	CHECK_INT(prepare_made(at(p, "m1/a/b"), out, made), 0);
+	CHECK_STR(made, at(q, "m1"));
+	CHECK_INT(prepare_made(at(p, "m1/a/b"), out, made), 0);
+	CHECK_STR(made, "");
+	CHECK_INT(prepare_made(at(p, "m1/a/c"), out, made), 0);
+	CHECK_STR(made, at(q, "m1/a/c"));
+	CHECK_INT(cachedir_prepare(at(p, "m1/a/d"), out, PATH_MAX, NULL, 0,
+				   err, sizeof(err)), 0);
+	/* A failure after a mkdir leaves nothing: a last name too long. */
+	memcpy(name, "m2/", 3);
+	memset(name + 3, 'x', NAME_MAX + 1);
+	name[NAME_MAX + 4] = '\0';
+	CHECK_INT(prepare_made(at(p, name), out, made), -ENAMETOOLONG);
+	CHECK(access(at(p, "m2"), F_OK) != 0);
+	name[1] = '1';			/* m1/xxx...: m1 was there, stays */
+	CHECK_INT(prepare_made(at(p, name), out, made), -ENAMETOOLONG);
+	CHECK(access(at(p, "m1/a/b"), F_OK) == 0);
+	CHECK_INT(cachedir_prepare(at(p, "m3/x"), out, PATH_MAX, small,
+				   sizeof(small), err, sizeof(err)),
+		  -ENAMETOOLONG);
+	CHECK(access(at(p, "m3"), F_OK) != 0);
+}
+
+/* Prepares base/rel (new) with the files names in it; returns what
+ * cachedir_remove_made() says of it. */
+static int made_with(const char *rel, const char *const *names, size_t n)
+{
+	char p[PATH_MAX + 64], out[PATH_MAX], made[PATH_MAX], f[PATH_MAX + 64];
+
+	CHECK_INT(prepare_made(at(p, rel), out, made), 0);
+	CHECK(made[0] != '\0');
+	for (size_t i = 0; i < n; i++) {
+		snprintf(f, sizeof(f), "%s/%s", rel, names[i]);
+		touch(f);
+	}
+	return cachedir_remove_made(out, made);
+}
+
+static void test_remove_made_only_rocksdb(void)
+{
+	static const char *const rdb[] = {
+		"LOCK", "CURRENT", "IDENTITY", "LOG", "LOG.old.1700000000123",
+		"MANIFEST-000005", "METADB-3", "OPTIONS-000007",
+		"OPTIONS-000008.dbtmp", "000004.log", "000009.sst", "1.ldb",
+		"000010.blob", "000000.dbtmp",
+	};
+	static const char *const foreign[] = {
+		"notes", "LOCK.bak", "CURRENTX", "MANIFEST-", "MANIFEST-12x",
+		"OPTIONS-1.tmp", "LOG.old.", ".sst", "12.sst.gz", "x12.log",
+		"12.", "memofs-lock", "memofs.log",
+	};
+	const char *two[2] = { "CURRENT", NULL };
+	char p[PATH_MAX + 64], q[PATH_MAX + 64], rel[64];
+
+	CHECK_INT(made_with("r1/c", rdb, sizeof(rdb) / sizeof(rdb[0])), 0);
+	CHECK(access(at(p, "r1"), F_OK) != 0);
+	CHECK(access(base, F_OK) == 0);
+	for (size_t i = 0; i < sizeof(foreign) / sizeof(foreign[0]); i++) {
+		two[1] = foreign[i];
+		CHECK_INT(made_with("r2/c", two, 2), -ENOTEMPTY);
+		snprintf(rel, sizeof(rel), "r2/c/%s", foreign[i]);
+		CHECK(access(at(p, rel), F_OK) == 0);	/* kept, with ours */
+		CHECK(access(at(p, "r2/c/CURRENT"), F_OK) == 0);
+		CHECK_INT(cachedir_remove(at(p, "r2")), 0);
+	}
+	/* A link or a directory with a RocksDB name is not RocksDB's. */
+	CHECK_INT(made_with("r3/c", NULL, 0), 0);
+	CHECK_INT(prepare(at(p, "r3/c"), q), 0);
+	CHECK_INT(symlink("/etc/passwd", at(p, "r3/c/LOCK")), 0);
+	CHECK_INT(cachedir_remove_made(q, at(p, "r3")), -ENOTEMPTY);
+	CHECK_INT(unlink(at(p, "r3/c/LOCK")), 0);
+	CHECK_INT(mkdir(at(p, "r3/c/000001.sst"), 0700), 0);
+	CHECK_INT(cachedir_remove_made(q, at(p, "r3")), -ENOTEMPTY);
+	CHECK(access(at(p, "r3/c/000001.sst"), F_OK) == 0);
+	CHECK_INT(cachedir_remove(at(p, "r3")), 0);
+}
+
+static void test_remove_made_keeps_the_users(void)
+{
+	char p[PATH_MAX + 64], q[PATH_MAX + 64], out[PATH_MAX],
+		made[PATH_MAX];
+
+	/* Nothing made: nothing removed. */
+	CHECK_INT(mkdir(at(p, "u1"), 0700), 0);
+	CHECK_INT(prepare_made(p, out, made), 0);
+	CHECK_INT(cachedir_remove_made(out, made), 0);
+	CHECK(access(p, F_OK) == 0);
+	/* A parent it made that the user has put a file in stays. */
+	CHECK_INT(prepare_made(at(p, "u2/a/c"), out, made), 0);
+	touch("u2/mine");
+	CHECK_INT(cachedir_remove_made(out, made), -ENOTEMPTY);
+	CHECK(access(at(p, "u2/a"), F_OK) != 0);
+	CHECK(access(at(p, "u2/mine"), F_OK) == 0);
+	/* made must be dir or a parent of it. */
+	CHECK_INT(prepare_made(at(p, "u3/c"), out, made), 0);
+	CHECK_INT(cachedir_remove_made(out, at(q, "u")), -EINVAL);
+	CHECK_INT(cachedir_remove_made(out, at(q, "u3/c/d")), -EINVAL);
+	CHECK(access(out, F_OK) == 0);
+	CHECK_INT(cachedir_remove_made(out, made), 0);
+	CHECK(access(at(p, "u3"), F_OK) != 0);
+}
+
+/* A RocksDB that another process opened in the directory: its LOCK is
+ * held (as RocksDB holds it, fcntl), and the directory stays. */
+static void test_remove_made_not_in_use(void)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	char p[PATH_MAX + 64], out[PATH_MAX], made[PATH_MAX], c;
+	int go[2], done[2], status = 0, fd;
+	pid_t pid;
+
+	CHECK_INT(prepare_made(at(p, "l1/c"), out, made), 0);
+	touch("l1/c/LOCK");
+	touch("l1/c/CURRENT");
+	CHECK_INT(pipe(go), 0);
+	CHECK_INT(pipe(done), 0);
+	pid = fork();
+	if (pid == 0) {		/* holds the lock until done is closed */
+		close(go[0]);
+		close(done[1]);
+		fd = open(at(p, "l1/c/LOCK"), O_RDWR);
+		if (fd < 0 || fcntl(fd, F_SETLK, &fl) != 0)
+			_exit(1);
+		if (write(go[1], "k", 1) != 1 || read(done[0], &c, 1) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	CHECK(pid > 0);
+	close(go[1]);
+	close(done[0]);
+	CHECK_INT((int)read(go[0], &c, 1), 1);
+	CHECK_INT(cachedir_remove_made(out, made), -EBUSY);
+	CHECK(access(at(p, "l1/c/CURRENT"), F_OK) == 0);
+	close(done[1]);
+	CHECK_INT((int)waitpid(pid, &status, 0), (int)pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(go[0]);
+	CHECK_INT(cachedir_remove_made(out, made), 0);
+	CHECK(access(at(p, "l1"), F_OK) != 0);
+}
+
 int main(void)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -182,6 +355,10 @@ int main(void)
 	test_temp_and_sweep();
 	test_remove_never_follows();
 	test_set_aside();
+	test_prepare_says_what_it_made();
+	test_remove_made_only_rocksdb();
+	test_remove_made_keeps_the_users();
+	test_remove_made_not_in_use();
 	CHECK_INT(cachedir_remove(base), 0);
 	return check_report("cachedir");
 }

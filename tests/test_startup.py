@@ -9,7 +9,8 @@ Every kind of start-up failure, in daemon mode and with -f: one line on
 stderr that names the cause, exit status 1, and nothing left behind (no
 process, no mount, no temporary cache, a persistent cache's LOCK free); a
 failure of both the dataset and the cache reports the dataset's, the one
-the user asked about first.  A
+the user asked about first.  A failed start leaves the file system as it
+found it: a -o cache directory it made is gone, the user's own stays.  A
 stop signal at any stage ends memofs, daemon or not, and never leaves a
 mount.  Mount points with any name (blanks, backslashes, newlines, 3.6 KB
 escaped to 14 KB) are found in mountinfo.  Keys name the data whenever
@@ -243,44 +244,39 @@ FAILURES = {
 }
 
 
-OWN_CACHE = {"cache_not_a_dir", "cache_in_use"}   # kinds with their own
+def check_failed(r, fail, mnt):
+    """r is a start that failed as fail says: exit 1, exactly one line
+    "memofs: ..." naming the cause (no "during start-up" guess from the
+    parent, no RocksDB log line besides the reason), no mount, no memofs
+    left on the mount point, and what the kind must not touch
+    untouched."""
+    assert r.returncode == 1, r.stderr
+    line = one_line(r.stderr)
+    assert line.startswith("memofs: "), line
+    for cause in fail.causes:
+        assert cause in line, (cause, line)
+    assert "during start-up" not in line
+    assert not is_mounted(mnt)
+    assert memofs_pids(mnt) == []
+    assert fail.check is None or fail.check()
 
 
 @pytest.mark.parametrize("foreground", **MODES)
-@pytest.mark.parametrize("kind,cache", [
-    (kind, cache) for kind in sorted(FAILURES)
-    for cache in (["own"] if kind in OWN_CACHE
-                  else ["temporary", "persistent"])])
+@pytest.mark.parametrize("kind", sorted(FAILURES))
 def test_start_failure_says_one_line_and_leaves_nothing(mount_factory,
                                                         tmp_path, kind,
-                                                        cache, foreground):
-    """Each failure, with a temporary cache, a persistent one, or the one
-    the kind needs: exit 1, exactly one line "memofs: ..." naming the
-    cause (no "during start-up" guess from the parent, no RocksDB log line
-    besides the reason), no memofs left on the mount point, no mount, no
-    new temporary cache (the one it made removed), what the kind must not
-    touch untouched, and a persistent cache usable at once (its LOCK
-    free)."""
-    persistent = tmp_path / "cache" if cache == "persistent" else None
-    fail = FAILURES[kind](mount_factory, tmp_path, persistent)
+                                                        foreground):
+    """Each failure, with a temporary cache (or the one the kind needs):
+    check_failed(), and no new temporary cache (the one it made removed).
+    (What it leaves of a -o cache:
+    test_failed_start_removes_only_the_cache_it_made.)"""
+    fail = FAILURES[kind](mount_factory, tmp_path, None)
     before = temp_caches(mount_factory)
     mnt = mount_factory.mountpoint()
     r = run_memofs(mount_factory, fail.args + [mnt], foreground,
                    env=fail.env)
-    assert r.returncode == 1, (kind, r.stderr)
-    line = one_line(r.stderr)
-    assert line.startswith("memofs: "), line
-    for cause in fail.causes:
-        assert cause in line, (kind, cause, line)
-    assert "during start-up" not in line
-    assert not is_mounted(mnt)
-    assert memofs_pids(mnt) == []
+    check_failed(r, fail, mnt)
     assert temp_caches(mount_factory) == before
-    assert fail.check is None or fail.check()
-    if persistent and persistent.is_dir():  # its LOCK is free
-        m = mount_factory(opts=[f"cache={persistent}"])
-        assert float(m.read("mean/col0")) != 0.0
-        m.unmount()
 
 
 @pytest.mark.parametrize("foreground", **MODES)
@@ -323,32 +319,111 @@ def test_unreachable_remote_is_not_a_start_failure(mount_factory):
     assert temp_caches(mount_factory) == []
 
 
-# ---- a cache inside the mount point ----------------------------------------
+# ---- a failed start leaves the file system as it found it -----------------
+
+def cache_in(parent, whose):
+    """The -o cache of a start that will fail, in parent: one memofs must
+    make, with a parent of its own ("made": parent/new/c), or the user's
+    own, empty ("users": parent/c, made here)."""
+    if whose == "made":
+        return parent / "new" / "c"
+    (parent / "c").mkdir(mode=0o700)
+    return parent / "c"
+
 
 @pytest.mark.parametrize("foreground", **MODES)
-@pytest.mark.parametrize("kind", ["cache", "tmpdir"])
+@pytest.mark.parametrize("kind", ["cache_made", "cache_users", "tmpdir"])
 def test_cache_inside_the_mount_point_is_refused(mount_factory, kind,
                                                  foreground):
     """-o cache, or TMPDIR for a temporary cache, inside the mount point:
     the mount would hide the cache, and memofs waited on itself for ever
     (a thread opening a path in the cache after the mount, before INIT is
-    answered, and every reader with it).  Refused in one line; a temporary cache
-    made there is removed."""
+    answered, and every reader with it).  Refused in one line; the mount
+    point is left as it was: the cache memofs made there (with its
+    parent) or its temporary cache removed, the user's cache directory or
+    TMPDIR kept."""
     mnt = mount_factory.mountpoint()
     env = None
-    if kind == "cache":
-        args = ["-o", f"cache={mnt}/.cache", mnt]
-    else:
+    if kind == "tmpdir":
         (mnt / "t").mkdir()
         env = dict(mount_factory.env, TMPDIR=str(mnt / "t"))
         args = [mnt]
+    else:
+        cache = cache_in(mnt, kind.split("_")[1])
+        args = ["-o", f"cache={cache}", mnt]
+    before = sorted(os.listdir(mnt))
     r = run_memofs(mount_factory, args, foreground, env=env)
     assert r.returncode == 1, r.stderr
     line = one_line(r.stderr)
     assert f"is inside the mount point {mnt}" in line, line
     assert not is_mounted(mnt) and memofs_pids(mnt) == []
-    if kind == "tmpdir":
-        assert os.listdir(mnt / "t") == []
+    assert sorted(os.listdir(mnt)) == before
+    if kind != "cache_made":                # the user's, kept empty
+        assert os.listdir(mnt / ("t" if kind == "tmpdir" else "c")) == []
+
+
+@pytest.mark.parametrize("foreground", **MODES)
+@pytest.mark.parametrize("kind,whose", [
+    (kind, whose) for kind in sorted(FAILURES) for whose in ("made", "users")
+    if kind != "cache_not_a_dir"            # its cache is no directory
+    and (kind, whose) != ("cache_in_use", "made")])   # is the user's
+def test_failed_start_removes_only_the_cache_it_made(mount_factory,
+                                                     tmp_path, kind, whose,
+                                                     foreground):
+    """Every kind of failure with -o cache, whether the store was open by
+    then or not: check_failed() as with a temporary cache; a cache
+    directory this start made, and its parent made with it, are gone
+    (RocksDB's files in them too); the user's own directory stays, and
+    its LOCK is free for the next start."""
+    home = tmp_path / "home"
+    home.mkdir()
+    cache = cache_in(home, whose)
+    fail = FAILURES[kind](mount_factory, tmp_path, cache)
+    before = sorted(os.listdir(home))
+    mnt = mount_factory.mountpoint()
+    r = run_memofs(mount_factory, fail.args + [mnt], foreground,
+                   env=fail.env)
+    check_failed(r, fail, mnt)
+    assert sorted(os.listdir(home)) == before
+    if whose == "users":
+        assert cache.is_dir()
+        if kind != "cache_in_use":          # its LOCK is free
+            m = mount_factory(opts=[f"cache={cache}"])
+            assert float(m.read("mean/col0")) != 0.0
+            m.unmount()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounts a tmpfs: root only")
+@pytest.mark.parametrize("foreground", **MODES)
+@pytest.mark.parametrize("whose", ["made", "users"])
+def test_full_disk_removes_only_the_cache_it_made(mount_factory, tmp_path,
+                                                  whose, foreground):
+    """A store that cannot be opened in the directory memofs made (a file
+    system with less than the 1 MiB an open needs): refused in one line,
+    and the file system left as it was."""
+    small = tmp_path / "small"
+    small.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k,mode=0700",
+                        "memofs-small", str(small)],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {r.stderr}")
+    try:
+        cache = cache_in(small, whose)
+        before = sorted(os.listdir(small))
+        mnt = mount_factory.mountpoint()
+        r = run_memofs(mount_factory, ["-o", f"cache={cache}", mnt],
+                       foreground)
+        assert r.returncode == 1, r.stderr
+        line = one_line(r.stderr)
+        assert "cannot open cache" in line and \
+            "No space left on device" in line, line
+        assert sorted(os.listdir(small)) == before
+        if whose == "users":
+            assert os.listdir(cache) == []
+    finally:
+        subprocess.run(["umount", str(small)], capture_output=True)
+    assert not is_mounted(small)
 
 
 # ---- RocksDB loaded at run time -----------------------------------------

@@ -101,27 +101,38 @@ static int cachedir_check_entry(const char *dir, const char *name,
 	return -EPERM;
 }
 
+/* Opens a stream on the directory fd, on a descriptor of its own (fd
+ * stays the caller's): 0 with *d for closedir(), or a negative errno. */
+static int cachedir_opendir_fd(int fd, DIR **d)
+{
+	int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc;
+
+	if (dfd >= 0 && (*d = fdopendir(dfd)))
+		return 0;
+	rc = -errno;
+	if (dfd >= 0)
+		close(dfd);
+	return rc;
+}
+
 /* Is every entry of the directory fd (dir) a file of ours, no link? */
 static int cachedir_check_entries(const char *dir, int fd, char *err,
 				  size_t errlen)
 {
-	int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	struct dirent *e;
 	struct stat sb;
 	DIR *d;
-	int rc = 0;
+	int rc = cachedir_opendir_fd(fd, &d);
 
-	if (dfd < 0 || !(d = fdopendir(dfd))) {
-		rc = -errno;
-		if (dfd >= 0)
-			close(dfd);
+	if (rc) {
 		snprintf(err, errlen, "cache %s: %s", dir, strerror(-rc));
 		return rc;
 	}
 	while (rc == 0 && (e = readdir(d))) {
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
-		if (fstatat(dfd, e->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
+		if (fstatat(dirfd(d), e->d_name, &sb, AT_SYMLINK_NOFOLLOW)) {
 			rc = -errno;
 			snprintf(err, errlen, "cache %s: %s", dir,
 				 strerror(-rc));
@@ -149,31 +160,37 @@ static int cachedir_open_dir(int fd, const char *name)
 }
 
 /* cachedir_open_dir(), creating the directory (mode 0700) when it is
- * missing.  Returns the descriptor or a negative errno (-ELOOP for a
- * link, -ENOTDIR for another file). */
-static int cachedir_open_at(int fd, const char *name)
+ * missing; *created says whether this call did.  Returns the descriptor
+ * or a negative errno (-ELOOP for a link, -ENOTDIR for another file). */
+static int cachedir_open_at(int fd, const char *name, int *created)
 {
 	int nfd = cachedir_open_dir(fd, name);
 
+	*created = 0;
 	if (nfd != -ENOENT)
 		return nfd;
-	if (mkdirat(fd, name, 0700) != 0 && errno != EEXIST)
+	if (mkdirat(fd, name, 0700) == 0)
+		*created = 1;
+	else if (errno != EEXIST)
 		return -errno;
 	return cachedir_open_dir(fd, name);
 }
 
 /* Walks the absolute canonical path from "/", checking the existing
  * parents and creating the missing directories; dir is the name the user
- * gave, for messages.  Returns 0 with *out_fd open on the last one. */
+ * gave, for messages.  made (PATH_MAX bytes) receives the first directory
+ * created, or "".  Returns 0 with *out_fd open on the last one; on
+ * failure, made names what the caller must remove. */
 static int cachedir_walk(const char *dir, const char *canon, int *out_fd,
-			 char *err, size_t errlen)
+			 char *made, char *err, size_t errlen)
 {
 	char prefix[PATH_MAX] = "/", name[NAME_MAX + 1];
 	const char *p = canon, *end;
-	int fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC), nfd;
+	int fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC), nfd, created;
 	struct stat sb;
 	int rc = fd < 0 ? -errno : 0;
 
+	made[0] = '\0';
 	while (rc == 0) {
 		p += strspn(p, "/");
 		if (!*p)
@@ -192,7 +209,10 @@ static int cachedir_walk(const char *dir, const char *canon, int *out_fd,
 		rc = cachedir_check_parent(dir, prefix, &sb, err, errlen);
 		if (rc)
 			break;
-		nfd = cachedir_open_at(fd, name);
+		nfd = cachedir_open_at(fd, name, &created);
+		if (created && !made[0])
+			snprintf(made, PATH_MAX, "%.*s", (int)(end - canon),
+				 canon);
 		if (nfd < 0) {
 			rc = nfd;
 			if (fstatat(fd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
@@ -221,6 +241,30 @@ static int cachedir_walk(const char *dir, const char *canon, int *out_fd,
 	if (!err[0])
 		snprintf(err, errlen, "cache %s: %s", dir, strerror(-rc));
 	return rc;
+}
+
+/* Removes the empty directory dir, then each parent of it up to and
+ * including top (dir itself or a parent of it), deepest first; a missing
+ * one (or one whose name is too long to exist) is skipped.  Returns 0, or
+ * the negative errno of the first rmdir that failed (-ENOTEMPTY:
+ * something is in it; it stays, with its parents). */
+static int cachedir_rmdirs(const char *dir, const char *top)
+{
+	char path[PATH_MAX];
+	size_t n = strlen(top);
+	char *slash;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s", dir) >= sizeof(path))
+		return -ENAMETOOLONG;
+	for (;;) {
+		if (rmdir(path) != 0 && errno != ENOENT &&
+		    errno != ENAMETOOLONG)
+			return errno == EEXIST ? -ENOTEMPTY : -errno;
+		slash = strrchr(path, '/');
+		if (strlen(path) <= n || !slash || slash == path)
+			return 0;
+		*slash = '\0';
+	}
 }
 
 /* ---- the canonical path ------------------------------------------------- */
@@ -302,15 +346,17 @@ static int cachedir_check_links(const char *dir, const char *abs, char *err,
 	return 0;
 }
 
-int cachedir_prepare(const char *path, char *out, size_t outlen, char *err,
-		     size_t errlen)
+int cachedir_prepare(const char *path, char *out, size_t outlen, char *made,
+		     size_t madelen, char *err, size_t errlen)
 {
-	char abs[PATH_MAX], cwd[PATH_MAX], canon[PATH_MAX];
+	char abs[PATH_MAX], cwd[PATH_MAX], canon[PATH_MAX], top[PATH_MAX];
 	struct stat sb;
 	size_t n;
 	int fd, rc;
 
 	err[0] = '\0';
+	if (made && madelen)
+		made[0] = '\0';
 	if (path[0] == '/') {
 		n = (size_t)snprintf(abs, sizeof(abs), "%s", path);
 	} else if (getcwd(cwd, sizeof(cwd))) {
@@ -337,9 +383,9 @@ int cachedir_prepare(const char *path, char *out, size_t outlen, char *err,
 			 : strerror(-rc));
 		return rc;
 	}
-	rc = cachedir_walk(path, canon, &fd, err, errlen);
+	rc = cachedir_walk(path, canon, &fd, top, err, errlen);
 	if (rc)
-		return rc;
+		goto out_unmake;
 	if (fstat(fd, &sb) != 0) {
 		rc = -errno;
 		snprintf(err, errlen, "cache %s: %s", path, strerror(-rc));
@@ -349,10 +395,15 @@ int cachedir_prepare(const char *path, char *out, size_t outlen, char *err,
 	if (rc == 0)
 		rc = cachedir_check_entries(path, fd, err, errlen);
 	close(fd);
-	if (rc == 0 && (size_t)snprintf(out, outlen, "%s", canon) >= outlen) {
+	if (rc == 0 && ((size_t)snprintf(out, outlen, "%s", canon) >= outlen ||
+			(made && (size_t)snprintf(made, madelen, "%s", top) >=
+					 madelen))) {
 		snprintf(err, errlen, "cache %s: path too long", path);
 		rc = -ENAMETOOLONG;
 	}
+out_unmake:
+	if (rc && top[0])	/* what this call made, empty: as it was */
+		cachedir_rmdirs(canon, top);
 	return rc;
 }
 
@@ -405,6 +456,126 @@ int cachedir_remove(const char *dir)
 	return rc;
 }
 
+/* ---- what a failed start made ------------------------------------------- */
+
+/* The names RocksDB gives the files of its directory (RocksDB's
+ * file/filename.cc, ParseFileName(), with the info log in the directory,
+ * as memofs opens it): one of these, or prefix DIGITS suffix below. */
+static const char *const cachedir_rdb_names[] = { "IDENTITY", "CURRENT",
+						  "LOCK", "LOG" };
+static const struct {
+	const char *prefix, *suffix;
+} cachedir_rdb_forms[] = {
+	{ "LOG.old.", "" },	{ "MANIFEST-", "" }, { "METADB-", "" },
+	{ "OPTIONS-", "" },	{ "OPTIONS-", ".dbtmp" }, { "", ".log" },
+	{ "", ".sst" },		{ "", ".ldb" },	     { "", ".blob" },
+	{ "", ".dbtmp" },
+};
+
+#define CACHEDIR_COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Is name one RocksDB gives a file of its own? */
+static int cachedir_is_rdb_name(const char *name)
+{
+	for (size_t i = 0; i < CACHEDIR_COUNT(cachedir_rdb_names); i++)
+		if (strcmp(name, cachedir_rdb_names[i]) == 0)
+			return 1;
+	for (size_t i = 0; i < CACHEDIR_COUNT(cachedir_rdb_forms); i++) {
+		const char *pre = cachedir_rdb_forms[i].prefix, *p = name;
+		size_t n = strlen(pre);
+
+		if (strncmp(p, pre, n) != 0)
+			continue;
+		p += n;
+		n = strspn(p, "0123456789");
+		if (n && strcmp(p + n, cachedir_rdb_forms[i].suffix) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Takes RocksDB's lock on the LOCK file of the directory fd the way
+ * RocksDB takes it (fcntl F_SETLK, the whole file), so that no RocksDB
+ * opens the directory meanwhile.  A lock of this process's own always
+ * succeeds (fcntl's locks are the process's): its store must be closed.
+ * Returns 0 with *lock_fd holding it, or -1 when there is no LOCK file
+ * (or a link or directory by that name, which cachedir_unlink_rdb()
+ * refuses); -EBUSY when another process holds it, or a negative errno. */
+static int cachedir_lock_rdb(int fd, int *lock_fd)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	int rc;
+
+	*lock_fd = openat(fd, "LOCK", O_RDWR | O_NOFOLLOW | O_NONBLOCK |
+				      O_CLOEXEC);
+	if (*lock_fd < 0)
+		return errno == ENOENT || errno == ELOOP || errno == EISDIR
+			       ? 0 : -errno;
+	if (fcntl(*lock_fd, F_SETLK, &fl) == 0)
+		return 0;
+	rc = errno == EACCES || errno == EAGAIN ? -EBUSY : -errno;
+	close(*lock_fd);
+	*lock_fd = -1;
+	return rc;
+}
+
+/* Removes every entry of the directory fd if each is a regular file of
+ * this user's that RocksDB names as its own; LOCK last.  Returns 0,
+ * -ENOTEMPTY (another entry: nothing removed), or a negative errno. */
+static int cachedir_unlink_rdb(int fd)
+{
+	struct dirent *e;
+	struct stat sb;
+	DIR *d;
+	int rc = cachedir_opendir_fd(fd, &d);
+
+	if (rc)
+		return rc;
+	while (rc == 0 && (e = readdir(d))) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (fstatat(fd, e->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0)
+			rc = -errno;
+		else if (!S_ISREG(sb.st_mode) || sb.st_uid != geteuid() ||
+			 !cachedir_is_rdb_name(e->d_name))
+			rc = -ENOTEMPTY;
+	}
+	rewinddir(d);
+	while (rc == 0 && (e = readdir(d))) {
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 &&
+		    strcmp(e->d_name, "LOCK") != 0 &&
+		    unlinkat(fd, e->d_name, 0) != 0 && errno != ENOENT)
+			rc = -errno;
+	}
+	if (rc == 0 && unlinkat(fd, "LOCK", 0) != 0 && errno != ENOENT)
+		rc = -errno;
+	closedir(d);
+	return rc;
+}
+
+int cachedir_remove_made(const char *dir, const char *made)
+{
+	size_t n = strlen(made);
+	int fd, lock_fd = -1, rc;
+
+	if (!n)
+		return 0;
+	if (strncmp(dir, made, n) != 0 || (dir[n] && dir[n] != '/'))
+		return -EINVAL;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	rc = cachedir_lock_rdb(fd, &lock_fd);
+	if (rc == 0)
+		rc = cachedir_unlink_rdb(fd);
+	if (lock_fd >= 0)
+		close(lock_fd);	/* after the unlink: see cachedir_lock_rdb */
+	close(fd);
+	if (rc == 0)
+		rc = cachedir_rmdirs(dir, made);
+	return rc;
+}
+
 /* ---- temporary caches --------------------------------------------------- */
 
 int cachedir_make_temp(const char *tmpdir, char *out, size_t outlen,
@@ -440,7 +611,8 @@ int cachedir_make_temp(const char *tmpdir, char *out, size_t outlen,
 	if (dfd >= 0)
 		close(dfd);
 	if (rc == 0)
-		rc = cachedir_prepare(made, out, outlen, err, errlen);
+		rc = cachedir_prepare(made, out, outlen, NULL, 0, err,
+				      errlen);
 	if (rc) {
 		if (!err[0])
 			snprintf(err, errlen, "cannot lock the temporary cache "

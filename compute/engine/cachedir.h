@@ -1,6 +1,7 @@
 /* cachedir.h -- the cache directory: where it may live, creating it,
- * trusting it, moving a damaged one aside, removing a temporary one, and
- * sweeping the temporary ones that killed daemons left behind.
+ * trusting it, moving a damaged one aside, removing a temporary one or
+ * the one a failed start made, and sweeping the temporary ones that
+ * killed daemons left behind.
  *
  * The trust rule (README, "The cache"), as ssh's StrictModes applies it to
  * ~/.ssh: memofs stores results in DIR, and RocksDB opens files in it by
@@ -29,13 +30,29 @@
 
 /* Makes path (absolute, or relative to the working directory) a trusted
  * cache directory, creating what is missing, and writes its canonical
- * absolute path into out (outlen bytes, PATH_MAX is enough).  Returns 0;
- * -EPERM when a directory or file has the wrong owner or mode, -ELOOP for
- * a symbolic link, -ENOTDIR, -EINVAL (a ".." among the missing parts),
- * -ENAMETOOLONG, or the errno of a failed system call.  On failure err
+ * absolute path into out (outlen bytes, PATH_MAX is enough).  Unless made
+ * is NULL, it receives (madelen bytes, PATH_MAX is enough) the first
+ * directory this call created, out itself or a parent of it, or "" when
+ * out existed: what cachedir_remove_made() removes if the start fails.
+ * Returns 0; -EPERM when a directory or file has the wrong owner or mode,
+ * -ELOOP for a symbolic link, -ENOTDIR, -EINVAL (a ".." among the missing
+ * parts), -ENAMETOOLONG, or the errno of a failed system call.  On
+ * failure the directories this call created are removed again, and err
  * holds one line saying what is wrong and how to fix it. */
-int cachedir_prepare(const char *path, char *out, size_t outlen, char *err,
-		     size_t errlen);
+int cachedir_prepare(const char *path, char *out, size_t outlen, char *made,
+		     size_t madelen, char *err, size_t errlen);
+
+/* Undoes a cachedir_prepare() that created dir (its out) or parents of it
+ * (made, its made), once the start that used them has failed and closed
+ * its store: removes the files in dir if each is a regular file of this
+ * user's that RocksDB names as its own (IDENTITY, CURRENT, LOCK, LOG,
+ * MANIFEST-N, N.sst...), then dir and its parents up to made, each only
+ * once empty.  Anything else in them (the user's) keeps them, and what is
+ * in them, as they are; so does a RocksDB another process opened in dir
+ * (its LOCK is held).  Never follows a symbolic link.  Returns 0 (also
+ * when made is ""), -ENOTEMPTY, -EBUSY, -EINVAL when made is neither dir
+ * nor a parent of it, or the errno of a failed system call. */
+int cachedir_remove_made(const char *dir, const char *made);
 
 /* Creates a temporary cache tmpdir/memofs-XXXXXX (mode 0700, trusted as
  * above) and marks it in use: *lock_fd holds an flock on its lock file
