@@ -1,0 +1,277 @@
+"""test_attack_access.py -- who reaches a mount, and whether access(2)
+tells the truth, now that memofs mounts without default_permissions when
+allow_other is off (mfs_fuse_optlist(), mfs_access()).
+
+Every check runs a probe process under some identity (root, root without
+capabilities, another user, a set-user-ID-like process...) that asks
+access(2)/faccessat2(2) about a path and then does what was asked about
+(open for reading, open for writing, exec, chdir, listdir), and reports
+the errno of each.  The tests compare the two: whatever access() says,
+the operation must then do.
+"""
+import errno
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+DATA = np.random.RandomState(11).randn(40, 3)
+ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0,
+                               reason="needs root to switch identities")
+
+# Identities, as setpriv arguments (util-linux).  root_nocaps is uid 0
+# without any capability: the kernel's generic_permission() then checks
+# the mode bits as for anyone else.
+IDENTITIES = {
+    "root": [],
+    "root_nocaps": ["--inh-caps=-all", "--bounding-set=-all"],
+    "nobody": ["--reuid=65534", "--regid=65534", "--clear-groups"],
+    "other": ["--reuid=65533", "--regid=65533", "--clear-groups"],
+    "setuid_root": ["--ruid=65534", "--euid=0", "--clear-groups"],
+    "setgid_other": ["--rgid=65534", "--egid=0", "--clear-groups"],
+    "other_gid": ["--regid=65534", "--clear-groups"],
+}
+
+# Runs as the probed identity: for each path, what access() says and what
+# the operation then does, as an errno (0: it worked).
+_PROBE = r"""
+import ctypes, errno, json, os, subprocess, sys
+
+def err(f):
+    try:
+        f()
+        return 0
+    except OSError as e:
+        return e.errno
+
+def read1(p):
+    fd = os.open(p, os.O_RDONLY)
+    try:
+        os.read(fd, 1)
+    finally:
+        os.close(fd)
+
+def openw(p):
+    os.close(os.open(p, os.O_WRONLY))
+
+def execute(p):
+    try:
+        r = subprocess.run([p], capture_output=True, timeout=20)
+    except OSError as e:
+        if e.errno == errno.ENOEXEC:   # allowed, not a program
+            return
+        raise
+
+def chdir(p):
+    here = os.getcwd()
+    os.chdir(p)
+    os.chdir(here)
+
+def fchdir(p):
+    here = os.open(".", os.O_RDONLY | os.O_DIRECTORY)
+    fd = os.open(p, os.O_PATH | os.O_DIRECTORY)
+    try:
+        os.fchdir(fd)
+        os.fchdir(here)
+    finally:
+        os.close(fd)
+        os.close(here)
+
+libc = ctypes.CDLL(None, use_errno=True)
+AT_FDCWD, AT_EACCESS, AT_SYMLINK_NOFOLLOW = -100, 0x200, 0x100
+
+def faccessat2(p, mode, flags):
+    # glibc's faccessat() calls faccessat2(2) when flags are given
+    if libc.faccessat(AT_FDCWD, p.encode(), mode, flags) != 0:
+        raise OSError(ctypes.get_errno(), "faccessat")
+
+out = {}
+for p in sys.argv[1:]:
+    r = {}
+    for name, mode in [("F", os.F_OK), ("R", os.R_OK), ("W", os.W_OK),
+                       ("X", os.X_OK), ("RX", os.R_OK | os.X_OK)]:
+        for how, flags in [("access", 0), ("eaccess", AT_EACCESS),
+                           ("nofollow", AT_SYMLINK_NOFOLLOW)]:
+            r[how + "_" + name] = err(lambda: faccessat2(p, mode, flags))
+    r["stat"] = err(lambda: os.stat(p))
+    isdir = r["stat"] == 0 and os.path.isdir(p)
+    r["isdir"] = isdir
+    if isdir:
+        r["read"] = err(lambda: os.listdir(p))
+        r["exec"] = err(lambda: chdir(p))
+        r["fchdir"] = err(lambda: fchdir(p))
+    else:
+        r["read"] = err(lambda: read1(p))
+        r["exec"] = err(lambda: execute(p))
+    r["write"] = err(lambda: openw(p))
+    out[p] = r
+print(json.dumps(out))
+"""
+
+
+def probe(identity, paths, cwd="/"):
+    """{path: {op: errno}} as identity sees paths."""
+    argv = ["setpriv", *IDENTITIES[identity], "--", "/usr/bin/python3",
+            "-c", _PROBE, *map(str, paths)]
+    if not IDENTITIES[identity]:
+        argv = argv[2:]
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=60,
+                       cwd=cwd)
+    assert r.returncode == 0, (identity, r.stderr)
+    return json.loads(r.stdout)
+
+
+def open_up(tmp_path):
+    """Lets other users reach tmp_path's mount points."""
+    for d in [tmp_path, *tmp_path.parents]:
+        if d == Path("/tmp") or d == d.parent:
+            break
+        os.chmod(d, 0o755)
+
+
+def node_paths(m):
+    """One path of every kind of node: root, function dir, argument dir of
+    a function of several arguments, result (computed and not), .npy view,
+    .memofs and its files, a name that does not exist."""
+    return {
+        "root": m.p(""), "fndir": m.p("mean"), "argdir": m.p("corr/col0"),
+        "cold": m.p("mean/col0"), "warm": m.p("max/col1"),
+        "two": m.p("corr/col0/col1"), "npy": m.p("column/col2.npy"),
+        "ctl": m.p(".memofs"), "stats": m.p(".memofs/stats"),
+        "clear": m.p(".memofs/clear"), "missing": m.p("mean/nope"),
+    }
+
+
+# Identities whose real ids differ from their effective ones: access(2)
+# without AT_EACCESS answers for the real ids (as POSIX says), so only
+# faccessat2(AT_EACCESS) predicts what they then do.
+SPLIT_IDS = {"setuid_root", "setgid_other"}
+
+
+def consistent(where, r, split_ids=False):
+    """access() answers what the operation then does: for each of R, X,
+    RX, access granted <=> the operation is not refused for permission.
+    W is never granted (EROFS), and open for writing fails."""
+    problems = []
+    for how in ("eaccess",) if split_ids else ("access", "eaccess",
+                                               "nofollow"):
+        if r["stat"]:
+            if r[f"{how}_F"] != r["stat"]:
+                problems.append(f"{how} F_OK {r[how + '_F']} but stat "
+                                f"{r['stat']}")
+            continue
+        if r[f"{how}_F"]:
+            problems.append(f"{how} F_OK {r[how + '_F']} on an existing "
+                            f"name")
+        for k, op in [("R", "read"), ("X", "exec")]:
+            said = r[f"{how}_{k}"] == 0
+            did = r[op] not in (errno.EACCES, errno.EPERM)
+            if said != did:
+                problems.append(f"{how} {k}_OK says {r[how + '_' + k]} "
+                                f"but {op} gives {r[op]}")
+        rx = r[f"{how}_R"] == 0 and r[f"{how}_X"] == 0
+        if (r[f"{how}_RX"] == 0) != rx:
+            problems.append(f"{how} R|X {r[how + '_RX']} vs R "
+                            f"{r[how + '_R']}, X {r[how + '_X']}")
+        if r[f"{how}_W"] == 0:
+            problems.append(f"{how} W_OK granted")
+    if r["stat"] == 0 and r["write"] == 0:
+        problems.append("opened for writing")
+    if r.get("fchdir") is not None and r["stat"] == 0 and \
+            (r["fchdir"] == 0) != (r["exec"] == 0):
+        problems.append(f"fchdir {r['fchdir']} but chdir {r['exec']}")
+    return [f"{where}: {p}" for p in problems]
+
+
+@ROOT_ONLY
+@pytest.mark.parametrize("allow_other", [False, True])
+@pytest.mark.parametrize("umask", [None, "0", "022", "0777", "0277"])
+def test_access_matches_what_follows(mount_factory, tmp_path, allow_other,
+                                     umask):
+    """For every node kind and identity, access() and faccessat2(AT_EACCESS)
+    say what open/exec/chdir then do."""
+    open_up(tmp_path)
+    np.save(tmp_path / "d.npy", DATA)
+    os.chmod(tmp_path / "d.npy", 0o644)
+    opts = ["exec"] + (["allow_other"] if allow_other else []) + \
+        ([f"umask={umask}"] if umask else []) + ["uid=65534", "gid=65534"]
+    m = mount_factory(tmp_path / "d.npy", opts=opts)
+    m.read("max/col1")
+    paths = node_paths(m)
+    problems = []
+    for who in IDENTITIES:
+        got = probe(who, paths.values())
+        for kind, p in paths.items():
+            problems += consistent(f"{who} {kind}", got[str(p)],
+                                   who in SPLIT_IDS)
+    assert not problems, "\n".join(problems)
+
+
+
+# ---- O_PATH: a descriptor that reads nothing --------------------------------
+
+# Opens each path O_PATH, fstats it through that descriptor, and prints the
+# sizes; then tries to open it for reading (errno, 0: it could).
+_O_PATH = r"""
+import json, os, sys
+out = []
+for p in sys.argv[1:]:
+    fd = os.open(p, os.O_PATH)
+    size = os.fstat(fd).st_size
+    os.close(fd)
+    try:
+        os.close(os.open(p, os.O_RDONLY))
+        e = 0
+    except OSError as x:
+        e = x.errno
+    out.append([size, e])
+print(json.dumps(out))
+"""
+
+PLACEHOLDER_SIZE = 4096     # what stat shows of a result not computed yet
+
+
+def o_path_fstat(identity, paths):
+    argv = ["setpriv", *IDENTITIES[identity], "--", "/usr/bin/python3",
+            "-c", _O_PATH, *map(str, paths)]
+    r = subprocess.run(argv if IDENTITIES[identity] else argv[2:],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def test_o_path_fstat_computes_nothing(mount_factory, tmp_path):
+    """An O_PATH descriptor reads nothing: its fstat is a stat and computes
+    nothing (mfs_fdinfo_is()); an fstat of the same file opened for
+    reading still computes (a reader trusts that size)."""
+    np.save(tmp_path / "d.npy", DATA)
+    m = mount_factory(tmp_path / "d.npy")
+    [[size, e]] = o_path_fstat("root", [m.p("mean/col0")])
+    assert size == PLACEHOLDER_SIZE and e == 0
+    assert m.count("mean", "col0") == 0, "O_PATH fstat computed"
+    with open(m.p("mean/col0"), "rb") as f:
+        assert os.fstat(f.fileno()).st_size == len(m.read("mean/col0"))
+    assert m.count("mean", "col0") == 1
+    m.unmount()
+
+
+@ROOT_ONLY
+def test_o_path_of_a_user_who_may_not_read(mount_factory, tmp_path):
+    """With allow_other and a mode that lets others search directories but
+    not read (umask=0226: others --x; noexec, so not exec either), another
+    user cannot make memofs compute, nor learn a result's size, by opening
+    it O_PATH and fstat-ing it."""
+    open_up(tmp_path)
+    np.save(tmp_path / "d.npy", DATA)
+    os.chmod(tmp_path / "d.npy", 0o644)
+    m = mount_factory(tmp_path / "d.npy",
+                      opts=["allow_other", "noexec", "umask=0226",
+                            "uid=65534", "gid=65534"])
+    got = o_path_fstat("other", [m.p("mean/col0"), m.p("column/col1")])
+    assert m.count("mean", "col0") == 0 and m.count("column", "col1") == 0
+    assert got == [[PLACEHOLDER_SIZE, errno.EACCES]] * 2, got
+    m.unmount()
