@@ -19,6 +19,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import READER_KINDS, reader_argv
+from test_readers import READERS, check_reader, demo, expected  # noqa: F401
+
 DATA = np.random.RandomState(11).randn(40, 3)
 ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0,
                                reason="needs root to switch identities")
@@ -36,10 +39,10 @@ IDENTITIES = {
     "other_gid": ["--regid=65534", "--clear-groups"],
 }
 
-# Runs as the probed identity: for each path, what access() says and what
-# the operation then does, as an errno (0: it worked).
-_PROBE = r"""
-import ctypes, errno, json, os, subprocess, sys
+# The start of every probe script: err(f) is the errno f() fails with, 0
+# if it works.
+_ERR = r"""
+import ctypes, errno, fcntl, json, os, subprocess, sys
 
 def err(f):
     try:
@@ -47,6 +50,11 @@ def err(f):
         return 0
     except OSError as e:
         return e.errno
+"""
+
+# Runs as the probed identity: for each path, what access() says and what
+# the operation then does, as an errno (0: it worked).
+_PROBE = _ERR + r"""
 
 def read1(p):
     fd = os.open(p, os.O_RDONLY)
@@ -274,4 +282,147 @@ def test_o_path_of_a_user_who_may_not_read(mount_factory, tmp_path):
     got = o_path_fstat("other", [m.p("mean/col0"), m.p("column/col1")])
     assert m.count("mean", "col0") == 0 and m.count("column", "col1") == 0
     assert got == [[PLACEHOLDER_SIZE, errno.EACCES]] * 2, got
+    m.unmount()
+
+
+# ---- who reaches a mount without allow_other --------------------------------
+
+# MFS_IOC_CLEAR = _IOW('M', 0x51, struct mfs_ctl_clear { char what[4096]; })
+IOC_CLEAR = (1 << 30) | (4096 << 16) | (ord("M") << 8) | 0x51
+
+# Runs as the probed identity with fd 3 open on .memofs/clear (passed by
+# the mounting user, as over a unix socket) and fd 4 on a computed result:
+# the errno of an ioctl clear, of a read and of an fstat through them, and
+# of getxattr/listxattr by path.
+_PASSED = _ERR + r"""
+print(json.dumps({
+    "ioctl": err(lambda: fcntl.ioctl(3, %d, bytearray(4096))),
+    "read": err(lambda: os.pread(4, 1, 0)),
+    "fstat": err(lambda: os.fstat(4)),
+    "getxattr": err(lambda: os.getxattr(sys.argv[1], "user.memofs.state")),
+    "listxattr": err(lambda: os.listxattr(sys.argv[1])),
+}))
+""" % IOC_CLEAR
+
+
+def passed_fds(identity, ctl_fd, res_fd, path):
+    argv = ["setpriv", *IDENTITIES[identity], "--", "/usr/bin/python3",
+            "-c", _PASSED, str(path)]
+    r = subprocess.run(
+        argv if IDENTITIES[identity] else argv[2:], capture_output=True,
+        text=True, timeout=30,
+        preexec_fn=lambda: (os.dup2(ctl_fd, 3), os.dup2(res_fd, 4)),
+        close_fds=False)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+@ROOT_ONLY
+@pytest.mark.parametrize("allow_other", [False, True])
+def test_clear_and_xattrs_by_who(mount_factory, tmp_path, allow_other):
+    """Who may clear the cache and read the user.memofs.* attributes, now
+    that the kernel checks modes only with allow_other.  Without it, the
+    kernel refuses every other identity whatever descriptor it holds
+    (fuse_allow_current_process()): even a descriptor the mounting user
+    passed it cannot clear nor fstat (reading through it is the kernel's
+    business: the mounting user handed the bytes over).  With it, another
+    user gets EPERM from memofs for a clear, and the attributes as far as
+    the mode lets it read."""
+    open_up(tmp_path)
+    np.save(tmp_path / "d.npy", DATA)
+    os.chmod(tmp_path / "d.npy", 0o644)
+    m = mount_factory(tmp_path / "d.npy",
+                      opts=["allow_other"] if allow_other else [])
+    m.read("mean/col0")
+    ctl = os.open(m.p(".memofs/clear"), os.O_RDONLY)
+    res = os.open(m.p("mean/col0"), os.O_RDONLY)
+    try:
+        got = {who: passed_fds(who, ctl, res, m.p("mean/col0"))
+               for who in IDENTITIES}
+    finally:
+        os.close(ctl)
+        os.close(res)
+    for who, g in got.items():
+        if who in ("root", "root_nocaps"):
+            # uid 0 (the mounting user) clears; the attributes read
+            assert g == {"ioctl": 0, "read": 0, "fstat": 0, "getxattr": 0,
+                         "listxattr": 0}, (who, g)
+        elif not allow_other:
+            assert g == {"ioctl": errno.EACCES, "read": 0,
+                         "fstat": errno.EACCES, "getxattr": errno.EACCES,
+                         "listxattr": errno.EACCES}, (who, g)
+        elif who in ("setuid_root", "setgid_other", "other_gid"):
+            assert g["ioctl"] == 0 and g["getxattr"] == 0, (who, g)
+        else:
+            assert g == {"ioctl": errno.EPERM, "read": 0, "fstat": 0,
+                         "getxattr": 0, "listxattr": 0}, (who, g)
+    m.unmount()
+
+
+@ROOT_ONLY
+@pytest.mark.parametrize("umask", [None, "0777"])
+def test_only_the_mounting_users_processes_reach(mount_factory, tmp_path,
+                                                 umask):
+    """Without allow_other the kernel lets in only a process whose real,
+    effective and saved user and group ids are all the mounting user's:
+    not a set-user-ID or set-group-ID process of it, not the mounting
+    user with another group.  Those it lets in read everything whatever
+    mode -o umask makes the files show, even root without any capability
+    (README, "Access")."""
+    open_up(tmp_path)
+    np.save(tmp_path / "d.npy", DATA)
+    os.chmod(tmp_path / "d.npy", 0o644)
+    m = mount_factory(tmp_path / "d.npy", opts=["uid=65534", "gid=65534"] +
+                      ([f"umask={umask}"] if umask else []))
+    m.read("max/col1")
+    paths = node_paths(m)
+    del paths["missing"]
+    for who in IDENTITIES:
+        got = probe(who, paths.values())
+        for kind, p in paths.items():
+            r = got[str(p)]
+            if who in ("root", "root_nocaps"):
+                assert r["stat"] == 0 and r["read"] == 0, (who, kind, r)
+                assert r["eaccess_R"] == 0, (who, kind, r)
+            else:
+                assert r["stat"] == errno.EACCES and \
+                    r["read"] == errno.EACCES and \
+                    r["eaccess_F"] == errno.EACCES, (who, kind, r)
+    m.unmount()
+
+
+# ---- the cold path with the kernel's permission check -----------------------
+
+@pytest.mark.parametrize("name", list(READERS))
+def test_cold_readers_with_allow_other(mount_factory, tmp_path, demo, name):
+    """test_readers.py runs every reader without allow_other, where no
+    GETATTR checks permissions at open() any more; with allow_other
+    (default_permissions) that GETATTR comes first, and every reader must
+    still get the whole result, computed once."""
+    m = mount_factory(opts=["allow_other"])
+    check_reader(m, tmp_path, demo, name, READERS[name])
+    m.unmount()
+
+
+@ROOT_ONLY
+@pytest.mark.parametrize("kind", READER_KINDS)
+def test_cold_readers_of_another_user(mount_factory, tmp_path, demo, kind):
+    """With allow_other another user's readers of a cold result get all of
+    it: memofs, as root, sees their descriptors in /proc, and the kernel's
+    permission GETATTR at open() (sent before the descriptor exists)
+    computes nothing."""
+    open_up(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    os.chmod(out, 0o777)
+    m = mount_factory(opts=["allow_other"])
+    for rel in ("column/col1", "mean/col2"):
+        dst = out / rel.replace("/", "-")
+        argv = ["setpriv", *IDENTITIES["nobody"], "--",
+                *reader_argv(kind, m.p(rel), dst, exact="once")]
+        argv[argv.index(sys.executable)] = "/usr/bin/python3"
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, (kind, rel, r.stderr)
+        assert dst.read_bytes() == expected(m, demo, rel), (kind, rel)
+        assert m.count(*rel.split("/")) == 1, (kind, rel)
     m.unmount()
