@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 from conftest import READER_KINDS, reader_argv
+import test_readers
 from test_readers import READERS, check_reader, demo, expected  # noqa: F401
 
 DATA = np.random.RandomState(11).randn(40, 3)
@@ -112,6 +113,8 @@ for p in sys.argv[1:]:
         r["read"] = err(lambda: os.listdir(p))
         r["exec"] = err(lambda: chdir(p))
         r["fchdir"] = err(lambda: fchdir(p))
+        # searching it (a lookup, which sends no ACCESS): ENOENT if allowed
+        r["search"] = err(lambda: os.stat(os.path.join(p, "no-such-name")))
     else:
         r["read"] = err(lambda: read1(p))
         r["exec"] = err(lambda: execute(p))
@@ -192,20 +195,26 @@ def consistent(where, r, split_ids=False):
     if r.get("fchdir") is not None and r["stat"] == 0 and \
             (r["fchdir"] == 0) != (r["exec"] == 0):
         problems.append(f"fchdir {r['fchdir']} but chdir {r['exec']}")
+    if r.get("search") is not None and r["stat"] == 0 and \
+            (r["search"] == errno.ENOENT) != (r["exec"] == 0):
+        problems.append(f"chdir {r['exec']} but a lookup in it "
+                        f"{r['search']}")
     return [f"{where}: {p}" for p in problems]
 
 
 @ROOT_ONLY
 @pytest.mark.parametrize("allow_other", [False, True])
-@pytest.mark.parametrize("umask", [None, "0", "022", "0777", "0277"])
+@pytest.mark.parametrize("umask,exe", [
+    (None, "exec"), ("0", "exec"), ("022", "exec"), ("0777", "exec"),
+    ("0277", "exec"), ("0", "noexec")])
 def test_access_matches_what_follows(mount_factory, tmp_path, allow_other,
-                                     umask):
+                                     umask, exe):
     """For every node kind and identity, access() and faccessat2(AT_EACCESS)
     say what open/exec/chdir then do."""
     open_up(tmp_path)
     np.save(tmp_path / "d.npy", DATA)
     os.chmod(tmp_path / "d.npy", 0o644)
-    opts = ["exec"] + (["allow_other"] if allow_other else []) + \
+    opts = [exe] + (["allow_other"] if allow_other else []) + \
         ([f"umask={umask}"] if umask else []) + ["uid=65534", "gid=65534"]
     m = mount_factory(tmp_path / "d.npy", opts=opts)
     m.read("max/col1")
@@ -426,3 +435,29 @@ def test_cold_readers_of_another_user(mount_factory, tmp_path, demo, kind):
         assert dst.read_bytes() == expected(m, demo, rel), (kind, rel)
         assert m.count(*rel.split("/")) == 1, (kind, rel)
     m.unmount()
+
+
+class AllowOther:
+    """mount_factory, with allow_other added to every mount."""
+
+    def __init__(self, factory):
+        self.factory = factory
+
+    def __call__(self, *args, opts=(), **kw):
+        return self.factory(*args, opts=["allow_other", *opts], **kw)
+
+
+@pytest.mark.parametrize("race", [
+    "test_concurrent_cold_sizing_readers", "test_sendfile_racing_stat_loops",
+    "test_stat_waits_for_a_bare_sendfile_reader"])
+def test_racing_readers_with_allow_other(mount_factory, tmp_path, demo,
+                                         race):
+    """test_readers.py's races of cold readers and stats, with allow_other:
+    there the kernel's permission GETATTR at each open() races too."""
+    run = getattr(test_readers, race)
+    if race == "test_concurrent_cold_sizing_readers":
+        run(AllowOther(mount_factory), tmp_path, demo, 0)
+    elif race == "test_sendfile_racing_stat_loops":
+        run(AllowOther(mount_factory), tmp_path, False)
+    else:
+        run(AllowOther(mount_factory), tmp_path)
