@@ -206,7 +206,7 @@ def consistent(where, r, split_ids=False):
 @pytest.mark.parametrize("allow_other", [False, True])
 @pytest.mark.parametrize("umask,exe", [
     (None, "exec"), ("0", "exec"), ("022", "exec"), ("0777", "exec"),
-    ("0277", "exec"), ("0", "noexec")])
+    ("0277", "exec"), ("0226", "exec"), ("0333", "exec"), ("0", "noexec")])
 def test_access_matches_what_follows(mount_factory, tmp_path, allow_other,
                                      umask, exe):
     """For every node kind and identity, access() and faccessat2(AT_EACCESS)
@@ -461,3 +461,83 @@ def test_racing_readers_with_allow_other(mount_factory, tmp_path, demo,
         run(AllowOther(mount_factory), tmp_path, False)
     else:
         run(AllowOther(mount_factory), tmp_path)
+
+
+# ---- changes: refused whoever asks ------------------------------------------
+
+_CHANGES = _ERR + r"""
+res, d, missing = sys.argv[1:4]
+out = {
+    "chmod": err(lambda: os.chmod(res, 0o777)),
+    "chown": err(lambda: os.chown(res, 1, 1)),
+    "utime": err(lambda: os.utime(res, (1, 1))),
+    "truncate": err(lambda: os.truncate(res, 0)),
+    "o_trunc": err(lambda: os.close(os.open(res, os.O_RDONLY | os.O_TRUNC))),
+    "o_creat": err(lambda: os.close(os.open(missing, os.O_RDONLY |
+                                            os.O_CREAT, 0o644))),
+    "setxattr": err(lambda: os.setxattr(res, "user.x", b"1")),
+    "removexattr": err(lambda: os.removexattr(res, "user.memofs.state")),
+    "unlink": err(lambda: os.unlink(res)),
+    "rename": err(lambda: os.rename(res, missing)),
+    "link": err(lambda: os.link(res, missing)),
+    "symlink": err(lambda: os.symlink(res, missing)),
+    "mkdir": err(lambda: os.mkdir(missing)),
+    "rmdir": err(lambda: os.rmdir(d)),
+    "mknod": err(lambda: os.mkfifo(missing)),
+}
+print(json.dumps(out))
+"""
+
+
+@ROOT_ONLY
+@pytest.mark.parametrize("allow_other", [False, True])
+def test_every_change_is_erofs(mount_factory, tmp_path, allow_other):
+    """Without default_permissions nothing in the kernel checks modes for
+    the mounting user: the mount being read-only is what refuses every
+    change, with EROFS, to root and to root without capabilities alike
+    (and, with allow_other, to another user)."""
+    open_up(tmp_path)
+    m = mount_factory(opts=["umask=0"] +
+                      (["allow_other"] if allow_other else []))
+    m.read("mean/col0")
+    args = [m.p("mean/col0"), m.p("mean"), m.p("mean/col9")]
+    for who in ["root", "root_nocaps"] + (["nobody"] if allow_other else []):
+        argv = ["setpriv", *IDENTITIES[who], "--", "/usr/bin/python3", "-c",
+                _CHANGES, *map(str, args)]
+        r = subprocess.run(argv if IDENTITIES[who] else argv[2:],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, r.stderr
+        got = json.loads(r.stdout)
+        assert got == dict.fromkeys(got, errno.EROFS), (who, got)
+    assert float(m.read("mean/col0")) == pytest.approx(
+        np.random.RandomState(42).randn(10000, 4)[:, 0].mean())
+    m.unmount()
+
+
+@pytest.mark.parametrize("allow_other", [False, True])
+def test_exec_of_a_cold_result(mount_factory, tmp_path, allow_other):
+    """With -o exec,umask=0 a result is a program: exec of one not computed
+    yet (the kernel's permission GETATTR sees the placeholder, then exec
+    reads it) runs all of it, a script longer than the placeholder's page
+    included; without an execute bit, exec and access(X_OK) both refuse."""
+    data = tmp_path / "data"
+    data.mkdir()
+    pad = "".join(f"# {i:06d}\n" for i in range(1000))     # 9 KB
+    (data / "s").write_text("#!/bin/sh\n" + pad + "echo ran-$1\n")
+    fns = tmp_path / "f.ini"
+    fns.write_text("[copy]\nargs = files\ncommand = cat {file}\n")
+    ao = ["allow_other"] if allow_other else []
+    m = mount_factory(data=data, opts=[f"functions={fns}", "exec",
+                                       "umask=0", *ao])
+    assert os.access(m.p("copy/s"), os.X_OK)
+    r = subprocess.run([m.p("copy/s"), "x"], capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 0 and r.stdout == "ran-x\n", r
+    assert len(m.read("copy/s")) > PLACEHOLDER_SIZE
+    m.unmount()
+    m = mount_factory(data=data, opts=[f"functions={fns}", "exec", *ao])
+    assert not os.access(m.p("copy/s"), os.X_OK)
+    with pytest.raises(PermissionError):
+        subprocess.run([m.p("copy/s")], timeout=30)
+    assert m.read("copy/s").endswith(b"echo ran-$1\n")
+    m.unmount()
