@@ -12,6 +12,7 @@ the operation must then do.
 import errno
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -202,22 +203,60 @@ def consistent(where, r, split_ids=False):
     return [f"{where}: {p}" for p in problems]
 
 
+def as_mounter(mount_factory, tmp_path, mounter):
+    """Makes mount_factory's next mounts be made by user mounter ("root" or
+    "nobody").  Only root can mount here (nobody cannot open /dev/fuse),
+    so "nobody" is memofs run with real ids 65534 and effective ids 0:
+    libfuse gives the kernel its real ids as the mount's owner (user_id=,
+    group_id=), so the kernel treats the mount exactly as one that user
+    65534 made, and memofs's getuid() is 65534 too (mfs_may_clear())."""
+    if mounter == "root":
+        return
+    wrapper = tmp_path / "memofs-as-nobody"
+    wrapper.write_text("#!/bin/sh\nexec setpriv --ruid=65534 --rgid=65534 "
+                       f"--clear-groups -- {mount_factory.binary} \"$@\"\n")
+    wrapper.chmod(0o755)
+    mount_factory.binary = str(wrapper)
+
+
+def owner_of(m):
+    """The user_id= the kernel holds for mount m (its owner)."""
+    want = os.path.realpath(str(m.path))
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            left, right = line.split(" - ")
+            if left.split()[4] == want:
+                opts = dict(o.partition("=")[::2]
+                            for o in right.split()[2].split(","))
+                return int(opts["user_id"])
+    raise AssertionError(f"{want} is not mounted")
+
+
+MOUNTER_ID = {"root": "root", "nobody": "nobody"}     # its IDENTITIES name
+
+
 @ROOT_ONLY
+@pytest.mark.parametrize("mounter", ["root", "nobody"])
 @pytest.mark.parametrize("allow_other", [False, True])
 @pytest.mark.parametrize("umask,exe", [
     (None, "exec"), ("0", "exec"), ("022", "exec"), ("0777", "exec"),
     ("0277", "exec"), ("0226", "exec"), ("0333", "exec"), ("0", "noexec")])
-def test_access_matches_what_follows(mount_factory, tmp_path, allow_other,
-                                     umask, exe):
+def test_access_matches_what_follows(mount_factory, tmp_path, mounter,
+                                     allow_other, umask, exe):
     """For every node kind and identity, access() and faccessat2(AT_EACCESS)
-    say what open/exec/chdir then do."""
+    say what open/exec/chdir then do, on a mount made by root or by
+    another user (whose files show owner 1000: not the mounter)."""
     open_up(tmp_path)
     np.save(tmp_path / "d.npy", DATA)
     os.chmod(tmp_path / "d.npy", 0o644)
+    as_mounter(mount_factory, tmp_path, mounter)
+    owner = "65534" if mounter == "root" else "1000"
     opts = [exe] + (["allow_other"] if allow_other else []) + \
-        ([f"umask={umask}"] if umask else []) + ["uid=65534", "gid=65534"]
+        ([f"umask={umask}"] if umask else []) + [f"uid={owner}",
+                                                 f"gid={owner}"]
     m = mount_factory(tmp_path / "d.npy", opts=opts)
-    m.read("max/col1")
+    assert owner_of(m) == (0 if mounter == "root" else 65534)
+    probe(MOUNTER_ID[mounter], [m.p("max/col1")])     # computed: warm
     paths = node_paths(m)
     problems = []
     for who in IDENTITIES:
@@ -226,7 +265,7 @@ def test_access_matches_what_follows(mount_factory, tmp_path, allow_other,
             problems += consistent(f"{who} {kind}", got[str(p)],
                                    who in SPLIT_IDS)
     assert not problems, "\n".join(problems)
-
+    m.unmount()
 
 
 # ---- O_PATH: a descriptor that reads nothing --------------------------------
@@ -540,4 +579,61 @@ def test_exec_of_a_cold_result(mount_factory, tmp_path, allow_other):
     with pytest.raises(PermissionError):
         subprocess.run([m.p("copy/s")], timeout=30)
     assert m.read("copy/s").endswith(b"echo ran-$1\n")
+    m.unmount()
+
+
+@ROOT_ONLY
+@pytest.mark.parametrize("allow_other", [False, True])
+def test_mount_of_another_user(mount_factory, tmp_path, allow_other):
+    """A mount made by user 65534 (as_mounter()), files shown as user
+    1000's with mode 0500 (umask=0277).  Without allow_other the kernel
+    lets in 65534's processes only, root included out: 65534 reads
+    everything whatever the mode and clears the cache (`memofs clear`).
+    With allow_other the kernel checks the mode for everyone, 65534 too:
+    user 1000 and root read, root clears, 65534 and the rest do not."""
+    open_up(tmp_path)
+    np.save(tmp_path / "d.npy", DATA)
+    os.chmod(tmp_path / "d.npy", 0o644)
+    bindir = tmp_path / "bin"      # a memofs any user can run (CI's clone
+    bindir.mkdir()                 # may be 0700)
+    shutil.copy(mount_factory.binary, bindir / "memofs")
+    os.chmod(bindir, 0o755)
+    os.chmod(bindir / "memofs", 0o755)
+    as_mounter(mount_factory, tmp_path, "nobody")
+    m = mount_factory(tmp_path / "d.npy",
+                      opts=["uid=1000", "gid=1000", "umask=0277"] +
+                      (["allow_other"] if allow_other else []))
+    ids = dict(IDENTITIES, owner=["--reuid=1000", "--regid=1000",
+                                  "--clear-groups"])
+    paths = node_paths(m)
+    del paths["missing"]
+
+    def run(who, *argv):
+        return subprocess.run(["setpriv", *ids[who], "--", *map(str, argv)]
+                              if ids[who] else list(map(str, argv)),
+                              capture_output=True, text=True, timeout=30)
+
+    readers = {"root", "setuid_root", "setgid_other", "other_gid",
+               "owner"} if allow_other else {"nobody"}
+    for who in ids:
+        r = run(who, "/usr/bin/python3", "-c", _PROBE, *paths.values())
+        assert r.returncode == 0, r.stderr
+        got = json.loads(r.stdout)
+        for kind, p in paths.items():
+            want = 0 if who in readers else errno.EACCES
+            assert got[str(p)]["read"] == want, (who, kind, got[str(p)])
+    reader = "owner" if allow_other else "nobody"
+    clearers = {"root"} if allow_other else {"nobody"}
+
+    def entries():
+        r = run(reader, "cat", m.p(".memofs/stats.json"))
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout)["total"]["entries"]
+
+    for who in ["nobody", "root", "owner", "other"]:
+        assert run(reader, "cat", m.p("mean/col0")).returncode == 0
+        assert entries() > 0
+        r = run(who, bindir / "memofs", "clear", m.path)
+        assert (r.returncode == 0) == (who in clearers), (who, r.stderr)
+        assert (entries() == 0) == (who in clearers), who
     m.unmount()
