@@ -212,9 +212,13 @@ def as_mounter(mount_factory, tmp_path, mounter):
     65534 made, and memofs's getuid() is 65534 too (mfs_may_clear())."""
     if mounter == "root":
         return
+    # The exec that leaves effective ids 0 behind real ids 65534 is a
+    # secure one (AT_SECURE): the C library drops TMPDIR, so each mount
+    # gets its cache directory, made here, in the test's own TMPDIR.
     wrapper = tmp_path / "memofs-as-nobody"
     wrapper.write_text("#!/bin/sh\nexec setpriv --ruid=65534 --rgid=65534 "
-                       f"--clear-groups -- {mount_factory.binary} \"$@\"\n")
+                       f"--clear-groups -- {mount_factory.binary} "
+                       "-o \"cache=$(mktemp -d)\" \"$@\"\n")
     wrapper.chmod(0o755)
     mount_factory.binary = str(wrapper)
 
@@ -636,4 +640,37 @@ def test_mount_of_another_user(mount_factory, tmp_path, allow_other):
         r = run(who, bindir / "memofs", "clear", m.path)
         assert (r.returncode == 0) == (who in clearers), (who, r.stderr)
         assert (entries() == 0) == (who in clearers), who
+    m.unmount()
+
+
+# Reads src with O_DIRECT (page-aligned buffers, bypassing the page
+# cache) until EOF, into dst.
+_O_DIRECT = r"""
+import mmap, os, sys
+src, dst = sys.argv[1:3]
+fd = os.open(src, os.O_RDONLY | os.O_DIRECT)
+buf = mmap.mmap(-1, 1 << 16)
+out = bytearray()
+while True:
+    n = os.readv(fd, [buf])
+    if n == 0:
+        break
+    out += buf[:n]
+open(dst, "wb").write(out)
+"""
+
+
+@pytest.mark.parametrize("allow_other", [False, True])
+def test_cold_o_direct_reader(mount_factory, tmp_path, demo, allow_other):
+    """A reader that bypasses the page cache (O_DIRECT, sized by nothing
+    but EOF) gets the whole cold result, with or without the open's
+    permission GETATTR."""
+    m = mount_factory(opts=["allow_other"] if allow_other else [])
+    for rel in ("column/col1", "mean/col2"):
+        dst = tmp_path / rel.replace("/", "-")
+        r = subprocess.run(["/usr/bin/python3", "-c", _O_DIRECT, m.p(rel),
+                            dst], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        assert dst.read_bytes() == expected(m, demo, rel), rel
+        assert m.count(*rel.split("/")) == 1, rel
     m.unmount()
