@@ -674,3 +674,55 @@ def test_cold_o_direct_reader(mount_factory, tmp_path, demo, allow_other):
         assert dst.read_bytes() == expected(m, demo, rel), rel
         assert m.count(*rel.split("/")) == 1, rel
     m.unmount()
+
+
+# openat2(2) of rel beneath the mount's root, with the resolve flags given
+# (RESOLVE_NO_MAGICLINKS 0x02, RESOLVE_BENEATH 0x08, RESOLVE_CACHED 0x20):
+# prints the errno, then what a read to EOF got.
+_OPENAT2 = r"""
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+root, rel, resolve = sys.argv[1], sys.argv[2], int(sys.argv[3])
+how = (ctypes.c_uint64 * 3)(os.O_RDONLY, 0, resolve)
+dfd = os.open(root, os.O_PATH | os.O_DIRECTORY)
+fd = libc.syscall(437, dfd, rel.encode(), how, ctypes.sizeof(how))
+if fd < 0:
+    print(ctypes.get_errno())
+    sys.exit(0)
+out = b""
+while True:
+    b = os.read(fd, 1 << 16)
+    if not b:
+        break
+    out += b
+print(0)
+sys.stdout.flush()
+sys.stdout.buffer.write(out)
+"""
+
+
+@pytest.mark.parametrize("allow_other", [False, True])
+def test_openat2_readers(mount_factory, tmp_path, demo, allow_other):
+    """openat2() beneath the mount's root gets the whole cold result;
+    RESOLVE_CACHED (no request allowed during the walk) may ask to retry
+    (EAGAIN), never refuses with EACCES, and opens a warm result."""
+    m = mount_factory(opts=["allow_other"] if allow_other else [])
+
+    def openat2(rel, resolve):
+        r = subprocess.run(["/usr/bin/python3", "-c", _OPENAT2, m.path,
+                            rel, str(resolve)], capture_output=True,
+                           timeout=60)
+        assert r.returncode == 0, r.stderr
+        e, _, data = r.stdout.partition(b"\n")
+        return int(e), data
+
+    for rel in ("column/col1", "mean/col2"):
+        e, data = openat2(rel, 0x20 | 0x08)
+        assert e in (0, errno.EAGAIN), (rel, e)
+        if e:
+            e, data = openat2(rel, 0x08 | 0x02)
+        assert e == 0 and data == expected(m, demo, rel), rel
+        e, data = openat2(rel, 0x20 | 0x08)
+        assert e == 0 and data == expected(m, demo, rel), rel
+        assert m.count(*rel.split("/")) == 1, rel
+    m.unmount()
