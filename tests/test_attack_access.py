@@ -689,12 +689,8 @@ fd = libc.syscall(437, dfd, rel.encode(), how, ctypes.sizeof(how))
 if fd < 0:
     print(ctypes.get_errno())
     sys.exit(0)
-out = b""
-while True:
-    b = os.read(fd, 1 << 16)
-    if not b:
-        break
-    out += b
+with os.fdopen(fd, "rb") as f:
+    out = f.read()
 print(0)
 sys.stdout.flush()
 sys.stdout.buffer.write(out)
