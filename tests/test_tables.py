@@ -69,6 +69,14 @@ CSV_CASES = {
                  [], {}),
     "sep_forced": ("f.csv", b"a;b\n1,5;2\n3,5;4\n", ["sep=;"],
                    {"sep": ";"}),
+    # Beyond the double range pandas declines the number (its column is
+    # text); below it, 0.0 or a subnormal.
+    "overflow_is_text": ("o.csv", b"a,b,c,d,e,f\n1e400,-1e309,9.9e308,1,"
+                         b"1E400,+1e1000000\n2,3,4,5e400,6,7\n", [], {}),
+    "underflow_is_a_number": ("u.csv", b"a,b,c,d,e\n1e-400,2e-324,4.9e-324,"
+                              b"1e-320,1.7976931348623157e308\n"
+                              b"1,-1e-400,2,3,-1.7976931348623157e308\n",
+                              [], {}),
 }
 
 COMPRESSORS = {

@@ -29,7 +29,8 @@
  *   - A column is DS_INT64 when all its cells are integers ([+-]digits)
  *     that fit in int64 and none is missing; DS_FLOAT64 when every cell is
  *     a number or missing (strtod's decimal syntax, inf and infinity in any
- *     case; not hex, not nan(...)); else DS_TEXT, whose values are the
+ *     case; not hex, not nan(...), not a decimal beyond the double range);
+ *     else DS_TEXT, whose values are the
  *     cells' bytes (a missing cell is NULL).
  *
  * How: one pass (csv_chunk_run) tokenizes the rows and parses every cell
@@ -440,7 +441,12 @@ static int csv_is_na(const char *s, size_t len)
 }
 
 /* strtod() of a cell the fast scan did not read: a number only when all
- * of it is read, and not hex or a NaN (pandas reads neither). */
+ * of it is read, and not hex or a NaN (pandas reads neither), nor a
+ * decimal too large for a double ("1e400", "-1e309", "9.9e308": strtod's
+ * ERANGE with an infinity), which pandas's parser declines too
+ * (precise_xstrtod()'s ERANGE), making the column text.  One that
+ * underflows is a number, 0.0 or a subnormal, as in pandas; "inf" and
+ * "infinity" set no ERANGE. */
 static int csv_strtod(struct csv_buf *num, const char *s, size_t len,
 		      double *v)
 {
@@ -452,8 +458,10 @@ static int csv_strtod(struct csv_buf *num, const char *s, size_t len,
 	num->len = 0;
 	if (csv_buf_put(num, s, len))
 		return -1;	/* out of memory */
+	errno = 0;
 	*v = strtod(num->p, &end);
-	if (end != num->p + len || isnan(*v))
+	if (end != num->p + len || isnan(*v) ||
+	    (errno == ERANGE && isinf(*v)))
 		return CSV_TEXT;
 	return CSV_FLOAT;
 }
