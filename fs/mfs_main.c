@@ -145,6 +145,11 @@ static void mfs_startup_done(struct mfs_start *s)
 	s->cache_made[0] = '\0';	/* the start succeeded: the user's now */
 	if (s->ready_fd < 0)
 		return;
+	/* The log file first: once the parent has returned, the file
+	 * where the daemon logs exists (test_mount.py::
+	 * test_daemon_mode_temporary_cache looked for it at once, and
+	 * missed it under load when it was made after the "K"). */
+	mfs_daemon_log(s);
 	prctl(PR_SET_PDEATHSIG, 0);	/* the daemon outlives its parent */
 	if (write(s->ready_fd, "K", 1) != 1)
 		log_warn("cannot tell the parent the mount is ready");
@@ -164,7 +169,6 @@ static void mfs_startup_done(struct mfs_start *s)
 		if (fd > STDERR_FILENO)
 			close(fd);
 	}
-	mfs_daemon_log(s);
 }
 
 /* Fills s->cache_dir: -o cache, checked and made canonical (cachedir.h),

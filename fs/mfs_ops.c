@@ -959,12 +959,20 @@ static void mfs_forget_multi(fuse_req_t req, size_t count,
 	fuse_reply_none(req);
 }
 
-/* Does /proc/PID/fdinfo/FD (dir is /proc/PID/fdinfo) name inode ino? */
+/* Is /proc/PID/fdinfo/FD (dir is /proc/PID/fdinfo) a reader of inode
+ * ino: that inode, opened for reading?  An O_PATH descriptor is not: it
+ * needs no read permission (only search of the directories), and reads
+ * nothing, so its fstat() is a stat and computes nothing.  Without this,
+ * open(O_PATH) and fstat() computed a result, even for a user whom
+ * -o umask forbids reading it (test_attack_access.py::
+ * test_o_path_fstat_computes_nothing).  fdinfo gives "flags:" in octal
+ * before "ino:" (the kernel's seq_show() in fs/proc/fd.c). */
 static int mfs_fdinfo_is(int dir, const char *fd, uint32_t ino)
 {
 	char line[128];
 	unsigned long long v;
-	int hit = 0, fdi = openat(dir, fd, O_RDONLY | O_CLOEXEC);
+	unsigned int flags;
+	int hit = 0, o_path = 0, fdi = openat(dir, fd, O_RDONLY | O_CLOEXEC);
 	FILE *f = fdi >= 0 ? fdopen(fdi, "r") : NULL;
 
 	if (!f) {
@@ -972,10 +980,13 @@ static int mfs_fdinfo_is(int dir, const char *fd, uint32_t ino)
 			close(fdi);
 		return 0;
 	}
-	while (!hit && fgets(line, sizeof(line), f))
+	while (!hit && !o_path && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "flags: %o", &flags) == 1)
+			o_path = (flags & O_PATH) != 0;
 		hit = sscanf(line, "ino: %llu", &v) == 1 && v == ino;
+	}
 	fclose(f);
-	return hit;
+	return hit && !o_path;
 }
 
 /* Has the process that sent req (its thread id) node open?  Its fds whose

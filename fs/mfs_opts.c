@@ -33,8 +33,9 @@ static const char *const mfs_kernel_flags[] = {
 
 /* Accepted because fstab lines and mount(8) carry them, and meaning
  * nothing more for memofs: the mount is read-only whatever rw says (so
- * atime and sync flags have nothing to act on), and memofs always sets
- * default_permissions. */
+ * atime and sync flags have nothing to act on), and memofs sets
+ * default_permissions itself, exactly when allow_other lets other users
+ * in (mfs_fuse_optlist()). */
 static const char *const mfs_no_op_flags[] = {
 	"ro", "rw", "default_permissions", "atime", "noatime", "relatime",
 	"norelatime", "strictatime", "nostrictatime", "diratime",
