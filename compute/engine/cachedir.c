@@ -521,7 +521,9 @@ static int cachedir_lock_rdb(int fd, int *lock_fd)
 
 /* Removes every entry of the directory fd if each is a regular file of
  * this user's that RocksDB names as its own; LOCK last.  Returns 0,
- * -ENOTEMPTY (another entry: nothing removed), or a negative errno. */
+ * -ENOTEMPTY (another entry: nothing removed; one that appears between
+ * the check and the removal is kept, and the directory with it), or a
+ * negative errno. */
 static int cachedir_unlink_rdb(int fd)
 {
 	struct dirent *e;
@@ -542,9 +544,12 @@ static int cachedir_unlink_rdb(int fd)
 	}
 	rewinddir(d);
 	while (rc == 0 && (e = readdir(d))) {
-		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 &&
-		    strcmp(e->d_name, "LOCK") != 0 &&
-		    unlinkat(fd, e->d_name, 0) != 0 && errno != ENOENT)
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
+		    strcmp(e->d_name, "LOCK") == 0)
+			continue;
+		if (!cachedir_is_rdb_name(e->d_name))
+			rc = -ENOTEMPTY;	/* new since the check */
+		else if (unlinkat(fd, e->d_name, 0) != 0 && errno != ENOENT)
 			rc = -errno;
 	}
 	if (rc == 0 && unlinkat(fd, "LOCK", 0) != 0 && errno != ENOENT)
