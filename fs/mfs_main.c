@@ -44,6 +44,7 @@
 #include "functions/fn_args.h"
 #include "functions/fn_builtin.h"
 #include "util/log.h"
+#include "util/name.h"
 #include "memofs_config.h"
 #include "mfs.h"
 #include "mfs_cli.h"
@@ -233,20 +234,6 @@ struct mfs_store_job {
 	char err[MFS_ERR_MAX + 2 * PATH_MAX];	/* names two paths */
 };
 
-/* Is path (canonical) dir itself or below it?  A cache there is hidden
- * by the mount: measured, a thread of memofs that opened a path in it
- * between the mount and the FUSE loop waited for ever for INIT's answer
- * (kernel stack: path_openat, fuse_permission, fuse_get_req), and every
- * reader with it; and RocksDB's later files would land in memofs. */
-static int mfs_path_within(const char *path, const char *dir)
-{
-	size_t n = strlen(dir);
-
-	if (n == 1)		/* "/" */
-		return 1;
-	return strncmp(path, dir, n) == 0 && (path[n] == '/' || !path[n]);
-}
-
 static void mfs_store_job_run(struct mfs_store_job *j)
 {
 	int64_t t0 = util_now_ns();
@@ -257,7 +244,12 @@ static void mfs_store_job_run(struct mfs_store_job *j)
 	if (j->rc == 0)
 		j->rc = mfs_prepare_cache(j->s, j->err, sizeof(j->err));
 	j->prepared = j->rc == 0;
-	if (j->rc == 0 && mfs_path_within(j->s->cache_dir, j->s->mountpoint)) {
+	/* A cache inside the mount point is hidden by the mount: measured, a
+	 * thread of memofs that opened a path in it between the mount and
+	 * the FUSE loop waited for ever for INIT's answer (kernel stack:
+	 * path_openat, fuse_permission, fuse_get_req), and every reader with
+	 * it; and RocksDB's later files would land in memofs. */
+	if (j->rc == 0 && util_path_within(j->s->cache_dir, j->s->mountpoint)) {
 		snprintf(j->err, sizeof(j->err), "cache %s is inside the mount "
 			 "point %s, which hides it (use a cache or TMPDIR "
 			 "elsewhere)", j->s->cache_dir, j->s->mountpoint);
@@ -751,7 +743,6 @@ static void mfs_daemon_forward(int sig)
  * SIGKILL stops the child by its PR_SET_PDEATHSIG, a SIGTERM. */
 static int mfs_daemonize(struct mfs_start *s)
 {
-	static const int stops[] = { SIGINT, SIGTERM, SIGHUP };
 	struct sigaction sa = { .sa_handler = mfs_daemon_forward,
 				.sa_flags = SA_RESTART };
 	char buf[MFS_ERR_MAX + PATH_MAX + 2];
@@ -786,8 +777,9 @@ static int mfs_daemonize(struct mfs_start *s)
 	close(fds[1]);
 	mfs_daemon_pid = pid;
 	sigemptyset(&sa.sa_mask);
-	for (size_t i = 0; i < sizeof(stops) / sizeof(stops[0]); i++)
-		sigaction(stops[i], &sa, NULL);
+	for (int sig = 1; sig < NSIG; sig++)	/* the stop signals */
+		if (sigismember(&block, sig) == 1)
+			sigaction(sig, &sa, NULL);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	while ((size_t)got < sizeof(buf) - 1) {
 		n = read(fds[0], buf + got, sizeof(buf) - 1 - (size_t)got);

@@ -997,9 +997,10 @@ static int mfs_fdinfo_is(int dir, const char *fd, uint32_t ino)
  * Every getattr without a handle of a result not computed yet pays for
  * this scan (with allow_other, the one the kernel sends to check
  * permissions during open() included: default_permissions, attributes
- * that expire at once), so it makes few system calls: fdinfo is opened only for a matching link, and
- * "." and ".." are not read (measured: 37 us p50 per getattr before, on
- * a 4-fd reader of the 2-CPU VM under load; see README, Performance). */
+ * that expire at once), so it makes few system calls: fdinfo is opened
+ * only for a matching link, and "." and ".." are not read (measured: 37
+ * us p50 per getattr before, on a 4-fd reader of the 2-CPU VM under
+ * load; see README, Performance). */
 static int mfs_opened_by(fuse_req_t req, const struct mfs_node *node)
 {
 	pid_t pid = fuse_req_ctx(req)->pid;

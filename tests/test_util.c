@@ -93,6 +93,14 @@ static void test_names(void)
 	CHECK(!fn("tab\t"));
 	CHECK(util_name_function(buf, UTIL_NAME_MAX));
 	CHECK(!util_name_function(buf, UTIL_NAME_MAX + 1));
+
+	CHECK(util_path_within("/a/b", "/a/b"));
+	CHECK(util_path_within("/a/b", "/a"));
+	CHECK(util_path_within("/a/b", "/"));
+	CHECK(util_path_within("/", "/"));
+	CHECK(!util_path_within("/a/b", "/a/b/c"));
+	CHECK(!util_path_within("/ab", "/a"));
+	CHECK(!util_path_within("/a", "/ab"));
 }
 
 /* Writes len pseudo-random bytes to path; returns them (caller frees). */

@@ -27,6 +27,7 @@
 
 #include "engine/cachedir.h"
 #include "util/log.h"
+#include "util/name.h"
 #include "data/quote.h"
 
 #define CACHEDIR_LOCK "memofs-lock"
@@ -565,7 +566,7 @@ int cachedir_remove_made(const char *dir, const char *made)
 
 	if (!n)
 		return 0;
-	if (strncmp(dir, made, n) != 0 || (dir[n] && dir[n] != '/'))
+	if (!util_path_within(dir, made))
 		return -EINVAL;
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)

@@ -18,6 +18,15 @@ int util_name_component(const char *s, size_t n)
 	return 1;
 }
 
+int util_path_within(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	if (n == 1 && dir[0] == '/')
+		return path[0] == '/';
+	return strncmp(path, dir, n) == 0 && (path[n] == '/' || !path[n]);
+}
+
 int util_name_function(const char *s, size_t n)
 {
 	if (!util_name_component(s, n))

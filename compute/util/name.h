@@ -19,4 +19,9 @@ int util_name_component(const char *s, size_t n);
  * [A-Za-z0-9_.-] only. */
 int util_name_function(const char *s, size_t n);
 
+/* 1 when the canonical absolute path is dir itself or below it ("/a/b"
+ * is within "/a" and "/", not within "/a/b/c" nor "/ab"); both without
+ * a trailing '/' (but "/" itself). */
+int util_path_within(const char *path, const char *dir);
+
 #endif
